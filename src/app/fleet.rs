@@ -1,0 +1,495 @@
+//! Fleet data held by the app: per account x region stores, derived rows, totals.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::model::exposure::Exposure;
+use crate::model::risk::is_saturated;
+use crate::model::{
+    CpuSeries, Finding, Instance, Risk, RiskInput, Scope, SecurityGroup, exposure_of, risk_of,
+};
+use crate::source::{AccountInfo, Feed, Update};
+
+use super::SortKey;
+
+/// Where a feed stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedState {
+    /// Nothing asked yet.
+    Waiting,
+    /// A poll is in flight.
+    Loading,
+    /// Last poll succeeded.
+    Ok,
+    /// Last poll failed with this message.
+    Error(String),
+}
+
+/// Status and freshness of one feed of one account x region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedStatus {
+    /// Current state.
+    pub state: FeedState,
+    /// Time of the last successful poll.
+    pub last_ok: Option<DateTime<Utc>>,
+    /// Expected seconds between polls.
+    pub interval_secs: u32,
+}
+
+impl Default for FeedStatus {
+    fn default() -> Self {
+        FeedStatus {
+            state: FeedState::Waiting,
+            last_ok: None,
+            interval_secs: 60,
+        }
+    }
+}
+
+impl FeedStatus {
+    /// Data older than this is stale: two missed polls plus slack.
+    pub fn stale_after_secs(&self) -> i64 {
+        2 * i64::from(self.interval_secs) + 30
+    }
+
+    /// Seconds since the last good poll.
+    pub fn age_secs(&self, now: DateTime<Utc>) -> Option<i64> {
+        self.last_ok.map(|t| (now - t).num_seconds().max(0))
+    }
+
+    /// True when the last good data is older than [`FeedStatus::stale_after_secs`].
+    pub fn is_stale(&self, now: DateTime<Utc>) -> bool {
+        self.age_secs(now)
+            .is_some_and(|a| a > self.stale_after_secs())
+    }
+}
+
+/// Summary of an account x region for the header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScopeHealth {
+    /// No data yet, polls in flight.
+    Loading,
+    /// All feeds fresh; age of the oldest data in seconds.
+    Ok(i64),
+    /// Some data is older than it should be; its age in seconds.
+    Stale(i64),
+    /// A feed failed: which one and why (older data kept).
+    Error(Feed, String),
+}
+
+/// Everything known about one account x region.
+#[derive(Debug, Clone)]
+pub struct ScopeData {
+    /// Account id + region.
+    pub scope: Scope,
+    /// Account alias.
+    pub alias: String,
+    /// Region outside the account's home regions.
+    pub unusual_region: bool,
+    /// Feed statuses, indexed by [`Feed::index`].
+    pub feeds: [FeedStatus; 3],
+    /// Security groups by id.
+    pub groups: HashMap<String, SecurityGroup>,
+    /// CPU history by instance id.
+    pub cpu: HashMap<String, CpuSeries>,
+    /// Live (non-archived) findings by finding id.
+    pub findings: HashMap<String, Finding>,
+    /// API calls made, per feed.
+    pub calls: [u64; 3],
+    /// CloudWatch metrics requested.
+    pub metrics: u64,
+}
+
+impl ScopeData {
+    /// Overall health now.
+    pub fn health(&self, now: DateTime<Utc>) -> ScopeHealth {
+        for f in Feed::ALL {
+            if let FeedState::Error(m) = &self.feeds[f.index()].state {
+                return ScopeHealth::Error(f, m.clone());
+            }
+        }
+        if let Some(age) = self
+            .feeds
+            .iter()
+            .filter(|f| f.is_stale(now))
+            .filter_map(|f| f.age_secs(now))
+            .max()
+        {
+            return ScopeHealth::Stale(age);
+        }
+        if self.feeds[Feed::Ec2.index()].last_ok.is_none() {
+            return ScopeHealth::Loading;
+        }
+        ScopeHealth::Ok(
+            self.feeds
+                .iter()
+                .filter_map(|f| f.age_secs(now))
+                .max()
+                .unwrap_or(0),
+        )
+    }
+
+    /// True when this scope's rows should be marked as not fresh.
+    pub fn rows_stale(&self, now: DateTime<Utc>) -> bool {
+        matches!(
+            self.health(now),
+            ScopeHealth::Stale(_) | ScopeHealth::Error(..)
+        )
+    }
+}
+
+/// One instance with its derived values (recomputed when its scope's data changes).
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Index into [`Fleet::scopes`].
+    pub scope: usize,
+    /// The instance.
+    pub instance: Instance,
+    /// World-open ports.
+    pub exposure: Exposure,
+    /// Latest CPU percent.
+    pub cpu_now: Option<f64>,
+    /// CPU saturated (recent mean >= 90 %).
+    pub saturated: bool,
+    /// Number of live findings.
+    pub finding_count: usize,
+    /// Worst finding severity.
+    pub worst_severity: Option<f64>,
+    /// Risk score and reasons.
+    pub risk: Risk,
+    /// Lower-cased text the filter searches.
+    pub search: String,
+}
+
+/// Fleet-wide counters for the header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Instances known.
+    pub instances: usize,
+    /// Instances with saturated CPU.
+    pub saturated: usize,
+    /// Instances with at least one live finding.
+    pub with_findings: usize,
+    /// Reachable instances with at least one world-open port.
+    pub world_open: usize,
+    /// API calls per feed, all scopes.
+    pub calls: [u64; 3],
+    /// CloudWatch metrics requested, all scopes.
+    pub metrics: u64,
+}
+
+/// All accounts, scopes and rows.
+#[derive(Debug, Clone, Default)]
+pub struct Fleet {
+    /// Accounts as announced by the source.
+    pub accounts: Vec<AccountInfo>,
+    /// One entry per account x region, in announcement order.
+    pub scopes: Vec<ScopeData>,
+    scope_ix: HashMap<Scope, usize>,
+    /// Every instance of every scope.
+    pub rows: Vec<Row>,
+    /// Header counters.
+    pub totals: Totals,
+    /// When the first request counter arrived (for cost extrapolation).
+    pub counting_since: Option<DateTime<Utc>>,
+}
+
+impl Fleet {
+    /// Index of a scope, creating it (alias = account id) if the source never announced it.
+    fn scope_index(&mut self, scope: &Scope) -> usize {
+        if let Some(i) = self.scope_ix.get(scope) {
+            return *i;
+        }
+        let alias = self
+            .accounts
+            .iter()
+            .find(|a| a.account_id == scope.account_id)
+            .map_or_else(|| scope.account_id.clone(), |a| a.alias.clone());
+        let unusual_region = self
+            .accounts
+            .iter()
+            .find(|a| a.account_id == scope.account_id)
+            .is_some_and(|a| !a.home_regions.is_empty() && !a.home_regions.contains(&scope.region));
+        self.scopes.push(ScopeData {
+            scope: scope.clone(),
+            alias,
+            unusual_region,
+            feeds: Default::default(),
+            groups: HashMap::new(),
+            cpu: HashMap::new(),
+            findings: HashMap::new(),
+            calls: [0; 3],
+            metrics: 0,
+        });
+        let i = self.scopes.len() - 1;
+        self.scope_ix.insert(scope.clone(), i);
+        i
+    }
+
+    /// Looks a scope up without creating it.
+    pub fn find_scope(&self, scope: &Scope) -> Option<usize> {
+        self.scope_ix.get(scope).copied()
+    }
+
+    /// The row of an instance.
+    pub fn row(&self, scope: usize, instance_id: &str) -> Option<&Row> {
+        self.rows
+            .iter()
+            .find(|r| r.scope == scope && r.instance.instance_id == instance_id)
+    }
+
+    /// Applies a feed update; returns true when rows or statuses changed.
+    pub fn apply(&mut self, update: Update, now: DateTime<Utc>) -> bool {
+        match update {
+            Update::Accounts(accounts) => {
+                self.accounts = accounts;
+                let scopes: Vec<Scope> = self
+                    .accounts
+                    .iter()
+                    .flat_map(|a| a.regions.iter().map(|r| Scope::new(&a.account_id, r)))
+                    .collect();
+                for s in &scopes {
+                    self.scope_index(s);
+                }
+                // Refresh aliases and home-region flags of scopes created earlier.
+                for sd in &mut self.scopes {
+                    if let Some(a) = self
+                        .accounts
+                        .iter()
+                        .find(|a| a.account_id == sd.scope.account_id)
+                    {
+                        sd.alias = a.alias.clone();
+                        sd.unusual_region = !a.home_regions.is_empty()
+                            && !a.home_regions.contains(&sd.scope.region);
+                    }
+                }
+                let all: Vec<usize> = (0..self.scopes.len()).collect();
+                for s in all {
+                    self.recompute_scope(s);
+                }
+            }
+            Update::Schedule {
+                scope,
+                feed,
+                interval_secs,
+            } => {
+                let s = self.scope_index(&scope);
+                self.scopes[s].feeds[feed.index()].interval_secs = interval_secs.max(1);
+            }
+            Update::Loading { scope, feed } => {
+                let s = self.scope_index(&scope);
+                let f = &mut self.scopes[s].feeds[feed.index()];
+                if !matches!(f.state, FeedState::Error(_)) {
+                    f.state = FeedState::Loading;
+                }
+            }
+            Update::Failed {
+                scope,
+                feed,
+                message,
+                ..
+            } => {
+                let s = self.scope_index(&scope);
+                self.scopes[s].feeds[feed.index()].state = FeedState::Error(message);
+            }
+            Update::Requests {
+                scope,
+                feed,
+                calls,
+                metrics,
+            } => {
+                let s = self.scope_index(&scope);
+                self.scopes[s].calls[feed.index()] += calls;
+                self.scopes[s].metrics += metrics;
+                self.totals.calls[feed.index()] += calls;
+                self.totals.metrics += metrics;
+                self.counting_since.get_or_insert(now);
+            }
+            Update::Ec2 {
+                scope,
+                at,
+                instances,
+                groups,
+            } => {
+                let s = self.scope_index(&scope);
+                self.mark_ok(s, Feed::Ec2, at);
+                self.scopes[s].groups = groups
+                    .into_iter()
+                    .map(|g| (g.group_id.clone(), g))
+                    .collect();
+                self.rows.retain(|r| r.scope != s);
+                self.rows.extend(instances.into_iter().map(|instance| Row {
+                    scope: s,
+                    instance,
+                    exposure: Exposure::default(),
+                    cpu_now: None,
+                    saturated: false,
+                    finding_count: 0,
+                    worst_severity: None,
+                    risk: Risk::default(),
+                    search: String::new(),
+                }));
+                // Forget CPU history of instances that are gone.
+                let ids: std::collections::HashSet<&str> = self
+                    .rows
+                    .iter()
+                    .filter(|r| r.scope == s)
+                    .map(|r| r.instance.instance_id.as_str())
+                    .collect();
+                self.scopes[s].cpu.retain(|k, _| ids.contains(k.as_str()));
+                self.recompute_scope(s);
+            }
+            Update::Cpu { scope, at, series } => {
+                let s = self.scope_index(&scope);
+                self.mark_ok(s, Feed::Cpu, at);
+                for (id, new) in series {
+                    let e = self.scopes[s].cpu.entry(id).or_default();
+                    e.period_secs = new.period_secs;
+                    e.merge(new.points);
+                }
+                self.recompute_scope(s);
+            }
+            Update::Findings {
+                scope,
+                at,
+                findings,
+                complete,
+            } => {
+                let s = self.scope_index(&scope);
+                self.mark_ok(s, Feed::Findings, at);
+                let store = &mut self.scopes[s].findings;
+                if complete {
+                    store.clear();
+                }
+                for f in findings {
+                    if f.archived {
+                        store.remove(&f.id);
+                    } else {
+                        store.insert(f.id.clone(), f);
+                    }
+                }
+                self.recompute_scope(s);
+            }
+        }
+        self.recount();
+        true
+    }
+
+    fn mark_ok(&mut self, s: usize, feed: Feed, at: DateTime<Utc>) {
+        let f = &mut self.scopes[s].feeds[feed.index()];
+        f.state = FeedState::Ok;
+        f.last_ok = Some(f.last_ok.map_or(at, |t| t.max(at)));
+    }
+
+    /// Live findings of one instance, worst first.
+    pub fn findings_of(&self, scope: usize, instance_id: &str) -> Vec<&Finding> {
+        let mut v: Vec<&Finding> = self.scopes[scope]
+            .findings
+            .values()
+            .filter(|f| f.instance_id.as_deref() == Some(instance_id))
+            .collect();
+        v.sort_by(|a, b| {
+            b.severity
+                .total_cmp(&a.severity)
+                .then_with(|| b.updated_at.cmp(&a.updated_at))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        v
+    }
+
+    fn recompute_scope(&mut self, s: usize) {
+        let sd = &self.scopes[s];
+        let mut by_instance: HashMap<&str, Vec<Finding>> = HashMap::new();
+        for f in sd.findings.values() {
+            if let Some(id) = f.instance_id.as_deref() {
+                by_instance.entry(id).or_default().push(f.clone());
+            }
+        }
+        let empty = CpuSeries::default();
+        for row in self.rows.iter_mut().filter(|r| r.scope == s) {
+            let id = row.instance.instance_id.as_str();
+            let cpu = sd.cpu.get(id).unwrap_or(&empty);
+            let findings = by_instance.get(id).map_or(&[][..], Vec::as_slice);
+            row.exposure = exposure_of(&row.instance, &sd.groups);
+            row.cpu_now = cpu.latest();
+            row.saturated = row.instance.state.is_live() && is_saturated(cpu);
+            row.finding_count = findings.len();
+            row.worst_severity = findings.iter().map(|f| f.severity).reduce(f64::max);
+            row.risk = risk_of(RiskInput {
+                instance: &row.instance,
+                exposure: &row.exposure,
+                cpu,
+                findings,
+                unusual_region: sd.unusual_region,
+            });
+            let mut search = format!(
+                "{} {} {} {} {} {} {} {} {}",
+                sd.alias,
+                sd.scope.account_id,
+                sd.scope.region,
+                row.instance.instance_id,
+                row.instance.name,
+                row.instance.instance_type,
+                row.instance.state.as_str(),
+                row.exposure.label(),
+                row.instance.public_ip().unwrap_or(""),
+            );
+            for f in findings {
+                search.push(' ');
+                search.push_str(&f.kind);
+            }
+            row.search = search.to_lowercase();
+        }
+    }
+
+    fn recount(&mut self) {
+        let t = &mut self.totals;
+        t.instances = self.rows.len();
+        t.saturated = self.rows.iter().filter(|r| r.saturated).count();
+        t.with_findings = self.rows.iter().filter(|r| r.finding_count > 0).count();
+        t.world_open = self
+            .rows
+            .iter()
+            .filter(|r| !r.exposure.is_empty() && r.instance.is_reachable())
+            .count();
+    }
+
+    /// Estimated CloudWatch cost per day at the observed request rate ($0.01 per 1,000 metrics).
+    pub fn cloudwatch_usd_per_day(&self, now: DateTime<Utc>) -> Option<f64> {
+        let since = self.counting_since?;
+        let secs = (now - since).num_seconds();
+        if secs < 1 {
+            return None;
+        }
+        Some(self.totals.metrics as f64 / secs as f64 * 86_400.0 * 0.01 / 1000.0)
+    }
+}
+
+/// Orders two rows by a sort key (ascending; the caller reverses for descending).
+pub fn compare(fleet: &Fleet, a: &Row, b: &Row, key: SortKey) -> Ordering {
+    let f = |x: Option<f64>| x.unwrap_or(-1.0);
+    match key {
+        SortKey::Risk => a
+            .risk
+            .score
+            .cmp(&b.risk.score)
+            .then_with(|| f(a.worst_severity).total_cmp(&f(b.worst_severity)))
+            .then_with(|| f(a.cpu_now).total_cmp(&f(b.cpu_now))),
+        SortKey::Cpu => f(a.cpu_now).total_cmp(&f(b.cpu_now)),
+        SortKey::Findings => f(a.worst_severity)
+            .total_cmp(&f(b.worst_severity))
+            .then_with(|| a.finding_count.cmp(&b.finding_count)),
+        SortKey::Account => fleet.scopes[a.scope]
+            .alias
+            .cmp(&fleet.scopes[b.scope].alias),
+        SortKey::Region => fleet.scopes[a.scope]
+            .scope
+            .region
+            .cmp(&fleet.scopes[b.scope].scope.region),
+        SortKey::Name => a.instance.name.cmp(&b.instance.name),
+        SortKey::Type => a.instance.instance_type.cmp(&b.instance.instance_type),
+        SortKey::Launched => a.instance.launch_time.cmp(&b.instance.launch_time),
+    }
+}

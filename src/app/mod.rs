@@ -1,0 +1,385 @@
+//! Application state and the pure `update(state, msg) -> Vec<Command>` (no I/O, no await).
+
+mod fleet;
+
+use chrono::{DateTime, Utc};
+
+pub use fleet::{
+    FeedState, FeedStatus, Fleet, Row, ScopeData, ScopeHealth, Totals, compare as fleet_compare,
+};
+
+use crate::keymap::{Action, Key, KeyCode, Keymap};
+use crate::source::Update;
+
+/// Columns the fleet table can be sorted by (cycled with `sort-next`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// Risk score (default, worst first).
+    Risk,
+    /// Latest CPU percent.
+    Cpu,
+    /// Worst finding severity, then count.
+    Findings,
+    /// Account alias.
+    Account,
+    /// Region.
+    Region,
+    /// Name tag.
+    Name,
+    /// Instance type.
+    Type,
+    /// Launch time.
+    Launched,
+}
+
+impl SortKey {
+    /// Cycle order.
+    pub const ALL: [SortKey; 8] = [
+        SortKey::Risk,
+        SortKey::Cpu,
+        SortKey::Findings,
+        SortKey::Account,
+        SortKey::Region,
+        SortKey::Name,
+        SortKey::Type,
+        SortKey::Launched,
+    ];
+
+    /// Label in the footer.
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::Risk => "risk",
+            SortKey::Cpu => "cpu",
+            SortKey::Findings => "findings",
+            SortKey::Account => "account",
+            SortKey::Region => "region",
+            SortKey::Name => "name",
+            SortKey::Type => "type",
+            SortKey::Launched => "launched",
+        }
+    }
+
+    /// Natural direction: numbers worst/highest first, text A-Z.
+    pub fn descending_by_default(self) -> bool {
+        matches!(
+            self,
+            SortKey::Risk | SortKey::Cpu | SortKey::Findings | SortKey::Launched
+        )
+    }
+}
+
+/// Which screen is showing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Screen {
+    /// The fleet table.
+    Fleet,
+    /// One instance: (scope index, instance id).
+    Detail {
+        /// Scope index in the fleet.
+        scope: usize,
+        /// Instance id.
+        instance_id: String,
+        /// Scroll offset of the detail body.
+        scroll: u16,
+    },
+    /// Key bindings.
+    Help {
+        /// Screen to return to.
+        back: Box<Screen>,
+        /// Scroll offset.
+        scroll: u16,
+    },
+}
+
+/// View state: what is selected, filtered and sorted.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    /// Current screen.
+    pub screen: Screen,
+    /// Filter text (case-insensitive substring over the row's text).
+    pub filter: String,
+    /// True while the filter is being typed.
+    pub editing_filter: bool,
+    /// Sort column.
+    pub sort: SortKey,
+    /// Sort direction.
+    pub descending: bool,
+    /// Selected position in `view`.
+    pub selected: usize,
+    /// First visible position in `view`.
+    pub offset: usize,
+    /// Rows that fit in the table (set by the renderer via `Msg::Resize`).
+    pub page: usize,
+}
+
+/// Everything the app knows; rendering reads it, only `update` writes it.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// Wall clock as of the last tick (staleness is measured against it).
+    pub now: DateTime<Utc>,
+    /// Where the data comes from (`demo`, `aws`), shown in the header.
+    pub source: String,
+    /// The fleet data.
+    pub fleet: Fleet,
+    /// Row indices into `fleet.rows`, filtered and sorted.
+    pub view: Vec<usize>,
+    /// View state.
+    pub ui: Ui,
+    /// Active keymap.
+    pub keymap: Keymap,
+    /// Set when something visible changed since the last render.
+    pub dirty: bool,
+    /// Status line message (last notable event).
+    pub message: Option<String>,
+}
+
+/// Input to `update`.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    /// Data from a feed.
+    Data(Update),
+    /// A key press.
+    Key(Key),
+    /// Clock tick (1 s).
+    Tick(DateTime<Utc>),
+    /// The table now fits this many rows.
+    Resize {
+        /// Visible table rows.
+        page: usize,
+    },
+}
+
+/// Side effects `update` asks the event loop to perform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Leave the program (restoring the terminal).
+    Quit,
+}
+
+impl State {
+    /// Fresh state with no data.
+    pub fn new(source: impl Into<String>, keymap: Keymap, now: DateTime<Utc>) -> Self {
+        State {
+            now,
+            source: source.into(),
+            fleet: Fleet::default(),
+            view: Vec::new(),
+            ui: Ui {
+                screen: Screen::Fleet,
+                filter: String::new(),
+                editing_filter: false,
+                sort: SortKey::Risk,
+                descending: true,
+                selected: 0,
+                offset: 0,
+                page: 20,
+            },
+            keymap,
+            dirty: true,
+            message: None,
+        }
+    }
+
+    /// The selected row, if any.
+    pub fn selected_row(&self) -> Option<&Row> {
+        self.view
+            .get(self.ui.selected)
+            .and_then(|i| self.fleet.rows.get(*i))
+    }
+
+    /// Recomputes `view` from the rows, filter and sort.
+    ///
+    /// At the top of the list the cursor stays on the top row (the worst instance is always in
+    /// view); elsewhere the selected instance stays selected at the same screen position.
+    pub fn rebuild_view(&mut self) {
+        let at_top = self.ui.selected == 0;
+        let screen_row = self.ui.selected.saturating_sub(self.ui.offset);
+        let keep = self
+            .selected_row()
+            .map(|r| (r.scope, r.instance.instance_id.clone()));
+        let needle = self.ui.filter.to_lowercase();
+        let fleet = &self.fleet;
+        let mut view: Vec<usize> = (0..fleet.rows.len())
+            .filter(|i| needle.is_empty() || fleet.rows[*i].search.contains(&needle))
+            .collect();
+        let desc = self.ui.descending;
+        let key = self.ui.sort;
+        view.sort_by(|a, b| {
+            let (ra, rb) = (&fleet.rows[*a], &fleet.rows[*b]);
+            let ord = fleet::compare(fleet, ra, rb, key);
+            let ord = if desc { ord.reverse() } else { ord };
+            ord.then_with(|| ra.instance.instance_id.cmp(&rb.instance.instance_id))
+        });
+        self.view = view;
+        if at_top {
+            self.ui.selected = 0;
+            self.ui.offset = 0;
+        } else if let Some((scope, id)) = keep
+            && let Some(pos) = self.view.iter().position(|i| {
+                let r = &self.fleet.rows[*i];
+                r.scope == scope && r.instance.instance_id == id
+            })
+        {
+            self.ui.selected = pos;
+            self.ui.offset = pos.saturating_sub(screen_row);
+        }
+        self.clamp_selection();
+    }
+
+    fn clamp_selection(&mut self) {
+        let n = self.view.len();
+        if n == 0 {
+            self.ui.selected = 0;
+            self.ui.offset = 0;
+            return;
+        }
+        self.ui.selected = self.ui.selected.min(n - 1);
+        let page = self.ui.page.max(1);
+        if self.ui.selected < self.ui.offset {
+            self.ui.offset = self.ui.selected;
+        } else if self.ui.selected >= self.ui.offset + page {
+            self.ui.offset = self.ui.selected + 1 - page;
+        }
+        self.ui.offset = self.ui.offset.min(n.saturating_sub(page));
+    }
+
+    fn move_selection(&mut self, delta: isize) {
+        if self.view.is_empty() {
+            return;
+        }
+        let max = self.view.len() as isize - 1;
+        self.ui.selected = (self.ui.selected as isize + delta).clamp(0, max) as usize;
+        self.clamp_selection();
+    }
+}
+
+/// Applies one message. Pure: no I/O, no clock reads, no await.
+pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
+    match msg {
+        Msg::Data(u) => {
+            if state.fleet.apply(u, state.now) {
+                state.rebuild_view();
+                state.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::Tick(now) => {
+            state.now = now;
+            // Ages and staleness are drawn from `now`: redraw once a second.
+            state.dirty = true;
+            Vec::new()
+        }
+        Msg::Resize { page } => {
+            if page != state.ui.page {
+                state.ui.page = page.max(1);
+                state.clamp_selection();
+                state.dirty = true;
+            }
+            Vec::new()
+        }
+        Msg::Key(key) => {
+            state.dirty = true;
+            if state.ui.editing_filter {
+                edit_filter(state, key);
+                return Vec::new();
+            }
+            match state.keymap.action(&key) {
+                Some(action) => on_action(state, action),
+                None => Vec::new(),
+            }
+        }
+    }
+}
+
+fn edit_filter(state: &mut State, key: Key) {
+    if key == Key::ctrl('c') {
+        state.ui.editing_filter = false;
+        return;
+    }
+    match key.code {
+        KeyCode::Enter => state.ui.editing_filter = false,
+        KeyCode::Esc => {
+            state.ui.editing_filter = false;
+            state.ui.filter.clear();
+            state.rebuild_view();
+        }
+        KeyCode::Backspace => {
+            state.ui.filter.pop();
+            state.rebuild_view();
+        }
+        KeyCode::Char(c) if !key.ctrl && !key.alt => {
+            state.ui.filter.push(c);
+            state.ui.selected = 0;
+            state.rebuild_view();
+        }
+        _ => {}
+    }
+}
+
+fn on_action(state: &mut State, action: Action) -> Vec<Command> {
+    let page = state.ui.page.max(1) as isize;
+    match (&mut state.ui.screen, action) {
+        (_, Action::Quit) => return vec![Command::Quit],
+        (Screen::Help { back, .. }, Action::Back | Action::Help) => {
+            state.ui.screen = (**back).clone();
+        }
+        (Screen::Help { scroll, .. }, Action::MoveDown) => *scroll = scroll.saturating_add(1),
+        (Screen::Help { scroll, .. }, Action::MoveUp) => *scroll = scroll.saturating_sub(1),
+        (Screen::Help { .. }, _) => {}
+        (screen, Action::Help) => {
+            let back = Box::new(screen.clone());
+            state.ui.screen = Screen::Help { back, scroll: 0 };
+        }
+        (Screen::Detail { scroll, .. }, a) => match a {
+            Action::Back => state.ui.screen = Screen::Fleet,
+            Action::MoveDown => *scroll = scroll.saturating_add(1),
+            Action::MoveUp => *scroll = scroll.saturating_sub(1),
+            Action::PageDown => *scroll = scroll.saturating_add(page as u16),
+            Action::PageUp => *scroll = scroll.saturating_sub(page as u16),
+            Action::Top => *scroll = 0,
+            _ => {}
+        },
+        (Screen::Fleet, a) => match a {
+            Action::MoveDown => state.move_selection(1),
+            Action::MoveUp => state.move_selection(-1),
+            Action::PageDown => state.move_selection(page),
+            Action::PageUp => state.move_selection(-page),
+            Action::Top => state.move_selection(-(state.view.len() as isize)),
+            Action::Bottom => state.move_selection(state.view.len() as isize),
+            Action::Open => {
+                if let Some(r) = state.selected_row() {
+                    state.ui.screen = Screen::Detail {
+                        scope: r.scope,
+                        instance_id: r.instance.instance_id.clone(),
+                        scroll: 0,
+                    };
+                }
+            }
+            Action::Back => {
+                if !state.ui.filter.is_empty() {
+                    state.ui.filter.clear();
+                    state.rebuild_view();
+                }
+            }
+            Action::Filter => state.ui.editing_filter = true,
+            Action::SortNext => {
+                let i = SortKey::ALL
+                    .iter()
+                    .position(|k| *k == state.ui.sort)
+                    .unwrap_or(0);
+                state.ui.sort = SortKey::ALL[(i + 1) % SortKey::ALL.len()];
+                state.ui.descending = state.ui.sort.descending_by_default();
+                state.rebuild_view();
+            }
+            Action::SortReverse => {
+                state.ui.descending = !state.ui.descending;
+                state.rebuild_view();
+            }
+            Action::Help | Action::Quit => {}
+        },
+    }
+    Vec::new()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,424 @@
+//! Unit tests of `update()`: data application, navigation, filter, sort, staleness.
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+
+use super::*;
+use crate::keymap::Key;
+use crate::model::{
+    CpuSeries, Finding, IngressRule, Instance, InstanceState, NetworkInterface, RuleSource, Scope,
+    SecurityGroup,
+};
+use crate::source::{AccountInfo, Feed, Update};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap()
+}
+
+fn scope() -> Scope {
+    Scope::new("111111111111", "us-east-1")
+}
+
+fn inst(id: &str, name: &str, groups: &[&str], public: bool) -> Instance {
+    Instance {
+        instance_id: id.into(),
+        name: name.into(),
+        instance_type: "t3.micro".into(),
+        state: InstanceState::Running,
+        launch_time: Some(t0()),
+        vpc_id: Some("vpc-1".into()),
+        interfaces: vec![NetworkInterface {
+            eni_id: format!("eni-{id}"),
+            device_index: 0,
+            subnet_id: None,
+            private_ip: Some("10.0.0.1".into()),
+            public_ip: public.then(|| "198.51.100.1".to_string()),
+            ipv6: vec![],
+            group_ids: groups.iter().map(|s| s.to_string()).collect(),
+        }],
+        tags: vec![],
+        detailed_monitoring: false,
+        termination_protection: None,
+        stop_protection: None,
+        asg: None,
+    }
+}
+
+fn ssh_world() -> SecurityGroup {
+    SecurityGroup {
+        group_id: "sg-ssh".into(),
+        name: "ssh".into(),
+        vpc_id: None,
+        ingress: vec![IngressRule {
+            protocol: "tcp".into(),
+            from_port: Some(22),
+            to_port: Some(22),
+            source: RuleSource::Cidr4("0.0.0.0/0".into()),
+        }],
+    }
+}
+
+fn finding(id: &str, instance: &str, kind: &str, sev: f64) -> Finding {
+    Finding {
+        id: id.into(),
+        kind: kind.into(),
+        severity: sev,
+        title: String::new(),
+        instance_id: Some(instance.into()),
+        updated_at: t0(),
+        count: 1,
+        archived: false,
+    }
+}
+
+fn accounts() -> Update {
+    Update::Accounts(vec![AccountInfo {
+        alias: "prod".into(),
+        account_id: "111111111111".into(),
+        regions: vec!["us-east-1".into()],
+        home_regions: vec!["us-east-1".into()],
+    }])
+}
+
+/// State with three instances: `i-a` (quiet), `i-b` (ssh open), `i-c` (miner finding).
+fn state() -> State {
+    let mut s = State::new("test", Keymap::default_map(), t0());
+    update(&mut s, Msg::Data(accounts()));
+    update(
+        &mut s,
+        Msg::Data(Update::Ec2 {
+            scope: scope(),
+            at: t0(),
+            instances: vec![
+                inst("i-a", "quiet", &[], false),
+                inst("i-b", "bastion", &["sg-ssh"], true),
+                inst("i-c", "miner", &[], false),
+            ],
+            groups: vec![ssh_world()],
+        }),
+    );
+    update(
+        &mut s,
+        Msg::Data(Update::Findings {
+            scope: scope(),
+            at: t0(),
+            findings: vec![finding(
+                "f1",
+                "i-c",
+                "CryptoCurrency:EC2/BitcoinTool.B!DNS",
+                8.0,
+            )],
+            complete: true,
+        }),
+    );
+    s
+}
+
+fn key(s: &mut State, k: &str) -> Vec<Command> {
+    update(s, Msg::Key(Key::parse(k).unwrap()))
+}
+
+fn ids(s: &State) -> Vec<&str> {
+    s.view
+        .iter()
+        .map(|i| s.fleet.rows[*i].instance.instance_id.as_str())
+        .collect()
+}
+
+#[test]
+fn rows_rank_by_risk() {
+    let s = state();
+    assert_eq!(ids(&s), vec!["i-c", "i-b", "i-a"]);
+    assert_eq!(s.fleet.totals.instances, 3);
+    assert_eq!(s.fleet.totals.with_findings, 1);
+    assert_eq!(s.fleet.totals.world_open, 1);
+}
+
+#[test]
+fn navigation_and_drill_in() {
+    let mut s = state();
+    assert_eq!(s.selected_row().unwrap().instance.instance_id, "i-c");
+    key(&mut s, "j");
+    assert_eq!(s.selected_row().unwrap().instance.instance_id, "i-b");
+    key(&mut s, "G");
+    assert_eq!(s.selected_row().unwrap().instance.instance_id, "i-a");
+    key(&mut s, "j");
+    assert_eq!(s.ui.selected, 2, "stays on the last row");
+    key(&mut s, "g");
+    assert_eq!(s.ui.selected, 0);
+    key(&mut s, "down");
+    key(&mut s, "enter");
+    assert!(matches!(&s.ui.screen, Screen::Detail { instance_id, .. } if instance_id == "i-b"));
+    key(&mut s, "j");
+    assert!(matches!(&s.ui.screen, Screen::Detail { scroll: 1, .. }));
+    key(&mut s, "?");
+    assert!(matches!(&s.ui.screen, Screen::Help { .. }));
+    key(&mut s, "esc");
+    assert!(
+        matches!(&s.ui.screen, Screen::Detail { .. }),
+        "help returns to detail"
+    );
+    key(&mut s, "esc");
+    assert_eq!(s.ui.screen, Screen::Fleet);
+    assert_eq!(key(&mut s, "q"), vec![Command::Quit]);
+    assert_eq!(key(&mut s, "ctrl+c"), vec![Command::Quit]);
+}
+
+#[test]
+fn unbound_keys_do_nothing() {
+    let mut s = state();
+    assert!(key(&mut s, "x").is_empty());
+    assert_eq!(s.ui.screen, Screen::Fleet);
+    assert_eq!(s.ui.selected, 0);
+}
+
+#[test]
+fn filter_typing_enter_and_esc() {
+    let mut s = state();
+    key(&mut s, "/");
+    assert!(s.ui.editing_filter);
+    for c in "BAST".chars() {
+        update(
+            &mut s,
+            Msg::Key(Key::plain(crate::keymap::KeyCode::Char(c))),
+        );
+    }
+    assert_eq!(ids(&s), vec!["i-b"], "case-insensitive");
+    // While typing, `q` is text, not quit.
+    assert!(key(&mut s, "q").is_empty());
+    assert!(ids(&s).is_empty());
+    key(&mut s, "backspace");
+    key(&mut s, "enter");
+    assert!(!s.ui.editing_filter);
+    assert_eq!(ids(&s), vec!["i-b"]);
+    // Filter also matches finding types and ports.
+    s.ui.filter = "bitcoin".into();
+    s.rebuild_view();
+    assert_eq!(ids(&s), vec!["i-c"]);
+    key(&mut s, "esc");
+    assert_eq!(ids(&s).len(), 3, "esc on the fleet clears the filter");
+}
+
+#[test]
+fn sort_cycles_and_reverses() {
+    let mut s = state();
+    key(&mut s, "s");
+    assert_eq!(s.ui.sort, SortKey::Cpu);
+    for _ in 0..4 {
+        key(&mut s, "s");
+    }
+    assert_eq!(s.ui.sort, SortKey::Name);
+    assert!(!s.ui.descending);
+    assert_eq!(ids(&s), vec!["i-b", "i-c", "i-a"], "bastion, miner, quiet");
+    key(&mut s, "r");
+    assert_eq!(ids(&s), vec!["i-a", "i-c", "i-b"]);
+}
+
+#[test]
+fn archived_findings_disappear_and_complete_sets_replace() {
+    let mut s = state();
+    let mut f = finding("f1", "i-c", "CryptoCurrency:EC2/BitcoinTool.B!DNS", 8.0);
+    f.archived = true;
+    update(
+        &mut s,
+        Msg::Data(Update::Findings {
+            scope: scope(),
+            at: t0(),
+            findings: vec![
+                f,
+                finding("f2", "i-a", "Recon:EC2/PortProbeUnprotectedPort", 2.0),
+            ],
+            complete: false,
+        }),
+    );
+    assert_eq!(s.fleet.totals.with_findings, 1);
+    assert_eq!(s.fleet.findings_of(0, "i-a").len(), 1);
+    assert!(s.fleet.findings_of(0, "i-c").is_empty());
+    update(
+        &mut s,
+        Msg::Data(Update::Findings {
+            scope: scope(),
+            at: t0(),
+            findings: vec![],
+            complete: true,
+        }),
+    );
+    assert_eq!(s.fleet.totals.with_findings, 0);
+}
+
+#[test]
+fn cpu_saturation_raises_rank() {
+    let mut s = state();
+    let pts = (0..5)
+        .map(|i| (t0() + TimeDelta::minutes(i), 99.0))
+        .collect();
+    update(
+        &mut s,
+        Msg::Data(Update::Cpu {
+            scope: scope(),
+            at: t0(),
+            series: vec![(
+                "i-a".into(),
+                CpuSeries {
+                    period_secs: 60,
+                    points: pts,
+                },
+            )],
+        }),
+    );
+    assert_eq!(s.fleet.totals.saturated, 1);
+    assert_eq!(
+        ids(&s)[1],
+        "i-a",
+        "saturated quiet box now outranks the bastion"
+    );
+}
+
+#[test]
+fn failure_keeps_data_and_goes_stale() {
+    let mut s = state();
+    update(
+        &mut s,
+        Msg::Data(Update::Schedule {
+            scope: scope(),
+            feed: Feed::Ec2,
+            interval_secs: 60,
+        }),
+    );
+    update(
+        &mut s,
+        Msg::Data(Update::Failed {
+            scope: scope(),
+            feed: Feed::Ec2,
+            at: t0(),
+            message: "ExpiredToken: the security token included in the request is expired".into(),
+        }),
+    );
+    assert_eq!(s.fleet.rows.len(), 3, "last data kept");
+    assert!(matches!(
+        s.fleet.scopes[0].health(s.now),
+        ScopeHealth::Error(Feed::Ec2, _)
+    ));
+    // A later success clears the error; then time passes without polls: stale.
+    update(
+        &mut s,
+        Msg::Data(Update::Ec2 {
+            scope: scope(),
+            at: t0(),
+            instances: vec![inst("i-a", "quiet", &[], false)],
+            groups: vec![],
+        }),
+    );
+    assert_eq!(s.fleet.rows.len(), 1, "gone instances are removed");
+    update(&mut s, Msg::Tick(t0() + TimeDelta::seconds(100)));
+    assert!(!s.fleet.scopes[0].rows_stale(s.now));
+    update(&mut s, Msg::Tick(t0() + TimeDelta::seconds(200)));
+    assert!(matches!(
+        s.fleet.scopes[0].health(s.now),
+        ScopeHealth::Stale(200)
+    ));
+    assert!(s.fleet.scopes[0].rows_stale(s.now));
+}
+
+#[test]
+fn top_follows_worst_but_moved_cursor_keeps_instance() {
+    let mut s = state();
+    // At the top: a new worse instance takes the cursor.
+    update(
+        &mut s,
+        Msg::Data(Update::Findings {
+            scope: scope(),
+            at: t0(),
+            findings: vec![
+                finding("f1", "i-c", "CryptoCurrency:EC2/BitcoinTool.B!DNS", 8.0),
+                finding("f3", "i-a", "Impact:Runtime/CryptoMinerExecuted", 9.5),
+            ],
+            complete: true,
+        }),
+    );
+    assert_eq!(s.selected_row().unwrap().instance.instance_id, "i-a");
+    // Moved down: the selected instance stays selected through a re-rank.
+    key(&mut s, "j");
+    let chosen = s.selected_row().unwrap().instance.instance_id.clone();
+    update(
+        &mut s,
+        Msg::Data(Update::Findings {
+            scope: scope(),
+            at: t0(),
+            findings: vec![finding(
+                "f4",
+                "i-b",
+                "Impact:Runtime/CryptoMinerExecuted",
+                10.0,
+            )],
+            complete: true,
+        }),
+    );
+    assert_eq!(s.selected_row().unwrap().instance.instance_id, chosen);
+}
+
+#[test]
+fn unusual_region_from_home_regions() {
+    let mut s = state();
+    update(
+        &mut s,
+        Msg::Data(Update::Ec2 {
+            scope: Scope::new("111111111111", "ap-south-1"),
+            at: t0(),
+            instances: vec![inst("i-z", "gpu", &[], false)],
+            groups: vec![],
+        }),
+    );
+    let ix = s
+        .fleet
+        .find_scope(&Scope::new("111111111111", "ap-south-1"))
+        .unwrap();
+    assert!(s.fleet.scopes[ix].unusual_region);
+    assert_eq!(s.fleet.scopes[ix].alias, "prod");
+    assert_eq!(s.fleet.row(ix, "i-z").unwrap().risk.score, 10);
+}
+
+#[test]
+fn page_keys_and_resize_clamp() {
+    let mut s = State::new("test", Keymap::default_map(), t0());
+    update(&mut s, Msg::Data(accounts()));
+    update(
+        &mut s,
+        Msg::Data(Update::Ec2 {
+            scope: scope(),
+            at: t0(),
+            instances: (0..50)
+                .map(|i| inst(&format!("i-{i:03}"), "", &[], false))
+                .collect(),
+            groups: vec![],
+        }),
+    );
+    update(&mut s, Msg::Resize { page: 10 });
+    key(&mut s, "pgdown");
+    assert_eq!(s.ui.selected, 10);
+    assert!(s.ui.offset <= 10 && s.ui.selected < s.ui.offset + 10);
+    key(&mut s, "G");
+    assert_eq!(s.ui.selected, 49);
+    assert_eq!(s.ui.offset, 40);
+    key(&mut s, "ctrl+u");
+    assert_eq!(s.ui.selected, 39);
+    update(&mut s, Msg::Resize { page: 5 });
+    assert!(s.ui.selected < s.ui.offset + 5 && s.ui.selected >= s.ui.offset);
+}
+
+#[test]
+fn cost_extrapolates_metrics_rate() {
+    let mut s = state();
+    update(
+        &mut s,
+        Msg::Data(Update::Requests {
+            scope: scope(),
+            feed: Feed::Cpu,
+            calls: 1,
+            metrics: 100,
+        }),
+    );
+    update(&mut s, Msg::Tick(t0() + TimeDelta::seconds(60)));
+    // 100 metrics per minute = 144,000/day = $1.44/day.
+    let usd = s.fleet.cloudwatch_usd_per_day(s.now).unwrap();
+    assert!((usd - 1.44).abs() < 1e-9, "{usd}");
+}

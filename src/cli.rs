@@ -1,0 +1,146 @@
+//! Command-line interface: flags, subcommands, and loading theme/keymap from them.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::keymap::Keymap;
+use crate::span::FileError;
+use crate::theme::{ColorMode, Theme};
+
+/// watchfloor: live security console for AWS fleets (CPU saturation, GuardDuty findings,
+/// internet exposure, ranked by risk).
+#[derive(Debug, Parser)]
+#[command(name = "watchfloor", version, about, long_about = None)]
+pub struct Cli {
+    /// Colour theme: a built-in name (default, light, high-contrast), a name in
+    /// $XDG_CONFIG_HOME/watchfloor/themes/, or a path to a .toml file.
+    #[arg(
+        long,
+        global = true,
+        default_value = "default",
+        env = "WATCHFLOOR_THEME"
+    )]
+    pub theme: String,
+
+    /// Key bindings: a built-in name (default, vim), a name in
+    /// $XDG_CONFIG_HOME/watchfloor/keymaps/, or a path to a .toml file.
+    #[arg(
+        long,
+        global = true,
+        default_value = "default",
+        env = "WATCHFLOOR_KEYMAP"
+    )]
+    pub keymap: String,
+
+    /// Colour output: auto (NO_COLOR and COLORTERM decide), truecolor, 256, or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+
+    /// What to do (the AWS console when omitted).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// `--color` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// NO_COLOR disables colour; COLORTERM=truecolor|24bit enables 24-bit; else 256 colours.
+    Auto,
+    /// 24-bit colour.
+    Truecolor,
+    /// 256-colour palette.
+    #[value(name = "256")]
+    Ansi256,
+    /// No colour: glyphs, bold and reverse video only.
+    Never,
+}
+
+impl ColorArg {
+    /// The colour mode to render with.
+    pub fn mode(self) -> ColorMode {
+        match self {
+            ColorArg::Auto => ColorMode::detect(),
+            ColorArg::Truecolor => ColorMode::TrueColor,
+            ColorArg::Ansi256 => ColorMode::Ansi256,
+            ColorArg::Never => ColorMode::None,
+        }
+    }
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the console on a built-in simulated fleet playing a cryptomining campaign.
+    Demo(DemoArgs),
+    /// Poll once, print the fleet (JSON or CSV) and exit.
+    Snapshot(SnapshotArgs),
+    /// Print the active key bindings and exit.
+    Keys,
+}
+
+/// Options of the simulated fleet.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Seed of the simulation: the same seed always plays the same fleet and campaign.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Play the campaign this many times faster than real time (the campaign takes 300 s at 1).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
+}
+
+/// Output formats of `snapshot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Pretty-printed JSON (docs/snapshot-format.md).
+    Json,
+    /// One row per instance.
+    Csv,
+}
+
+/// Options of `snapshot`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SnapshotArgs {
+    /// Snapshot the simulated fleet instead of AWS.
+    #[arg(long)]
+    pub demo: bool,
+    /// Seed of the simulated fleet (with --demo).
+    #[arg(long, default_value_t = 1, requires = "demo")]
+    pub seed: u64,
+    /// Simulated second of the campaign to snapshot (with --demo; 300 = campaign complete).
+    #[arg(long, default_value_t = 300.0, requires = "demo")]
+    pub at: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number; use e.g. --speed 10"))?;
+    if !(0.01..=10_000.0).contains(&v) {
+        return Err(format!("{v} is out of range; use 0.01 to 10000"));
+    }
+    Ok(v)
+}
+
+/// The user's config directory for watchfloor (`$XDG_CONFIG_HOME/watchfloor`).
+pub fn config_dir() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("watchfloor"))
+}
+
+impl Cli {
+    /// Loads the theme named by `--theme`.
+    pub fn load_theme(&self) -> Result<Theme, FileError> {
+        let dir = config_dir().map(|d| d.join("themes"));
+        Theme::load(&self.theme, dir.as_deref(), self.color.mode())
+    }
+
+    /// Loads the keymap named by `--keymap`.
+    pub fn load_keymap(&self) -> Result<Keymap, FileError> {
+        let dir = config_dir().map(|d| d.join("keymaps"));
+        Keymap::load(&self.keymap, dir.as_deref())
+    }
+}

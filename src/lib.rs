@@ -1,0 +1,16 @@
+//! watchfloor: a terminal security operations console for AWS fleets.
+//!
+//! Data flow: sources (one task per account x region x feed) send owned [`source::Update`]s over a
+//! channel; [`app::update`] applies them purely; [`ui::render`] draws the state; [`tui`] runs the
+//! event loop. See docs/architecture.md.
+
+pub mod app;
+pub mod cli;
+pub mod keymap;
+pub mod model;
+pub mod snapshot;
+pub mod source;
+pub mod span;
+pub mod theme;
+pub mod tui;
+pub mod ui;

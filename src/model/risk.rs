@@ -1,0 +1,348 @@
+//! Risk score (0-100): findings severity, CPU saturation, world-open ports, unusual region and type.
+//!
+//! The formula is documented in docs/risk.md; keep the two in step.
+
+use serde::Serialize;
+
+use super::exposure::Exposure;
+use super::{CpuSeries, Finding, Instance};
+
+/// CPU percentage at or above which an instance counts as saturated.
+pub const SATURATED_PCT: f64 = 90.0;
+/// CPU percentage at or above which an instance counts as busy.
+pub const BUSY_PCT: f64 = 75.0;
+/// Samples averaged for the saturation test.
+pub const SATURATION_WINDOW: usize = 3;
+
+/// TCP ports whose world exposure weighs more: remote admin, databases, caches, container APIs.
+pub const SENSITIVE_PORTS: &[i32] = &[
+    22, 23, 135, 139, 445, 1433, 2375, 2376, 3306, 3389, 5432, 5900, 5985, 5986, 6379, 9200, 11211,
+    27017,
+];
+
+/// Everything the score looks at for one instance.
+#[derive(Debug, Clone, Copy)]
+pub struct RiskInput<'a> {
+    /// The instance.
+    pub instance: &'a Instance,
+    /// Its world-open ports.
+    pub exposure: &'a Exposure,
+    /// Its CPU history.
+    pub cpu: &'a CpuSeries,
+    /// Its non-archived findings.
+    pub findings: &'a [Finding],
+    /// True when the region is outside the account's home regions.
+    pub unusual_region: bool,
+}
+
+/// One contribution to the score, shown in the detail view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RiskReason {
+    /// Points added (or removed, when negative).
+    pub points: i32,
+    /// Why.
+    pub why: String,
+}
+
+/// The score with its reasons.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Risk {
+    /// 0-100.
+    pub score: u8,
+    /// Contributions in the order they were applied.
+    pub reasons: Vec<RiskReason>,
+}
+
+/// True when the mean of the last samples is at or above [`SATURATED_PCT`].
+pub fn is_saturated(cpu: &CpuSeries) -> bool {
+    cpu.recent_mean(SATURATION_WINDOW)
+        .is_some_and(|m| m >= SATURATED_PCT)
+}
+
+/// True for GPU / accelerator families and very large sizes, the miners' favourites.
+pub fn is_unusual_type(instance_type: &str) -> bool {
+    let (family, size) = instance_type.split_once('.').unwrap_or((instance_type, ""));
+    let accel = ["p", "g", "inf", "trn", "dl", "f", "vt"].iter().any(|pre| {
+        family.starts_with(pre)
+            && family[pre.len()..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
+    });
+    let huge = size == "metal"
+        || size
+            .strip_suffix("xlarge")
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| n >= 16);
+    accel || huge
+}
+
+/// Computes the risk score of one instance.
+pub fn risk_of(input: RiskInput<'_>) -> Risk {
+    let mut reasons = Vec::new();
+    let mut add = |points: i32, why: String| reasons.push(RiskReason { points, why });
+
+    // 1. Findings: the worst severity dominates.
+    if let Some(worst) = input
+        .findings
+        .iter()
+        .max_by(|a, b| a.severity.total_cmp(&b.severity))
+    {
+        let pts = (worst.severity.clamp(0.0, 10.0) * 5.0).round() as i32;
+        add(
+            pts,
+            format!("{} finding {}", worst.band().name(), worst.kind),
+        );
+        if input.findings.iter().any(Finding::is_cryptomining) {
+            add(5, "cryptomining finding".into());
+        }
+        let mut kinds: Vec<&str> = input.findings.iter().map(|f| f.kind.as_str()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        if kinds.len() > 1 {
+            add(
+                (2 * (kinds.len() as i32 - 1)).min(6),
+                format!("{} distinct finding types", kinds.len()),
+            );
+        }
+    }
+
+    // 2. CPU saturation.
+    if let Some(mean) = input.cpu.recent_mean(SATURATION_WINDOW) {
+        if mean >= SATURATED_PCT {
+            add(20, format!("CPU saturated ({mean:.0}%)"));
+        } else if mean >= BUSY_PCT {
+            add(8, format!("CPU busy ({mean:.0}%)"));
+        }
+    }
+
+    // 3. World-open ports, weighted by reachability.
+    let exp = input.exposure;
+    let (pts, what) = if exp.all_open() {
+        (20, "all ports open to the internet".to_string())
+    } else if let Some(p) = SENSITIVE_PORTS
+        .iter()
+        .find(|port| exp.ports.iter().any(|o| o.covers_tcp(**port)))
+    {
+        (15, format!("port {p} open to the internet"))
+    } else if !exp.is_empty() {
+        (5, format!("{} open to the internet", exp.label()))
+    } else {
+        (0, String::new())
+    };
+    if pts > 0 {
+        if input.instance.is_reachable() {
+            add(pts, what);
+        } else {
+            add(pts / 4, format!("{what} (no public address)"));
+        }
+    }
+
+    // 4. Unusual placement.
+    if input.unusual_region {
+        add(10, "region outside the account's home regions".into());
+    }
+    if is_unusual_type(&input.instance.instance_type) {
+        add(
+            5,
+            format!("GPU or very large type {}", input.instance.instance_type),
+        );
+    }
+
+    let mut total: i32 = reasons.iter().map(|r| r.points).sum();
+    // 5. Not running: cannot burn CPU now, still compromised.
+    if !input.instance.state.is_live() && total > 0 {
+        let cut = total / 2;
+        reasons.push(RiskReason {
+            points: -cut,
+            why: format!("instance {}", input.instance.state.as_str()),
+        });
+        total -= cut;
+    }
+    Risk {
+        score: total.clamp(0, 100) as u8,
+        reasons,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::exposure::{OpenPort, Protocol};
+    use crate::model::{InstanceState, NetworkInterface};
+    use chrono::{TimeZone, Utc};
+
+    fn instance(ty: &str, public: bool, state: InstanceState) -> Instance {
+        Instance {
+            instance_id: "i-1".into(),
+            name: String::new(),
+            instance_type: ty.into(),
+            state,
+            launch_time: None,
+            vpc_id: None,
+            interfaces: vec![NetworkInterface {
+                eni_id: "eni-1".into(),
+                device_index: 0,
+                subnet_id: None,
+                private_ip: Some("10.0.0.1".into()),
+                public_ip: public.then(|| "198.51.100.7".to_string()),
+                ipv6: vec![],
+                group_ids: vec![],
+            }],
+            tags: vec![],
+            detailed_monitoring: false,
+            termination_protection: None,
+            stop_protection: None,
+            asg: None,
+        }
+    }
+    fn cpu(vals: &[f64]) -> CpuSeries {
+        CpuSeries {
+            period_secs: 60,
+            points: vals
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Utc.timestamp_opt(i as i64 * 60, 0).unwrap(), *v))
+                .collect(),
+        }
+    }
+    fn finding(kind: &str, sev: f64) -> Finding {
+        Finding {
+            id: kind.into(),
+            kind: kind.into(),
+            severity: sev,
+            title: String::new(),
+            instance_id: Some("i-1".into()),
+            updated_at: Utc.timestamp_opt(0, 0).unwrap(),
+            count: 1,
+            archived: false,
+        }
+    }
+    fn ports(spec: &[(Protocol, Option<i32>)]) -> Exposure {
+        Exposure {
+            ports: spec
+                .iter()
+                .map(|(p, port)| OpenPort {
+                    protocol: p.clone(),
+                    from_port: *port,
+                    to_port: *port,
+                    sources: vec!["0.0.0.0/0".into()],
+                    group_ids: vec![],
+                })
+                .collect(),
+            missing_groups: vec![],
+        }
+    }
+    fn score(
+        inst: &Instance,
+        exp: &Exposure,
+        c: &CpuSeries,
+        f: &[Finding],
+        unusual_region: bool,
+    ) -> u8 {
+        risk_of(RiskInput {
+            instance: inst,
+            exposure: exp,
+            cpu: c,
+            findings: f,
+            unusual_region,
+        })
+        .score
+    }
+
+    #[test]
+    fn quiet_private_instance_scores_zero() {
+        let i = instance("t3.micro", false, InstanceState::Running);
+        assert_eq!(
+            score(&i, &Exposure::default(), &cpu(&[5.0; 5]), &[], false),
+            0
+        );
+    }
+
+    /// One case: (name, instance, exposure, cpu, findings, unusual region, expected score).
+    type Case<'a> = (
+        &'a str,
+        Instance,
+        &'a Exposure,
+        &'a CpuSeries,
+        &'a [Finding],
+        bool,
+        u8,
+    );
+
+    #[test]
+    fn components_table() {
+        let run = InstanceState::Running;
+        let ssh = ports(&[(Protocol::Tcp, Some(22))]);
+        let web = ports(&[(Protocol::Tcp, Some(443))]);
+        let all = ports(&[(Protocol::All, None)]);
+        let none = Exposure::default();
+        let idle = cpu(&[3.0, 4.0, 5.0]);
+        let hot = cpu(&[20.0, 99.0, 100.0, 98.0]);
+        let busy = cpu(&[80.0, 80.0, 80.0]);
+        let brute = [finding("UnauthorizedAccess:EC2/SSHBruteForce", 5.0)];
+        let miner = [
+            finding("UnauthorizedAccess:EC2/SSHBruteForce", 5.0),
+            finding("CryptoCurrency:EC2/BitcoinTool.B!DNS", 8.0),
+        ];
+        #[rustfmt::skip]
+        let cases: Vec<Case> = vec![
+            ("ssh open, public", instance("t3.micro", true, run), &ssh, &idle, &[], false, 15),
+            ("ssh open, private only", instance("t3.micro", false, run), &ssh, &idle, &[], false, 3),
+            ("web open, public", instance("t3.micro", true, run), &web, &idle, &[], false, 5),
+            ("all open, public", instance("t3.micro", true, run), &all, &idle, &[], false, 20),
+            ("saturated cpu", instance("t3.micro", false, run), &none, &hot, &[], false, 20),
+            ("busy cpu", instance("t3.micro", false, run), &none, &busy, &[], false, 8),
+            ("medium finding", instance("t3.micro", false, run), &none, &idle, &brute, false, 25),
+            // 40 (8.0 x 5) + 5 crypto + 2 second type
+            ("miner findings", instance("t3.micro", false, run), &none, &idle, &miner, false, 47),
+            ("gpu in odd region", instance("p3.16xlarge", false, run), &none, &idle, &[], true, 15),
+            ("huge type", instance("c5.24xlarge", false, run), &none, &idle, &[], false, 5),
+            // 47 + 20 cpu + 15 ssh + 10 region + 5 type = 97
+            ("full campaign", instance("g5.12xlarge", true, run), &ssh, &hot, &miner, true, 97),
+            ("stopped halves", instance("t3.micro", true, InstanceState::Stopped), &ssh, &idle, &brute, false, 20),
+        ];
+        for (name, inst, exp, c, f, odd, want) in cases {
+            assert_eq!(score(&inst, exp, c, f, odd), want, "case: {name}");
+        }
+    }
+
+    #[test]
+    fn score_is_capped_at_100() {
+        let many: Vec<Finding> = (0..6)
+            .map(|i| finding(&format!("CryptoCurrency:EC2/T{i}"), 10.0))
+            .collect();
+        let s = score(
+            &instance("p4d.24xlarge", true, InstanceState::Running),
+            &ports(&[(Protocol::All, None)]),
+            &cpu(&[100.0; 3]),
+            &many,
+            true,
+        );
+        assert_eq!(s, 100);
+    }
+
+    #[test]
+    fn unusual_types() {
+        for t in [
+            "p3.2xlarge",
+            "g4dn.xlarge",
+            "inf2.xlarge",
+            "trn1.32xlarge",
+            "c5.metal",
+            "m5.16xlarge",
+        ] {
+            assert!(is_unusual_type(t), "{t}");
+        }
+        for t in ["t3.micro", "m5.large", "c6g.8xlarge", "gp3", "r5.12xlarge"] {
+            assert!(!is_unusual_type(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn saturation_uses_recent_mean() {
+        assert!(is_saturated(&cpu(&[10.0, 95.0, 92.0, 91.0])));
+        assert!(!is_saturated(&cpu(&[100.0, 100.0, 60.0])));
+        assert!(!is_saturated(&CpuSeries::default()));
+    }
+}

@@ -1,0 +1,910 @@
+//! Demo source: a deterministic simulated fleet playing a cryptomining campaign.
+//!
+//! Everything is a pure function of (seed, simulated seconds since start), so the same `--seed`
+//! always shows the same fleet and the same campaign. Time is compressed: CPU is sampled every
+//! [`CPU_PERIOD_SECS`] simulated seconds and the campaign plays over [`CAMPAIGN_SECS`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tokio::sync::mpsc;
+
+use crate::model::{
+    CpuSeries, Finding, IngressRule, Instance, InstanceState, NetworkInterface, RuleSource, Scope,
+    SecurityGroup,
+};
+use crate::source::{AccountInfo, Feed, Update};
+
+/// Simulated seconds between CPU samples.
+pub const CPU_PERIOD_SECS: u32 = 10;
+/// Simulated seconds after which the campaign has fully played out.
+pub const CAMPAIGN_SECS: f64 = 300.0;
+/// Real seconds between demo polls of each feed.
+pub const POLL_SECS: u32 = 5;
+/// CPU samples back-filled on the first poll.
+const BACKFILL: usize = 30;
+
+/// A finding scheduled to appear at a simulated time.
+#[derive(Debug, Clone)]
+struct Scheduled {
+    at: f64,
+    kind: &'static str,
+    severity: f64,
+    title: &'static str,
+}
+
+#[derive(Debug, Clone)]
+struct DemoInstance {
+    scope: Scope,
+    instance: Instance,
+    /// Simulated second at which the instance exists (negative: before the demo starts).
+    appears_at: f64,
+    cpu_base: f64,
+    miner_from: Option<f64>,
+    findings: Vec<Scheduled>,
+    noise_key: u64,
+}
+
+/// A failure window of one feed of one scope (shows error / stale handling).
+#[derive(Debug, Clone)]
+struct Outage {
+    scope: Scope,
+    feed: Feed,
+    from: f64,
+    to: f64,
+    message: &'static str,
+}
+
+/// The simulated world. Immutable; what it shows depends only on the simulated time.
+#[derive(Debug, Clone)]
+pub struct DemoWorld {
+    seed: u64,
+    origin: DateTime<Utc>,
+    /// Simulated seconds per real second (timestamps are real wall-clock times).
+    speed: f64,
+    accounts: Vec<AccountInfo>,
+    instances: Vec<DemoInstance>,
+    groups: HashMap<Scope, Vec<SecurityGroup>>,
+    outages: Vec<Outage>,
+}
+
+struct AccountSpec {
+    alias: &'static str,
+    id: &'static str,
+    regions: &'static [&'static str],
+    home: &'static [&'static str],
+}
+
+const ACCOUNTS: &[AccountSpec] = &[
+    AccountSpec {
+        alias: "prod",
+        id: "210987654321",
+        regions: &["us-east-1", "eu-west-1", "ap-south-1"],
+        home: &["us-east-1", "eu-west-1"],
+    },
+    AccountSpec {
+        alias: "staging",
+        id: "345678901234",
+        regions: &["us-east-1", "us-west-2", "sa-east-1"],
+        home: &["us-east-1", "us-west-2"],
+    },
+    AccountSpec {
+        alias: "data",
+        id: "456789012345",
+        regions: &["eu-central-1", "eu-west-1"],
+        home: &["eu-central-1", "eu-west-1"],
+    },
+];
+
+const ROLES: &[(&str, &[&str], &[&str])] = &[
+    // (name prefix, instance types, security group names)
+    (
+        "web",
+        &["t3.medium", "m5.large", "c5.large"],
+        &["web-public", "internal"],
+    ),
+    (
+        "api",
+        &["m5.large", "c5.xlarge", "m6i.large"],
+        &["web-public", "internal"],
+    ),
+    (
+        "worker",
+        &["c5.xlarge", "c6i.2xlarge", "m5.xlarge"],
+        &["internal"],
+    ),
+    ("db", &["r5.xlarge", "r6i.2xlarge"], &["db", "internal"]),
+    ("cache", &["r5.large", "t3.medium"], &["internal"]),
+    (
+        "batch",
+        &["c5.2xlarge", "m5.2xlarge"],
+        &["internal", "office-ssh"],
+    ),
+    ("etl", &["r5.2xlarge", "m5.xlarge"], &["internal"]),
+    ("kafka", &["m5.2xlarge"], &["internal"]),
+    ("jump", &["t3.micro"], &["office-ssh"]),
+];
+
+fn rule(proto: &str, from: i32, to: i32, source: RuleSource) -> IngressRule {
+    IngressRule {
+        protocol: proto.into(),
+        from_port: Some(from),
+        to_port: Some(to),
+        source,
+    }
+}
+
+fn world4() -> RuleSource {
+    RuleSource::Cidr4("0.0.0.0/0".into())
+}
+
+fn groups_for(scope: &Scope, rng: &mut ChaCha8Rng) -> Vec<SecurityGroup> {
+    let vpc = format!("vpc-{:08x}", rng.random::<u32>());
+    let mut id = |_: &str| format!("sg-{:017x}", rng.random::<u64>() >> 4);
+    let internal = id("internal");
+    let mk = |gid: String, name: &str, ingress: Vec<IngressRule>| SecurityGroup {
+        group_id: gid,
+        name: name.into(),
+        vpc_id: Some(vpc.clone()),
+        ingress,
+    };
+    let _ = scope;
+    vec![
+        mk(
+            id("web"),
+            "web-public",
+            vec![
+                rule("tcp", 443, 443, world4()),
+                rule("tcp", 443, 443, RuleSource::Cidr6("::/0".into())),
+                rule("tcp", 80, 80, world4()),
+            ],
+        ),
+        mk(
+            internal.clone(),
+            "internal",
+            vec![rule("-1", -1, -1, RuleSource::Group(internal.clone()))],
+        ),
+        mk(
+            id("db"),
+            "db",
+            vec![rule("tcp", 5432, 5432, RuleSource::Group(internal.clone()))],
+        ),
+        mk(
+            id("office"),
+            "office-ssh",
+            vec![rule(
+                "tcp",
+                22,
+                22,
+                RuleSource::Cidr4("203.0.113.0/24".into()),
+            )],
+        ),
+        mk(
+            id("legacy"),
+            "legacy-ssh",
+            vec![rule("tcp", 22, 22, world4())],
+        ),
+        mk(
+            id("rdp"),
+            "rdp-temp",
+            vec![rule("tcp", 3389, 3389, world4())],
+        ),
+        mk(
+            id("ci"),
+            "ci-runner",
+            vec![
+                rule("tcp", 2375, 2376, world4()),
+                rule("tcp", 8080, 8090, world4()),
+            ],
+        ),
+        mk(
+            id("debug"),
+            "debug-wide-open",
+            vec![IngressRule {
+                protocol: "-1".into(),
+                from_port: None,
+                to_port: None,
+                source: world4(),
+            }],
+        ),
+        mk(
+            id("attacker"),
+            "launch-wizard-7",
+            vec![
+                rule("tcp", 22, 22, world4()),
+                rule("tcp", 0, 65535, world4()),
+            ],
+        ),
+    ]
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+fn unit(x: u64) -> f64 {
+    (splitmix(x) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+impl DemoWorld {
+    /// Builds the world for `seed`; simulated second 0 is `origin`.
+    pub fn new(seed: u64, origin: DateTime<Utc>) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let accounts: Vec<AccountInfo> = ACCOUNTS
+            .iter()
+            .map(|a| AccountInfo {
+                alias: a.alias.into(),
+                account_id: a.id.into(),
+                regions: a.regions.iter().map(|s| s.to_string()).collect(),
+                home_regions: a.home.iter().map(|s| s.to_string()).collect(),
+            })
+            .collect();
+        let mut groups = HashMap::new();
+        let mut instances = Vec::new();
+        let mut serial = 0u64;
+        for a in ACCOUNTS {
+            for region in a.regions {
+                let scope = Scope::new(a.id, *region);
+                let gs = groups_for(&scope, &mut rng);
+                let home = a.home.contains(region);
+                let count = if home { rng.random_range(14..24) } else { 0 };
+                for n in 0..count {
+                    let (role, types, sg_names) = ROLES[rng.random_range(0..ROLES.len())];
+                    let ty = types[rng.random_range(0..types.len())];
+                    let mut sgs: Vec<&str> = sg_names.to_vec();
+                    // A few classic mistakes, seeded.
+                    let roll = rng.random_range(0..100);
+                    if roll < 4 {
+                        sgs.push("legacy-ssh");
+                    } else if roll < 6 {
+                        sgs.push("rdp-temp");
+                    } else if roll < 7 {
+                        sgs.push("debug-wide-open");
+                    }
+                    let public = sgs.contains(&"web-public") || roll < 10 || role == "jump";
+                    let second_eni = role == "kafka" || role == "db" && rng.random_bool(0.5);
+                    serial += 1;
+                    let launched = origin - TimeDelta::hours(rng.random_range(2..24 * 200));
+                    let inst = make_instance(
+                        &mut rng,
+                        &scope,
+                        &gs,
+                        &format!("{}-{}-{:02}", a.alias, role, n + 1),
+                        ty,
+                        &sgs,
+                        public,
+                        second_eni,
+                        launched,
+                    );
+                    instances.push(DemoInstance {
+                        scope: scope.clone(),
+                        instance: inst,
+                        appears_at: f64::NEG_INFINITY,
+                        cpu_base: match role {
+                            "batch" | "etl" => rng.random_range(30.0..70.0),
+                            "worker" | "api" => rng.random_range(15.0..45.0),
+                            _ => rng.random_range(2.0..25.0),
+                        },
+                        miner_from: None,
+                        findings: Vec::new(),
+                        noise_key: seed ^ serial.wrapping_mul(0x2545_F491_4F6C_DD1D),
+                    });
+                }
+                groups.insert(scope, gs);
+            }
+        }
+        let mut world = DemoWorld {
+            seed,
+            origin,
+            speed: 1.0,
+            accounts,
+            instances,
+            groups,
+            outages: Vec::new(),
+        };
+        world.plant_campaign(&mut rng, &mut serial);
+        world
+    }
+
+    /// The campaign: brute force, miner, GPU burst in an unused region, a rival gang.
+    fn plant_campaign(&mut self, rng: &mut ChaCha8Rng, serial: &mut u64) {
+        let prod_use1 = Scope::new("210987654321", "us-east-1");
+        let prod_aps1 = Scope::new("210987654321", "ap-south-1");
+        let stg_use1 = Scope::new("345678901234", "us-east-1");
+        let stg_sae1 = Scope::new("345678901234", "sa-east-1");
+        let data_euw1 = Scope::new("456789012345", "eu-west-1");
+
+        // 1. Patient zero: a forgotten bastion with SSH open to the world.
+        let gs = self.groups[&prod_use1].clone();
+        let bastion = make_instance(
+            rng,
+            &prod_use1,
+            &gs,
+            "bastion-legacy",
+            "t3.large",
+            &["legacy-ssh", "internal"],
+            true,
+            false,
+            self.origin - TimeDelta::days(412),
+        );
+        *serial += 1;
+        self.instances.push(DemoInstance {
+            scope: prod_use1.clone(),
+            instance: bastion,
+            appears_at: f64::NEG_INFINITY,
+            cpu_base: 4.0,
+            miner_from: Some(45.0),
+            findings: vec![
+                Scheduled {
+                    at: 20.0,
+                    kind: "UnauthorizedAccess:EC2/SSHBruteForce",
+                    severity: 5.0,
+                    title: "SSH brute force attacks against i-bastion",
+                },
+                Scheduled {
+                    at: 70.0,
+                    kind: "CryptoCurrency:EC2/BitcoinTool.B!DNS",
+                    severity: 8.0,
+                    title: "EC2 instance is querying a domain name associated with Bitcoin",
+                },
+                Scheduled {
+                    at: 220.0,
+                    kind: "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS",
+                    severity: 8.0,
+                    title: "Credentials of the instance role were used from outside AWS",
+                },
+            ],
+            noise_key: self.seed ^ serial.wrapping_mul(0x2545_F491_4F6C_DD1D),
+        });
+
+        // 2. GPU burst in a region prod never uses.
+        let gs = self.groups[&prod_aps1].clone();
+        for (i, ty) in ["p3.16xlarge", "p3.16xlarge", "g4dn.12xlarge", "g5.12xlarge"]
+            .iter()
+            .enumerate()
+        {
+            let at = 100.0 + 4.0 * i as f64;
+            let inst = make_instance(
+                rng,
+                &prod_aps1,
+                &gs,
+                "",
+                ty,
+                &["launch-wizard-7"],
+                true,
+                false,
+                self.time_of(at),
+            );
+            *serial += 1;
+            self.instances.push(DemoInstance {
+                scope: prod_aps1.clone(),
+                instance: inst,
+                appears_at: at,
+                cpu_base: 2.0,
+                miner_from: Some(at + 10.0),
+                findings: vec![
+                    Scheduled {
+                        at: 140.0 + 5.0 * i as f64,
+                        kind: "CryptoCurrency:EC2/BitcoinTool.B",
+                        severity: 8.0,
+                        title: "EC2 instance is communicating with a Bitcoin mining pool",
+                    },
+                    Scheduled {
+                        at: 150.0 + 5.0 * i as f64,
+                        kind: "Impact:EC2/BitcoinDomainRequest.Reputation",
+                        severity: 8.0,
+                        title: "EC2 instance is querying a domain name associated with cryptocurrency",
+                    },
+                ],
+                noise_key: self.seed ^ serial.wrapping_mul(0x2545_F491_4F6C_DD1D),
+            });
+        }
+
+        // 3. A rival gang takes a CI runner with the Docker API open.
+        let gs = self.groups[&stg_use1].clone();
+        let ci = make_instance(
+            rng,
+            &stg_use1,
+            &gs,
+            "ci-runner-03",
+            "c5.2xlarge",
+            &["ci-runner", "internal"],
+            true,
+            true,
+            self.origin - TimeDelta::days(37),
+        );
+        *serial += 1;
+        self.instances.push(DemoInstance {
+            scope: stg_use1.clone(),
+            instance: ci,
+            appears_at: f64::NEG_INFINITY,
+            cpu_base: 25.0,
+            miner_from: Some(180.0),
+            findings: vec![
+                Scheduled {
+                    at: 30.0,
+                    kind: "Recon:EC2/PortProbeUnprotectedPort",
+                    severity: 2.0,
+                    title: "Unprotected port 2375 on the instance is being probed",
+                },
+                Scheduled {
+                    at: 200.0,
+                    kind: "CryptoCurrency:EC2/BitcoinTool.B!DNS",
+                    severity: 8.0,
+                    title: "EC2 instance is querying a domain name associated with Bitcoin",
+                },
+                Scheduled {
+                    at: 215.0,
+                    kind: "Impact:Runtime/CryptoMinerExecuted",
+                    severity: 9.0,
+                    title: "A process is executing a cryptocurrency miner",
+                },
+            ],
+            noise_key: self.seed ^ serial.wrapping_mul(0x2545_F491_4F6C_DD1D),
+        });
+
+        // 4. Huge compute in staging's unused region.
+        let gs = self.groups[&stg_sae1].clone();
+        for i in 0..3 {
+            let at = 240.0 + 3.0 * i as f64;
+            let inst = make_instance(
+                rng,
+                &stg_sae1,
+                &gs,
+                "",
+                "c5.24xlarge",
+                &["launch-wizard-7"],
+                true,
+                false,
+                self.time_of(at),
+            );
+            *serial += 1;
+            self.instances.push(DemoInstance {
+                scope: stg_sae1.clone(),
+                instance: inst,
+                appears_at: at,
+                cpu_base: 3.0,
+                miner_from: Some(at + 8.0),
+                findings: vec![Scheduled {
+                    at: 275.0 + 4.0 * i as f64,
+                    kind: "CryptoCurrency:EC2/BitcoinTool.B",
+                    severity: 8.0,
+                    title: "EC2 instance is communicating with a Bitcoin mining pool",
+                }],
+                noise_key: self.seed ^ serial.wrapping_mul(0x2545_F491_4F6C_DD1D),
+            });
+        }
+
+        // 5. A throttled GuardDuty feed for a while (error, then stale data, then recovery).
+        self.outages.push(Outage {
+            scope: data_euw1,
+            feed: Feed::Findings,
+            from: 120.0,
+            to: 170.0,
+            message: "ThrottlingException: Rate exceeded (backing off, retry in 8s)",
+        });
+    }
+
+    /// Sets how many simulated seconds pass per real second (default 1).
+    pub fn with_speed(mut self, speed: f64) -> Self {
+        self.speed = speed.max(0.01);
+        self
+    }
+
+    /// Accounts and regions of the demo fleet.
+    pub fn accounts(&self) -> Vec<AccountInfo> {
+        self.accounts.clone()
+    }
+
+    /// Every account x region, in account order.
+    pub fn scopes(&self) -> Vec<Scope> {
+        self.accounts
+            .iter()
+            .flat_map(|a| a.regions.iter().map(|r| Scope::new(&a.account_id, r)))
+            .collect()
+    }
+
+    /// Wall-clock time of simulated second `t`.
+    pub fn time_of(&self, t: f64) -> DateTime<Utc> {
+        self.origin + TimeDelta::milliseconds((t / self.speed * 1000.0) as i64)
+    }
+
+    /// Real seconds between CPU samples at this speed (at least 1).
+    fn period_secs(&self) -> u32 {
+        (f64::from(CPU_PERIOD_SECS) / self.speed).round().max(1.0) as u32
+    }
+
+    fn live<'a>(&'a self, scope: &'a Scope, t: f64) -> impl Iterator<Item = &'a DemoInstance> + 'a {
+        self.instances
+            .iter()
+            .filter(move |d| &d.scope == scope && d.appears_at <= t)
+    }
+
+    /// EC2 inventory of a scope at simulated time `t`.
+    pub fn ec2_at(&self, scope: &Scope, t: f64) -> (Vec<Instance>, Vec<SecurityGroup>) {
+        let instances = self.live(scope, t).map(|d| d.instance.clone()).collect();
+        (
+            instances,
+            self.groups.get(scope).cloned().unwrap_or_default(),
+        )
+    }
+
+    /// CPU percent of an instance at simulated time `t`.
+    fn cpu_value(&self, d: &DemoInstance, t: f64) -> f64 {
+        let sample = (t / f64::from(CPU_PERIOD_SECS)).floor() as i64;
+        let noise = unit(d.noise_key ^ sample as u64);
+        if d.miner_from.is_some_and(|m| t >= m) {
+            return 96.0 + 4.0 * noise;
+        }
+        let wave = 8.0 * ((t + d.noise_key as f64 % 600.0) / 90.0).sin();
+        (d.cpu_base + wave + 10.0 * (noise - 0.5)).clamp(0.5, 99.0)
+    }
+
+    /// CPU samples of every live instance of a scope taken in (`from`, `to`] simulated seconds.
+    pub fn cpu_between(&self, scope: &Scope, from: f64, to: f64) -> Vec<(String, CpuSeries)> {
+        let p = f64::from(CPU_PERIOD_SECS);
+        let first = (from / p).floor() as i64 + 1;
+        let last = (to / p).floor() as i64;
+        self.live(scope, to)
+            .map(|d| {
+                let points = (first..=last)
+                    .map(|k| k as f64 * p)
+                    .filter(|ts| *ts >= d.appears_at)
+                    .map(|ts| (self.time_of(ts), self.cpu_value(d, ts)))
+                    .collect();
+                (
+                    d.instance.instance_id.clone(),
+                    CpuSeries {
+                        period_secs: self.period_secs(),
+                        points,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// Findings of a scope visible at simulated time `t` (complete set).
+    pub fn findings_at(&self, scope: &Scope, t: f64) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for d in self.live(scope, t) {
+            for (k, s) in d.findings.iter().enumerate().filter(|(_, s)| s.at <= t) {
+                let bumps = ((t - s.at) / 30.0).floor().max(0.0) as u64;
+                out.push(Finding {
+                    id: format!(
+                        "{:032x}",
+                        u128::from(splitmix(d.noise_key ^ k as u64)) << 64
+                            | u128::from(splitmix(d.noise_key.rotate_left(17) ^ k as u64))
+                    ),
+                    kind: s.kind.into(),
+                    severity: s.severity,
+                    title: s.title.replace("i-bastion", &d.instance.instance_id),
+                    instance_id: Some(d.instance.instance_id.clone()),
+                    updated_at: self.time_of(s.at + 30.0 * bumps as f64),
+                    count: 1 + bumps * 7,
+                    archived: false,
+                });
+            }
+        }
+        out
+    }
+
+    /// The failure a feed shows at simulated time `t`, if any.
+    pub fn outage_at(&self, scope: &Scope, feed: Feed, t: f64) -> Option<&'static str> {
+        self.outages
+            .iter()
+            .find(|o| &o.scope == scope && o.feed == feed && o.from <= t && t < o.to)
+            .map(|o| o.message)
+    }
+
+    /// One complete poll of every feed of every scope at simulated time `t`.
+    pub fn poll_all(&self, t: f64, fetched_at: DateTime<Utc>) -> Vec<Update> {
+        let mut out = vec![Update::Accounts(self.accounts())];
+        for scope in self.scopes() {
+            for feed in Feed::ALL {
+                if let Some(msg) = self.outage_at(&scope, feed, t) {
+                    out.push(Update::Failed {
+                        scope: scope.clone(),
+                        feed,
+                        at: fetched_at,
+                        message: msg.into(),
+                    });
+                    continue;
+                }
+                out.push(self.poll(
+                    &scope,
+                    feed,
+                    t - BACKFILL as f64 * f64::from(CPU_PERIOD_SECS),
+                    t,
+                    fetched_at,
+                ));
+            }
+        }
+        out
+    }
+
+    /// One poll of one feed; CPU returns samples in (`since`, `t`].
+    pub fn poll(&self, scope: &Scope, feed: Feed, since: f64, t: f64, at: DateTime<Utc>) -> Update {
+        match feed {
+            Feed::Ec2 => {
+                let (instances, groups) = self.ec2_at(scope, t);
+                Update::Ec2 {
+                    scope: scope.clone(),
+                    at,
+                    instances,
+                    groups,
+                }
+            }
+            Feed::Cpu => Update::Cpu {
+                scope: scope.clone(),
+                at,
+                series: self.cpu_between(scope, since, t),
+            },
+            Feed::Findings => Update::Findings {
+                scope: scope.clone(),
+                at,
+                findings: self.findings_at(scope, t),
+                complete: true,
+            },
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn make_instance(
+    rng: &mut ChaCha8Rng,
+    scope: &Scope,
+    groups: &[SecurityGroup],
+    name: &str,
+    instance_type: &str,
+    sg_names: &[&str],
+    public: bool,
+    second_eni: bool,
+    launch: DateTime<Utc>,
+) -> Instance {
+    let gid = |n: &str| {
+        groups
+            .iter()
+            .find(|g| g.name == n)
+            .map(|g| g.group_id.clone())
+            .unwrap_or_default()
+    };
+    let id = format!("i-0{:016x}", rng.random::<u64>());
+    let octet = |rng: &mut ChaCha8Rng| rng.random_range(2..250);
+    let mut interfaces = vec![NetworkInterface {
+        eni_id: format!("eni-0{:016x}", rng.random::<u64>()),
+        device_index: 0,
+        subnet_id: Some(format!("subnet-{:08x}", rng.random::<u32>())),
+        private_ip: Some(format!("10.{}.{}.{}", octet(rng), octet(rng), octet(rng))),
+        public_ip: public.then(|| {
+            format!(
+                "{}.{}.{}.{}",
+                3 + rng.random_range(0..50),
+                octet(rng),
+                octet(rng),
+                octet(rng)
+            )
+        }),
+        ipv6: vec![],
+        group_ids: sg_names.iter().map(|n| gid(n)).collect(),
+    }];
+    if second_eni {
+        interfaces.push(NetworkInterface {
+            eni_id: format!("eni-0{:016x}", rng.random::<u64>()),
+            device_index: 1,
+            subnet_id: Some(format!("subnet-{:08x}", rng.random::<u32>())),
+            private_ip: Some(format!("10.{}.{}.{}", octet(rng), octet(rng), octet(rng))),
+            public_ip: None,
+            ipv6: vec![],
+            group_ids: vec![gid("internal")],
+        });
+    }
+    let mut tags = vec![("Environment".to_string(), scope.account_id.clone())];
+    if !name.is_empty() {
+        tags.push(("Name".into(), name.into()));
+    }
+    tags.sort();
+    Instance {
+        instance_id: id,
+        name: name.into(),
+        instance_type: instance_type.into(),
+        state: InstanceState::Running,
+        launch_time: Some(launch),
+        vpc_id: groups.first().and_then(|g| g.vpc_id.clone()),
+        interfaces,
+        tags,
+        detailed_monitoring: false,
+        termination_protection: Some(false),
+        stop_protection: Some(false),
+        asg: None,
+    }
+}
+
+/// Starts the demo feeds: one task per account x region x feed, polling every [`POLL_SECS`]
+/// real seconds; simulated time runs `speed` times faster than real time.
+pub fn spawn(world: Arc<DemoWorld>, tx: mpsc::Sender<Update>) {
+    let start = tokio::time::Instant::now();
+    let speed = world.speed;
+    let _ = tx.try_send(Update::Accounts(world.accounts()));
+    for (i, scope) in world.scopes().into_iter().enumerate() {
+        for feed in Feed::ALL {
+            let world = world.clone();
+            let tx = tx.clone();
+            let scope = scope.clone();
+            tokio::spawn(async move {
+                let _ = tx
+                    .send(Update::Schedule {
+                        scope: scope.clone(),
+                        feed,
+                        interval_secs: POLL_SECS,
+                    })
+                    .await;
+                // Stagger first polls so the header shows accounts arriving.
+                tokio::time::sleep(Duration::from_millis(
+                    150 * i as u64 + 40 * feed.index() as u64,
+                ))
+                .await;
+                let mut since = -(BACKFILL as f64) * f64::from(CPU_PERIOD_SECS);
+                let mut tick = tokio::time::interval(Duration::from_secs(u64::from(POLL_SECS)));
+                loop {
+                    tick.tick().await;
+                    let t = start.elapsed().as_secs_f64() * speed;
+                    if tx
+                        .send(Update::Loading {
+                            scope: scope.clone(),
+                            feed,
+                        })
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    let now = Utc::now();
+                    let msg = match world.outage_at(&scope, feed, t) {
+                        Some(m) => Update::Failed {
+                            scope: scope.clone(),
+                            feed,
+                            at: now,
+                            message: m.into(),
+                        },
+                        None => {
+                            let u = world.poll(&scope, feed, since, t, now);
+                            since = t;
+                            u
+                        }
+                    };
+                    let (calls, metrics) = simulated_cost(&msg);
+                    if tx.send(msg).await.is_err() {
+                        return;
+                    }
+                    let _ = tx
+                        .send(Update::Requests {
+                            scope: scope.clone(),
+                            feed,
+                            calls,
+                            metrics,
+                        })
+                        .await;
+                }
+            });
+        }
+    }
+}
+
+/// API calls and metrics the same poll would cost against AWS.
+fn simulated_cost(u: &Update) -> (u64, u64) {
+    match u {
+        Update::Ec2 { .. } => (3, 0),
+        Update::Cpu { series, .. } => {
+            let n = series.len() as u64;
+            (n.div_ceil(500).max(1), n)
+        }
+        Update::Findings { findings, .. } => (1 + (findings.len() as u64).div_ceil(50) * 2, 0),
+        _ => (1, 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn world(seed: u64) -> DemoWorld {
+        DemoWorld::new(seed, Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap())
+    }
+
+    fn all_instances(w: &DemoWorld, t: f64) -> Vec<(Scope, Instance)> {
+        w.scopes()
+            .into_iter()
+            .flat_map(|s| w.ec2_at(&s, t).0.into_iter().map(move |i| (s.clone(), i)))
+            .collect()
+    }
+
+    #[test]
+    fn same_seed_same_world_other_seed_other_world() {
+        let ids = |w: &DemoWorld| {
+            all_instances(w, CAMPAIGN_SECS)
+                .into_iter()
+                .map(|(_, i)| i.instance_id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&world(7)), ids(&world(7)));
+        assert_ne!(ids(&world(7)), ids(&world(8)));
+        let s = Scope::new("210987654321", "us-east-1");
+        assert_eq!(
+            world(7).cpu_between(&s, 0.0, 100.0),
+            world(7).cpu_between(&s, 0.0, 100.0)
+        );
+    }
+
+    #[test]
+    fn fleet_shape() {
+        let w = world(1);
+        assert_eq!(w.accounts().len(), 3);
+        for a in w.accounts() {
+            assert_eq!(a.account_id.len(), 12);
+            assert!(a.account_id.chars().all(|c| c.is_ascii_digit()));
+            assert!(a.regions.len() >= 2);
+        }
+        assert!(
+            all_instances(&w, 0.0).len() >= 100,
+            "{}",
+            all_instances(&w, 0.0).len()
+        );
+    }
+
+    #[test]
+    fn campaign_unfolds() {
+        let w = world(42);
+        let prod = Scope::new("210987654321", "us-east-1");
+        let aps1 = Scope::new("210987654321", "ap-south-1");
+        let bastion = w
+            .ec2_at(&prod, 0.0)
+            .0
+            .into_iter()
+            .find(|i| i.name == "bastion-legacy")
+            .unwrap();
+        let kinds = |t: f64| -> Vec<String> {
+            w.findings_at(&prod, t)
+                .into_iter()
+                .filter(|f| f.instance_id.as_deref() == Some(bastion.instance_id.as_str()))
+                .map(|f| f.kind)
+                .collect()
+        };
+        assert!(kinds(10.0).is_empty());
+        assert_eq!(kinds(30.0), vec!["UnauthorizedAccess:EC2/SSHBruteForce"]);
+        assert!(kinds(80.0).contains(&"CryptoCurrency:EC2/BitcoinTool.B!DNS".to_string()));
+        let cpu_of = |t: f64| {
+            w.cpu_between(&prod, t - 10.0, t)
+                .into_iter()
+                .find(|(id, _)| *id == bastion.instance_id)
+                .and_then(|(_, s)| s.latest())
+                .unwrap()
+        };
+        assert!(cpu_of(30.0) < 50.0);
+        assert!(cpu_of(60.0) >= 96.0);
+        // GPUs appear only after 100 s, in a region prod never used.
+        assert!(w.ec2_at(&aps1, 50.0).0.is_empty());
+        let gpus = w.ec2_at(&aps1, 120.0).0;
+        assert_eq!(gpus.len(), 4);
+        assert!(
+            gpus.iter()
+                .all(|i| i.instance_type.starts_with('p') || i.instance_type.starts_with('g'))
+        );
+    }
+
+    #[test]
+    fn outage_window() {
+        let w = world(1);
+        let s = Scope::new("456789012345", "eu-west-1");
+        assert!(w.outage_at(&s, Feed::Findings, 100.0).is_none());
+        assert!(w.outage_at(&s, Feed::Findings, 130.0).is_some());
+        assert!(w.outage_at(&s, Feed::Ec2, 130.0).is_none());
+    }
+}

@@ -1,0 +1,109 @@
+//! Turning byte spans in TOML files into `file:line:column` messages.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// An error in a user-editable file, located precisely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError {
+    /// File the error is in (or the built-in name, e.g. `<built-in keymap vim>`).
+    pub file: PathBuf,
+    /// 1-based line, 0 when unknown.
+    pub line: usize,
+    /// 1-based column, 0 when unknown.
+    pub column: usize,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl FileError {
+    /// Builds an error located at byte offset `offset` of `src`.
+    pub fn at(file: &Path, src: &str, offset: usize, message: impl Into<String>) -> Self {
+        let (line, column) = line_col(src, offset);
+        Self {
+            file: file.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    /// Builds an error for the whole file (unreadable, missing).
+    pub fn whole(file: &Path, message: impl Into<String>) -> Self {
+        Self {
+            file: file.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: message.into(),
+        }
+    }
+
+    /// Converts a TOML parse/deserialize error, keeping its location.
+    pub fn from_toml(file: &Path, src: &str, err: &toml::de::Error) -> Self {
+        let msg = err.message().trim().to_string();
+        match err.span() {
+            Some(span) => Self::at(file, src, span.start, msg),
+            None => Self::whole(file, msg),
+        }
+    }
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file.display(),
+                self.line,
+                self.column,
+                self.message
+            )
+        } else {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        }
+    }
+}
+
+impl std::error::Error for FileError {}
+
+/// 1-based (line, column) of a byte offset; columns count characters.
+pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(src.len());
+    let before = &src[..floor_char_boundary(src, offset)];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit_once('\n')
+        .map_or(before, |(_, rest)| rest)
+        .chars()
+        .count()
+        + 1;
+    (line, col)
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column() {
+        let s = "a = 1\nbé = 2\n";
+        assert_eq!(line_col(s, 0), (1, 1));
+        assert_eq!(line_col(s, 6), (2, 1));
+        assert_eq!(line_col(s, 9), (2, 3));
+        assert_eq!(line_col(s, 999), (3, 1));
+    }
+
+    #[test]
+    fn display_names_file_line_column() {
+        let e = FileError::at(Path::new("k.toml"), "x\ny = 2", 2, "bad");
+        assert_eq!(e.to_string(), "k.toml:2:1: bad");
+    }
+}

@@ -1,0 +1,282 @@
+//! Instance detail: identity, risk reasons, CPU chart, findings, ENIs with groups and rules, tags.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Wrap};
+
+use super::widgets::{age, cpu_style, severity_glyph};
+use crate::app::State;
+use crate::model::SeverityBand;
+use crate::theme::Theme;
+
+/// Draws the detail screen of one instance.
+pub fn render(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    state: &State,
+    theme: &Theme,
+    scope_ix: usize,
+    instance_id: &str,
+    scroll: u16,
+) {
+    let Some(row) = state.fleet.row(scope_ix, instance_id) else {
+        frame.render_widget(
+            Paragraph::new(format!(
+                "{instance_id} is no longer in the inventory (terminated, or its account stopped answering). esc goes back."
+            ))
+            .style(theme.fg("muted"))
+            .wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    };
+    let scope = &state.fleet.scopes[scope_ix];
+    let inst = &row.instance;
+    let label = theme.fg("muted");
+    let strong = theme.fg("fg").add_modifier(Modifier::BOLD);
+    let title = format!(
+        " {} {} · {} ({}) · {} ",
+        inst.instance_id,
+        if inst.name.is_empty() {
+            "(no name)"
+        } else {
+            inst.name.as_str()
+        },
+        scope.alias,
+        scope.scope.account_id,
+        scope.scope.region
+    );
+    let block = Block::new()
+        .borders(Borders::TOP)
+        .border_style(theme.fg("border"))
+        .title(Span::styled(
+            title,
+            theme.fg("title").add_modifier(Modifier::BOLD),
+        ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    let cpu = scope.cpu.get(&inst.instance_id);
+    let chart_h = if inner.height >= 30 { 6 } else { 3 };
+    let [chart_area, body_area] =
+        Layout::vertical([Constraint::Length(chart_h), Constraint::Min(1)]).areas(inner);
+
+    // CPU chart.
+    let values: Vec<u64> = cpu
+        .map(|s| s.points.iter().map(|p| p.1.round() as u64).collect())
+        .unwrap_or_default();
+    let shown = &values[values.len().saturating_sub(chart_area.width as usize)..];
+    let cpu_title = match (cpu.and_then(|c| c.latest()), cpu) {
+        (Some(now), Some(c)) => format!(
+            "CPU {now:.0}% now · mean {:.0}% · {} samples every {}s",
+            c.recent_mean(c.points.len()).unwrap_or(0.0),
+            c.points.len(),
+            c.period_secs
+        ),
+        _ => "CPU: no data yet".to_string(),
+    };
+    let cpu_now = cpu.and_then(|c| c.latest()).unwrap_or(0.0);
+    let [cpu_label, cpu_chart] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(chart_area);
+    frame.render_widget(Paragraph::new(Span::styled(cpu_title, label)), cpu_label);
+    frame.render_widget(
+        Sparkline::default()
+            .data(shown)
+            .max(100)
+            .style(cpu_style(theme, cpu_now)),
+        cpu_chart,
+    );
+
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let kv = |k: &str, v: String| {
+        vec![
+            Span::styled(format!("{k} "), label),
+            Span::raw(v),
+            Span::raw("   "),
+        ]
+    };
+    let mut l1 = kv("state", inst.state.as_str().to_string());
+    l1.extend(kv("type", inst.instance_type.clone()));
+    if let Some(t) = inst.launch_time {
+        l1.extend(kv(
+            "launched",
+            format!(
+                "{} ({} ago)",
+                t.format("%Y-%m-%d %H:%M"),
+                age((state.now - t).num_seconds().max(0))
+            ),
+        ));
+    }
+    lines.push(Line::from(l1));
+    let mut l2 = kv("public", inst.public_ip().unwrap_or("-").to_string());
+    l2.extend(kv("vpc", inst.vpc_id.clone().unwrap_or_else(|| "-".into())));
+    l2.extend(kv(
+        "monitoring",
+        if inst.detailed_monitoring {
+            "detailed (1 min)".into()
+        } else {
+            "basic (5 min)".into()
+        },
+    ));
+    lines.push(Line::from(l2));
+    let flag = |v: Option<bool>| match v {
+        Some(true) => "ON",
+        Some(false) => "off",
+        None => "?",
+    };
+    let mut l3 = kv(
+        "termination protection",
+        flag(inst.termination_protection).into(),
+    );
+    l3.extend(kv("stop protection", flag(inst.stop_protection).into()));
+    l3.extend(kv(
+        "auto scaling",
+        inst.asg.clone().unwrap_or_else(|| "-".into()),
+    ));
+    lines.push(Line::from(l3));
+    lines.push(Line::raw(""));
+
+    // Risk.
+    lines.push(Line::from(vec![
+        Span::styled(format!("RISK {}", row.risk.score), strong),
+        Span::styled(
+            if scope.rows_stale(state.now) {
+                "   (data is stale: the account is not answering)"
+            } else {
+                ""
+            },
+            theme.fg("stale"),
+        ),
+    ]));
+    for r in &row.risk.reasons {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {:+4}  ", r.points), label),
+            Span::raw(r.why.clone()),
+        ]));
+    }
+    lines.push(Line::raw(""));
+
+    // Findings.
+    let findings = state.fleet.findings_of(scope_ix, &inst.instance_id);
+    lines.push(Line::from(Span::styled(
+        format!("FINDINGS ({})", findings.len()),
+        strong,
+    )));
+    if findings.is_empty() {
+        lines.push(Line::from(Span::styled("  none", label)));
+    }
+    for f in findings {
+        let band = f.band();
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("  {} ", severity_glyph(Some(band))),
+                theme.severity(band),
+            ),
+            Span::styled(
+                format!("{:<8}", format!("{} {:.1}", band.letter(), f.severity)),
+                theme.severity(band),
+            ),
+            Span::raw(f.kind.clone()),
+            Span::styled(
+                format!(
+                    "  ×{} · {} ago",
+                    f.count,
+                    age((state.now - f.updated_at).num_seconds().max(0))
+                ),
+                label,
+            ),
+        ]));
+        lines.push(Line::from(Span::styled(
+            format!("             {}", f.title),
+            label,
+        )));
+    }
+    lines.push(Line::raw(""));
+
+    // Network: ENIs, their groups and inbound rules.
+    lines.push(Line::from(Span::styled(
+        format!(
+            "NETWORK ({} interface{}) · open to the internet: {}",
+            inst.interfaces.len(),
+            if inst.interfaces.len() == 1 { "" } else { "s" },
+            row.exposure.label()
+        ),
+        strong,
+    )));
+    for eni in &inst.interfaces {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {} ", eni.eni_id), theme.fg("accent")),
+            Span::styled(
+                format!(
+                    "device {} · {} · private {} · public {}",
+                    eni.device_index,
+                    eni.subnet_id.as_deref().unwrap_or("-"),
+                    eni.private_ip.as_deref().unwrap_or("-"),
+                    eni.public_ip.as_deref().unwrap_or("-")
+                ),
+                label,
+            ),
+        ]));
+        for gid in &eni.group_ids {
+            match scope.groups.get(gid) {
+                None => lines.push(Line::from(Span::styled(
+                    format!("    {gid} (not in the security group data: exposure unknown)"),
+                    theme.fg("stale"),
+                ))),
+                Some(g) => {
+                    lines.push(Line::from(vec![
+                        Span::raw(format!("    {} ", g.group_id)),
+                        Span::styled(g.name.clone(), strong),
+                    ]));
+                    if g.ingress.is_empty() {
+                        lines.push(Line::from(Span::styled("      no inbound rules", label)));
+                    }
+                    for r in &g.ingress {
+                        let ports = match (r.protocol.as_str(), r.from_port, r.to_port) {
+                            ("-1", _, _) => "all traffic".to_string(),
+                            (p, Some(a), Some(b)) if a == b => format!("{p} {a}"),
+                            (p, Some(a), Some(b)) => format!("{p} {a}-{b}"),
+                            (p, _, _) => p.to_string(),
+                        };
+                        let world = r.source.is_world();
+                        let what = match &r.source {
+                            crate::model::RuleSource::PrefixList(p) => format!("prefix list {p}"),
+                            crate::model::RuleSource::Group(g) => format!("group {g}"),
+                            s => s.label().to_string(),
+                        };
+                        lines.push(Line::from(vec![
+                            Span::raw(format!("      {ports:<16} from {what}")),
+                            if world {
+                                Span::styled(
+                                    "  ◀ WORLD",
+                                    theme.fg("world-open").add_modifier(Modifier::BOLD),
+                                )
+                            } else {
+                                Span::raw("")
+                            },
+                        ]));
+                    }
+                }
+            }
+        }
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled(
+        format!("TAGS ({})", inst.tags.len()),
+        strong,
+    )));
+    for (k, v) in &inst.tags {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {k} = "), label),
+            Span::raw(v.clone()),
+        ]));
+    }
+    let _ = SeverityBand::Low;
+    let max_scroll = (lines.len() as u16).saturating_sub(body_area.height);
+    frame.render_widget(
+        Paragraph::new(lines).scroll((scroll.min(max_scroll), 0)),
+        body_area,
+    );
+}

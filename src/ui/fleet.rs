@@ -1,0 +1,320 @@
+//! Fleet table: one row per instance, only the visible window is built; columns drop by priority.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row as TRow, Table};
+
+use super::widgets::{bar, cpu_style, findings_span, fit, severity_glyph, sparkline};
+use crate::app::{Row, SortKey, State};
+use crate::model::SeverityBand;
+use crate::theme::Theme;
+
+/// A table column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Mark,
+    Risk,
+    Account,
+    Region,
+    Instance,
+    Name,
+    Type,
+    State,
+    Cpu,
+    Hist,
+    Findings,
+    Open,
+    Public,
+}
+
+impl Col {
+    fn header(self) -> &'static str {
+        match self {
+            Col::Mark => "",
+            Col::Risk => "RISK",
+            Col::Account => "ACCOUNT",
+            Col::Region => "REGION",
+            Col::Instance => "INSTANCE",
+            Col::Name => "NAME",
+            Col::Type => "TYPE",
+            Col::State => "STATE",
+            Col::Cpu => "CPU",
+            Col::Hist => "CPU HISTORY",
+            Col::Findings => "FIND",
+            Col::Open => "OPEN",
+            Col::Public => "PUB",
+        }
+    }
+
+    /// Width in cells (Name is flexible, this is its minimum).
+    fn width(self) -> u16 {
+        match self {
+            Col::Mark => 1,
+            Col::Risk => 4,
+            Col::Account => 9,
+            Col::Region => 14,
+            Col::Instance => 19,
+            Col::Name => 10,
+            Col::Type => 13,
+            Col::State => 8,
+            Col::Cpu => 10,
+            Col::Hist => 12,
+            Col::Findings => 4,
+            Col::Open => 9,
+            Col::Public => 3,
+        }
+    }
+
+    fn sort_key(self) -> Option<SortKey> {
+        match self {
+            Col::Risk => Some(SortKey::Risk),
+            Col::Account => Some(SortKey::Account),
+            Col::Region => Some(SortKey::Region),
+            Col::Name => Some(SortKey::Name),
+            Col::Type => Some(SortKey::Type),
+            Col::Cpu => Some(SortKey::Cpu),
+            Col::Findings => Some(SortKey::Findings),
+            _ => None,
+        }
+    }
+}
+
+/// Display order of all columns.
+const ORDER: [Col; 13] = [
+    Col::Mark,
+    Col::Risk,
+    Col::Account,
+    Col::Region,
+    Col::Instance,
+    Col::Name,
+    Col::Type,
+    Col::State,
+    Col::Cpu,
+    Col::Hist,
+    Col::Findings,
+    Col::Open,
+    Col::Public,
+];
+
+/// Columns in the order they are given up as the terminal narrows (first kept longest).
+const PRIORITY: [Col; 13] = [
+    Col::Mark,
+    Col::Risk,
+    Col::Account,
+    Col::Instance,
+    Col::Cpu,
+    Col::Findings,
+    Col::Open,
+    Col::Name,
+    Col::Public,
+    Col::Region,
+    Col::State,
+    Col::Hist,
+    Col::Type,
+];
+
+/// The columns that fit in `width`, in display order.
+fn columns(width: u16) -> Vec<Col> {
+    let mut chosen = Vec::new();
+    let mut used: u16 = 0;
+    for c in PRIORITY {
+        let need = c.width() + if chosen.is_empty() { 0 } else { 1 };
+        if used + need <= width {
+            used += need;
+            chosen.push(c);
+        }
+    }
+    ORDER.into_iter().filter(|c| chosen.contains(c)).collect()
+}
+
+fn risk_role(score: u8) -> Option<SeverityBand> {
+    match score {
+        70.. => Some(SeverityBand::Critical),
+        45..=69 => Some(SeverityBand::High),
+        20..=44 => Some(SeverityBand::Medium),
+        _ => None,
+    }
+}
+
+fn cell<'a>(
+    state: &'a State,
+    theme: &Theme,
+    row: &'a Row,
+    col: Col,
+    stale: bool,
+    name_width: usize,
+) -> Cell<'a> {
+    let scope = &state.fleet.scopes[row.scope];
+    let muted = theme.fg("muted");
+    match col {
+        Col::Mark => {
+            let band = row.worst_severity.map(SeverityBand::of);
+            let glyph = if stale { "~" } else { severity_glyph(band) };
+            let style = band.map_or(muted, |b| theme.severity(b));
+            Cell::from(Span::styled(glyph, style))
+        }
+        Col::Risk => {
+            let style = risk_role(row.risk.score).map_or(theme.fg("fg"), |b| theme.severity(b));
+            Cell::from(Line::from(Span::styled(
+                format!("{:>3}", row.risk.score),
+                style,
+            )))
+        }
+        Col::Account => Cell::from(fit(&scope.alias, 9)),
+        Col::Region => {
+            let style = if scope.unusual_region {
+                theme.fg("high").add_modifier(Modifier::BOLD)
+            } else {
+                Style::new()
+            };
+            Cell::from(Span::styled(scope.scope.region.as_str(), style))
+        }
+        Col::Instance => Cell::from(row.instance.instance_id.as_str()),
+        Col::Name => {
+            if row.instance.name.is_empty() {
+                Cell::from(Span::styled("(no name)", muted))
+            } else {
+                Cell::from(fit(&row.instance.name, name_width))
+            }
+        }
+        Col::Type => {
+            let style = if crate::model::risk::is_unusual_type(&row.instance.instance_type) {
+                theme.fg("high").add_modifier(Modifier::BOLD)
+            } else {
+                Style::new()
+            };
+            Cell::from(Span::styled(row.instance.instance_type.as_str(), style))
+        }
+        Col::State => {
+            let st = row.instance.state;
+            let style = if st.is_live() { theme.fg("fg") } else { muted };
+            Cell::from(Span::styled(st.as_str(), style))
+        }
+        Col::Cpu => match row.cpu_now {
+            Some(p) => Cell::from(Span::styled(
+                format!("{}{:>4.0}%", bar(p, 5), p),
+                cpu_style(theme, p),
+            )),
+            None => Cell::from(Span::styled("     ?", muted)),
+        },
+        Col::Hist => {
+            let vals: Vec<f64> = scope
+                .cpu
+                .get(&row.instance.instance_id)
+                .map(|s| s.points.iter().map(|p| p.1).collect())
+                .unwrap_or_default();
+            let style = row.cpu_now.map_or(muted, |p| cpu_style(theme, p));
+            Cell::from(Span::styled(
+                sparkline(&vals, Col::Hist.width() as usize),
+                style,
+            ))
+        }
+        Col::Findings => Cell::from(findings_span(theme, row.finding_count, row.worst_severity)),
+        Col::Open => {
+            let label = row.exposure.label();
+            let style = if row.exposure.is_empty() {
+                muted
+            } else if row.instance.is_reachable() {
+                theme.fg("world-open").add_modifier(Modifier::BOLD)
+            } else {
+                theme.fg("fg")
+            };
+            Cell::from(Span::styled(fit(&label, Col::Open.width() as usize), style))
+        }
+        Col::Public => {
+            if row.instance.is_reachable() {
+                Cell::from(Span::styled("pub", theme.fg("world-open")))
+            } else {
+                Cell::from(Span::styled(" - ", muted))
+            }
+        }
+    }
+}
+
+/// Draws the fleet table in `area`.
+pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
+    if state.view.is_empty() {
+        let msg = if state.fleet.rows.is_empty() {
+            "No instances yet — polling accounts…"
+        } else {
+            "No instance matches the filter (esc clears it)."
+        };
+        frame.render_widget(
+            Paragraph::new(Line::from(Span::styled(msg, theme.fg("muted")))),
+            area,
+        );
+        return;
+    }
+    let cols = columns(area.width);
+    let fixed: u16 = cols
+        .iter()
+        .filter(|c| **c != Col::Name)
+        .map(|c| c.width() + 1)
+        .sum();
+    let name_width = area.width.saturating_sub(fixed) as usize;
+    let header_style = theme.fg("title").add_modifier(Modifier::BOLD);
+    let header = TRow::new(cols.iter().map(|c| {
+        let mut h = c.header().to_string();
+        if c.sort_key() == Some(state.ui.sort) {
+            h.push(if state.ui.descending { '↓' } else { '↑' });
+        }
+        Cell::from(Span::styled(h, header_style))
+    }));
+    let page = area.height.saturating_sub(1) as usize;
+    let start = state.ui.offset.min(state.view.len());
+    let end = (start + page).min(state.view.len());
+    let rows = state.view[start..end].iter().enumerate().map(|(k, ix)| {
+        let row = &state.fleet.rows[*ix];
+        let stale = state.fleet.scopes[row.scope].rows_stale(state.now);
+        let mut tr = TRow::new(
+            cols.iter()
+                .map(|c| cell(state, theme, row, *c, stale, name_width)),
+        );
+        if start + k == state.ui.selected {
+            tr = tr.style(theme.selected());
+        } else if stale {
+            tr = tr.style(theme.fg("muted").add_modifier(Modifier::DIM));
+        } else if row.risk.score >= 70 {
+            tr = tr.style(Style::new().add_modifier(Modifier::BOLD));
+        }
+        tr
+    });
+    let widths: Vec<Constraint> = cols
+        .iter()
+        .map(|c| {
+            if *c == Col::Name {
+                Constraint::Min(c.width())
+            } else {
+                Constraint::Length(c.width())
+            }
+        })
+        .collect();
+    let table = Table::new(rows, widths).header(header).column_spacing(1);
+    frame.render_widget(table, area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrow_terminals_keep_the_essentials() {
+        let c80 = columns(80);
+        for must in [
+            Col::Risk,
+            Col::Account,
+            Col::Instance,
+            Col::Cpu,
+            Col::Findings,
+            Col::Open,
+            Col::Name,
+        ] {
+            assert!(c80.contains(&must), "80 cols lacks {must:?}: {c80:?}");
+        }
+        let total: u16 = c80.iter().map(|c| c.width() + 1).sum();
+        assert!(total <= 81);
+        assert_eq!(columns(200).len(), ORDER.len());
+    }
+}

@@ -1,0 +1,88 @@
+//! Footer: the main keys from the active keymap, sort order, filter prompt, last message.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::{Screen, State};
+use crate::keymap::Action;
+use crate::theme::Theme;
+
+fn first_key(state: &State, a: Action) -> String {
+    state
+        .keymap
+        .keys_for(a)
+        .first()
+        .map_or_else(|| "-".into(), |k| k.to_string())
+}
+
+/// Draws the footer line.
+pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
+    let key = theme.fg("accent").add_modifier(Modifier::BOLD);
+    let muted = theme.fg("muted");
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    if state.ui.editing_filter {
+        spans.push(Span::styled(" filter: ", key));
+        spans.push(Span::styled(
+            format!("{}▏", state.ui.filter),
+            theme.fg("fg"),
+        ));
+        spans.push(Span::styled(
+            format!(
+                "  {} of {} · enter keep · esc clear",
+                state.view.len(),
+                state.fleet.rows.len()
+            ),
+            muted,
+        ));
+    } else {
+        let hints: &[(Action, &str)] = match state.ui.screen {
+            Screen::Fleet => &[
+                (Action::MoveDown, "down"),
+                (Action::Open, "open"),
+                (Action::Filter, "filter"),
+                (Action::SortNext, "sort"),
+                (Action::Help, "help"),
+                (Action::Quit, "quit"),
+            ],
+            Screen::Detail { .. } => &[
+                (Action::MoveDown, "scroll"),
+                (Action::Back, "back"),
+                (Action::Help, "help"),
+                (Action::Quit, "quit"),
+            ],
+            Screen::Help { .. } => &[(Action::Back, "back"), (Action::Quit, "quit")],
+        };
+        for (a, label) in hints {
+            spans.push(Span::styled(format!(" {}", first_key(state, *a)), key));
+            spans.push(Span::styled(format!(" {label} "), muted));
+        }
+        if matches!(state.ui.screen, Screen::Fleet) {
+            spans.push(Span::styled(
+                format!(
+                    "│ sort {}{} ",
+                    state.ui.sort.label(),
+                    if state.ui.descending { "↓" } else { "↑" }
+                ),
+                muted,
+            ));
+            if !state.ui.filter.is_empty() {
+                spans.push(Span::styled(
+                    format!(
+                        "│ /{} ({} of {}) ",
+                        state.ui.filter,
+                        state.view.len(),
+                        state.fleet.rows.len()
+                    ),
+                    theme.fg("accent"),
+                ));
+            }
+        }
+        if let Some(m) = &state.message {
+            spans.push(Span::styled(format!("│ {m}"), theme.fg("fg")));
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

@@ -1,0 +1,172 @@
+//! Header: fleet totals, request/cost counters, and one status chip per account x region.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::widgets::age;
+use crate::app::{ScopeHealth, State};
+use crate::theme::Theme;
+
+/// Most lines of status chips before they are summarised.
+const MAX_CHIP_LINES: usize = 2;
+
+type Chip = (String, Style, u8);
+
+/// One chip per scope, problems first; styles are left default when `theme` is None (layout only).
+fn chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
+    let role = |r: &str| theme.map_or_else(Style::default, |t| t.fg(r));
+    let mut v: Vec<Chip> = state
+        .fleet
+        .scopes
+        .iter()
+        .map(|s| {
+            let name = format!("{} {}", s.alias, s.scope.region);
+            match s.health(state.now) {
+                ScopeHealth::Ok(a) => (format!("{name} ✓{}", age(a)), role("ok"), 3),
+                ScopeHealth::Loading => (format!("{name} …"), role("loading"), 2),
+                ScopeHealth::Stale(a) => (
+                    format!("{name} ◷stale {}", age(a)),
+                    role("stale").add_modifier(Modifier::BOLD),
+                    1,
+                ),
+                ScopeHealth::Error(feed, m) => (
+                    format!("{name} ✗{} {}", feed.name(), super::widgets::fit(&m, 40)),
+                    role("error").add_modifier(Modifier::BOLD),
+                    0,
+                ),
+            }
+        })
+        .collect();
+    v.sort_by_key(|c| c.2);
+    v
+}
+
+/// Lays chips out in lines of `width`; the last shown chip becomes `+N more` when they overflow.
+fn chip_lines(chips: Vec<Chip>, width: u16, muted: Style) -> Vec<Line<'static>> {
+    let width = width.max(10) as usize;
+    let mut lines: Vec<Vec<Span<'static>>> = vec![Vec::new()];
+    let mut used = 0usize;
+    let total = chips.len();
+    for (i, (text, style, _)) in chips.into_iter().enumerate() {
+        let w = text.chars().count() + 2;
+        if used + w > width && used > 0 {
+            if lines.len() == MAX_CHIP_LINES {
+                let more = format!(" +{} more", total - i);
+                let last = lines.last_mut().expect("at least one line");
+                while used + more.chars().count() > width {
+                    match last.pop() {
+                        Some(s) => used -= s.content.chars().count(),
+                        None => break,
+                    }
+                }
+                last.push(Span::styled(more, muted));
+                return lines.into_iter().map(Line::from).collect();
+            }
+            lines.push(Vec::new());
+            used = 0;
+        }
+        let line = lines.last_mut().expect("at least one line");
+        line.push(Span::raw(" "));
+        line.push(Span::styled(text, style));
+        line.push(Span::raw(" "));
+        used += w;
+    }
+    lines.into_iter().map(Line::from).collect()
+}
+
+/// Lines the header needs at this width.
+pub fn height(state: &State, width: u16) -> u16 {
+    if state.fleet.scopes.is_empty() {
+        return 2;
+    }
+    let n = chip_lines(chips(state, None), width, Style::default()).len();
+    1 + n.min(MAX_CHIP_LINES) as u16
+}
+
+/// Draws the header.
+pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
+    let t = &state.fleet.totals;
+    let hs = theme.header();
+    let bold = hs.add_modifier(Modifier::BOLD);
+    let cost = state
+        .fleet
+        .cloudwatch_usd_per_day(state.now)
+        .map(|usd| format!("CW ${usd:.2}/day"));
+    let clock = state.now.format("%H:%M:%SZ").to_string();
+    // Long labels when they fit, short ones on narrow terminals.
+    let long = [
+        format!("{} instances", t.instances),
+        format!("{} saturated", t.saturated),
+        format!("{} w/ findings", t.with_findings),
+        format!("{} world-open", t.world_open),
+        format!("api {}/{}/{}", t.calls[0], t.calls[1], t.calls[2]),
+    ];
+    let short = [
+        format!("{} inst", t.instances),
+        format!("{} sat", t.saturated),
+        format!("{} find", t.with_findings),
+        format!("{} open", t.world_open),
+        String::new(),
+    ];
+    let source = format!("[{}]", state.source);
+    let width = |parts: &[String]| -> usize {
+        12 + source.chars().count()
+            + parts
+                .iter()
+                .filter(|p| !p.is_empty())
+                .map(|p| p.chars().count() + 3)
+                .sum::<usize>()
+            + cost.as_ref().map_or(0, |c| c.chars().count() + 3)
+            + clock.len()
+            + 3
+    };
+    let (parts, show_cost, show_source) = if width(&long) <= area.width as usize {
+        (long, true, true)
+    } else if width(&short) <= area.width as usize {
+        (short, true, true)
+    } else {
+        (short, false, false)
+    };
+    let sep = Span::styled(" │ ", hs);
+    let mut top = vec![Span::styled(" watchfloor ", bold)];
+    if show_source {
+        top.push(Span::styled(source, hs));
+    }
+    let emphasise = [
+        false,
+        t.saturated > 0,
+        t.with_findings > 0,
+        t.world_open > 0,
+        false,
+    ];
+    for (p, strong) in parts.iter().zip(emphasise) {
+        if p.is_empty() {
+            continue;
+        }
+        top.push(sep.clone());
+        top.push(Span::styled(p.clone(), if strong { bold } else { hs }));
+    }
+    if let (Some(c), true) = (cost, show_cost) {
+        top.push(sep.clone());
+        top.push(Span::styled(c, hs));
+    }
+    top.push(sep);
+    top.push(Span::styled(clock, hs));
+    let mut lines = vec![Line::from(top).style(hs)];
+    if state.fleet.scopes.is_empty() {
+        lines.push(Line::from(Span::styled(
+            " waiting for accounts…",
+            theme.fg("loading"),
+        )));
+    } else {
+        lines.extend(chip_lines(
+            chips(state, Some(theme)),
+            area.width,
+            theme.fg("muted"),
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}

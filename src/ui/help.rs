@@ -1,0 +1,69 @@
+//! Help screen generated from the active keymap, so it can never disagree with the bindings.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use crate::app::State;
+use crate::keymap::{Action, Keymap};
+use crate::theme::Theme;
+
+/// The help text lines (also used by `watchfloor keys`).
+pub fn help_lines(keymap: &Keymap) -> Vec<(String, String, String)> {
+    Action::ALL
+        .iter()
+        .map(|a| {
+            (
+                a.name().to_string(),
+                keymap.keys_label(*a),
+                a.describe().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Draws the help screen.
+pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, scroll: u16) {
+    let block = Block::new()
+        .borders(Borders::TOP)
+        .border_style(theme.fg("border"))
+        .title(Span::styled(
+            format!(" keys · keymap {} ", state.keymap.name),
+            theme.fg("title").add_modifier(Modifier::BOLD),
+        ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let key = theme.fg("accent").add_modifier(Modifier::BOLD);
+    let muted = theme.fg("muted");
+    let mut lines: Vec<Line<'static>> = help_lines(&state.keymap)
+        .into_iter()
+        .map(|(name, keys, what)| {
+            Line::from(vec![
+                Span::styled(format!("  {keys:<18}"), key),
+                Span::raw(format!("{what:<28}")),
+                Span::styled(name, muted),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled(
+        "  ctrl+c always quits. While filtering: type text, enter keeps it, esc clears it.",
+        muted,
+    )));
+    lines.push(Line::from(Span::styled(
+        "  Row marks: ‼ critical  ! high  • medium  · low finding   ~ stale data (account not answering)",
+        muted,
+    )));
+    lines.push(Line::from(Span::styled(
+        "  OPEN: ports open to 0.0.0.0/0 or ::/0 on any ENI; PUB: public IPv4/IPv6 address. Risk: docs/risk.md",
+        muted,
+    )));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        inner,
+    );
+}

@@ -1,0 +1,57 @@
+//! Rendering: `render(frame, &State, &Theme)` draws only what is visible; no I/O, no mutation.
+
+mod detail;
+mod fleet;
+mod footer;
+mod header;
+mod help;
+
+pub use help::help_lines;
+pub mod widgets;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::widgets::Block;
+
+use crate::app::{Screen, State};
+use crate::theme::Theme;
+
+/// Header height for a given width and state (status chips wrap).
+fn header_height(state: &State, width: u16) -> u16 {
+    header::height(state, width)
+}
+
+/// Splits the screen into header, body and footer.
+pub fn layout(state: &State, area: Rect) -> [Rect; 3] {
+    let h = header_height(state, area.width);
+    Layout::vertical([
+        Constraint::Length(h),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area)
+}
+
+/// Rows of the fleet table that fit in `area` (what `Msg::Resize` should carry).
+pub fn table_page(state: &State, area: Rect) -> usize {
+    let [_, body, _] = layout(state, area);
+    body.height.saturating_sub(1).max(1) as usize
+}
+
+/// Draws the whole screen.
+pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
+    let area = frame.area();
+    frame.render_widget(Block::new().style(theme.base()), area);
+    let [head, body, foot] = layout(state, area);
+    header::render(frame, head, state, theme);
+    match &state.ui.screen {
+        Screen::Fleet => fleet::render(frame, body, state, theme),
+        Screen::Detail {
+            scope,
+            instance_id,
+            scroll,
+        } => detail::render(frame, body, state, theme, *scope, instance_id, *scroll),
+        Screen::Help { scroll, .. } => help::render(frame, body, state, theme, *scroll),
+    }
+    footer::render(frame, foot, state, theme);
+}
