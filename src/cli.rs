@@ -37,6 +37,11 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
 
+    /// Accounts file [default: $XDG_CONFIG_HOME/watchfloor/config.toml; without it, the default
+    /// AWS credential chain and region for one account].
+    #[arg(long, global = true, env = "WATCHFLOOR_CONFIG")]
+    pub config: Option<PathBuf>,
+
     /// What to do (the AWS console when omitted).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -102,7 +107,7 @@ pub enum Format {
 /// Options of `snapshot`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SnapshotArgs {
-    /// Snapshot the simulated fleet instead of AWS.
+    /// Snapshot the simulated fleet instead of AWS (which reads --config).
     #[arg(long)]
     pub demo: bool,
     /// Seed of the simulated fleet (with --demo).
@@ -136,6 +141,18 @@ impl Cli {
     pub fn load_theme(&self) -> Result<Theme, FileError> {
         let dir = config_dir().map(|d| d.join("themes"));
         Theme::load(&self.theme, dir.as_deref(), self.color.mode())
+    }
+
+    /// Loads the accounts: `--config`, else the default file if it exists, else the default chain.
+    pub fn load_config(&self) -> Result<crate::config::Config, FileError> {
+        use crate::config::Config;
+        match &self.config {
+            Some(p) => Config::load(p),
+            None => match Config::default_path().filter(|p| p.is_file()) {
+                Some(p) => Config::load(&p),
+                None => Ok(Config::default_chain()),
+            },
+        }
     }
 
     /// Loads the keymap named by `--keymap`.

@@ -337,6 +337,9 @@ impl fmt::Display for Key {
     }
 }
 
+/// Deepest chain of `extends` followed (a cycle stops here with an error).
+const MAX_EXTENDS: usize = 8;
+
 /// Built-in keymaps, compiled in from `keymaps/`.
 pub const BUILTIN: &[(&str, &str)] = &[
     ("default", include_str!("../keymaps/default.toml")),
@@ -411,6 +414,10 @@ impl Keymap {
 
     /// Loads `spec`: a built-in name, a name found in `user_dir` as `NAME.toml`, or a file path.
     pub fn load(spec: &str, user_dir: Option<&Path>) -> Result<Keymap, FileError> {
+        Self::load_at(spec, user_dir, 0)
+    }
+
+    fn load_at(spec: &str, user_dir: Option<&Path>, depth: usize) -> Result<Keymap, FileError> {
         let as_path = Path::new(spec);
         let user = user_dir.map(|d| d.join(format!("{spec}.toml")));
         let path = if spec.ends_with(".toml") || spec.contains('/') {
@@ -422,27 +429,43 @@ impl Keymap {
             Some(p) => {
                 let src = std::fs::read_to_string(&p)
                     .map_err(|e| FileError::whole(&p, format!("cannot read keymap: {e}")))?;
-                Self::parse(&p, &src, user_dir)
+                Self::parse_at(&p, &src, user_dir, depth)
             }
             None => Self::builtin(spec),
         }
     }
 
-    /// Parses keymap TOML. `extends` (a built-in or user keymap name) is applied first.
+    /// Parses keymap TOML. `extends` (a built-in or user keymap name) is applied first; a user
+    /// file named like a built-in (e.g. `default.toml`) extends that built-in.
     pub fn parse(file: &Path, src: &str, user_dir: Option<&Path>) -> Result<Keymap, FileError> {
+        Self::parse_at(file, src, user_dir, 0)
+    }
+
+    fn parse_at(
+        file: &Path,
+        src: &str,
+        user_dir: Option<&Path>,
+        depth: usize,
+    ) -> Result<Keymap, FileError> {
         let parsed: KeymapFile =
             toml::from_str(src).map_err(|e| FileError::from_toml(file, src, &e))?;
         let mut bindings = BTreeMap::new();
         if let Some(base) = &parsed.extends {
-            if base.get_ref() == file.file_stem().and_then(|s| s.to_str()).unwrap_or("") {
+            if depth >= MAX_EXTENDS {
                 return Err(FileError::at(
                     file,
                     src,
                     base.span().start,
-                    format!("keymap `{}` cannot extend itself", base.get_ref()),
+                    format!("more than {MAX_EXTENDS} levels of `extends`: is there a cycle?"),
                 ));
             }
-            let base_map = Self::load(base.get_ref(), user_dir).map_err(|e| {
+            let own = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+            let base_map = if base.get_ref() == own {
+                Self::builtin(own)
+            } else {
+                Self::load_at(base.get_ref(), user_dir, depth + 1)
+            }
+            .map_err(|e| {
                 FileError::at(
                     file,
                     src,
@@ -528,7 +551,7 @@ impl Keymap {
             .unwrap_or("keymap")
             .to_string();
         let km = Keymap { name, bindings };
-        if km.keys_for(Action::Quit).is_empty() && parsed.extends.is_none() {
+        if km.keys_for(Action::Quit).is_empty() {
             return Err(FileError::whole(
                 file,
                 "no key is bound to `quit`; add e.g. quit = [\"q\"]",
@@ -655,6 +678,30 @@ mod tests {
         let e = parse("extends = \"emacs\"\n").unwrap_err();
         assert!(e.starts_with("my.toml:1:11: cannot extend `emacs`"), "{e}");
         assert!(e.contains("built-in: default, vim"), "{e}");
+    }
+
+    #[test]
+    fn extends_cycles_and_self_named_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.toml"), "extends = \"b\"\n").unwrap();
+        std::fs::write(dir.path().join("b.toml"), "extends = \"a\"\n").unwrap();
+        let e = Keymap::load("a", Some(dir.path())).unwrap_err().to_string();
+        assert!(e.contains("levels of `extends`: is there a cycle?"), "{e}");
+        // A user `default.toml` extends the built-in default.
+        std::fs::write(
+            dir.path().join("default.toml"),
+            "extends = \"default\"\n[keys]\nquit = [\"x\"]\n",
+        )
+        .unwrap();
+        let km = Keymap::load("default", Some(dir.path())).unwrap();
+        assert_eq!(km.action(&Key::parse("x").unwrap()), Some(Action::Quit));
+        assert_eq!(km.action(&Key::parse("j").unwrap()), Some(Action::MoveDown));
+    }
+
+    #[test]
+    fn extends_cannot_leave_quit_unbound() {
+        let e = parse("extends = \"default\"\n[keys]\nquit = []\n").unwrap_err();
+        assert!(e.contains("no key is bound to `quit`"), "{e}");
     }
 
     #[test]

@@ -3,17 +3,30 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
+use std::io::Write;
+
 use clap::Parser;
 use tokio::sync::mpsc;
 
 use watchfloor::app::{Msg, State, update};
 use watchfloor::cli::{Cli, Command, Format};
+use watchfloor::source::aws;
 use watchfloor::source::demo::DemoWorld;
 use watchfloor::{snapshot, tui};
 
+/// Exit code for command-line mistakes (2 is taken by "some account x region failed").
+const EXIT_USAGE: u8 = 64;
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -28,6 +41,13 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
+            // `snapshot | head` closing the pipe early is not an error.
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
             eprintln!("watchfloor: {e:#}");
             ExitCode::from(1)
         }
@@ -38,29 +58,40 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let keymap = cli.load_keymap()?;
     match &cli.command {
         Some(Command::Keys) => {
-            for (name, keys, what) in watchfloor::ui::help_lines(&keymap) {
-                println!("{keys:<20} {what:<30} {name}");
+            let lines = watchfloor::ui::help_lines(&keymap);
+            let w = lines.iter().map(|l| l.1.chars().count()).max().unwrap_or(0);
+            let mut out = std::io::stdout().lock();
+            for (name, keys, what) in lines {
+                writeln!(out, "{keys:<w$}  {what:<30} {name}")?;
             }
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Snapshot(args)) => {
-            if !args.demo {
-                anyhow::bail!(
-                    "the AWS source is not available in this build yet; use `watchfloor snapshot --demo`"
-                );
-            }
-            let now = Utc::now();
-            let world = DemoWorld::new(args.seed, now - chrono::TimeDelta::seconds(args.at as i64));
-            let mut state = State::new("demo", keymap, now);
-            for u in world.poll_all(args.at, now) {
+            let (source, updates) = if args.demo {
+                let now = Utc::now().trunc_subsecs(0);
+                let world =
+                    DemoWorld::new(args.seed, now - chrono::TimeDelta::seconds(args.at as i64));
+                ("demo", world.poll_all(args.at, now))
+            } else {
+                let config = cli.load_config()?;
+                (
+                    "aws",
+                    aws::poll_once(&config, Arc::new(aws::TerminalPrompt)).await,
+                )
+            };
+            let now = Utc::now().trunc_subsecs(0);
+            let mut state = State::new(source, keymap, now);
+            for u in updates {
                 update(&mut state, Msg::Data(u));
             }
-            let snap = snapshot::build(&state.fleet, "demo", now);
-            let mut out = std::io::stdout().lock();
+            let snap = snapshot::build(&state.fleet, source, now);
+            // Rendered in memory first so a closed pipe is told apart from a formatting error.
+            let mut buf = Vec::new();
             match args.format {
-                Format::Json => snapshot::write_json(&snap, &mut out)?,
-                Format::Csv => snapshot::write_csv(&snap, &mut out)?,
+                Format::Json => snapshot::write_json(&snap, &mut buf)?,
+                Format::Csv => snapshot::write_csv(&snap, &mut buf)?,
             }
+            std::io::stdout().lock().write_all(&buf)?;
             let failed = snap
                 .accounts
                 .iter()
@@ -86,10 +117,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         None => {
-            let _ = cli.load_theme()?;
-            anyhow::bail!(
-                "the AWS source is not available in this build yet; run `watchfloor demo` for the simulated fleet"
-            )
+            let theme = cli.load_theme()?;
+            let config = cli.load_config()?;
+            let prompt: Arc<dyn aws::MfaPrompt> = Arc::new(aws::TerminalPrompt);
+            let (tx, rx) = mpsc::channel(4096);
+            aws::spawn(config, prompt, tx);
+            let state = State::new("aws", keymap, Utc::now());
+            tui::run(state, theme, rx).await?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -56,9 +56,9 @@ pub struct RegionOut {
 pub struct PortOut {
     /// `tcp`, `udp`, `icmp`, `all`, or another IP protocol number.
     pub protocol: Protocol,
-    /// First port (ICMP type); null for `all`.
+    /// First port (ICMP type, -1 any); null for `all` and other protocol numbers.
     pub from_port: Option<i32>,
-    /// Last port (ICMP code); null for `all`.
+    /// Last port (ICMP code, -1 any); null for `all` and other protocol numbers.
     pub to_port: Option<i32>,
     /// World sources: `0.0.0.0/0`, `::/0`.
     pub sources: Vec<String>,
@@ -260,9 +260,12 @@ pub fn write_csv(s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
                     Protocol::Icmp => "icmp".into(),
                     Protocol::Other(n) => n.clone(),
                 };
-                match (p.from_port, p.to_port) {
-                    (Some(a), Some(b)) if a == b => format!("{proto}:{a}"),
-                    (Some(a), Some(b)) => format!("{proto}:{a}-{b}"),
+                match (&p.protocol, p.from_port, p.to_port) {
+                    // ICMP ports are type and code; -1 means any.
+                    (Protocol::Icmp, Some(t), _) if t >= 0 => format!("icmp:type{t}"),
+                    (Protocol::Icmp, _, _) => proto,
+                    (_, Some(a), Some(b)) if a == b => format!("{proto}:{a}"),
+                    (_, Some(a), Some(b)) => format!("{proto}:{a}-{b}"),
                     _ => proto,
                 }
             })
@@ -272,7 +275,7 @@ pub fn write_csv(s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
             .iter()
             .map(|f| f.severity)
             .reduce(f64::max)
-            .map(|s| s.to_string())
+            .map(|s| format!("{s:.1}"))
             .unwrap_or_default();
         let types: Vec<&str> = i.findings.iter().map(|f| f.kind.as_str()).collect();
         w.write_record([
@@ -283,9 +286,11 @@ pub fn write_csv(s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
             &i.name,
             i.state,
             &i.instance_type,
-            &i.launch_time.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            &i.launch_time
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+                .unwrap_or_default(),
             i.public_ip.as_deref().unwrap_or(""),
-            &i.cpu_percent.map(|c| c.to_string()).unwrap_or_default(),
+            &i.cpu_percent.map(|c| format!("{c:.1}")).unwrap_or_default(),
             &ports.join(" "),
             &i.findings.len().to_string(),
             &max_sev,

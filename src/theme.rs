@@ -8,6 +8,9 @@ use serde::Deserialize;
 
 use crate::span::FileError;
 
+/// Deepest chain of `extends` followed (a cycle stops here with an error).
+const MAX_EXTENDS: usize = 8;
+
 /// Built-in themes, compiled in from `themes/`.
 pub const BUILTIN: &[(&str, &str)] = &[
     ("default", include_str!("../themes/default.toml")),
@@ -161,6 +164,15 @@ pub struct Theme {
 impl Theme {
     /// Loads `spec`: a built-in name, `NAME.toml` in `user_dir`, or a file path.
     pub fn load(spec: &str, user_dir: Option<&Path>, mode: ColorMode) -> Result<Theme, FileError> {
+        Self::load_at(spec, user_dir, mode, 0)
+    }
+
+    fn load_at(
+        spec: &str,
+        user_dir: Option<&Path>,
+        mode: ColorMode,
+        depth: usize,
+    ) -> Result<Theme, FileError> {
         let user = user_dir.map(|d| d.join(format!("{spec}.toml")));
         let path = if spec.ends_with(".toml") || spec.contains('/') {
             Some(PathBuf::from(spec))
@@ -171,7 +183,7 @@ impl Theme {
             Some(p) => {
                 let src = std::fs::read_to_string(&p)
                     .map_err(|e| FileError::whole(&p, format!("cannot read theme: {e}")))?;
-                Self::parse(&p, &src, user_dir, mode)
+                Self::parse_at(&p, &src, user_dir, mode, depth)
             }
             None => Self::builtin(spec, mode),
         }
@@ -201,36 +213,52 @@ impl Theme {
         Self::builtin("default", mode).expect("built-in default theme is valid (tested)")
     }
 
-    /// Parses theme TOML. Without `extends` every role must be given; with it, any subset.
+    /// Parses theme TOML. Without `extends` every role must be given; with it, any subset. A user
+    /// file named like a built-in (e.g. `default.toml`) extends that built-in.
     pub fn parse(
         file: &Path,
         src: &str,
         user_dir: Option<&Path>,
         mode: ColorMode,
     ) -> Result<Theme, FileError> {
+        Self::parse_at(file, src, user_dir, mode, 0)
+    }
+
+    fn parse_at(
+        file: &Path,
+        src: &str,
+        user_dir: Option<&Path>,
+        mode: ColorMode,
+        depth: usize,
+    ) -> Result<Theme, FileError> {
         let parsed: ThemeFile =
             toml::from_str(src).map_err(|e| FileError::from_toml(file, src, &e))?;
         let _ = parsed.description;
         let mut colors = match &parsed.extends {
             Some(base) => {
-                if Some(base.get_ref().as_str()) == file.file_stem().and_then(|s| s.to_str()) {
+                if depth >= MAX_EXTENDS {
                     return Err(FileError::at(
                         file,
                         src,
                         base.span().start,
-                        format!("theme `{}` cannot extend itself", base.get_ref()),
+                        format!("more than {MAX_EXTENDS} levels of `extends`: is there a cycle?"),
                     ));
                 }
-                Theme::load(base.get_ref(), user_dir, mode)
-                    .map_err(|e| {
-                        FileError::at(
-                            file,
-                            src,
-                            base.span().start,
-                            format!("cannot extend `{}`: {e}", base.get_ref()),
-                        )
-                    })?
-                    .colors
+                let own = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+                if base.get_ref() == own {
+                    Theme::builtin(own, mode)
+                } else {
+                    Theme::load_at(base.get_ref(), user_dir, mode, depth + 1)
+                }
+                .map_err(|e| {
+                    FileError::at(
+                        file,
+                        src,
+                        base.span().start,
+                        format!("cannot extend `{}`: {e}", base.get_ref()),
+                    )
+                })?
+                .colors
             }
             None => BTreeMap::new(),
         };
@@ -444,6 +472,24 @@ mod tests {
             ColorMode::TrueColor
         );
         assert_eq!(ColorMode::from_env(false, None), ColorMode::Ansi256);
+    }
+
+    #[test]
+    fn extends_cycle_is_an_error_not_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.toml"), "extends = \"b\"\n").unwrap();
+        std::fs::write(dir.path().join("b.toml"), "extends = \"a\"\n").unwrap();
+        let e = Theme::load("a", Some(dir.path()), ColorMode::None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is there a cycle?"), "{e}");
+        std::fs::write(
+            dir.path().join("default.toml"),
+            "extends = \"default\"\n[colors]\nhigh = 1\n",
+        )
+        .unwrap();
+        let t = Theme::load("default", Some(dir.path()), ColorMode::Ansi256).unwrap();
+        assert_eq!(t.color("high"), Color::Indexed(1));
     }
 
     #[test]

@@ -74,6 +74,9 @@ pub async fn run(mut state: State, theme: Theme, mut rx: mpsc::Receiver<Update>)
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut feeds_open = true;
+    // Test hook (used by tests/e2e_tmux.rs): panic after the first frame to prove the terminal
+    // is restored on panic.
+    let panic_for_test = std::env::var_os("WATCHFLOOR_TEST_PANIC").is_some();
     loop {
         if state.dirty {
             let size = terminal.size()?;
@@ -84,6 +87,9 @@ pub async fn run(mut state: State, theme: Theme, mut rx: mpsc::Receiver<Update>)
             terminal.draw(|f| crate::ui::render(f, &state, &theme))?;
             execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
             state.dirty = false;
+            if panic_for_test {
+                panic!("WATCHFLOOR_TEST_PANIC is set: panicking after the first frame");
+            }
         }
         let cmds = tokio::select! {
             ev = events.next() => match ev {

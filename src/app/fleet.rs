@@ -172,7 +172,7 @@ pub struct Totals {
     pub saturated: usize,
     /// Instances with at least one live finding.
     pub with_findings: usize,
-    /// Reachable instances with at least one world-open port.
+    /// Instances with a world-open port on an address family they have on the internet.
     pub world_open: usize,
     /// API calls per feed, all scopes.
     pub calls: [u64; 3],
@@ -452,7 +452,7 @@ impl Fleet {
         t.world_open = self
             .rows
             .iter()
-            .filter(|r| !r.exposure.is_empty() && r.instance.is_reachable())
+            .filter(|r| r.exposure.reachable_on(&r.instance))
             .count();
     }
 

@@ -129,8 +129,6 @@ pub struct State {
     pub keymap: Keymap,
     /// Set when something visible changed since the last render.
     pub dirty: bool,
-    /// Status line message (last notable event).
-    pub message: Option<String>,
 }
 
 /// Input to `update`.
@@ -176,7 +174,6 @@ impl State {
             },
             keymap,
             dirty: true,
-            message: None,
         }
     }
 
@@ -279,6 +276,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
         }
         Msg::Key(key) => {
             state.dirty = true;
+            if key == Key::ctrl('c') {
+                return vec![Command::Quit];
+            }
             if state.ui.editing_filter {
                 edit_filter(state, key);
                 return Vec::new();
@@ -292,10 +292,6 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
 }
 
 fn edit_filter(state: &mut State, key: Key) {
-    if key == Key::ctrl('c') {
-        state.ui.editing_filter = false;
-        return;
-    }
     match key.code {
         KeyCode::Enter => state.ui.editing_filter = false,
         KeyCode::Esc => {

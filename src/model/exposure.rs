@@ -100,6 +100,18 @@ impl Exposure {
         self.ports.iter().any(|p| p.protocol == Protocol::All)
     }
 
+    /// True when a world-open rule matches an address family the instance has on the internet:
+    /// 0.0.0.0/0 needs a public IPv4 address, ::/0 needs an IPv6 address.
+    pub fn reachable_on(&self, instance: &Instance) -> bool {
+        let v4 = instance.interfaces.iter().any(|n| n.public_ip.is_some());
+        let v6 = instance.interfaces.iter().any(|n| !n.ipv6.is_empty());
+        self.ports.iter().any(|p| {
+            p.sources
+                .iter()
+                .any(|s| if s.contains(':') { v6 } else { v4 })
+        })
+    }
+
     /// True when nothing is open to the world.
     pub fn is_empty(&self) -> bool {
         self.ports.is_empty()
@@ -112,11 +124,13 @@ impl Exposure {
         } else if self.ports.is_empty() {
             String::new()
         } else {
-            self.ports
-                .iter()
-                .map(OpenPort::label)
-                .collect::<Vec<_>>()
-                .join(",")
+            let mut labels: Vec<String> = Vec::new();
+            for l in self.ports.iter().map(OpenPort::label) {
+                if !labels.contains(&l) {
+                    labels.push(l);
+                }
+            }
+            labels.join(",")
         };
         if !self.missing_groups.is_empty() {
             s.push('?');
@@ -167,17 +181,48 @@ pub fn exposure_of(instance: &Instance, groups: &HashMap<String, SecurityGroup>)
             },
         )
         .collect();
-    // Drop ranges fully covered by a wider range of the same protocol (keeps the label honest).
+    // Fold ranges fully covered by a wider range of the same protocol into it (keeps the label
+    // honest), carrying their sources and groups over.
+    let covers = |q: &OpenPort, p: &OpenPort| {
+        p.protocol.has_ports()
+            && q.protocol == p.protocol
+            && q.from_port <= p.from_port
+            && q.to_port >= p.to_port
+            && !(q.from_port == p.from_port && q.to_port == p.to_port)
+    };
     let snapshot = ports.clone();
-    ports.retain(|p| {
-        !p.protocol.has_ports()
-            || !snapshot.iter().any(|q| {
-                q.protocol == p.protocol
-                    && q != p
-                    && q.from_port <= p.from_port
-                    && q.to_port >= p.to_port
-                    && !(q.from_port == p.from_port && q.to_port == p.to_port)
-            })
+    let folded: Vec<bool> = snapshot
+        .iter()
+        .map(|p| snapshot.iter().any(|q| covers(q, p)))
+        .collect();
+    for p in snapshot
+        .iter()
+        .zip(&folded)
+        .filter(|(_, f)| **f)
+        .map(|(p, _)| p)
+    {
+        if let Some(wide) = ports
+            .iter_mut()
+            .find(|q| covers(q, p) && !snapshot.iter().any(|r| covers(r, q)))
+        {
+            for s in &p.sources {
+                if !wide.sources.contains(s) {
+                    wide.sources.push(s.clone());
+                }
+            }
+            for g in &p.group_ids {
+                if !wide.group_ids.contains(g) {
+                    wide.group_ids.push(g.clone());
+                }
+            }
+            wide.sources.sort();
+            wide.group_ids.sort();
+        }
+    }
+    let mut k = 0;
+    ports.retain(|_| {
+        k += 1;
+        !folded[k - 1]
     });
     Exposure {
         ports,
@@ -420,6 +465,40 @@ mod tests {
         assert_eq!(e.ports[0].group_ids, vec!["sg-a", "sg-b"]);
         assert!(e.ports[0].covers_tcp(22));
         assert!(!e.ports[0].covers_tcp(23));
+    }
+
+    #[test]
+    fn folded_ranges_keep_their_sources_and_icmp_is_named_once() {
+        let gs = groups(vec![sg(
+            "sg-a",
+            vec![
+                rule("tcp", Some(0), Some(1024), v4("0.0.0.0/0")),
+                rule("tcp", Some(22), Some(22), v6("::/0")),
+                rule("icmp", Some(8), Some(-1), v4("0.0.0.0/0")),
+                rule("icmp", Some(0), Some(-1), v4("0.0.0.0/0")),
+            ],
+        )]);
+        let e = exposure_of(&inst(&[&["sg-a"]]), &gs);
+        assert_eq!(e.label(), "0-1024,icmp");
+        assert_eq!(e.ports[0].sources, vec!["0.0.0.0/0", "::/0"]);
+    }
+
+    #[test]
+    fn reachability_follows_the_address_family() {
+        let gs = groups(vec![sg(
+            "sg-a",
+            vec![rule("tcp", Some(22), Some(22), v4("0.0.0.0/0"))],
+        )]);
+        let mut i = inst(&[&["sg-a"]]);
+        let e = exposure_of(&i, &gs);
+        assert!(!e.reachable_on(&i), "no public address");
+        i.interfaces[0].ipv6 = vec!["2001:db8::1".into()];
+        assert!(
+            !e.reachable_on(&i),
+            "IPv6 only: a 0.0.0.0/0 rule does not reach it"
+        );
+        i.interfaces[0].public_ip = Some("198.51.100.1".into());
+        assert!(e.reachable_on(&i));
     }
 
     #[test]

@@ -83,11 +83,13 @@ pub fn risk_of(input: RiskInput<'_>) -> Risk {
     let mut add = |points: i32, why: String| reasons.push(RiskReason { points, why });
 
     // 1. Findings: the worst severity dominates.
-    if let Some(worst) = input
-        .findings
-        .iter()
-        .max_by(|a, b| a.severity.total_cmp(&b.severity))
-    {
+    // Ties broken like the detail list: most recent, then lowest id (deterministic).
+    if let Some(worst) = input.findings.iter().max_by(|a, b| {
+        a.severity
+            .total_cmp(&b.severity)
+            .then_with(|| a.updated_at.cmp(&b.updated_at))
+            .then_with(|| b.id.cmp(&a.id))
+    }) {
         let pts = (worst.severity.clamp(0.0, 10.0) * 5.0).round() as i32;
         add(
             pts,
@@ -107,8 +109,12 @@ pub fn risk_of(input: RiskInput<'_>) -> Risk {
         }
     }
 
-    // 2. CPU saturation.
-    if let Some(mean) = input.cpu.recent_mean(SATURATION_WINDOW) {
+    // 2. CPU saturation (only while the instance can run: old samples of a stopped one don't count).
+    if let Some(mean) = input
+        .cpu
+        .recent_mean(SATURATION_WINDOW)
+        .filter(|_| input.instance.state.is_live())
+    {
         if mean >= SATURATED_PCT {
             add(20, format!("CPU saturated ({mean:.0}%)"));
         } else if mean >= BUSY_PCT {
@@ -131,7 +137,7 @@ pub fn risk_of(input: RiskInput<'_>) -> Risk {
         (0, String::new())
     };
     if pts > 0 {
-        if input.instance.is_reachable() {
+        if exp.reachable_on(input.instance) {
             add(pts, what);
         } else {
             add(pts / 4, format!("{what} (no public address)"));
@@ -304,6 +310,37 @@ mod tests {
         ];
         for (name, inst, exp, c, f, odd, want) in cases {
             assert_eq!(score(&inst, exp, c, f, odd), want, "case: {name}");
+        }
+    }
+
+    #[test]
+    fn stopped_instances_old_cpu_does_not_count() {
+        let i = instance("t3.micro", false, InstanceState::Stopped);
+        assert_eq!(
+            score(&i, &Exposure::default(), &cpu(&[100.0; 3]), &[], false),
+            0
+        );
+    }
+
+    #[test]
+    fn tie_on_severity_names_the_most_recent_finding() {
+        let mut old = finding("A:old", 8.0);
+        old.updated_at = Utc.timestamp_opt(100, 0).unwrap();
+        let mut new = finding("B:new", 8.0);
+        new.updated_at = Utc.timestamp_opt(200, 0).unwrap();
+        let i = instance("t3.micro", false, InstanceState::Running);
+        for order in [
+            vec![old.clone(), new.clone()],
+            vec![new.clone(), old.clone()],
+        ] {
+            let r = risk_of(RiskInput {
+                instance: &i,
+                exposure: &Exposure::default(),
+                cpu: &CpuSeries::default(),
+                findings: &order,
+                unusual_region: false,
+            });
+            assert_eq!(r.reasons[0].why, "high finding B:new");
         }
     }
 

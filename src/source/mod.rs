@@ -1,5 +1,6 @@
 //! Fleet data sources: the messages every feed sends, and the demo and AWS implementations.
 
+pub mod aws;
 pub mod demo;
 
 use chrono::{DateTime, Utc};

@@ -81,6 +81,9 @@ impl Col {
     }
 }
 
+/// Widest the NAME column grows on wide terminals.
+const MAX_NAME: usize = 32;
+
 /// Display order of all columns.
 const ORDER: [Col; 13] = [
     Col::Mark,
@@ -115,16 +118,18 @@ const PRIORITY: [Col; 13] = [
     Col::Type,
 ];
 
-/// The columns that fit in `width`, in display order.
+/// The columns that fit in `width`, in display order: the longest prefix of [`PRIORITY`] that
+/// fits, so widening the terminal only ever adds columns.
 fn columns(width: u16) -> Vec<Col> {
     let mut chosen = Vec::new();
     let mut used: u16 = 0;
     for c in PRIORITY {
         let need = c.width() + if chosen.is_empty() { 0 } else { 1 };
-        if used + need <= width {
-            used += need;
-            chosen.push(c);
+        if used + need > width {
+            break;
         }
+        used += need;
+        chosen.push(c);
     }
     ORDER.into_iter().filter(|c| chosen.contains(c)).collect()
 }
@@ -216,7 +221,7 @@ fn cell<'a>(
             let label = row.exposure.label();
             let style = if row.exposure.is_empty() {
                 muted
-            } else if row.instance.is_reachable() {
+            } else if row.exposure.reachable_on(&row.instance) {
                 theme.fg("world-open").add_modifier(Modifier::BOLD)
             } else {
                 theme.fg("fg")
@@ -253,7 +258,8 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         .filter(|c| **c != Col::Name)
         .map(|c| c.width() + 1)
         .sum();
-    let name_width = area.width.saturating_sub(fixed) as usize;
+    // Names get the spare width up to a readable cap; any rest stays blank on the right.
+    let name_width = (area.width.saturating_sub(fixed) as usize).min(MAX_NAME);
     let header_style = theme.fg("title").add_modifier(Modifier::BOLD);
     let header = TRow::new(cols.iter().map(|c| {
         let mut h = c.header().to_string();
@@ -285,7 +291,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         .iter()
         .map(|c| {
             if *c == Col::Name {
-                Constraint::Min(c.width())
+                Constraint::Length(name_width as u16)
             } else {
                 Constraint::Length(c.width())
             }
@@ -316,5 +322,13 @@ mod tests {
         let total: u16 = c80.iter().map(|c| c.width() + 1).sum();
         assert!(total <= 81);
         assert_eq!(columns(200).len(), ORDER.len());
+        for w in 40..200 {
+            let (a, b) = (columns(w), columns(w + 1));
+            assert!(
+                a.iter().all(|c| b.contains(c)),
+                "widening {w}->{} dropped a column",
+                w + 1
+            );
+        }
     }
 }

@@ -80,9 +80,6 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
                 ));
             }
         }
-        if let Some(m) = &state.message {
-            spans.push(Span::styled(format!("│ {m}"), theme.fg("fg")));
-        }
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -102,7 +102,10 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         format!("{} saturated", t.saturated),
         format!("{} w/ findings", t.with_findings),
         format!("{} world-open", t.world_open),
-        format!("api {}/{}/{}", t.calls[0], t.calls[1], t.calls[2]),
+        format!(
+            "requests ec2 {} · cw {} · gd {}",
+            t.calls[0], t.calls[1], t.calls[2]
+        ),
     ];
     let short = [
         format!("{} inst", t.instances),

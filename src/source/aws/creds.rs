@@ -1,0 +1,292 @@
+//! Credentials per account: default chain, profile, assume-role (aws-config), and assume-role
+//! with MFA done by watchfloor itself (aws-config ignores mfa_serial). Identity is verified
+//! with STS GetCallerIdentity. No secret is ever logged or written.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_config::retry::RetryConfig;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
+use futures::future::BoxFuture;
+use tokio::sync::Mutex;
+
+use super::error::{AwsError, describe};
+use crate::config::{AccountConfig, Credentials as CredSpec, Regions, Settings};
+
+/// Asks the operator for an MFA token code (TUI prompt or terminal).
+pub trait MfaPrompt: Send + Sync {
+    /// Returns the code typed for `alias`'s MFA device `serial`, or why none was given.
+    fn code<'a>(&'a self, alias: &'a str, serial: &'a str)
+    -> BoxFuture<'a, Result<String, String>>;
+}
+
+/// Reads MFA codes from the controlling terminal (for `snapshot` and `triage`).
+pub struct TerminalPrompt;
+
+impl MfaPrompt for TerminalPrompt {
+    fn code<'a>(
+        &'a self,
+        alias: &'a str,
+        serial: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        let question = format!("MFA code for account `{alias}` ({serial}): ");
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                use std::io::{BufRead, Write};
+                let mut err = std::io::stderr();
+                let _ = write!(err, "{question}");
+                let _ = err.flush();
+                let mut line = String::new();
+                std::io::stdin()
+                    .lock()
+                    .read_line(&mut line)
+                    .map_err(|e| format!("cannot read the MFA code: {e}"))?;
+                let code = line.trim().to_string();
+                if code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()) {
+                    Ok(code)
+                } else {
+                    Err("an MFA code is 6 digits".to_string())
+                }
+            })
+            .await
+            .map_err(|e| e.to_string())?
+        })
+    }
+}
+
+/// Assumes a role with an MFA token code, asking again when the session expires.
+struct MfaRoleProvider {
+    alias: String,
+    sts: aws_sdk_sts::Client,
+    role_arn: String,
+    serial: String,
+    session_name: String,
+    external_id: Option<String>,
+    prompt: Arc<dyn MfaPrompt>,
+    cached: Mutex<Option<Credentials>>,
+}
+
+impl std::fmt::Debug for MfaRoleProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print credentials.
+        f.debug_struct("MfaRoleProvider")
+            .field("alias", &self.alias)
+            .field("role_arn", &self.role_arn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MfaRoleProvider {
+    async fn get(&self) -> Result<Credentials, CredentialsError> {
+        let mut cached = self.cached.lock().await;
+        if let Some(c) = cached.as_ref()
+            && c.expiry()
+                .is_some_and(|e| e > SystemTime::now() + Duration::from_secs(120))
+        {
+            return Ok(c.clone());
+        }
+        let code = self
+            .prompt
+            .code(&self.alias, &self.serial)
+            .await
+            .map_err(CredentialsError::not_loaded)?;
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(&self.role_arn)
+            .role_session_name(&self.session_name)
+            .serial_number(&self.serial)
+            .token_code(code)
+            .set_external_id(self.external_id.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                CredentialsError::provider_error(describe("AssumeRole (MFA)", &e).message)
+            })?;
+        let c = out
+            .credentials()
+            .ok_or_else(|| CredentialsError::unhandled("AssumeRole returned no credentials"))?;
+        let creds = Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            SystemTime::try_from(*c.expiration()).ok(),
+            "watchfloor-mfa",
+        );
+        *cached = Some(creds.clone());
+        Ok(creds)
+    }
+}
+
+impl ProvideCredentials for MfaRoleProvider {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(self.get())
+    }
+}
+
+/// An account with working credentials and a verified identity.
+#[derive(Clone, Debug)]
+pub struct Connected {
+    /// Alias from the config.
+    pub alias: String,
+    /// Account id as STS reports it.
+    pub account_id: String,
+    /// ARN of the identity in use (shown where actions are confirmed).
+    pub identity_arn: String,
+    /// Regions to poll.
+    pub regions: Vec<String>,
+    /// Regions considered normal for this account.
+    pub home_regions: Vec<String>,
+    /// SDK configuration (credentials, endpoint, timeouts); clients override the region.
+    pub sdk: SdkConfig,
+}
+
+fn loader(
+    settings: &Settings,
+    endpoint: Option<&str>,
+    profile: Option<&str>,
+) -> aws_config::ConfigLoader {
+    let mut l = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_timeout(Duration::from_secs(u64::from(
+                    settings.request_timeout_secs,
+                )))
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(3));
+    if let Some(e) = endpoint {
+        l = l.endpoint_url(e);
+    }
+    if let Some(p) = profile {
+        l = l.profile_name(p);
+    }
+    l
+}
+
+/// Builds credentials for an account, verifies its identity, and resolves its regions.
+pub async fn connect(
+    acct: &AccountConfig,
+    settings: &Settings,
+    prompt: Arc<dyn MfaPrompt>,
+) -> Result<Connected, AwsError> {
+    let endpoint = acct.endpoint_url.as_deref();
+    let profile = match &acct.credentials {
+        CredSpec::Profile(p) => Some(p.as_str()),
+        CredSpec::AssumeRole { source_profile, .. } => source_profile.as_deref(),
+        CredSpec::DefaultChain => None,
+    };
+    let first_region = match &acct.regions {
+        Regions::List(v) => v.first().cloned(),
+        Regions::All => None,
+    };
+    let mut l = loader(settings, endpoint, profile);
+    if let Some(r) = &first_region {
+        l = l.region(Region::new(r.clone()));
+    }
+    let base = l.load().await;
+    // A bootstrap region for STS and DescribeRegions when none is configured.
+    let base = if base.region().is_none() {
+        base.to_builder()
+            .region(Region::from_static("us-east-1"))
+            .build()
+    } else {
+        base
+    };
+    if base.credentials_provider().is_none() {
+        return Err(AwsError::other(
+            "no AWS credentials found (env, profile, SSO, credential_process, instance role); \
+             see docs/configuration.md, or try `watchfloor demo`",
+        ));
+    }
+    let sdk = match &acct.credentials {
+        CredSpec::AssumeRole {
+            role_arn,
+            external_id,
+            mfa_serial: None,
+            session_name,
+            ..
+        } => {
+            let mut b = AssumeRoleProvider::builder(role_arn).session_name(session_name);
+            if let Some(x) = external_id {
+                b = b.external_id(x);
+            }
+            let provider = b.configure(&base).build().await;
+            base.to_builder()
+                .credentials_provider(SharedCredentialsProvider::new(provider))
+                .build()
+        }
+        CredSpec::AssumeRole {
+            role_arn,
+            external_id,
+            mfa_serial: Some(serial),
+            session_name,
+            ..
+        } => {
+            let provider = MfaRoleProvider {
+                alias: acct.alias.clone(),
+                sts: aws_sdk_sts::Client::new(&base),
+                role_arn: role_arn.clone(),
+                serial: serial.clone(),
+                session_name: session_name.clone(),
+                external_id: external_id.clone(),
+                prompt,
+                cached: Mutex::new(None),
+            };
+            base.to_builder()
+                .credentials_provider(SharedCredentialsProvider::new(provider))
+                .build()
+        }
+        _ => base,
+    };
+    let who = aws_sdk_sts::Client::new(&sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| {
+            let mut err = describe("GetCallerIdentity (verifying the account)", &e);
+            if let aws_sdk_sts::error::SdkError::DispatchFailure(_) | aws_sdk_sts::error::SdkError::ConstructionFailure(_) = &e
+                && let Some(inner) = std::error::Error::source(&e)
+                && inner.to_string().contains("credentials")
+            {
+                err.message = format!(
+                    "no usable AWS credentials for `{}`: {}; see docs/configuration.md, or try `watchfloor demo`",
+                    acct.alias,
+                    aws_smithy_types::error::display::DisplayErrorContext(&e)
+                );
+            }
+            err
+        })?;
+    let account_id = who.account().unwrap_or_default().to_string();
+    if let Some(expected) = acct.expected_account_id()
+        && expected != account_id
+    {
+        return Err(AwsError::other(format!(
+            "role ARN names account {expected} but STS says these credentials are for {account_id}: refusing to guess"
+        )));
+    }
+    let regions = match &acct.regions {
+        Regions::List(v) if !v.is_empty() => v.clone(),
+        Regions::List(_) => vec![sdk.region().map(|r| r.to_string()).ok_or_else(|| {
+            AwsError::other("no region: set AWS_REGION, or `regions` in the config")
+        })?],
+        Regions::All => super::ec2::enabled_regions(&aws_sdk_ec2::Client::new(&sdk)).await?,
+    };
+    Ok(Connected {
+        alias: acct.alias.clone(),
+        account_id,
+        identity_arn: who.arn().unwrap_or_default().to_string(),
+        home_regions: acct.home_regions.clone(),
+        regions,
+        sdk,
+    })
+}

@@ -1,0 +1,171 @@
+//! Plain-words AWS errors: what failed, whether to back off as throttling, never a secret.
+
+use std::error::Error as StdError;
+
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+/// Error codes AWS services use for throttling.
+const THROTTLING: &[&str] = &[
+    "RequestLimitExceeded",
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+];
+
+/// Codes meaning the credentials are no longer valid.
+const EXPIRED: &[&str] = &[
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "RequestExpired",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+];
+
+/// Codes meaning the identity lacks permission.
+const DENIED: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnauthorizedAccess",
+];
+
+/// A failed AWS call, described for the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsError {
+    /// The service's error code, when it answered.
+    pub code: Option<String>,
+    /// One line: what happened and, where known, what to do.
+    pub message: String,
+    /// True when the caller should back off as for throttling.
+    pub throttled: bool,
+}
+
+impl std::fmt::Display for AwsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl AwsError {
+    /// An error that did not come from an SDK call.
+    pub fn other(message: impl Into<String>) -> Self {
+        AwsError {
+            code: None,
+            message: message.into(),
+            throttled: false,
+        }
+    }
+}
+
+/// Describes an SDK error of any operation of any service.
+pub fn describe<E, R>(op: &str, err: &SdkError<E, R>) -> AwsError
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match err {
+        SdkError::ServiceError(se) => {
+            let e = se.err();
+            let code = e.code().map(str::to_string);
+            let msg = e.message().unwrap_or("no message");
+            classify(op, code, msg)
+        }
+        SdkError::TimeoutError(_) => {
+            AwsError::other(format!("{op}: timed out (no answer in time)"))
+        }
+        SdkError::DispatchFailure(df) => {
+            let why = if df.is_io() {
+                "network error"
+            } else if df.is_timeout() {
+                "connection timed out"
+            } else {
+                "cannot send request"
+            };
+            AwsError::other(format!(
+                "{op}: {why}: {}",
+                one_line(&DisplayErrorContext(err).to_string())
+            ))
+        }
+        SdkError::ConstructionFailure(_) => AwsError::other(format!(
+            "{op}: cannot build the request (credentials or region missing?): {}",
+            one_line(&DisplayErrorContext(err).to_string())
+        )),
+        _ => AwsError::other(format!(
+            "{op}: {}",
+            one_line(&DisplayErrorContext(err).to_string())
+        )),
+    }
+}
+
+/// Classifies a service error code and message.
+pub fn classify(op: &str, code: Option<String>, message: &str) -> AwsError {
+    let c = code.as_deref().unwrap_or("");
+    let throttled = THROTTLING.contains(&c);
+    let hint = if throttled {
+        " (throttled: backing off)"
+    } else if EXPIRED.contains(&c) {
+        " (credentials expired or invalid: refresh them, e.g. `aws sso login`)"
+    } else if DENIED.contains(&c) {
+        " (permission missing: see docs/iam.md)"
+    } else {
+        ""
+    };
+    AwsError {
+        message: format!(
+            "{op}: {}{}{hint}",
+            if c.is_empty() {
+                String::new()
+            } else {
+                format!("{c}: ")
+            },
+            one_line(message)
+        ),
+        code,
+        throttled,
+    }
+}
+
+/// Collapses whitespace and caps length so a message fits a status line.
+fn one_line(s: &str) -> String {
+    let s: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.chars().count() > 300 {
+        s.chars().take(299).collect::<String>() + "…"
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_classified() {
+        let t = classify(
+            "DescribeInstances",
+            Some("RequestLimitExceeded".into()),
+            "Request limit exceeded.",
+        );
+        assert!(t.throttled);
+        assert_eq!(
+            t.message,
+            "DescribeInstances: RequestLimitExceeded: Request limit exceeded. (throttled: backing off)"
+        );
+        let e = classify(
+            "GetMetricData",
+            Some("ExpiredToken".into()),
+            "The security token included in the request is expired",
+        );
+        assert!(!e.throttled);
+        assert!(e.message.contains("credentials expired"));
+        let d = classify("ListFindings", Some("AccessDeniedException".into()), "no");
+        assert!(d.message.ends_with("(permission missing: see docs/iam.md)"));
+        let n = classify("X", None, "  multi\n line  ");
+        assert_eq!(n.message, "X: multi line");
+    }
+}

@@ -1,0 +1,728 @@
+//! The AWS source against a real AWS API emulator (moto + tests/support/emulator) over HTTP,
+//! with the real SDK: several accounts (AssumeRole into other account ids), two regions,
+//! several groups and a second ENI, world-open rules of every shape, CPU metrics, findings
+//! (one archived), paging, a role that cannot be assumed, throttling, and an outage.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, UserIdGroupPair};
+use chrono::Utc;
+use serde_json::json;
+use support::{Emulator, set_test_credentials};
+use tokio::sync::mpsc;
+use watchfloor::app::{Msg, State, update};
+use watchfloor::config::Config;
+use watchfloor::keymap::Keymap;
+use watchfloor::source::aws::{self, TerminalPrompt};
+use watchfloor::source::{Feed, Update};
+
+const MAIN: &str = "123456789012";
+const PROD: &str = "222222222222";
+const BROKEN: &str = "333333333333";
+
+async fn sdk(emu: &Emulator, region: &str, creds: Option<Credentials>) -> SdkConfig {
+    set_test_credentials();
+    let mut l = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(emu.url())
+        .region(Region::new(region.to_string()));
+    if let Some(c) = creds {
+        l = l.credentials_provider(c);
+    }
+    l.load().await
+}
+
+/// Credentials of `account` (moto maps AssumeRole keys to the role's account).
+async fn assume(emu: &Emulator, account: &str) -> Credentials {
+    let base = sdk(emu, "us-east-1", None).await;
+    let out = aws_sdk_sts::Client::new(&base)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/seeder"))
+        .role_session_name("seed")
+        .send()
+        .await
+        .expect("assume role for seeding");
+    let c = out.credentials().unwrap();
+    Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_string()),
+        None,
+        "seed",
+    )
+}
+
+/// What was seeded in one account x region.
+struct Seeded {
+    /// SSH + internal groups, plus a second ENI with a port range and UDP.
+    exposed: String,
+    /// All protocols open to ::/0.
+    wide_open: String,
+    /// Only group-to-group and private rules.
+    private: String,
+}
+
+async fn world_rule(ec2: &aws_sdk_ec2::Client, name: &str, perm: IpPermission) -> String {
+    let vpc = default_vpc(ec2).await;
+    let g = ec2
+        .create_security_group()
+        .group_name(name)
+        .description(name)
+        .vpc_id(vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    ec2.authorize_security_group_ingress()
+        .group_id(&g)
+        .ip_permissions(perm)
+        .send()
+        .await
+        .unwrap();
+    g
+}
+
+async fn default_vpc(ec2: &aws_sdk_ec2::Client) -> String {
+    ec2.describe_vpcs()
+        .send()
+        .await
+        .unwrap()
+        .vpcs()
+        .iter()
+        .find(|v| v.is_default() == Some(true))
+        .and_then(|v| v.vpc_id())
+        .expect("moto has a default VPC")
+        .to_string()
+}
+
+async fn run(ec2: &aws_sdk_ec2::Client, name: &str, groups: &[&str]) -> String {
+    let out = ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1)
+        .set_security_group_ids(Some(groups.iter().map(|s| s.to_string()).collect()))
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Instance)
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key("Name")
+                        .value(name)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    out.instances()[0].instance_id().unwrap().to_string()
+}
+
+async fn seed(emu: &Emulator, account: &str, region: &str, creds: Option<Credentials>) -> Seeded {
+    let cfg = sdk(emu, region, creds).await;
+    let ec2 = aws_sdk_ec2::Client::new(&cfg);
+    let tcp = |from: i32, to: i32| {
+        IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(from)
+            .to_port(to)
+    };
+    let ssh = world_rule(
+        &ec2,
+        "ssh-world",
+        tcp(22, 22)
+            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+            .build(),
+    )
+    .await;
+    let all6 = world_rule(
+        &ec2,
+        "all-v6",
+        IpPermission::builder()
+            .ip_protocol("-1")
+            .ipv6_ranges(Ipv6Range::builder().cidr_ipv6("::/0").build())
+            .build(),
+    )
+    .await;
+    let range = world_rule(
+        &ec2,
+        "range",
+        tcp(8000, 8100)
+            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+            .build(),
+    )
+    .await;
+    ec2.authorize_security_group_ingress()
+        .group_id(&range)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("udp")
+                .from_port(53)
+                .to_port(53)
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let internal = world_rule(
+        &ec2,
+        "internal",
+        tcp(443, 443)
+            .ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/8").build())
+            .build(),
+    )
+    .await;
+    ec2.authorize_security_group_ingress()
+        .group_id(&internal)
+        .ip_permissions(
+            tcp(5432, 5432)
+                .user_id_group_pairs(UserIdGroupPair::builder().group_id(&internal).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let exposed = run(&ec2, "exposed", &[&ssh, &internal]).await;
+    let wide_open = run(&ec2, "wide-open", &[&all6]).await;
+    let private = run(&ec2, "private", &[&internal]).await;
+
+    // A second ENI on `exposed` carrying the range group.
+    let subnet = ec2
+        .describe_instances()
+        .instance_ids(&exposed)
+        .send()
+        .await
+        .unwrap()
+        .reservations()[0]
+        .instances()[0]
+        .subnet_id()
+        .unwrap()
+        .to_string();
+    let eni = ec2
+        .create_network_interface()
+        .subnet_id(subnet)
+        .groups(&range)
+        .send()
+        .await
+        .unwrap()
+        .network_interface()
+        .unwrap()
+        .network_interface_id()
+        .unwrap()
+        .to_string();
+    ec2.attach_network_interface()
+        .network_interface_id(eni)
+        .instance_id(&exposed)
+        .device_index(1)
+        .send()
+        .await
+        .unwrap();
+
+    // CPU over the last hour, one datapoint per 5-minute bucket; `exposed` is pinned lately.
+    let cw = aws_sdk_cloudwatch::Client::new(&cfg);
+    let now = Utc::now().timestamp();
+    for (id, recent, old) in [(&exposed, 97.5, 10.0), (&wide_open, 12.0, 12.0)] {
+        let data: Vec<MetricDatum> = (0..12)
+            .map(|k| {
+                MetricDatum::builder()
+                    .metric_name("CPUUtilization")
+                    .dimensions(
+                        Dimension::builder()
+                            .name("InstanceId")
+                            .value(id.as_str())
+                            .build(),
+                    )
+                    .timestamp(aws_smithy_types::DateTime::from_secs(now - k * 300 - 150))
+                    .value(if k < 3 { recent } else { old })
+                    .unit(StandardUnit::Percent)
+                    .build()
+            })
+            .collect();
+        cw.put_metric_data()
+            .namespace("AWS/EC2")
+            .set_metric_data(Some(data))
+            .send()
+            .await
+            .expect("PutMetricData through the CBOR bridge");
+    }
+
+    // Findings: two live on `exposed`, one archived on `wide_open`.
+    emu.post(
+        "/_watchfloor/guardduty/findings",
+        &json!({
+            "account_id": account,
+            "region": region,
+            "findings": [
+                {"type": "UnauthorizedAccess:EC2/SSHBruteForce", "severity": 5.0, "instance_id": exposed, "title": "brute force"},
+                {"type": "CryptoCurrency:EC2/BitcoinTool.B!DNS", "severity": 8.0, "instance_id": exposed, "title": "bitcoin"},
+                {"type": "Recon:EC2/PortProbeUnprotectedPort", "severity": 2.0, "instance_id": wide_open, "archived": true}
+            ]
+        }),
+    );
+    Seeded {
+        exposed,
+        wide_open,
+        private,
+    }
+}
+
+fn config(emu: &Emulator) -> Config {
+    let src = format!(
+        r#"
+[settings]
+request_timeout_secs = 20
+
+[[account]]
+alias = "main"
+regions = ["us-east-1", "eu-west-1"]
+endpoint_url = "{url}"
+
+[[account]]
+alias = "prod"
+role_arn = "arn:aws:iam::{PROD}:role/watchfloor-read"
+external_id = "wf-test"
+regions = ["us-east-1"]
+endpoint_url = "{url}"
+
+[[account]]
+alias = "broken"
+role_arn = "arn:aws:iam::{BROKEN}:role/denied"
+regions = ["us-east-1"]
+endpoint_url = "{url}"
+"#,
+        url = emu.url()
+    );
+    Config::parse(std::path::Path::new("test-config.toml"), &src).expect("valid test config")
+}
+
+fn apply(updates: Vec<Update>) -> State {
+    let mut s = State::new("aws", Keymap::default_map(), Utc::now());
+    for u in updates {
+        update(&mut s, Msg::Data(u));
+    }
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_fleet_across_accounts_and_regions() {
+    let emu = Emulator::start();
+    set_test_credentials();
+    let main_use1 = seed(&emu, MAIN, "us-east-1", None).await;
+    let main_euw1 = seed(&emu, MAIN, "eu-west-1", None).await;
+    let prod_creds = assume(&emu, PROD).await;
+    let prod_use1 = seed(&emu, PROD, "us-east-1", Some(prod_creds)).await;
+    emu.post(
+        "/_watchfloor/sts/deny-role",
+        &json!({"role_arn": format!("arn:aws:iam::{BROKEN}:role/denied")}),
+    );
+
+    let updates = aws::poll_once(&config(&emu), Arc::new(TerminalPrompt)).await;
+    let state = apply(updates);
+    let snap = watchfloor::snapshot::build(&state.fleet, "aws", Utc::now());
+    let doc = serde_json::to_value(&snap).unwrap();
+
+    // Accounts: real ids from STS; the denied one reported, the others unaffected.
+    let acct = |alias: &str| {
+        doc["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["alias"] == alias)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(acct("main")["account_id"], MAIN);
+    assert_eq!(acct("prod")["account_id"], PROD);
+    let main = acct("main");
+    let main_regions: Vec<&str> = main["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(main_regions, vec!["ok", "ok"], "{doc:#}");
+    assert_eq!(acct("prod")["regions"][0]["status"], "ok");
+    let broken = &acct("broken")["regions"][0];
+    assert_eq!(broken["status"], "error");
+    assert!(
+        broken["error"].as_str().unwrap().contains("AccessDenied"),
+        "{broken}"
+    );
+
+    let inst = |id: &str| {
+        doc["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["instance_id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} missing"))
+    };
+    let ports = |id: &str| -> Vec<String> {
+        inst(id)["open_ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}:{}-{}",
+                    p["protocol"].as_str().unwrap(),
+                    p["from_port"],
+                    p["to_port"]
+                )
+            })
+            .collect()
+    };
+    for (s, account, region) in [
+        (&main_use1, MAIN, "us-east-1"),
+        (&main_euw1, MAIN, "eu-west-1"),
+        (&prod_use1, PROD, "us-east-1"),
+    ] {
+        let e = inst(&s.exposed);
+        assert_eq!(e["account_id"], account);
+        assert_eq!(e["region"], region);
+        assert_eq!(e["name"], "exposed");
+        // 22 from the primary ENI's group, 8000-8100 and 53/udp from the second ENI's group.
+        assert_eq!(
+            ports(&s.exposed),
+            vec!["tcp:22-22", "tcp:8000-8100", "udp:53-53"]
+        );
+        assert_eq!(ports(&s.wide_open), vec!["all:null-null"]);
+        assert!(
+            ports(&s.private).is_empty(),
+            "group-to-group and 10/8 are not exposure"
+        );
+        assert_eq!(e["cpu_percent"], 97.5);
+        assert_eq!(inst(&s.wide_open)["cpu_percent"], 12.0);
+        assert!(inst(&s.private)["cpu_percent"].is_null());
+        let kinds: Vec<&str> = e["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                "CryptoCurrency:EC2/BitcoinTool.B!DNS",
+                "UnauthorizedAccess:EC2/SSHBruteForce"
+            ]
+        );
+        assert!(
+            inst(&s.wide_open)["findings"]
+                .as_array()
+                .unwrap()
+                .is_empty(),
+            "archived finding must not show"
+        );
+    }
+    // Ranked: the exposed, pinned instances with findings come first.
+    let top: Vec<&str> = doc["instances"].as_array().unwrap()[..3]
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(top, vec!["exposed", "exposed", "exposed"]);
+    assert_eq!(doc["instances"].as_array().unwrap().len(), 9);
+
+    // The second ENI is really there, with only its own group.
+    let e = state
+        .fleet
+        .rows
+        .iter()
+        .find(|r| r.instance.instance_id == main_use1.exposed)
+        .unwrap();
+    assert_eq!(e.instance.interfaces.len(), 2);
+    assert_eq!(e.instance.interfaces[1].group_ids.len(), 1);
+
+    // Requests went to the right accounts, and the AssumeRole carried the external id.
+    let reqs = emu.requests();
+    assert!(
+        reqs.iter()
+            .any(|r| r["action"] == "DescribeInstances" && r["account_id"] == PROD)
+    );
+    assert!(reqs.iter().any(|r| r["action"] == "GetMetricData"
+        && r["account_id"] == MAIN
+        && r["region"] == "eu-west-1"));
+    assert!(
+        !reqs
+            .iter()
+            .any(|r| r["account_id"] == BROKEN && r["action"] == "DescribeInstances")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_command_prints_json_and_exits_2_when_an_account_fails() {
+    let emu = Emulator::start();
+    set_test_credentials();
+    let s = seed(&emu, MAIN, "us-east-1", None).await;
+    emu.post(
+        "/_watchfloor/sts/deny-role",
+        &json!({"role_arn": format!("arn:aws:iam::{BROKEN}:role/denied")}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[account]]\nalias = \"main\"\nregions = [\"us-east-1\"]\nendpoint_url = \"{u}\"\n\n\
+             [[account]]\nalias = \"broken\"\nrole_arn = \"arn:aws:iam::{BROKEN}:role/denied\"\nregions = [\"us-east-1\"]\nendpoint_url = \"{u}\"\n",
+            u = emu.url()
+        ),
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .args([
+            "snapshot",
+            "--config",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert!(
+        doc["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["instance_id"] == s.exposed.as_str())
+    );
+
+    // Without the broken account: exit 0, CSV.
+    std::fs::write(
+        &path,
+        format!(
+            "[[account]]\nalias = \"main\"\nregions = [\"us-east-1\"]\nendpoint_url = \"{}\"\n",
+            emu.url()
+        ),
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .args([
+            "snapshot",
+            "--config",
+            path.to_str().unwrap(),
+            "--format",
+            "csv",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(csv.lines().count(), 4, "header + 3 instances:\n{csv}");
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .contains("tcp:22 tcp:8000-8100 udp:53"),
+        "{csv}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_calls_page_through_every_reservation() {
+    let emu = Emulator::start();
+    let cfg = sdk(&emu, "us-east-1", None).await;
+    let ec2 = aws_sdk_ec2::Client::new(&cfg);
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        ids.push(run(&ec2, &format!("n{i}"), &[]).await);
+    }
+    emu.http("DELETE", "/_watchfloor/requests", "");
+    let inv = aws::ec2::poll_paged(&ec2, 5).await.unwrap();
+    assert_eq!(inv.reservations, 12);
+    let mut got: Vec<String> = inv
+        .instances
+        .iter()
+        .map(|i| i.instance_id.clone())
+        .collect();
+    got.sort();
+    ids.sort();
+    assert_eq!(got, ids);
+    let pages = emu
+        .requests()
+        .iter()
+        .filter(|r| r["action"] == "DescribeInstances")
+        .count();
+    assert_eq!(pages, 3, "12 reservations at 5 a page");
+    assert_eq!(
+        inv.calls as usize,
+        pages
+            + emu
+                .requests()
+                .iter()
+                .filter(|r| r["action"] != "DescribeInstances")
+                .count()
+    );
+}
+
+/// Waits for an update matching `pred`, up to `secs`.
+async fn wait_for(
+    rx: &mut mpsc::Receiver<Update>,
+    secs: u64,
+    what: &str,
+    pred: impl Fn(&Update) -> bool,
+) -> Update {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(u)) if pred(&u) => return u,
+            Ok(Some(other)) => {
+                if std::env::var_os("WF_TEST_TRACE").is_some() {
+                    eprintln!(
+                        "skipped while waiting for {what}: {:?}",
+                        other_summary(&other)
+                    );
+                }
+            }
+            Ok(None) => panic!("feeds stopped while waiting for {what}"),
+            Err(_) => panic!("timed out waiting for {what}"),
+        }
+    }
+}
+
+fn fast(mut c: Config) -> Config {
+    c.settings.ec2_interval_secs = 1;
+    c.settings.cpu_interval_secs = 1;
+    c.settings.findings_interval_secs = 1;
+    c.settings.request_timeout_secs = 3;
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_backs_off_and_recovers_while_other_feeds_go_on() {
+    let emu = Emulator::start();
+    set_test_credentials();
+    seed(&emu, MAIN, "us-east-1", None).await;
+    let mut c = fast(config(&emu));
+    c.accounts.truncate(1);
+    // One scope, so the injected faults are not shared with another region's poller.
+    c.accounts[0].regions = watchfloor::config::Regions::List(vec!["us-east-1".into()]);
+    // Throttle every DescribeInstances attempt of the next poll (the SDK tries 3 times).
+    emu.post(
+        "/_watchfloor/faults",
+        &json!({"service": "ec2", "action": "DescribeInstances", "code": "RequestLimitExceeded", "status": 503, "count": 3}),
+    );
+    let (tx, mut rx) = mpsc::channel(1024);
+    aws::spawn(c, Arc::new(TerminalPrompt), tx);
+    let failed = wait_for(&mut rx, 60, "a throttled EC2 poll", |u| {
+        matches!(
+            u,
+            Update::Failed {
+                feed: Feed::Ec2,
+                ..
+            }
+        )
+    })
+    .await;
+    let Update::Failed { message, .. } = failed else {
+        unreachable!()
+    };
+    assert!(
+        message.contains("RequestLimitExceeded") && message.contains("backing off"),
+        "{message}"
+    );
+    // Findings keep arriving meanwhile (they do not depend on EC2).
+    wait_for(&mut rx, 30, "findings despite EC2 throttling", |u| {
+        matches!(u, Update::Findings { .. })
+    })
+    .await;
+    // And EC2 recovers by itself.
+    let ok = wait_for(&mut rx, 60, "EC2 to recover", |u| {
+        matches!(u, Update::Ec2 { .. })
+    })
+    .await;
+    let Update::Ec2 { instances, .. } = ok else {
+        unreachable!()
+    };
+    assert_eq!(instances.len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_outage_is_reported_and_recovered_without_panic() {
+    let mut emu = Emulator::start();
+    set_test_credentials();
+    let mut c = fast(config(&emu));
+    c.accounts.truncate(1);
+    let (tx, mut rx) = mpsc::channel(1024);
+    aws::spawn(c, Arc::new(TerminalPrompt), tx);
+    wait_for(&mut rx, 60, "first EC2 inventory", |u| {
+        matches!(u, Update::Ec2 { .. })
+    })
+    .await;
+    let port = emu.port;
+    emu.kill();
+    let failed = wait_for(&mut rx, 60, "the outage to be reported", |u| {
+        matches!(
+            u,
+            Update::Failed {
+                feed: Feed::Ec2,
+                ..
+            }
+        )
+    })
+    .await;
+    let Update::Failed { message, .. } = failed else {
+        unreachable!()
+    };
+    assert!(message.starts_with("DescribeInstances:"), "{message}");
+    // The emulator comes back on the same port: the feed recovers by itself.
+    let _emu2 = Emulator::start_on(port);
+    wait_for(&mut rx, 90, "EC2 to recover after the outage", |u| {
+        matches!(u, Update::Ec2 { .. })
+    })
+    .await;
+    wait_for(&mut rx, 60, "findings to recover", |u| {
+        matches!(u, Update::Findings { .. })
+    })
+    .await;
+}
+
+/// Short description of an update for test traces.
+fn other_summary(u: &Update) -> String {
+    match u {
+        Update::Failed {
+            scope,
+            feed,
+            message,
+            ..
+        } => format!(
+            "Failed {}/{} {:?}: {message}",
+            scope.account_id, scope.region, feed
+        ),
+        Update::Ec2 {
+            scope, instances, ..
+        } => format!(
+            "Ec2 {}/{} {}",
+            scope.account_id,
+            scope.region,
+            instances.len()
+        ),
+        other => format!("{:?}", std::mem::discriminant(other)),
+    }
+}

@@ -1,0 +1,191 @@
+//! End to end: the real binary in a tmux pane, driven with keys, its screen read back.
+//!
+//! Needs tmux (`.ci/run` installs it). Without tmux the test fails with a clear message.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A private tmux server (own socket) killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(name: &str, cmd: &str) -> Tmux {
+        let ok = Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(
+            ok,
+            "tmux not found: this end-to-end test drives the real binary in tmux. \
+             Install it (apt-get install tmux); .ci/run installs it on CI."
+        );
+        let socket = format!("wf-e2e-{}-{name}", std::process::id());
+        let t = Tmux { socket };
+        let status = Command::new("tmux")
+            .args([
+                "-L",
+                &t.socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "100",
+                "-y",
+                "30",
+            ])
+            .args(["-s", name, cmd])
+            .env("TERM", "xterm-256color")
+            .status()
+            .expect("run tmux");
+        assert!(status.success(), "tmux new-session failed");
+        t
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p"])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let st = Command::new("tmux")
+                .args(["-L", &self.socket, "send-keys", k])
+                .status()
+                .expect("send-keys");
+            assert!(st.success());
+            std::thread::sleep(Duration::from_millis(40));
+        }
+    }
+
+    /// Waits until the screen satisfies `pred`; panics with the last screen after `secs`.
+    fn wait_for(&self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; screen was:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+/// Shell line that runs watchfloor, then reports its exit code and the tty's canonical mode.
+fn wrapped(env: &str, args: &str) -> String {
+    let bin = env!("CARGO_BIN_EXE_watchfloor");
+    format!(
+        "sh -c '{env} {bin} {args}; echo EXIT=$?; stty -a | tr \" ;\" \"\\n\\n\" | grep -x -e icanon -e -icanon -e echo -e -echo | tr \"\\n\" \" \"; echo; sleep 60'"
+    )
+}
+
+#[test]
+fn demo_console_end_to_end() {
+    let t = Tmux::start(
+        "demo",
+        &wrapped("", "demo --seed 3 --speed 40 --color never"),
+    );
+    let s = t.wait_for("the fleet table", 30, |s| {
+        s.contains("RISK") && s.contains(" inst")
+    });
+    assert!(s.contains("watchfloor"), "{s}");
+    // The campaign plays fast at --speed 40: the bastion gets its findings and pinned CPU.
+    t.wait_for("the bastion to rank at the top with findings", 30, |s| {
+        s.lines()
+            .skip_while(|l| !l.contains("RISK"))
+            .take(12)
+            .any(|l| l.contains("bastion-legacy") && l.contains(" H "))
+    });
+
+    // Filter to the bastion.
+    t.keys(&["/", "b", "a", "s", "t", "i", "o", "n", "Enter"]);
+    let s = t.wait_for("the filtered view", 10, |s| s.contains("/bastion (1 of"));
+    let rows: Vec<&str> = s.lines().filter(|l| l.contains("i-0")).collect();
+    assert_eq!(rows.len(), 1, "one row after filtering:\n{s}");
+    assert!(
+        rows[0].contains("bastion-legacy") && rows[0].contains("22"),
+        "{s}"
+    );
+
+    // Drill in: ENIs, groups, the world-open rule.
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the detail screen", 10, |s| {
+        s.contains("NETWORK (") || s.contains("RISK ")
+    });
+    assert!(
+        s.contains("bastion-legacy · prod (210987654321) · us-east-1"),
+        "{s}"
+    );
+    t.keys(&[
+        "G", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j",
+    ]);
+    t.wait_for("the world-open rule", 10, |s| {
+        s.contains("legacy-ssh") && s.contains("◀ WORLD")
+    });
+
+    // Back, help, back.
+    t.keys(&["Escape"]);
+    t.wait_for("the fleet table again", 10, |s| {
+        s.contains("RISK") && s.contains("sort risk")
+    });
+    t.keys(&["?"]);
+    t.wait_for("the help screen", 10, |s| {
+        s.contains("keymap default") && s.contains("drill into the instance")
+    });
+    t.keys(&["Escape", "q"]);
+    let s = t.wait_for("the process to exit", 10, |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=0"), "{s}");
+    assert!(
+        s.contains(" icanon ") || s.contains("icanon echo"),
+        "terminal left in raw mode:\n{s}"
+    );
+    assert!(!s.contains("-icanon"), "terminal left in raw mode:\n{s}");
+}
+
+#[test]
+fn terminal_is_restored_after_a_panic() {
+    let t = Tmux::start(
+        "panic",
+        &wrapped(
+            "RUST_BACKTRACE=0 WATCHFLOOR_TEST_PANIC=1",
+            "demo --color never",
+        ),
+    );
+    let s = t.wait_for("the process to exit", 30, |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=101"), "expected a panic exit:\n{s}");
+    assert!(
+        s.contains("WATCHFLOOR_TEST_PANIC is set"),
+        "panic message shown after restore:\n{s}"
+    );
+    assert!(
+        !s.contains("-icanon") && !s.contains("-echo"),
+        "terminal left in raw mode:\n{s}"
+    );
+}
+
+#[test]
+fn ctrl_c_quits_even_while_filtering() {
+    let t = Tmux::start("ctrlc", &wrapped("", "demo --keymap vim --color never"));
+    t.wait_for("the fleet table", 30, |s| s.contains("RISK"));
+    // While typing a filter, ctrl+c still quits at once.
+    t.keys(&["/", "x", "C-c"]);
+    let s = t.wait_for("the process to exit", 10, |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=0"), "{s}");
+    assert!(!s.contains("-icanon"), "{s}");
+}

@@ -1,0 +1,145 @@
+//! Whole-screen snapshots of the fleet, detail and help screens at 80x24 and 200x60.
+
+use chrono::{TimeZone, Utc};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Modifier;
+use watchfloor::app::{Msg, State, update};
+use watchfloor::keymap::{Key, Keymap};
+use watchfloor::source::demo::DemoWorld;
+use watchfloor::theme::{ColorMode, Theme};
+
+/// The demo fleet after the whole campaign (seed 7), at a fixed clock.
+fn campaign_state(t: f64) -> State {
+    let origin = Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap();
+    let world = DemoWorld::new(7, origin);
+    let now = world.time_of(t);
+    let mut s = State::new("demo seed 7", Keymap::default_map(), now);
+    for u in world.poll_all(t, now) {
+        update(&mut s, Msg::Data(u));
+    }
+    s
+}
+
+fn screen(state: &mut State, w: u16, h: u16, theme: &Theme) -> Terminal<TestBackend> {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let page = watchfloor::ui::table_page(state, ratatui::layout::Rect::new(0, 0, w, h));
+    update(state, Msg::Resize { page });
+    term.draw(|f| watchfloor::ui::render(f, state, theme))
+        .unwrap();
+    term
+}
+
+fn keys(state: &mut State, ks: &[&str]) {
+    for k in ks {
+        update(state, Msg::Key(Key::parse(k).unwrap()));
+    }
+}
+
+fn plain() -> Theme {
+    Theme::default_theme(ColorMode::None)
+}
+
+#[test]
+fn fleet_80x24() {
+    let mut s = campaign_state(300.0);
+    insta::assert_snapshot!(screen(&mut s, 80, 24, &plain()).backend());
+}
+
+#[test]
+fn fleet_200x60() {
+    let mut s = campaign_state(300.0);
+    insta::assert_snapshot!(screen(&mut s, 200, 60, &plain()).backend());
+}
+
+#[test]
+fn fleet_during_outage_200x60() {
+    // Simulated second 150: the data/eu-west-1 findings feed is throttled.
+    let mut s = campaign_state(150.0);
+    insta::assert_snapshot!(screen(&mut s, 200, 60, &plain()).backend());
+}
+
+#[test]
+fn fleet_filtered_80x24() {
+    let mut s = campaign_state(300.0);
+    keys(&mut s, &["/", "s", "a", "-", "e", "a", "s", "t", "enter"]);
+    insta::assert_snapshot!(screen(&mut s, 80, 24, &plain()).backend());
+}
+
+#[test]
+fn detail_80x24() {
+    let mut s = campaign_state(300.0);
+    keys(
+        &mut s,
+        &["/", "b", "a", "s", "t", "i", "o", "n", "enter", "enter"],
+    );
+    insta::assert_snapshot!(screen(&mut s, 80, 24, &plain()).backend());
+}
+
+#[test]
+fn detail_200x60() {
+    let mut s = campaign_state(300.0);
+    keys(
+        &mut s,
+        &["/", "b", "a", "s", "t", "i", "o", "n", "enter", "enter"],
+    );
+    insta::assert_snapshot!(screen(&mut s, 200, 60, &plain()).backend());
+}
+
+#[test]
+fn help_80x24() {
+    let mut s = campaign_state(300.0);
+    keys(&mut s, &["?"]);
+    insta::assert_snapshot!(screen(&mut s, 80, 24, &plain()).backend());
+}
+
+#[test]
+fn help_200x60_vim_keymap() {
+    let mut s = campaign_state(300.0);
+    s.keymap = Keymap::builtin("vim").unwrap();
+    keys(&mut s, &["?"]);
+    insta::assert_snapshot!(screen(&mut s, 200, 60, &plain()).backend());
+}
+
+#[test]
+fn no_color_selection_is_reverse_video_and_worst_rows_bold() {
+    let mut s = campaign_state(300.0);
+    let term = screen(&mut s, 120, 30, &plain());
+    let buf = term.backend().buffer();
+    let header_h = (0..30)
+        .find(|y| buf[(2, *y)].symbol() == "R")
+        .expect("table header row");
+    let first = header_h + 1;
+    // Selected row (the first one) is reversed; no colour anywhere.
+    assert!(buf[(10, first)].modifier.contains(Modifier::REVERSED));
+    assert!(!buf[(10, first + 1)].modifier.contains(Modifier::REVERSED));
+    assert!(
+        buf[(10, first + 1)].modifier.contains(Modifier::BOLD),
+        "risk>=70 rows are bold"
+    );
+    for y in 0..30 {
+        for x in 0..120 {
+            assert_eq!(
+                buf[(x, y)].fg,
+                ratatui::style::Color::Reset,
+                "colour at {x},{y}"
+            );
+        }
+    }
+}
+
+#[test]
+fn truecolor_theme_colours_critical_rows() {
+    let mut s = campaign_state(300.0);
+    let theme = Theme::builtin("high-contrast", ColorMode::TrueColor).unwrap();
+    let term = screen(&mut s, 120, 30, &theme);
+    let buf = term.backend().buffer();
+    let header_h = (0..30).find(|y| buf[(2, *y)].symbol() == "R").unwrap();
+    // Second row (not selected): its risk number is drawn in the critical colour.
+    let y = header_h + 2;
+    let risk_cell = (2..6)
+        .map(|x| &buf[(x, y)])
+        .find(|c| c.symbol() != " ")
+        .unwrap();
+    assert_eq!(risk_cell.fg, ratatui::style::Color::Rgb(255, 0, 0));
+}
