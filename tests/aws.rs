@@ -690,7 +690,14 @@ async fn emulator_outage_is_reported_and_recovered_without_panic() {
     let Update::Failed { message, .. } = failed else {
         unreachable!()
     };
-    assert!(message.starts_with("DescribeInstances:"), "{message}");
+    // Whichever EC2 call was in flight names itself, and says why in plain words.
+    assert!(message.starts_with("Describe"), "{message}");
+    // Killed between calls: connection refused; killed mid-call: the request times out.
+    assert!(
+        (message.contains("Connection refused") || message.contains("timed out"))
+            && !message.contains("DispatchFailure {"),
+        "{message}"
+    );
     // The emulator comes back on the same port: the feed recovers by itself.
     let _emu2 = Emulator::start_on(port);
     wait_for(&mut rx, 90, "EC2 to recover after the outage", |u| {

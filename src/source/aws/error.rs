@@ -3,7 +3,6 @@
 use std::error::Error as StdError;
 
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 /// Error codes AWS services use for throttling.
 const THROTTLING: &[&str] = &[
@@ -86,19 +85,13 @@ where
             } else {
                 "cannot send request"
             };
-            AwsError::other(format!(
-                "{op}: {why}: {}",
-                one_line(&DisplayErrorContext(err).to_string())
-            ))
+            AwsError::other(format!("{op}: {why}: {}", chain(err)))
         }
         SdkError::ConstructionFailure(_) => AwsError::other(format!(
             "{op}: cannot build the request (credentials or region missing?): {}",
-            one_line(&DisplayErrorContext(err).to_string())
+            chain(err)
         )),
-        _ => AwsError::other(format!(
-            "{op}: {}",
-            one_line(&DisplayErrorContext(err).to_string())
-        )),
+        _ => AwsError::other(format!("{op}: {}", chain(err))),
     }
 }
 
@@ -128,6 +121,20 @@ pub fn classify(op: &str, code: Option<String>, message: &str) -> AwsError {
         code,
         throttled,
     }
+}
+
+/// The error's source chain as `a: b: c`, each level once (no Debug dumps).
+fn chain(err: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !s.is_empty() && !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = e.source();
+    }
+    one_line(&parts.join(": "))
 }
 
 /// Collapses whitespace and caps length so a message fits a status line.
