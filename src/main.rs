@@ -13,6 +13,7 @@ use watchfloor::app::{Msg, State, update};
 use watchfloor::cli::{Cli, Command, Format};
 use watchfloor::source::aws;
 use watchfloor::source::demo::DemoWorld;
+use watchfloor::source::mfa::{ConsolePrompt, MfaReplies};
 use watchfloor::{snapshot, tui};
 
 /// Exit code for command-line mistakes (2 is taken by "some account x region failed").
@@ -74,6 +75,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ("demo", world.poll_all(args.at, now))
             } else {
                 let config = cli.load_config()?;
+                if config.path.as_os_str().is_empty() {
+                    aws::creds::preflight_default_chain()
+                        .await
+                        .map_err(anyhow::Error::msg)?;
+                }
                 (
                     "aws",
                     aws::poll_once(&config, Arc::new(aws::TerminalPrompt)).await,
@@ -113,17 +119,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 keymap,
                 Utc::now(),
             );
-            tui::run(state, theme, rx).await?;
+            tui::run(state, theme, rx, MfaReplies::default()).await?;
             Ok(ExitCode::SUCCESS)
         }
         None => {
             let theme = cli.load_theme()?;
             let config = cli.load_config()?;
-            let prompt: Arc<dyn aws::MfaPrompt> = Arc::new(aws::TerminalPrompt);
+            if config.path.as_os_str().is_empty() {
+                aws::creds::preflight_default_chain()
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+            }
             let (tx, rx) = mpsc::channel(4096);
+            // MFA codes are typed into the console, and asked again when a session expires.
+            let (prompt, replies) = ConsolePrompt::new(tx.clone());
             aws::spawn(config, prompt, tx);
             let state = State::new("aws", keymap, Utc::now());
-            tui::run(state, theme, rx).await?;
+            tui::run(state, theme, rx, replies).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use crate::app::{Command, Msg, State, update};
 use crate::keymap::Key;
 use crate::source::Update;
+use crate::source::mfa::MfaReplies;
 use crate::theme::Theme;
 
 /// Most queued updates applied before a redraw (bursts coalesce into one frame).
@@ -66,7 +67,13 @@ impl Drop for TerminalGuard {
 }
 
 /// Runs the console until the user quits (or SIGTERM/SIGHUP), always restoring the terminal.
-pub async fn run(mut state: State, theme: Theme, mut rx: mpsc::Receiver<Update>) -> Result<()> {
+/// `replies` answers the MFA prompts the AWS source raises.
+pub async fn run(
+    mut state: State,
+    theme: Theme,
+    mut rx: mpsc::Receiver<Update>,
+    replies: MfaReplies,
+) -> Result<()> {
     let (_guard, mut terminal) = TerminalGuard::enter()?;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -120,8 +127,11 @@ pub async fn run(mut state: State, theme: Theme, mut rx: mpsc::Receiver<Update>)
             _ = term.recv() => vec![Command::Quit],
             _ = hup.recv() => vec![Command::Quit],
         };
-        if cmds.contains(&Command::Quit) {
-            return Ok(());
+        for cmd in cmds {
+            match cmd {
+                Command::Quit => return Ok(()),
+                Command::MfaAnswer { id, answer } => replies.answer(id, answer),
+            }
         }
     }
 }

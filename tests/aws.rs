@@ -733,3 +733,77 @@ fn other_summary(u: &Update) -> String {
         other => format!("{:?}", std::mem::discriminant(other)),
     }
 }
+
+/// Answers MFA prompts with a fixed code and counts them.
+struct ScriptedMfa(std::sync::atomic::AtomicUsize);
+
+impl aws::MfaPrompt for ScriptedMfa {
+    fn code<'a>(
+        &'a self,
+        _alias: &'a str,
+        _serial: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<String, String>> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async { Ok("123456".to_string()) })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mfa_role_is_assumed_with_the_typed_code() {
+    let emu = Emulator::start();
+    set_test_credentials();
+    let creds = assume(&emu, PROD).await;
+    let s = seed(&emu, PROD, "us-east-1", Some(creds)).await;
+    let src = format!(
+        "[[account]]\nalias = \"mfa\"\nrole_arn = \"arn:aws:iam::{PROD}:role/needs-mfa\"\n\
+         mfa_serial = \"arn:aws:iam::{MAIN}:mfa/alice\"\nregions = [\"us-east-1\"]\nendpoint_url = \"{}\"\n",
+        emu.url()
+    );
+    let config = Config::parse(std::path::Path::new("mfa.toml"), &src).unwrap();
+    emu.http("DELETE", "/_watchfloor/requests", "");
+    let prompt = Arc::new(ScriptedMfa(Default::default()));
+    let state = apply(aws::poll_once(&config, prompt.clone()).await);
+    assert_eq!(
+        prompt.0.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "asked once, then cached"
+    );
+    assert!(
+        state
+            .fleet
+            .rows
+            .iter()
+            .any(|r| r.instance.instance_id == s.exposed)
+    );
+    assert_eq!(state.fleet.scopes[0].scope.account_id, PROD);
+    let reqs = emu.requests();
+    assert_eq!(
+        reqs.iter().filter(|r| r["action"] == "AssumeRole").count(),
+        1
+    );
+}
+
+#[test]
+fn no_credentials_is_one_clear_line() {
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .args(["snapshot"])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        // Never reach for the instance metadata service from a test.
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(
+        err.starts_with("watchfloor: no AWS credentials found"),
+        "{err}"
+    );
+    assert!(
+        err.contains("watchfloor demo") && err.contains("docs/configuration.md"),
+        "{err}"
+    );
+}

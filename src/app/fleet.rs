@@ -98,6 +98,8 @@ pub struct ScopeData {
     pub findings: HashMap<String, Finding>,
     /// API calls made, per feed.
     pub calls: [u64; 3],
+    /// CloudWatch metrics the CPU feed will request per day at current settings.
+    pub metrics_per_day: Option<f64>,
     /// CloudWatch metrics requested.
     pub metrics: u64,
 }
@@ -221,6 +223,7 @@ impl Fleet {
             cpu: HashMap::new(),
             findings: HashMap::new(),
             calls: [0; 3],
+            metrics_per_day: None,
             metrics: 0,
         });
         let i = self.scopes.len() - 1;
@@ -294,6 +297,15 @@ impl Fleet {
                 let s = self.scope_index(&scope);
                 self.scopes[s].feeds[feed.index()].state = FeedState::Error(message);
             }
+            Update::CpuCost {
+                scope,
+                metrics_per_day,
+            } => {
+                let s = self.scope_index(&scope);
+                self.scopes[s].metrics_per_day = Some(metrics_per_day);
+            }
+            // Prompts are view state, handled by `update`.
+            Update::MfaRequest { .. } => return false,
             Update::Requests {
                 scope,
                 feed,
@@ -456,8 +468,17 @@ impl Fleet {
             .count();
     }
 
-    /// Estimated CloudWatch cost per day at the observed request rate ($0.01 per 1,000 metrics).
+    /// CloudWatch cost per day ($0.01 per 1,000 metrics): projected from the CPU feeds' schedules
+    /// when they report it, else extrapolated from the metrics requested so far.
     pub fn cloudwatch_usd_per_day(&self, now: DateTime<Utc>) -> Option<f64> {
+        let projected: Vec<f64> = self
+            .scopes
+            .iter()
+            .filter_map(|s| s.metrics_per_day)
+            .collect();
+        if !projected.is_empty() {
+            return Some(projected.iter().sum::<f64>() * 0.01 / 1000.0);
+        }
         let since = self.counting_since?;
         let secs = (now - since).num_seconds();
         if secs < 1 {

@@ -91,6 +91,19 @@ pub enum Screen {
     },
 }
 
+/// An MFA code being typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaPromptState {
+    /// Request id to answer.
+    pub id: u64,
+    /// Account alias.
+    pub alias: String,
+    /// MFA device.
+    pub serial: String,
+    /// Digits typed so far (never stored elsewhere, cleared on submit).
+    pub input: String,
+}
+
 /// View state: what is selected, filtered and sorted.
 #[derive(Debug, Clone)]
 pub struct Ui {
@@ -110,6 +123,8 @@ pub struct Ui {
     pub offset: usize,
     /// Rows that fit in the table (set by the renderer via `Msg::Resize`).
     pub page: usize,
+    /// MFA prompts waiting for the operator, first one shown.
+    pub mfa: std::collections::VecDeque<MfaPromptState>,
 }
 
 /// Everything the app knows; rendering reads it, only `update` writes it.
@@ -152,6 +167,13 @@ pub enum Msg {
 pub enum Command {
     /// Leave the program (restoring the terminal).
     Quit,
+    /// Answer an MFA prompt: the code, or why there is none.
+    MfaAnswer {
+        /// Request id.
+        id: u64,
+        /// Code or reason.
+        answer: Result<String, String>,
+    },
 }
 
 impl State {
@@ -171,6 +193,7 @@ impl State {
                 selected: 0,
                 offset: 0,
                 page: 20,
+                mfa: Default::default(),
             },
             keymap,
             dirty: true,
@@ -253,6 +276,16 @@ impl State {
 /// Applies one message. Pure: no I/O, no clock reads, no await.
 pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
     match msg {
+        Msg::Data(Update::MfaRequest { id, alias, serial }) => {
+            state.ui.mfa.push_back(MfaPromptState {
+                id,
+                alias,
+                serial,
+                input: String::new(),
+            });
+            state.dirty = true;
+            Vec::new()
+        }
         Msg::Data(u) => {
             if state.fleet.apply(u, state.now) {
                 state.rebuild_view();
@@ -279,6 +312,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             if key == Key::ctrl('c') {
                 return vec![Command::Quit];
             }
+            if !state.ui.mfa.is_empty() {
+                return edit_mfa(state, key);
+            }
             if state.ui.editing_filter {
                 edit_filter(state, key);
                 return Vec::new();
@@ -288,6 +324,38 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
                 None => Vec::new(),
             }
         }
+    }
+}
+
+/// Keys while an MFA prompt is open: digits, backspace, enter submits 6 digits, esc declines.
+fn edit_mfa(state: &mut State, key: Key) -> Vec<Command> {
+    let Some(p) = state.ui.mfa.front_mut() else {
+        return Vec::new();
+    };
+    match key.code {
+        KeyCode::Char(c) if c.is_ascii_digit() && !key.ctrl && !key.alt && p.input.len() < 6 => {
+            p.input.push(c);
+            Vec::new()
+        }
+        KeyCode::Backspace => {
+            p.input.pop();
+            Vec::new()
+        }
+        KeyCode::Enter if p.input.len() == 6 => {
+            let done = state.ui.mfa.pop_front().expect("front exists");
+            vec![Command::MfaAnswer {
+                id: done.id,
+                answer: Ok(done.input),
+            }]
+        }
+        KeyCode::Esc => {
+            let done = state.ui.mfa.pop_front().expect("front exists");
+            vec![Command::MfaAnswer {
+                id: done.id,
+                answer: Err(format!("no MFA code given for `{}`", done.alias)),
+            }]
+        }
+        _ => Vec::new(),
     }
 }
 

@@ -422,3 +422,72 @@ fn cost_extrapolates_metrics_rate() {
     let usd = s.fleet.cloudwatch_usd_per_day(s.now).unwrap();
     assert!((usd - 1.44).abs() < 1e-9, "{usd}");
 }
+
+#[test]
+fn mfa_prompt_takes_six_digits_and_answers() {
+    let mut s = state();
+    update(
+        &mut s,
+        Msg::Data(Update::MfaRequest {
+            id: 7,
+            alias: "prod".into(),
+            serial: "arn:aws:iam::111111111111:mfa/alice".into(),
+        }),
+    );
+    assert_eq!(s.ui.mfa.len(), 1);
+    // Keys go to the prompt: `q` does not quit, letters are ignored.
+    assert!(key(&mut s, "q").is_empty());
+    for d in ["1", "2", "3", "4", "5"] {
+        key(&mut s, d);
+    }
+    assert!(
+        key(&mut s, "enter").is_empty(),
+        "five digits are not a code"
+    );
+    key(&mut s, "6");
+    key(&mut s, "7");
+    assert_eq!(s.ui.mfa[0].input, "123456", "at most six digits");
+    assert_eq!(
+        key(&mut s, "enter"),
+        vec![Command::MfaAnswer {
+            id: 7,
+            answer: Ok("123456".into())
+        }]
+    );
+    assert!(s.ui.mfa.is_empty(), "the code is not kept");
+    // Esc declines.
+    update(
+        &mut s,
+        Msg::Data(Update::MfaRequest {
+            id: 8,
+            alias: "prod".into(),
+            serial: "s".into(),
+        }),
+    );
+    let cmds = key(&mut s, "esc");
+    assert!(matches!(
+        &cmds[..],
+        [Command::MfaAnswer {
+            id: 8,
+            answer: Err(_)
+        }]
+    ));
+    assert_eq!(
+        key(&mut s, "q"),
+        vec![Command::Quit],
+        "keys are back to normal"
+    );
+}
+
+#[test]
+fn projected_cloudwatch_cost_wins_over_extrapolation() {
+    let mut s = state();
+    update(
+        &mut s,
+        Msg::Data(Update::CpuCost {
+            scope: scope(),
+            metrics_per_day: 288_000.0,
+        }),
+    );
+    assert!((s.fleet.cloudwatch_usd_per_day(s.now).unwrap() - 2.88).abs() < 1e-9);
+}

@@ -779,6 +779,15 @@ pub fn spawn(world: Arc<DemoWorld>, tx: mpsc::Sender<Update>) {
                             u
                         }
                     };
+                    if let Update::Cpu { series, .. } = &msg {
+                        // What this fleet would cost on AWS polled at basic monitoring's 5 minutes.
+                        let _ = tx
+                            .send(Update::CpuCost {
+                                scope: scope.clone(),
+                                metrics_per_day: series.len() as f64 * 288.0,
+                            })
+                            .await;
+                    }
                     let (calls, metrics) = simulated_cost(&msg);
                     if tx.send(msg).await.is_err() {
                         return;

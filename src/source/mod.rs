@@ -2,6 +2,7 @@
 
 pub mod aws;
 pub mod demo;
+pub mod mfa;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -115,6 +116,22 @@ pub enum Update {
         at: DateTime<Utc>,
         /// Plain-words reason.
         message: String,
+    },
+    /// The operator must type an MFA code for an account (answered with `Command::MfaAnswer`).
+    MfaRequest {
+        /// Request id to answer.
+        id: u64,
+        /// Account alias.
+        alias: String,
+        /// MFA device serial or ARN.
+        serial: String,
+    },
+    /// CloudWatch metrics the CPU feed of a scope will request per day at current settings.
+    CpuCost {
+        /// Account x region.
+        scope: Scope,
+        /// Metrics per day (priced $0.01 per 1,000).
+        metrics_per_day: f64,
     },
     /// API requests made by a feed since the last report (for the cost/requests counters).
     Requests {

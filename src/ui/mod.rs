@@ -5,6 +5,7 @@ mod fleet;
 mod footer;
 mod header;
 mod help;
+mod modal;
 
 pub use help::help_lines;
 pub mod widgets;
@@ -54,4 +55,7 @@ pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
         Screen::Help { scroll, .. } => help::render(frame, body, state, theme, *scroll),
     }
     footer::render(frame, foot, state, theme);
+    if let Some(p) = state.ui.mfa.front() {
+        modal::mfa(frame, area, p, state.ui.mfa.len() - 1, theme);
+    }
 }

@@ -158,14 +158,17 @@ fn query(k: usize, t: &Target) -> MetricDataQuery {
         .build()
 }
 
-/// CloudWatch cost per day of polling `targets` at their periods ($0.01 per 1,000 metrics).
-pub fn usd_per_day(targets: &[Target]) -> f64 {
+/// Metrics requested per day when polling `targets` at their periods.
+pub fn metrics_per_day(targets: &[Target]) -> f64 {
     targets
         .iter()
         .map(|t| 86_400.0 / f64::from(t.period()))
         .sum::<f64>()
-        * 0.01
-        / 1000.0
+}
+
+/// CloudWatch cost per day of polling `targets` at their periods ($0.01 per 1,000 metrics).
+pub fn usd_per_day(targets: &[Target]) -> f64 {
+    metrics_per_day(targets) * 0.01 / 1000.0
 }
 
 #[cfg(test)]

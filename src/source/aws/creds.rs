@@ -149,6 +149,28 @@ pub struct Connected {
     pub sdk: SdkConfig,
 }
 
+/// For the zero-config case: checks that the default chain finds credentials and a region, so a
+/// missing set-up is one clear line instead of a console full of errors.
+pub async fn preflight_default_chain() -> Result<(), String> {
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let hint = "see docs/configuration.md, or try `watchfloor demo` for the simulated fleet";
+    let Some(provider) = sdk.credentials_provider() else {
+        return Err(format!("no AWS credentials found; {hint}"));
+    };
+    if let Err(e) = provider.provide_credentials().await {
+        return Err(format!(
+            "no AWS credentials found (environment, profile, SSO, credential_process, instance role: {}); {hint}",
+            super::error::one_line(&e.to_string())
+        ));
+    }
+    if sdk.region().is_none() {
+        return Err(format!(
+            "no AWS region configured (set AWS_REGION or a region in your profile); {hint}"
+        ));
+    }
+    Ok(())
+}
+
 fn loader(
     settings: &Settings,
     endpoint: Option<&str>,
@@ -244,6 +266,12 @@ pub async fn connect(
             };
             base.to_builder()
                 .credentials_provider(SharedCredentialsProvider::new(provider))
+                // A person types the code: the SDK's default 5 s credential load timeout is too short.
+                .identity_cache(
+                    aws_config::identity::IdentityCache::lazy()
+                        .load_timeout(Duration::from_secs(600))
+                        .build(),
+                )
                 .build()
         }
         _ => base,

@@ -138,7 +138,7 @@ fn chain(err: &(dyn StdError + 'static)) -> String {
 }
 
 /// Collapses whitespace and caps length so a message fits a status line.
-fn one_line(s: &str) -> String {
+pub fn one_line(s: &str) -> String {
     let s: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if s.chars().count() > 300 {
         s.chars().take(299).collect::<String>() + "…"

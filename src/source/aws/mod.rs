@@ -239,6 +239,7 @@ pub fn spawn_scope(c: Clients, settings: &Settings, tx: mpsc::Sender<Update>) {
     ));
 
     let c2 = c.clone();
+    let tx_cost = tx.clone();
     let schedule = Arc::new(tokio::sync::Mutex::new(cloudwatch::Schedule::default()));
     tokio::spawn(run_feed(
         c.scope.clone(),
@@ -247,6 +248,7 @@ pub fn spawn_scope(c: Clients, settings: &Settings, tx: mpsc::Sender<Update>) {
         tx.clone(),
         move || {
             let c = c2.clone();
+            let tx_cost = tx_cost.clone();
             let mut rx = targets_rx.clone();
             let schedule = schedule.clone();
             async move {
@@ -259,6 +261,12 @@ pub fn spawn_scope(c: Clients, settings: &Settings, tx: mpsc::Sender<Update>) {
                         return Err(AwsError::other("EC2 feed stopped"));
                     }
                 };
+                let _ = tx_cost
+                    .send(Update::CpuCost {
+                        scope: c.scope.clone(),
+                        metrics_per_day: cloudwatch::metrics_per_day(&targets),
+                    })
+                    .await;
                 let mut s = schedule.lock().await;
                 let p = s.poll(&c.cloudwatch, &targets, Utc::now()).await?;
                 let u = Update::Cpu {

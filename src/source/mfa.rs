@@ -1,0 +1,97 @@
+//! MFA codes asked in the console: the AWS source sends `Update::MfaRequest`, the operator types
+//! the code, the event loop answers through [`MfaReplies`]. Codes live only in memory.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use tokio::sync::{mpsc, oneshot};
+
+use super::Update;
+use super::aws::MfaPrompt;
+
+type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<String, String>>>>>;
+
+/// Prompts through the console.
+pub struct ConsolePrompt {
+    tx: mpsc::Sender<Update>,
+    pending: Pending,
+    next: AtomicU64,
+}
+
+/// The event loop's side: answers pending prompts.
+#[derive(Clone, Default)]
+pub struct MfaReplies {
+    pending: Pending,
+}
+
+impl MfaReplies {
+    /// Delivers the operator's answer (a code, or why there is none) to prompt `id`.
+    pub fn answer(&self, id: u64, answer: Result<String, String>) {
+        let tx = self.pending.lock().ok().and_then(|mut m| m.remove(&id));
+        if let Some(tx) = tx {
+            let _ = tx.send(answer);
+        }
+    }
+}
+
+impl ConsolePrompt {
+    /// A prompt sending requests on `tx`, and the handle that answers them.
+    pub fn new(tx: mpsc::Sender<Update>) -> (Arc<Self>, MfaReplies) {
+        let pending: Pending = Arc::default();
+        (
+            Arc::new(ConsolePrompt {
+                tx,
+                pending: pending.clone(),
+                next: AtomicU64::new(1),
+            }),
+            MfaReplies { pending },
+        )
+    }
+}
+
+impl MfaPrompt for ConsolePrompt {
+    fn code<'a>(
+        &'a self,
+        alias: &'a str,
+        serial: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let id = self.next.fetch_add(1, Ordering::Relaxed);
+            let (tx, rx) = oneshot::channel();
+            self.pending
+                .lock()
+                .map_err(|_| "MFA prompt state poisoned".to_string())?
+                .insert(id, tx);
+            self.tx
+                .send(Update::MfaRequest {
+                    id,
+                    alias: alias.to_string(),
+                    serial: serial.to_string(),
+                })
+                .await
+                .map_err(|_| "the console is closed".to_string())?;
+            rx.await
+                .map_err(|_| "the MFA prompt was dropped".to_string())?
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn request_then_answer() {
+        let (tx, mut rx) = mpsc::channel(4);
+        let (prompt, replies) = ConsolePrompt::new(tx);
+        let ask = tokio::spawn(async move { prompt.code("prod", "arn:aws:iam::1:mfa/a").await });
+        let Some(Update::MfaRequest { id, alias, .. }) = rx.recv().await else {
+            panic!("expected an MFA request");
+        };
+        assert_eq!(alias, "prod");
+        replies.answer(id, Ok("123456".into()));
+        assert_eq!(ask.await.unwrap(), Ok("123456".to_string()));
+    }
+}
