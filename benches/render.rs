@@ -216,6 +216,25 @@ fn apply(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    // One filter keystroke over 10,000 rows (the filter text is built on demand).
+    let mut filtering = fleet(10_000);
+    update(
+        &mut filtering,
+        Msg::Key(watchfloor::keymap::Key::parse("/").unwrap()),
+    );
+    g.bench_function("filter_keystroke_10000", |b| {
+        b.iter_batched(
+            || filtering.clone(),
+            |mut s| {
+                update(
+                    &mut s,
+                    Msg::Key(watchfloor::keymap::Key::parse("w").unwrap()),
+                );
+                s
+            },
+            BatchSize::LargeInput,
+        )
+    });
     g.finish();
 }
 

@@ -1,7 +1,8 @@
 //! Fleet data held by the app: per account x region stores, derived rows, totals.
 
+use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -149,8 +150,8 @@ pub struct Row {
     pub scope: usize,
     /// The instance.
     pub instance: Instance,
-    /// World-open ports.
-    pub exposure: Exposure,
+    /// World-open ports (shared by instances with the same security groups).
+    pub exposure: Arc<Exposure>,
     /// Latest CPU percent.
     pub cpu_now: Option<f64>,
     /// CPU saturated (recent mean >= 90 %).
@@ -161,8 +162,8 @@ pub struct Row {
     pub worst_severity: Option<f64>,
     /// Risk score and reasons.
     pub risk: Risk,
-    /// Lower-cased text the filter searches.
-    pub search: String,
+    /// A world-open port matches an address family the instance has on the internet.
+    pub reachable: bool,
 }
 
 /// Fleet-wide counters for the header.
@@ -219,9 +220,9 @@ impl Fleet {
             alias,
             unusual_region,
             feeds: Default::default(),
-            groups: HashMap::new(),
-            cpu: HashMap::new(),
-            findings: HashMap::new(),
+            groups: HashMap::default(),
+            cpu: HashMap::default(),
+            findings: HashMap::default(),
             calls: [0; 3],
             metrics_per_day: None,
             metrics: 0,
@@ -335,16 +336,16 @@ impl Fleet {
                 self.rows.extend(instances.into_iter().map(|instance| Row {
                     scope: s,
                     instance,
-                    exposure: Exposure::default(),
+                    exposure: Arc::default(),
                     cpu_now: None,
                     saturated: false,
                     finding_count: 0,
                     worst_severity: None,
                     risk: Risk::default(),
-                    search: String::new(),
+                    reachable: false,
                 }));
                 // Forget CPU history of instances that are gone.
-                let ids: std::collections::HashSet<&str> = self
+                let ids: FxHashSet<&str> = self
                     .rows
                     .iter()
                     .filter(|r| r.scope == s)
@@ -413,18 +414,28 @@ impl Fleet {
 
     fn recompute_scope(&mut self, s: usize) {
         let sd = &self.scopes[s];
-        let mut by_instance: HashMap<&str, Vec<Finding>> = HashMap::new();
+        let mut by_instance: HashMap<&str, Vec<Finding>> = HashMap::default();
         for f in sd.findings.values() {
             if let Some(id) = f.instance_id.as_deref() {
                 by_instance.entry(id).or_default().push(f.clone());
             }
         }
+        // Instances mostly share a handful of group sets: compute each set's exposure once.
+        let mut exposures: HashMap<Vec<&str>, Arc<Exposure>> = HashMap::default();
         let empty = CpuSeries::default();
         for row in self.rows.iter_mut().filter(|r| r.scope == s) {
             let id = row.instance.instance_id.as_str();
             let cpu = sd.cpu.get(id).unwrap_or(&empty);
             let findings = by_instance.get(id).map_or(&[][..], Vec::as_slice);
-            row.exposure = exposure_of(&row.instance, &sd.groups);
+            let key = row.instance.group_ids();
+            row.exposure = match exposures.get(&key) {
+                Some(e) => e.clone(),
+                None => {
+                    let e = Arc::new(exposure_of(&row.instance, &sd.groups));
+                    exposures.insert(key, e.clone());
+                    e
+                }
+            };
             row.cpu_now = cpu.latest();
             row.saturated = row.instance.state.is_live() && is_saturated(cpu);
             row.finding_count = findings.len();
@@ -436,23 +447,7 @@ impl Fleet {
                 findings,
                 unusual_region: sd.unusual_region,
             });
-            let mut search = format!(
-                "{} {} {} {} {} {} {} {} {}",
-                sd.alias,
-                sd.scope.account_id,
-                sd.scope.region,
-                row.instance.instance_id,
-                row.instance.name,
-                row.instance.instance_type,
-                row.instance.state.as_str(),
-                row.exposure.label(),
-                row.instance.public_ip().unwrap_or(""),
-            );
-            for f in findings {
-                search.push(' ');
-                search.push_str(&f.kind);
-            }
-            row.search = search.to_lowercase();
+            row.reachable = row.exposure.reachable_on(&row.instance);
         }
     }
 
@@ -461,11 +456,7 @@ impl Fleet {
         t.instances = self.rows.len();
         t.saturated = self.rows.iter().filter(|r| r.saturated).count();
         t.with_findings = self.rows.iter().filter(|r| r.finding_count > 0).count();
-        t.world_open = self
-            .rows
-            .iter()
-            .filter(|r| r.exposure.reachable_on(&r.instance))
-            .count();
+        t.world_open = self.rows.iter().filter(|r| r.reachable).count();
     }
 
     /// CloudWatch cost per day ($0.01 per 1,000 metrics): projected from the CPU feeds' schedules
@@ -485,6 +476,63 @@ impl Fleet {
             return None;
         }
         Some(self.totals.metrics as f64 / secs as f64 * 86_400.0 * 0.01 / 1000.0)
+    }
+}
+
+/// The lower-cased text `/` matches against: alias, account, region, id, name, type, state,
+/// open ports, public IP and finding types. Built only while a filter is active.
+pub fn search_text(fleet: &Fleet, row: &Row) -> String {
+    let sd = &fleet.scopes[row.scope];
+    let findings = fleet.findings_of(row.scope, &row.instance.instance_id);
+    let i = &row.instance;
+    let ports = row.exposure.label();
+    let parts = [
+        sd.alias.as_str(),
+        sd.scope.account_id.as_str(),
+        sd.scope.region.as_str(),
+        i.instance_id.as_str(),
+        i.name.as_str(),
+        i.instance_type.as_str(),
+        i.state.as_str(),
+        ports.as_str(),
+        i.public_ip().unwrap_or(""),
+    ];
+    let len = parts.iter().map(|p| p.len() + 1).sum::<usize>()
+        + findings.iter().map(|f| f.kind.len() + 1).sum::<usize>();
+    let findings = findings.into_iter();
+    let mut out = String::with_capacity(len);
+    for p in parts.into_iter().chain(findings.map(|f| f.kind.as_str())) {
+        out.push_str(p);
+        out.push(' ');
+    }
+    if out.is_ascii() {
+        out.make_ascii_lowercase();
+        out
+    } else {
+        out.to_lowercase()
+    }
+}
+
+/// Packed numeric sort key for the numeric columns (None for text columns): one integer
+/// comparison instead of several float and string comparisons per pair.
+pub fn numeric_key(row: &Row, key: SortKey) -> Option<u64> {
+    let tenth = |x: Option<f64>| x.map_or(0, |v| (v.clamp(0.0, 6553.4) * 10.0) as u64 + 1);
+    match key {
+        SortKey::Risk => Some(
+            (u64::from(row.risk.score) << 40)
+                | (tenth(row.worst_severity) << 20)
+                | tenth(row.cpu_now),
+        ),
+        SortKey::Cpu => Some(tenth(row.cpu_now)),
+        SortKey::Findings => {
+            Some((tenth(row.worst_severity) << 20) | row.finding_count.min(0xFFFFF) as u64)
+        }
+        SortKey::Launched => Some(
+            row.instance
+                .launch_time
+                .map_or(0, |t| (t.timestamp().max(0) as u64) + 1),
+        ),
+        _ => None,
     }
 }
 

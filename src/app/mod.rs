@@ -220,16 +220,33 @@ impl State {
         let needle = self.ui.filter.to_lowercase();
         let fleet = &self.fleet;
         let mut view: Vec<usize> = (0..fleet.rows.len())
-            .filter(|i| needle.is_empty() || fleet.rows[*i].search.contains(&needle))
+            .filter(|i| {
+                needle.is_empty() || fleet::search_text(fleet, &fleet.rows[*i]).contains(&needle)
+            })
             .collect();
         let desc = self.ui.descending;
         let key = self.ui.sort;
-        view.sort_by(|a, b| {
-            let (ra, rb) = (&fleet.rows[*a], &fleet.rows[*b]);
-            let ord = fleet::compare(fleet, ra, rb, key);
-            let ord = if desc { ord.reverse() } else { ord };
-            ord.then_with(|| ra.instance.instance_id.cmp(&rb.instance.instance_id))
-        });
+        // Ties keep row order (rows arrive sorted by instance id per account x region), so the
+        // sort is deterministic without comparing id strings.
+        if let Some(first) = view.first()
+            && fleet::numeric_key(&fleet.rows[*first], key).is_some()
+        {
+            let mut keyed: Vec<(u64, usize)> = view
+                .iter()
+                .map(|i| {
+                    let k = fleet::numeric_key(&fleet.rows[*i], key).unwrap_or(0);
+                    (if desc { u64::MAX - k } else { k }, *i)
+                })
+                .collect();
+            keyed.sort_unstable();
+            view = keyed.into_iter().map(|(_, i)| i).collect();
+        } else {
+            view.sort_by(|a, b| {
+                let ord = fleet::compare(fleet, &fleet.rows[*a], &fleet.rows[*b], key);
+                let ord = if desc { ord.reverse() } else { ord };
+                ord.then_with(|| a.cmp(b))
+            });
+        }
         self.view = view;
         if at_top {
             self.ui.selected = 0;

@@ -143,7 +143,10 @@ impl Exposure {
 ///
 /// Only sources 0.0.0.0/0 and ::/0 count. Group-to-group, private or narrower CIDRs and
 /// prefix lists are not internet exposure (a prefix list is named in the detail view, not guessed).
-pub fn exposure_of(instance: &Instance, groups: &HashMap<String, SecurityGroup>) -> Exposure {
+pub fn exposure_of<S: std::hash::BuildHasher>(
+    instance: &Instance,
+    groups: &HashMap<String, SecurityGroup, S>,
+) -> Exposure {
     // (protocol, from, to) -> (sources, groups)
     type Key = (Protocol, Option<i32>, Option<i32>);
     let mut open: BTreeMap<Key, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();

@@ -221,7 +221,7 @@ fn cell<'a>(
             let label = row.exposure.label();
             let style = if row.exposure.is_empty() {
                 muted
-            } else if row.exposure.reachable_on(&row.instance) {
+            } else if row.reachable {
                 theme.fg("world-open").add_modifier(Modifier::BOLD)
             } else {
                 theme.fg("fg")
