@@ -42,6 +42,19 @@ pub struct Cli {
     #[arg(long, global = true, env = "WATCHFLOOR_CONFIG")]
     pub config: Option<PathBuf>,
 
+    /// Read-only: no triage action exists, no mutating client is built (also `read_only` in the
+    /// config's [settings]). For the war-room screen.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+
+    /// Case id stamped on every tag, snapshot and audit record of triage actions.
+    #[arg(long, global = true, env = "WATCHFLOOR_CASE")]
+    pub case: Option<String>,
+
+    /// Audit log (JSON lines) [default: $XDG_STATE_HOME/watchfloor/audit.jsonl].
+    #[arg(long, global = true, env = "WATCHFLOOR_AUDIT_LOG")]
+    pub audit_log: Option<PathBuf>,
+
     /// What to do (the AWS console when omitted).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -82,6 +95,55 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Print the active key bindings and exit.
     Keys,
+    /// Run a triage action on one instance, headless (runbooks, automation).
+    Triage(TriageArgs),
+    /// Print the audit log readably.
+    Audit,
+}
+
+/// Triage actions available headless.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TriageKind {
+    /// Stop the instance.
+    Stop,
+    /// Isolate it: allow-all group, then the isolation group, on every ENI.
+    Quarantine,
+    /// Restore the groups recorded at quarantine.
+    Release,
+    /// Snapshot every EBS volume.
+    Snapshot,
+}
+
+/// Options of `triage`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TriageArgs {
+    /// What to do.
+    #[arg(value_enum)]
+    pub action: TriageKind,
+    /// Account alias from the config.
+    #[arg(long)]
+    pub account: String,
+    /// Region of the instance.
+    #[arg(long)]
+    pub region: String,
+    /// Instance id.
+    #[arg(long)]
+    pub instance: String,
+    /// Only run the DryRun checks and show the plan.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation (runbooks); without it, you type the instance id to confirm.
+    #[arg(long)]
+    pub yes: bool,
+    /// stop: force (no clean OS shutdown).
+    #[arg(long)]
+    pub force: bool,
+    /// stop: hibernate (where enabled).
+    #[arg(long)]
+    pub hibernate: bool,
+    /// stop: clear DisableApiStop first if it is set.
+    #[arg(long)]
+    pub clear_stop_protection: bool,
 }
 
 /// Options of the simulated fleet.

@@ -13,5 +13,6 @@ pub mod snapshot;
 pub mod source;
 pub mod span;
 pub mod theme;
+pub mod triage;
 pub mod tui;
 pub mod ui;

@@ -67,6 +67,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Triage(args)) => watchfloor::triage::headless::run(&cli, args).await,
+        Some(Command::Audit) => watchfloor::triage::headless::print_audit(&cli),
         Some(Command::Snapshot(args)) => {
             let (source, updates) = if args.demo {
                 let now = Utc::now().trunc_subsecs(0);

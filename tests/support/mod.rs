@@ -2,6 +2,8 @@
 //! starts one emulator per test on a free loopback port, and talks to its extension endpoints.
 #![allow(dead_code)]
 
+pub mod seed;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;

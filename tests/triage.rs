@@ -1,0 +1,600 @@
+//! Triage against the AWS emulator with the real SDK: quarantine of an instance with two ENIs and
+//! several groups, exact release, idempotence, resume after a crash at every step, stop with and
+//! without DisableApiStop, dry-run allowed/denied, snapshots, read-only, audit records.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
+use serde_json::json;
+use support::seed::{sdk, world_rule};
+use support::{Emulator, set_test_credentials};
+use watchfloor::triage::aws_ops::AwsOps;
+use watchfloor::triage::{
+    Action, AuditLog, Context, Ops, Phase, Runner, TAG_ORIGINAL, TAG_STATE, Target, TriageError,
+    Verdict,
+};
+
+const ACCOUNT: &str = "123456789012";
+
+/// An instance in its own VPC with two ENIs: [web, ssh] and [internal, ssh].
+struct Fixture {
+    instance: String,
+    vpc: String,
+    /// ENI id -> groups, as launched.
+    original: BTreeMap<String, Vec<String>>,
+}
+
+async fn fixture(ec2: &aws_sdk_ec2::Client) -> Fixture {
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.20.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.20.1.0/24")
+        .send()
+        .await
+        .unwrap();
+    let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
+    let mk = |name: &'static str, port: i32| {
+        let ec2 = ec2.clone();
+        let vpc = vpc.clone();
+        async move {
+            let g = ec2
+                .create_security_group()
+                .group_name(name)
+                .description(name)
+                .vpc_id(&vpc)
+                .send()
+                .await
+                .unwrap()
+                .group_id()
+                .unwrap()
+                .to_string();
+            ec2.authorize_security_group_ingress()
+                .group_id(&g)
+                .ip_permissions(
+                    IpPermission::builder()
+                        .ip_protocol("tcp")
+                        .from_port(port)
+                        .to_port(port)
+                        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            g
+        }
+    };
+    let (web, ssh, internal) = (
+        mk("web", 443).await,
+        mk("ssh", 22).await,
+        mk("internal", 5432).await,
+    );
+    let out = ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .min_count(1)
+        .max_count(1)
+        .subnet_id(&subnet)
+        .security_group_ids(&web)
+        .security_group_ids(&ssh)
+        .send()
+        .await
+        .unwrap();
+    let instance = out.instances()[0].instance_id().unwrap().to_string();
+    let eni = ec2
+        .create_network_interface()
+        .subnet_id(&subnet)
+        .groups(&internal)
+        .groups(&ssh)
+        .send()
+        .await
+        .unwrap()
+        .network_interface()
+        .unwrap()
+        .network_interface_id()
+        .unwrap()
+        .to_string();
+    ec2.attach_network_interface()
+        .network_interface_id(&eni)
+        .instance_id(&instance)
+        .device_index(1)
+        .send()
+        .await
+        .unwrap();
+    let ops = AwsOps { ec2: ec2.clone() };
+    let f = ops.describe(&instance).await.unwrap();
+    assert_eq!(f.enis.len(), 2);
+    Fixture {
+        instance,
+        vpc,
+        original: f.enis.into_iter().collect(),
+    }
+}
+
+fn ctx(case: &str) -> Context {
+    Context {
+        case_id: case.into(),
+        operator: "arn:aws:iam::123456789012:user/responder".into(),
+        quarantine_wait: Duration::ZERO,
+        examiner_cidr: Some("203.0.113.7/32".into()),
+    }
+}
+
+fn target(instance: &str) -> Target {
+    Target {
+        alias: "main".into(),
+        account_id: ACCOUNT.into(),
+        region: "us-east-1".into(),
+        instance_id: instance.into(),
+    }
+}
+
+async fn act(
+    ops: &AwsOps,
+    log: &mut AuditLog,
+    instance: &str,
+    action: Action,
+    interrupt: Option<&str>,
+) -> Result<String, TriageError> {
+    let mut r = Runner {
+        ops,
+        audit: log,
+        target: target(instance),
+        ctx: ctx("IR-42"),
+        progress: Vec::new(),
+        interrupt_after: interrupt.map(str::to_string),
+    };
+    r.run(&action).await
+}
+
+async fn setup() -> (Emulator, AwsOps, tempfile::TempDir) {
+    let emu = Emulator::start();
+    set_test_credentials();
+    let cfg = sdk(&emu, "us-east-1", None).await;
+    (
+        emu,
+        AwsOps {
+            ec2: aws_sdk_ec2::Client::new(&cfg),
+        },
+        tempfile::tempdir().unwrap(),
+    )
+}
+
+fn mutating(emu: &Emulator) -> Vec<String> {
+    emu.requests()
+        .iter()
+        .filter(|r| r["dry_run"] != true)
+        .filter_map(|r| r["action"].as_str().map(str::to_string))
+        .filter(|a| !["Describe", "Get", "List"].iter().any(|p| a.starts_with(p)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quarantine_every_eni_then_release_exactly() {
+    let (emu, ops, dir) = setup().await;
+    let fx = fixture(&ops.ec2).await;
+    let mut log = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
+
+    // Dry run first: allowed, nothing changed.
+    emu.http("DELETE", "/_watchfloor/requests", "");
+    let mut r = Runner {
+        ops: &ops,
+        audit: &mut log,
+        target: target(&fx.instance),
+        ctx: ctx("IR-42"),
+        progress: vec![],
+        interrupt_after: None,
+    };
+    let checks = r.preview(&Action::Quarantine).await.unwrap();
+    assert!(!checks.is_empty());
+    assert!(
+        checks.iter().all(|(_, v)| *v == Verdict::Allowed),
+        "{checks:?}"
+    );
+    assert!(
+        mutating(&emu).is_empty(),
+        "a dry run changes nothing: {:?}",
+        mutating(&emu)
+    );
+
+    let msg = act(&ops, &mut log, &fx.instance, Action::Quarantine, None)
+        .await
+        .unwrap();
+    assert!(msg.contains("quarantined"), "{msg}");
+    let f = ops.describe(&fx.instance).await.unwrap();
+    let iso = ops
+        .find_group(&fx.vpc, &format!("watchfloor-isolation-{}", fx.vpc))
+        .await
+        .unwrap()
+        .unwrap();
+    for (eni, groups) in &f.enis {
+        assert_eq!(groups, &vec![iso.clone()], "{eni} isolated");
+    }
+    assert_eq!(f.tags[TAG_STATE], "isolated");
+    assert_eq!(f.tags["watchfloor:case"], "IR-42");
+    assert_eq!(
+        f.originals(),
+        fx.original,
+        "every ENI's original groups recorded"
+    );
+    assert_eq!(f.termination_protection, Some(true));
+
+    // The isolation group: only the examiner on 22 in, nothing out.
+    let g = ops
+        .ec2
+        .describe_security_groups()
+        .group_ids(&iso)
+        .send()
+        .await
+        .unwrap();
+    let g = &g.security_groups()[0];
+    assert_eq!(g.ip_permissions().len(), 1);
+    assert_eq!(g.ip_permissions()[0].from_port(), Some(22));
+    assert_eq!(
+        g.ip_permissions()[0].ip_ranges()[0].cidr_ip(),
+        Some("203.0.113.7/32")
+    );
+    assert!(
+        g.ip_permissions_egress().is_empty(),
+        "default egress revoked: {:?}",
+        g.ip_permissions_egress()
+    );
+
+    // Allow-all came first on every ENI, then isolation (the order that cuts untracked flows).
+    let moves: Vec<String> = watchfloor::triage::AuditLog::read(log.path())
+        .unwrap()
+        .0
+        .into_iter()
+        .filter(|r| r.phase == Phase::Intent && r.step.starts_with("move "))
+        .map(|r| r.step)
+        .collect();
+    assert_eq!(moves.len(), 4);
+    assert!(moves[0].contains("allow-all") && moves[1].contains("allow-all"));
+    assert!(moves[2].contains("isolation") && moves[3].contains("isolation"));
+
+    // Twice is a no-op: no mutating call at all.
+    emu.http("DELETE", "/_watchfloor/requests", "");
+    let msg = act(&ops, &mut log, &fx.instance, Action::Quarantine, None)
+        .await
+        .unwrap();
+    assert!(msg.contains("already quarantined"), "{msg}");
+    assert!(mutating(&emu).is_empty(), "{:?}", mutating(&emu));
+
+    // Release: exact original groups, tags gone.
+    act(&ops, &mut log, &fx.instance, Action::Release, None)
+        .await
+        .unwrap();
+    let f = ops.describe(&fx.instance).await.unwrap();
+    let now: BTreeMap<String, Vec<String>> = f.enis.iter().cloned().collect();
+    assert_eq!(now, fx.original);
+    assert!(!f.tags.contains_key(TAG_STATE));
+    assert!(!f.tags.keys().any(|k| k.starts_with(TAG_ORIGINAL)));
+    let msg = act(&ops, &mut log, &fx.instance, Action::Release, None)
+        .await
+        .unwrap();
+    assert!(
+        msg.contains("not quarantined"),
+        "release twice is a no-op: {msg}"
+    );
+
+    // Every mutating request was preceded by an intent record and followed by an outcome.
+    let (recs, bad) = AuditLog::read(log.path()).unwrap();
+    assert!(bad.is_empty());
+    let intents = recs.iter().filter(|r| r.phase == Phase::Intent).count();
+    let outcomes = recs
+        .iter()
+        .filter(|r| r.phase == Phase::Outcome && !r.dry_run)
+        .count();
+    assert_eq!(intents, outcomes);
+    assert!(
+        recs.iter()
+            .all(|r| r.case == "IR-42" && r.account_id == ACCOUNT && r.instance_id == fx.instance)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quarantine_resumes_after_a_crash_at_every_step() {
+    let (emu, ops, dir) = setup().await;
+    let mut log = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
+    let steps = [
+        "record original groups",
+        "termination protection on",
+        "create isolation group",
+        "create allow-all group",
+        "to allow-all",
+        "tag state allow-all",
+        "to isolation",
+        "tag state isolated",
+    ];
+    for step in steps {
+        // Each case in a fresh VPC, so the group-creation steps happen again.
+        let fx = fixture(&ops.ec2).await;
+        let err = act(&ops, &mut log, &fx.instance, Action::Quarantine, Some(step))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, TriageError::Interrupted(ref s) if s.contains(step)),
+            "{step}: {err}"
+        );
+        // Never half-isolated without a record of the originals.
+        let mid = ops.describe(&fx.instance).await.unwrap();
+        assert_eq!(
+            mid.originals(),
+            fx.original,
+            "after {step}: originals recorded"
+        );
+        // Running again finishes the job.
+        act(&ops, &mut log, &fx.instance, Action::Quarantine, None)
+            .await
+            .unwrap_or_else(|e| panic!("resume after {step}: {e}"));
+        let f = ops.describe(&fx.instance).await.unwrap();
+        let iso = ops
+            .find_group(&fx.vpc, &format!("watchfloor-isolation-{}", fx.vpc))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            f.enis.iter().all(|(_, g)| g == &vec![iso.clone()]),
+            "after {step}: {:?}",
+            f.enis
+        );
+        assert_eq!(f.tags[TAG_STATE], "isolated");
+        // A crash during release resumes too, and the originals come back exactly.
+        let _ = act(
+            &ops,
+            &mut log,
+            &fx.instance,
+            Action::Release,
+            Some("restore"),
+        )
+        .await;
+        act(&ops, &mut log, &fx.instance, Action::Release, None)
+            .await
+            .unwrap();
+        let back: BTreeMap<String, Vec<String>> = ops
+            .describe(&fx.instance)
+            .await
+            .unwrap()
+            .enis
+            .into_iter()
+            .collect();
+        assert_eq!(back, fx.original, "after {step}: released exactly");
+    }
+    drop(emu);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_with_and_without_stop_protection() {
+    let (emu, ops, dir) = setup().await;
+    let mut log = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
+    let cfg = sdk(&emu, "us-east-1", None).await;
+    let ec2 = aws_sdk_ec2::Client::new(&cfg);
+    let a = support::seed::run(&ec2, "plain", &[]).await;
+    let b = support::seed::run(&ec2, "protected", &[]).await;
+    ec2.modify_instance_attribute()
+        .instance_id(&b)
+        .disable_api_stop(AttributeBooleanValue::builder().value(true).build())
+        .send()
+        .await
+        .unwrap();
+    let stop = |clear| Action::Stop {
+        force: false,
+        hibernate: false,
+        clear_stop_protection: clear,
+    };
+
+    act(&ops, &mut log, &a, stop(false), None).await.unwrap();
+    let st = ops.describe(&a).await.unwrap().state.unwrap();
+    assert!(
+        matches!(
+            st,
+            watchfloor::model::InstanceState::Stopped | watchfloor::model::InstanceState::Stopping
+        ),
+        "{st:?}"
+    );
+
+    assert_eq!(ops.describe(&b).await.unwrap().stop_protection, Some(true));
+    let err = act(&ops, &mut log, &b, stop(false), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, TriageError::Refused(ref m) if m.contains("DisableApiStop")),
+        "{err}"
+    );
+    assert_eq!(
+        ops.describe(&b).await.unwrap().state,
+        Some(watchfloor::model::InstanceState::Running)
+    );
+    act(&ops, &mut log, &b, stop(true), None).await.unwrap();
+    let f = ops.describe(&b).await.unwrap();
+    assert_eq!(f.stop_protection, Some(false));
+    assert_ne!(f.state, Some(watchfloor::model::InstanceState::Running));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_reports_denied() {
+    let (emu, ops, dir) = setup().await;
+    let mut log = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
+    let cfg = sdk(&emu, "us-east-1", None).await;
+    let a = support::seed::run(&aws_sdk_ec2::Client::new(&cfg), "x", &[]).await;
+    emu.post(
+        "/_watchfloor/faults",
+        &json!({"service": "ec2", "action": "StopInstances", "code": "UnauthorizedOperation", "status": 403, "count": 1}),
+    );
+    let mut r = Runner {
+        ops: &ops,
+        audit: &mut log,
+        target: target(&a),
+        ctx: ctx("IR-1"),
+        progress: vec![],
+        interrupt_after: None,
+    };
+    let checks = r
+        .preview(&Action::Stop {
+            force: false,
+            hibernate: false,
+            clear_stop_protection: false,
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(&checks[0].1, Verdict::Denied(m) if m.contains("UnauthorizedOperation")),
+        "{checks:?}"
+    );
+    let (recs, _) = AuditLog::read(log.path()).unwrap();
+    assert!(
+        recs.iter()
+            .any(|r| r.dry_run && r.result.as_deref().is_some_and(|x| x.starts_with("denied")))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_every_volume_tagged_with_the_case() {
+    let (emu, ops, dir) = setup().await;
+    let mut log = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
+    let cfg = sdk(&emu, "us-east-1", None).await;
+    let a = support::seed::run(&aws_sdk_ec2::Client::new(&cfg), "evidence", &[]).await;
+    let vols = ops.describe(&a).await.unwrap().volumes;
+    assert!(!vols.is_empty(), "moto gives instances a root volume");
+    let msg = act(&ops, &mut log, &a, Action::Snapshot, None)
+        .await
+        .unwrap();
+    assert!(msg.contains("snapshot"), "{msg}");
+    let snaps = ops
+        .ec2
+        .describe_snapshots()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:watchfloor:case")
+                .values("IR-42")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(snaps.snapshots().len(), vols.len());
+    for s in snaps.snapshots() {
+        let tags: BTreeMap<&str, &str> = s
+            .tags()
+            .iter()
+            .map(|t| (t.key().unwrap(), t.value().unwrap()))
+            .collect();
+        assert_eq!(tags["watchfloor:instance"], a);
+        assert!(vols.iter().any(|v| Some(v.as_str()) == s.volume_id()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_triage_read_only_dry_run_and_confirmed() {
+    let emu = Emulator::start();
+    set_test_credentials();
+    let cfg = sdk(&emu, "us-east-1", None).await;
+    let ec2 = aws_sdk_ec2::Client::new(&cfg);
+    let web = world_rule(
+        &ec2,
+        "web",
+        IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(443)
+            .to_port(443)
+            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+            .build(),
+    )
+    .await;
+    let a = support::seed::run(&ec2, "victim", &[&web]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("config.toml");
+    let audit = dir.path().join("audit.jsonl");
+    std::fs::write(&conf, format!("[settings]\nquarantine_wait_secs = 0\n\n[[account]]\nalias = \"main\"\nregions = [\"us-east-1\"]\nendpoint_url = \"{}\"\n", emu.url())).unwrap();
+    let bin = env!("CARGO_BIN_EXE_watchfloor");
+    let triage = |extra: &[&str]| {
+        let mut c = std::process::Command::new(bin);
+        c.args([
+            "triage",
+            "quarantine",
+            "--account",
+            "main",
+            "--region",
+            "us-east-1",
+            "--instance",
+            &a,
+            "--case",
+            "IR-9",
+        ])
+        .args([
+            "--config",
+            conf.to_str().unwrap(),
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ])
+        .args(extra)
+        .stdin(std::process::Stdio::null());
+        c.output().unwrap()
+    };
+
+    // Read-only: refused before any client exists; the emulator sees nothing mutating.
+    emu.http("DELETE", "/_watchfloor/requests", "");
+    let out = triage(&["--read-only", "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("read-only mode"));
+    assert!(
+        emu.requests().is_empty(),
+        "read-only made requests: {:?}",
+        emu.requests()
+    );
+
+    // Dry run: plan and verdicts, nothing changed.
+    let out = triage(&["--dry-run"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("QUARANTINE (dry run) on account main (123456789012) region us-east-1"),
+        "{err}"
+    );
+    assert!(
+        err.contains("dry run ModifyNetworkInterfaceAttribute: allowed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("NAT gateways"),
+        "the plan says what it cannot cut: {err}"
+    );
+    assert!(mutating(&emu).is_empty(), "{:?}", mutating(&emu));
+
+    // Without --yes and no confirmation typed: nothing happens.
+    let out = triage(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not confirmed"));
+    assert!(mutating(&emu).is_empty());
+
+    // --yes: done, audited, readable with `watchfloor audit`.
+    let out = triage(&["--yes"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("quarantined"));
+    let out = std::process::Command::new(bin)
+        .args(["audit", "--audit-log", audit.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("case=IR-9")
+            && text.contains("record original groups")
+            && text.contains("← ok"),
+        "{text}"
+    );
+}
