@@ -51,6 +51,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "WATCHFLOOR_CASE")]
     pub case: Option<String>,
 
+    /// Every triage action stops after its DryRun check (plan and verdicts only).
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+
     /// Audit log (JSON lines) [default: $XDG_STATE_HOME/watchfloor/audit.jsonl].
     #[arg(long, global = true, env = "WATCHFLOOR_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,
@@ -129,9 +133,6 @@ pub struct TriageArgs {
     /// Instance id.
     #[arg(long)]
     pub instance: String,
-    /// Only run the DryRun checks and show the plan.
-    #[arg(long)]
-    pub dry_run: bool,
     /// Do not ask for confirmation (runbooks); without it, you type the instance id to confirm.
     #[arg(long)]
     pub yes: bool,

@@ -70,6 +70,8 @@ pub struct Settings {
     /// Seconds to hold an instance on the allow-all group before the isolation group, so tracked
     /// connections are dropped (0..=600, default 5).
     pub quarantine_wait_secs: u32,
+    /// Console triage is confirmed by typing the instance id instead of a second key (default false).
+    pub confirm_by_typing_id: bool,
 }
 
 impl Default for Settings {
@@ -83,6 +85,7 @@ impl Default for Settings {
             read_only: false,
             examiner_cidr: None,
             quarantine_wait_secs: 5,
+            confirm_by_typing_id: false,
         }
     }
 }
@@ -539,6 +542,7 @@ struct RawSettings {
     read_only: Option<bool>,
     examiner_cidr: Option<Spanned<String>>,
     quarantine_wait_secs: Option<Spanned<u32>>,
+    confirm_by_typing_id: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -660,6 +664,7 @@ impl Cx<'_> {
                 d.quarantine_wait_secs,
                 0..=600,
             )?,
+            confirm_by_typing_id: raw.confirm_by_typing_id.unwrap_or(d.confirm_by_typing_id),
         })
     }
 
@@ -1004,7 +1009,8 @@ mod tests {
                 "[settings]\nec2_interval = 60\n",
                 "config.toml:2:1: unknown field `ec2_interval`, expected one of `regions`, \
                  `ec2_interval_secs`, `findings_interval_secs`, `cpu_interval_secs`, \
-                 `request_timeout_secs`, `read_only`, `examiner_cidr`, `quarantine_wait_secs`",
+                 `request_timeout_secs`, `read_only`, `examiner_cidr`, `quarantine_wait_secs`, \
+                 `confirm_by_typing_id`",
             ),
             (
                 "[[accounts]]\nalias = \"a\"\n",
@@ -1631,6 +1637,7 @@ alias = "local"
                 read_only: true,
                 examiner_cidr: Some("203.0.113.7/32".into()),
                 quarantine_wait_secs: 10,
+                confirm_by_typing_id: false,
             }
         );
         let us = || vec!["us-east-1".to_string()];

@@ -38,6 +38,16 @@ pub enum Action {
     Help,
     /// Quit.
     Quit,
+    /// Stop the selected instance (opens the confirmation panel).
+    Stop,
+    /// Quarantine the selected instance (opens the confirmation panel).
+    Quarantine,
+    /// Release the selected instance from quarantine (opens the confirmation panel).
+    Release,
+    /// Snapshot the selected instance's volumes (opens the confirmation panel).
+    Snapshot,
+    /// Confirm the action in the confirmation panel (the second, deliberate key).
+    Confirm,
 }
 
 impl Action {
@@ -56,6 +66,11 @@ impl Action {
         Action::SortReverse,
         Action::Help,
         Action::Quit,
+        Action::Stop,
+        Action::Quarantine,
+        Action::Release,
+        Action::Snapshot,
+        Action::Confirm,
     ];
 
     /// Name used in keymap files.
@@ -74,6 +89,11 @@ impl Action {
             Action::SortReverse => "sort-reverse",
             Action::Help => "help",
             Action::Quit => "quit",
+            Action::Stop => "stop",
+            Action::Quarantine => "quarantine",
+            Action::Release => "release",
+            Action::Snapshot => "snapshot",
+            Action::Confirm => "confirm",
         }
     }
 
@@ -93,6 +113,11 @@ impl Action {
             Action::SortReverse => "reverse sort order",
             Action::Help => "show this help",
             Action::Quit => "quit",
+            Action::Stop => "stop instance (confirmed)",
+            Action::Quarantine => "quarantine instance (confirmed)",
+            Action::Release => "release from quarantine",
+            Action::Snapshot => "snapshot EBS volumes",
+            Action::Confirm => "confirm the action shown",
         }
     }
 

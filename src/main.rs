@@ -14,6 +14,7 @@ use watchfloor::cli::{Cli, Command, Format};
 use watchfloor::source::aws;
 use watchfloor::source::demo::DemoWorld;
 use watchfloor::source::mfa::{ConsolePrompt, MfaReplies};
+use watchfloor::triage::executor::{Accounts, Backend, Job, Settings as ExecSettings};
 use watchfloor::{snapshot, tui};
 
 /// Exit code for command-line mistakes (2 is taken by "some account x region failed").
@@ -53,6 +54,42 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The triage executor, unless read-only (then no mutating client is ever built).
+fn executor(
+    cli: &Cli,
+    settings: &watchfloor::config::Settings,
+    backend: Backend,
+    tx: mpsc::Sender<watchfloor::source::Update>,
+) -> anyhow::Result<Option<mpsc::Sender<Job>>> {
+    if cli.read_only || settings.read_only {
+        return Ok(None);
+    }
+    let audit_path = watchfloor::triage::headless::audit_path(cli)?;
+    Ok(Some(watchfloor::triage::executor::spawn(
+        backend,
+        ExecSettings {
+            audit_path,
+            quarantine_wait: std::time::Duration::from_secs(u64::from(
+                settings.quarantine_wait_secs,
+            )),
+            examiner_cidr: settings.examiner_cidr.clone(),
+        },
+        tx,
+    )))
+}
+
+fn configure_triage(
+    state: &mut State,
+    cli: &Cli,
+    settings: &watchfloor::config::Settings,
+    enabled: bool,
+) {
+    state.triage.enabled = enabled;
+    state.triage.dry_run_only = cli.dry_run;
+    state.triage.confirm_by_typing_id = settings.confirm_by_typing_id;
+    state.triage.case_id = cli.case.clone().filter(|c| !c.trim().is_empty());
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -115,13 +152,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let theme = cli.load_theme()?;
             let world = Arc::new(DemoWorld::new(args.seed, Utc::now()).with_speed(args.speed));
             let (tx, rx) = mpsc::channel(1024);
+            let settings = watchfloor::config::Settings::default();
+            let jobs = executor(&cli, &settings, Backend::Demo(world.clone()), tx.clone())?;
             watchfloor::source::demo::spawn(world, tx);
-            let state = State::new(
+            let mut state = State::new(
                 format!("demo seed {} ×{}", args.seed, args.speed),
                 keymap,
                 Utc::now(),
             );
-            tui::run(state, theme, rx, MfaReplies::default()).await?;
+            configure_triage(&mut state, &cli, &settings, jobs.is_some());
+            tui::run(state, theme, rx, MfaReplies::default(), jobs).await?;
             Ok(ExitCode::SUCCESS)
         }
         None => {
@@ -135,9 +175,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (tx, rx) = mpsc::channel(4096);
             // MFA codes are typed into the console, and asked again when a session expires.
             let (prompt, replies) = ConsolePrompt::new(tx.clone());
-            aws::spawn(config, prompt, tx);
-            let state = State::new("aws", keymap, Utc::now());
-            tui::run(state, theme, rx, replies).await?;
+            let settings = config.settings.clone();
+            let registry = Accounts::default();
+            let jobs = executor(&cli, &settings, Backend::Aws(registry.clone()), tx.clone())?;
+            aws::spawn(config, prompt, tx, jobs.as_ref().map(|_| registry));
+            let mut state = State::new("aws", keymap, Utc::now());
+            configure_triage(&mut state, &cli, &settings, jobs.is_some());
+            tui::run(state, theme, rx, replies, jobs).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

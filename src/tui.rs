@@ -22,6 +22,7 @@ use crate::keymap::Key;
 use crate::source::Update;
 use crate::source::mfa::MfaReplies;
 use crate::theme::Theme;
+use crate::triage::executor::Job;
 
 /// Most queued updates applied before a redraw (bursts coalesce into one frame).
 const MAX_BATCH: usize = 4096;
@@ -67,12 +68,14 @@ impl Drop for TerminalGuard {
 }
 
 /// Runs the console until the user quits (or SIGTERM/SIGHUP), always restoring the terminal.
-/// `replies` answers the MFA prompts the AWS source raises.
+/// `replies` answers the MFA prompts the AWS source raises; `jobs` reaches the triage executor
+/// (None in read-only mode, where no executor exists).
 pub async fn run(
     mut state: State,
     theme: Theme,
     mut rx: mpsc::Receiver<Update>,
     replies: MfaReplies,
+    jobs: Option<mpsc::Sender<Job>>,
 ) -> Result<()> {
     let (_guard, mut terminal) = TerminalGuard::enter()?;
     let mut events = EventStream::new();
@@ -131,6 +134,19 @@ pub async fn run(
             match cmd {
                 Command::Quit => return Ok(()),
                 Command::MfaAnswer { id, answer } => replies.answer(id, answer),
+                Command::Triage(job) => {
+                    let id = job.id;
+                    let sent = jobs.as_ref().is_some_and(|j| j.try_send(job).is_ok());
+                    if !sent {
+                        update(
+                            &mut state,
+                            Msg::Data(Update::TriageDone {
+                                id,
+                                result: Err("triage is busy or disabled: nothing was done".into()),
+                            }),
+                        );
+                    }
+                }
             }
         }
     }

@@ -375,7 +375,7 @@ async fn throttling_backs_off_and_recovers_while_other_feeds_go_on() {
         &json!({"service": "ec2", "action": "DescribeInstances", "code": "RequestLimitExceeded", "status": 503, "count": 3}),
     );
     let (tx, mut rx) = mpsc::channel(1024);
-    aws::spawn(c, Arc::new(TerminalPrompt), tx);
+    aws::spawn(c, Arc::new(TerminalPrompt), tx, None);
     let failed = wait_for(&mut rx, 60, "a throttled EC2 poll", |u| {
         matches!(
             u,
@@ -416,7 +416,7 @@ async fn emulator_outage_is_reported_and_recovered_without_panic() {
     let mut c = fast(config(&emu));
     c.accounts.truncate(1);
     let (tx, mut rx) = mpsc::channel(1024);
-    aws::spawn(c, Arc::new(TerminalPrompt), tx);
+    aws::spawn(c, Arc::new(TerminalPrompt), tx, None);
     wait_for(&mut rx, 60, "first EC2 inventory", |u| {
         matches!(u, Update::Ec2 { .. })
     })

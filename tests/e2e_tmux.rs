@@ -189,3 +189,93 @@ fn ctrl_c_quits_even_while_filtering() {
     assert!(s.contains("EXIT=0"), "{s}");
     assert!(!s.contains("-icanon"), "{s}");
 }
+
+#[test]
+fn quarantine_from_the_console_is_confirmed_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let t = Tmux::start(
+        "triage",
+        &wrapped(
+            "",
+            &format!(
+                "demo --seed 3 --speed 40 --color never --audit-log {}",
+                audit.display()
+            ),
+        ),
+    );
+    t.wait_for("the fleet table", 30, |s| s.contains("RISK"));
+    t.keys(&["/", "b", "a", "s", "t", "i", "o", "n", "Enter"]);
+    t.wait_for("the filtered view", 10, |s| s.contains("/bastion (1 of"));
+    t.keys(&["Q"]);
+    t.wait_for("the case prompt", 10, |s| {
+        s.contains("Case id for this session")
+    });
+    t.keys(&["I", "R", "-", "5", "Enter"]);
+    let s = t.wait_for("the confirmation panel", 20, |s| {
+        s.contains("press Y to quarantine")
+    });
+    // The panel names the account alias AND id, the region, the instance and its Name.
+    assert!(
+        s.contains("account prod (210987654321)") && s.contains("region us-east-1"),
+        "{s}"
+    );
+    assert!(
+        s.contains("bastion-legacy") && s.contains("case IR-5"),
+        "{s}"
+    );
+    assert!(
+        s.contains("dry run ModifyNetworkInterfaceAttribute: allowed"),
+        "{s}"
+    );
+    assert!(
+        !audit_has(&audit, "record original groups"),
+        "nothing done before the second key"
+    );
+    t.keys(&["Y"]);
+    t.wait_for("the quarantine to finish", 30, |s| {
+        s.contains("quarantined: 1 interface")
+    });
+    t.keys(&["Escape"]);
+    t.wait_for("the row marked QUARANTINED", 15, |s| {
+        s.lines()
+            .any(|l| l.contains("QUARANTINED") && l.contains("i-0"))
+    });
+    t.keys(&["q"]);
+    let s = t.wait_for("the process to exit", 10, |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=0"), "{s}");
+    let (recs, bad) = watchfloor::triage::AuditLog::read(&audit).unwrap();
+    assert!(bad.is_empty());
+    assert!(
+        recs.iter()
+            .all(|r| r.case == "IR-5" && r.account_id == "210987654321")
+    );
+    assert!(
+        recs.iter()
+            .any(|r| r.step == "tag state isolated" && r.result.as_deref() == Some("ok"))
+    );
+}
+
+fn audit_has(path: &std::path::Path, step: &str) -> bool {
+    watchfloor::triage::AuditLog::read(path)
+        .map(|(r, _)| r.iter().any(|x| x.step.contains(step)))
+        .unwrap_or(false)
+}
+
+#[test]
+fn read_only_console_shows_badge_and_refuses_actions() {
+    let t = Tmux::start("ro", &wrapped("", "demo --read-only --color never"));
+    let s = t.wait_for("the fleet table", 30, |s| s.contains("RISK"));
+    assert!(s.lines().next().unwrap_or("").contains(" RO "), "{s}");
+    t.keys(&["Q"]);
+    t.wait_for("the read-only notice", 10, |s| {
+        s.contains("read-only: triage actions are disabled")
+    });
+    t.keys(&["?"]);
+    t.wait_for("help marking actions disabled", 10, |s| {
+        s.contains("read-only: disabled")
+    });
+    t.keys(&["q"]);
+    let s = t.wait_for("the process to exit", 10, |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=0"), "{s}");
+}

@@ -153,6 +153,7 @@ async fn act(
         ctx: ctx("IR-42"),
         progress: Vec::new(),
         interrupt_after: interrupt.map(str::to_string),
+        notify: None,
     };
     r.run(&action).await
 }
@@ -194,6 +195,7 @@ async fn quarantine_every_eni_then_release_exactly() {
         ctx: ctx("IR-42"),
         progress: vec![],
         interrupt_after: None,
+        notify: None,
     };
     let checks = r.preview(&Action::Quarantine).await.unwrap();
     assert!(!checks.is_empty());
@@ -438,6 +440,7 @@ async fn dry_run_reports_denied() {
         ctx: ctx("IR-1"),
         progress: vec![],
         interrupt_after: None,
+        notify: None,
     };
     let checks = r
         .preview(&Action::Stop {

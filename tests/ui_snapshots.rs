@@ -15,6 +15,7 @@ fn campaign_state(t: f64) -> State {
     let world = DemoWorld::new(7, origin);
     let now = world.time_of(t);
     let mut s = State::new("demo seed 7", Keymap::default_map(), now);
+    s.triage.enabled = true;
     for u in world.poll_all(t, now) {
         update(&mut s, Msg::Data(u));
     }
@@ -99,6 +100,34 @@ fn help_200x60_vim_keymap() {
     s.keymap = Keymap::builtin("vim").unwrap();
     keys(&mut s, &["?"]);
     insta::assert_snapshot!(screen(&mut s, 200, 60, &plain()).backend());
+}
+
+#[test]
+fn triage_panel_80x24() {
+    let mut s = campaign_state(300.0);
+    s.triage.case_id = Some("IR-42".into());
+    keys(
+        &mut s,
+        &["/", "b", "a", "s", "t", "i", "o", "n", "enter", "Q"],
+    );
+    let id = s.triage.panel.as_ref().expect("panel open").id;
+    update(
+        &mut s,
+        Msg::Data(watchfloor::source::Update::TriagePlan {
+            id,
+            plan: vec![
+                "Record the original groups of 1 interface(s) in instance tags (case IR-42)."
+                    .into(),
+                "Turn termination protection on.".into(),
+            ],
+            checks: vec![(
+                "ModifyNetworkInterfaceAttribute".into(),
+                "allowed".into(),
+                true,
+            )],
+        }),
+    );
+    insta::assert_snapshot!(screen(&mut s, 80, 24, &plain()).backend());
 }
 
 #[test]

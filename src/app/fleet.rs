@@ -305,8 +305,11 @@ impl Fleet {
                 let s = self.scope_index(&scope);
                 self.scopes[s].metrics_per_day = Some(metrics_per_day);
             }
-            // Prompts are view state, handled by `update`.
-            Update::MfaRequest { .. } => return false,
+            // Prompts and triage are view state, handled by `update`.
+            Update::MfaRequest { .. }
+            | Update::TriagePlan { .. }
+            | Update::TriageProgress { .. }
+            | Update::TriageDone { .. } => return false,
             Update::Requests {
                 scope,
                 feed,

@@ -1,6 +1,7 @@
 //! Application state and the pure `update(state, msg) -> Vec<Command>` (no I/O, no await).
 
 mod fleet;
+pub mod triage;
 
 use chrono::{DateTime, Utc};
 
@@ -144,6 +145,8 @@ pub struct State {
     pub keymap: Keymap,
     /// Set when something visible changed since the last render.
     pub dirty: bool,
+    /// Triage panel, case id, row marks.
+    pub triage: triage::TriageUi,
 }
 
 /// Input to `update`.
@@ -167,6 +170,8 @@ pub enum Msg {
 pub enum Command {
     /// Leave the program (restoring the terminal).
     Quit,
+    /// Hand a triage job (preview or run) to the executor.
+    Triage(crate::triage::executor::Job),
     /// Answer an MFA prompt: the code, or why there is none.
     MfaAnswer {
         /// Request id.
@@ -197,6 +202,7 @@ impl State {
             },
             keymap,
             dirty: true,
+            triage: triage::TriageUi::default(),
         }
     }
 
@@ -303,6 +309,15 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             state.dirty = true;
             Vec::new()
         }
+        Msg::Data(
+            u @ (Update::TriagePlan { .. }
+            | Update::TriageProgress { .. }
+            | Update::TriageDone { .. }),
+        ) => {
+            triage::on_update(state, u);
+            state.dirty = true;
+            Vec::new()
+        }
         Msg::Data(u) => {
             if state.fleet.apply(u, state.now) {
                 state.rebuild_view();
@@ -326,11 +341,18 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
         }
         Msg::Key(key) => {
             state.dirty = true;
+            state.triage.notice = None;
             if key == Key::ctrl('c') {
                 return vec![Command::Quit];
             }
             if !state.ui.mfa.is_empty() {
                 return edit_mfa(state, key);
+            }
+            if state.triage.case_prompt.is_some() {
+                return triage::case_key(state, key);
+            }
+            if state.triage.panel.is_some() {
+                return triage::panel_key(state, key);
             }
             if state.ui.editing_filter {
                 edit_filter(state, key);
@@ -399,6 +421,13 @@ fn edit_filter(state: &mut State, key: Key) {
 
 fn on_action(state: &mut State, action: Action) -> Vec<Command> {
     let page = state.ui.page.max(1) as isize;
+    if matches!(
+        action,
+        Action::Stop | Action::Quarantine | Action::Release | Action::Snapshot
+    ) && matches!(state.ui.screen, Screen::Fleet | Screen::Detail { .. })
+    {
+        return triage::start(state, action);
+    }
     match (&mut state.ui.screen, action) {
         (_, Action::Quit) => return vec![Command::Quit],
         (Screen::Help { back, .. }, Action::Back | Action::Help) => {
@@ -456,7 +485,13 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
                 state.ui.descending = !state.ui.descending;
                 state.rebuild_view();
             }
-            Action::Help | Action::Quit => {}
+            Action::Help
+            | Action::Quit
+            | Action::Stop
+            | Action::Quarantine
+            | Action::Release
+            | Action::Snapshot
+            | Action::Confirm => {}
         },
     }
     Vec::new()

@@ -491,3 +491,200 @@ fn projected_cloudwatch_cost_wins_over_extrapolation() {
     );
     assert!((s.fleet.cloudwatch_usd_per_day(s.now).unwrap() - 2.88).abs() < 1e-9);
 }
+
+mod triage_flow {
+    use super::*;
+    use crate::app::triage::Stage;
+    use crate::triage::Action as T;
+
+    fn armed() -> State {
+        let mut s = state();
+        s.triage.enabled = true;
+        s
+    }
+
+    fn job(cmds: &[Command]) -> crate::triage::executor::Job {
+        match cmds {
+            [Command::Triage(j)] => j.clone(),
+            other => panic!("expected one triage job, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn case_then_plan_then_second_key_then_progress_and_mark() {
+        let mut s = armed();
+        // The selected row is the miner (i-c). Q asks for the case id first.
+        assert!(key(&mut s, "Q").is_empty());
+        assert!(s.triage.case_prompt.is_some());
+        for c in ["I", "R", "-", "4", "2"] {
+            assert!(
+                key(&mut s, c).is_empty(),
+                "typing the case id acts on nothing"
+            );
+        }
+        let preview = job(&key(&mut s, "enter"));
+        assert!(preview.preview);
+        assert_eq!(preview.action, T::Quarantine);
+        assert_eq!(preview.case_id, "IR-42");
+        assert_eq!(preview.target.instance_id, "i-c");
+        assert_eq!(preview.target.account_id, "111111111111");
+        assert_eq!(preview.target.alias, "prod");
+        // Before the plan arrives, the confirm key does nothing.
+        assert!(key(&mut s, "Y").is_empty());
+        update(
+            &mut s,
+            Msg::Data(Update::TriagePlan {
+                id: preview.id,
+                plan: vec!["Move every interface…".into()],
+                checks: vec![(
+                    "ModifyNetworkInterfaceAttribute".into(),
+                    "allowed".into(),
+                    true,
+                )],
+            }),
+        );
+        // A lowercase y or any other key is not the deliberate second key.
+        assert!(key(&mut s, "y").is_empty());
+        assert!(
+            key(&mut s, "q").is_empty(),
+            "q does not quit while the panel is open"
+        );
+        let run = job(&key(&mut s, "Y"));
+        assert!(!run.preview);
+        assert_eq!(s.triage.marks[&(0, "i-c".to_string())], "QUARANTINING…");
+        update(
+            &mut s,
+            Msg::Data(Update::TriageProgress {
+                id: run.id,
+                line: "✓ record original groups".into(),
+            }),
+        );
+        assert!(
+            matches!(&s.triage.panel.as_ref().unwrap().stage, Stage::Running { progress } if progress.len() == 1)
+        );
+        update(
+            &mut s,
+            Msg::Data(Update::TriageDone {
+                id: run.id,
+                result: Ok("quarantined".into()),
+            }),
+        );
+        assert_eq!(s.triage.marks[&(0, "i-c".to_string())], "QUARANTINED");
+        key(&mut s, "esc");
+        assert!(s.triage.panel.is_none());
+        // The case id is asked once per session.
+        job(&key(&mut s, "P"));
+    }
+
+    #[test]
+    fn denied_dry_run_and_dry_run_mode_never_run() {
+        let mut s = armed();
+        s.triage.case_id = Some("IR-1".into());
+        let p = job(&key(&mut s, "S"));
+        update(
+            &mut s,
+            Msg::Data(Update::TriagePlan {
+                id: p.id,
+                plan: vec![],
+                checks: vec![(
+                    "StopInstances".into(),
+                    "denied: UnauthorizedOperation".into(),
+                    false,
+                )],
+            }),
+        );
+        assert!(key(&mut s, "Y").is_empty());
+        key(&mut s, "esc");
+        s.triage.dry_run_only = true;
+        let p = job(&key(&mut s, "S"));
+        update(
+            &mut s,
+            Msg::Data(Update::TriagePlan {
+                id: p.id,
+                plan: vec![],
+                checks: vec![("StopInstances".into(), "allowed".into(), true)],
+            }),
+        );
+        assert!(
+            key(&mut s, "Y").is_empty(),
+            "--dry-run stops at the dry run"
+        );
+    }
+
+    #[test]
+    fn stop_options_rerun_the_dry_run() {
+        let mut s = armed();
+        s.triage.case_id = Some("IR-1".into());
+        let p = job(&key(&mut s, "S"));
+        update(
+            &mut s,
+            Msg::Data(Update::TriagePlan {
+                id: p.id,
+                plan: vec![],
+                checks: vec![],
+            }),
+        );
+        let again = job(&key(&mut s, "c"));
+        assert!(again.preview);
+        assert_eq!(
+            again.action,
+            T::Stop {
+                force: false,
+                hibernate: false,
+                clear_stop_protection: true
+            }
+        );
+        // A stale plan for the old job id is ignored.
+        update(
+            &mut s,
+            Msg::Data(Update::TriagePlan {
+                id: p.id,
+                plan: vec!["old".into()],
+                checks: vec![],
+            }),
+        );
+        assert_eq!(s.triage.panel.as_ref().unwrap().stage, Stage::Checking);
+    }
+
+    #[test]
+    fn typing_the_instance_id_confirms() {
+        let mut s = armed();
+        s.triage.case_id = Some("IR-1".into());
+        s.triage.confirm_by_typing_id = true;
+        let p = job(&key(&mut s, "Q"));
+        update(
+            &mut s,
+            Msg::Data(Update::TriagePlan {
+                id: p.id,
+                plan: vec![],
+                checks: vec![],
+            }),
+        );
+        assert!(
+            key(&mut s, "Y").is_empty(),
+            "the confirm key is just text here"
+        );
+        key(&mut s, "backspace");
+        for c in ["i", "-", "b"] {
+            key(&mut s, c);
+        }
+        assert!(key(&mut s, "enter").is_empty(), "wrong id");
+        key(&mut s, "backspace");
+        key(&mut s, "c");
+        assert!(!job(&key(&mut s, "enter")).preview);
+    }
+
+    #[test]
+    fn read_only_never_emits_a_job() {
+        let mut s = state();
+        for k in ["S", "Q", "R", "P", "Y"] {
+            assert!(key(&mut s, k).is_empty());
+        }
+        assert!(s.triage.panel.is_none());
+        key(&mut s, "Q");
+        assert_eq!(
+            s.triage.notice.as_deref(),
+            Some("read-only: triage actions are disabled")
+        );
+    }
+}

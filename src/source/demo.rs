@@ -59,8 +59,39 @@ struct Outage {
     message: &'static str,
 }
 
-/// The simulated world. Immutable; what it shows depends only on the simulated time.
-#[derive(Debug, Clone)]
+/// A snapshot taken of a demo volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoSnapshot {
+    /// Snapshot id.
+    pub id: String,
+    /// Volume snapshotted.
+    pub volume: String,
+    /// Tags (case, instance).
+    pub tags: Vec<(String, String)>,
+}
+
+/// Changes made by triage actions on the demo fleet (the simulation itself never changes).
+#[derive(Debug, Default)]
+pub struct Overrides {
+    /// Lifecycle states set by stop.
+    pub state: HashMap<String, InstanceState>,
+    /// ENI id -> groups set by quarantine/release.
+    pub eni_groups: HashMap<String, Vec<String>>,
+    /// Instance or resource id -> tags set or removed.
+    pub tags: HashMap<String, std::collections::BTreeMap<String, String>>,
+    /// Instance id -> (termination protection, stop protection).
+    pub protection: HashMap<String, (Option<bool>, Option<bool>)>,
+    /// Groups created by triage, per scope.
+    pub groups: HashMap<Scope, Vec<SecurityGroup>>,
+    /// Snapshots taken.
+    pub snapshots: Vec<DemoSnapshot>,
+    /// Counter for generated ids.
+    pub serial: u64,
+}
+
+/// The simulated world: a pure function of (seed, simulated time), plus the overrides triage
+/// actions made.
+#[derive(Debug)]
 pub struct DemoWorld {
     seed: u64,
     origin: DateTime<Utc>,
@@ -70,6 +101,8 @@ pub struct DemoWorld {
     instances: Vec<DemoInstance>,
     groups: HashMap<Scope, Vec<SecurityGroup>>,
     outages: Vec<Outage>,
+    /// Triage changes.
+    pub overrides: std::sync::Mutex<Overrides>,
 }
 
 struct AccountSpec {
@@ -308,6 +341,7 @@ impl DemoWorld {
             instances,
             groups,
             outages: Vec::new(),
+            overrides: Default::default(),
         };
         world.plant_campaign(&mut rng, &mut serial);
         world
@@ -527,13 +561,47 @@ impl DemoWorld {
             .filter(move |d| &d.scope == scope && d.appears_at <= t)
     }
 
-    /// EC2 inventory of a scope at simulated time `t`.
+    /// EC2 inventory of a scope at simulated time `t`, with triage changes applied.
     pub fn ec2_at(&self, scope: &Scope, t: f64) -> (Vec<Instance>, Vec<SecurityGroup>) {
-        let instances = self.live(scope, t).map(|d| d.instance.clone()).collect();
-        (
-            instances,
-            self.groups.get(scope).cloned().unwrap_or_default(),
-        )
+        let o = self.overrides.lock().unwrap_or_else(|e| e.into_inner());
+        let instances = self
+            .live(scope, t)
+            .map(|d| {
+                let mut i = d.instance.clone();
+                if let Some(st) = o.state.get(&i.instance_id) {
+                    i.state = *st;
+                }
+                for eni in &mut i.interfaces {
+                    if let Some(g) = o.eni_groups.get(&eni.eni_id) {
+                        eni.group_ids = g.clone();
+                    }
+                }
+                if let Some(tags) = o.tags.get(&i.instance_id) {
+                    i.tags = tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                }
+                if let Some((term, stop)) = o.protection.get(&i.instance_id) {
+                    i.termination_protection = *term;
+                    i.stop_protection = *stop;
+                }
+                i
+            })
+            .collect();
+        let mut groups = self.groups.get(scope).cloned().unwrap_or_default();
+        groups.extend(o.groups.get(scope).cloned().unwrap_or_default());
+        (instances, groups)
+    }
+
+    /// Root volume id of a demo instance (the simulation gives each one volume).
+    pub fn volume_of(instance_id: &str) -> String {
+        format!("vol-{}", instance_id.trim_start_matches("i-"))
+    }
+
+    /// The scope an instance lives in.
+    pub fn scope_of(&self, instance_id: &str) -> Option<Scope> {
+        self.instances
+            .iter()
+            .find(|d| d.instance.instance_id == instance_id)
+            .map(|d| d.scope.clone())
     }
 
     /// CPU percent of an instance at simulated time `t`.
@@ -552,7 +620,16 @@ impl DemoWorld {
         let p = f64::from(CPU_PERIOD_SECS);
         let first = (from / p).floor() as i64 + 1;
         let last = (to / p).floor() as i64;
+        let stopped: Vec<String> = {
+            let o = self.overrides.lock().unwrap_or_else(|e| e.into_inner());
+            o.state
+                .iter()
+                .filter(|(_, s)| !s.is_live())
+                .map(|(id, _)| id.clone())
+                .collect()
+        };
         self.live(scope, to)
+            .filter(|d| !stopped.contains(&d.instance.instance_id))
             .map(|d| {
                 let points = (first..=last)
                     .map(|k| k as f64 * p)

@@ -116,6 +116,7 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
         ctx: ctx.clone(),
         progress: Vec::new(),
         interrupt_after: None,
+        notify: None,
     };
     let facts = match ops_facts(&runner).await {
         Ok(f) => f,
@@ -131,7 +132,7 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
         err,
         "{} {} on account {} ({}) region {} — instance {} {}, case {}, as {}",
         action.name().to_uppercase(),
-        if args.dry_run { "(dry run)" } else { "" },
+        if cli.dry_run { "(dry run)" } else { "" },
         acct.alias,
         acct.account_id,
         args.region,
@@ -159,7 +160,7 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
         )?;
         return Ok(ExitCode::from(EXIT_DENIED));
     }
-    if args.dry_run {
+    if cli.dry_run {
         return Ok(ExitCode::SUCCESS);
     }
     if !args.yes {

@@ -3,6 +3,8 @@
 
 pub mod audit;
 pub mod aws_ops;
+pub mod demo_ops;
+pub mod executor;
 pub mod headless;
 
 use std::collections::BTreeMap;
@@ -297,6 +299,8 @@ pub struct Runner<'a, O: Ops> {
     pub progress: Vec<String>,
     /// Test hook: stop (as if killed) right after the first step whose name contains this.
     pub interrupt_after: Option<String>,
+    /// Receives each progress line as it happens (the console shows them live).
+    pub notify: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
 impl<'a, O: Ops> Runner<'a, O> {
@@ -329,6 +333,13 @@ impl<'a, O: Ops> Runner<'a, O> {
             .map_err(|e| TriageError::Audit(format!("{}: {e}", self.audit.path().display())))
     }
 
+    fn note(&mut self, line: String) {
+        if let Some(n) = &self.notify {
+            let _ = n.send(line.clone());
+        }
+        self.progress.push(line);
+    }
+
     /// Writes the intent, runs the call, writes the outcome.
     async fn step<T, F, Fut>(&mut self, action: &str, step: &str, f: F) -> Result<T, TriageError>
     where
@@ -344,7 +355,7 @@ impl<'a, O: Ops> Runner<'a, O> {
         self.record(action, step, Phase::Outcome, false, Some(res), req)?;
         match r {
             Ok((v, _)) => {
-                self.progress.push(format!("✓ {step}"));
+                self.note(format!("✓ {step}"));
                 if self
                     .interrupt_after
                     .as_deref()
@@ -355,7 +366,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                 Ok(v)
             }
             Err(e) => {
-                self.progress.push(format!("✗ {step}: {}", e.message));
+                self.note(format!("✗ {step}: {}", e.message));
                 Err(TriageError::Api {
                     step: step.to_string(),
                     error: e.message,

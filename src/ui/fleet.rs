@@ -178,6 +178,19 @@ fn cell<'a>(
         }
         Col::Instance => Cell::from(row.instance.instance_id.as_str()),
         Col::Name => {
+            // Triage marks lead the name too: the STATE column is dropped on narrow terminals.
+            if let Some(m) = mark_of(state, row) {
+                return Cell::from(Line::from(vec![
+                    Span::styled(
+                        format!("{m} "),
+                        theme.fg("critical").add_modifier(Modifier::BOLD),
+                    ),
+                    Span::raw(fit(
+                        &row.instance.name,
+                        name_width.saturating_sub(m.chars().count() + 1),
+                    )),
+                ]));
+            }
             if row.instance.name.is_empty() {
                 Cell::from(Span::styled("(no name)", muted))
             } else {
@@ -192,11 +205,17 @@ fn cell<'a>(
             };
             Cell::from(Span::styled(row.instance.instance_type.as_str(), style))
         }
-        Col::State => {
-            let st = row.instance.state;
-            let style = if st.is_live() { theme.fg("fg") } else { muted };
-            Cell::from(Span::styled(st.as_str(), style))
-        }
+        Col::State => match mark_of(state, row) {
+            Some(m) => Cell::from(Span::styled(
+                m,
+                theme.fg("critical").add_modifier(Modifier::BOLD),
+            )),
+            None => {
+                let st = row.instance.state;
+                let style = if st.is_live() { theme.fg("fg") } else { muted };
+                Cell::from(Span::styled(st.as_str(), style))
+            }
+        },
         Col::Cpu => match row.cpu_now {
             Some(p) => Cell::from(Span::styled(
                 format!("{}{:>4.0}%", bar(p, 5), p),
@@ -236,6 +255,22 @@ fn cell<'a>(
             }
         }
     }
+}
+
+/// The triage mark of a row: a console action's label, or QUARANTINED from the instance's tags.
+fn mark_of(state: &State, row: &Row) -> Option<String> {
+    state
+        .triage
+        .marks
+        .get(&(row.scope, row.instance.instance_id.clone()))
+        .cloned()
+        .or_else(|| {
+            row.instance
+                .tags
+                .iter()
+                .any(|(k, v)| k == crate::triage::TAG_STATE && v == "isolated")
+                .then(|| "QUARANTINED".to_string())
+        })
 }
 
 /// Draws the fleet table in `area`.

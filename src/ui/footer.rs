@@ -40,16 +40,18 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     } else {
         let hints: &[(Action, &str)] = match state.ui.screen {
             Screen::Fleet => &[
-                (Action::MoveDown, "down"),
                 (Action::Open, "open"),
                 (Action::Filter, "filter"),
                 (Action::SortNext, "sort"),
+                (Action::Quarantine, "quarantine"),
                 (Action::Help, "help"),
                 (Action::Quit, "quit"),
             ],
             Screen::Detail { .. } => &[
-                (Action::MoveDown, "scroll"),
                 (Action::Back, "back"),
+                (Action::Stop, "stop"),
+                (Action::Quarantine, "quarantine"),
+                (Action::Snapshot, "snapshot"),
                 (Action::Help, "help"),
                 (Action::Quit, "quit"),
             ],
@@ -58,6 +60,12 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         for (a, label) in hints {
             spans.push(Span::styled(format!(" {}", first_key(state, *a)), key));
             spans.push(Span::styled(format!(" {label} "), muted));
+        }
+        if let Some(n) = &state.triage.notice {
+            spans.push(Span::styled(
+                format!("│ {n} "),
+                theme.fg("stale").add_modifier(Modifier::BOLD),
+            ));
         }
         if matches!(state.ui.screen, Screen::Fleet) {
             spans.push(Span::styled(

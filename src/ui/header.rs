@@ -135,6 +135,14 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     };
     let sep = Span::styled(" │ ", hs);
     let mut top = vec![Span::styled(" watchfloor ", bold)];
+    if !state.triage.enabled {
+        top.push(Span::styled(" RO ", bold.add_modifier(Modifier::REVERSED)));
+    } else if state.triage.dry_run_only {
+        top.push(Span::styled(
+            " DRY-RUN ",
+            bold.add_modifier(Modifier::REVERSED),
+        ));
+    }
     if show_source {
         top.push(Span::styled(source, hs));
     }

@@ -37,12 +37,23 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
     frame.render_widget(block, area);
     let key = theme.fg("accent").add_modifier(Modifier::BOLD);
     let muted = theme.fg("muted");
-    let mut lines: Vec<Line<'static>> = help_lines(&state.keymap)
+    let ro = !state.triage.enabled;
+    let rows = help_lines(&state.keymap);
+    let kw = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0) + 2;
+    let dw = rows.iter().map(|r| r.2.chars().count()).max().unwrap_or(0) + 2;
+    let mut lines: Vec<Line<'static>> = rows
         .into_iter()
         .map(|(name, keys, what)| {
+            let what = if ro
+                && ["stop", "quarantine", "release", "snapshot", "confirm"].contains(&name.as_str())
+            {
+                "read-only: disabled".to_string()
+            } else {
+                what
+            };
             Line::from(vec![
-                Span::styled(format!("  {keys:<18}"), key),
-                Span::raw(format!("{what:<28}")),
+                Span::styled(format!("  {keys:<kw$}"), key),
+                Span::raw(format!("{what:<dw$}")),
                 Span::styled(name, muted),
             ])
         })

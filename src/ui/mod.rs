@@ -55,6 +55,12 @@ pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
         Screen::Help { scroll, .. } => help::render(frame, body, state, theme, *scroll),
     }
     footer::render(frame, foot, state, theme);
+    if let Some(p) = &state.triage.panel {
+        modal::triage(frame, area, state, p, theme);
+    }
+    if let Some((input, ..)) = &state.triage.case_prompt {
+        modal::case_prompt(frame, area, input, theme);
+    }
     if let Some(p) = state.ui.mfa.front() {
         modal::mfa(frame, area, p, state.ui.mfa.len() - 1, theme);
     }

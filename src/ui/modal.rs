@@ -58,3 +58,190 @@ pub fn mfa(frame: &mut Frame<'_>, area: Rect, p: &MfaPromptState, waiting: usize
         rect,
     );
 }
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let [row] = Layout::vertical([Constraint::Length(h.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [rect] = Layout::horizontal([Constraint::Length(w.min(area.width))])
+        .flex(Flex::Center)
+        .areas(row);
+    rect
+}
+
+/// Draws the case-id prompt.
+pub fn case_prompt(frame: &mut Frame<'_>, area: Rect, input: &str, theme: &Theme) {
+    let rect = centered(area, 60, 6);
+    frame.render_widget(Clear, rect);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.fg("accent").add_modifier(Modifier::BOLD))
+        .title(Span::styled(
+            " case id ",
+            theme.fg("title").add_modifier(Modifier::BOLD),
+        ))
+        .style(theme.base());
+    let lines = vec![
+        Line::from("Case id for this session (stamped on every tag, snapshot, audit record):"),
+        Line::from(vec![Span::styled(
+            format!("{input}▏"),
+            theme.fg("accent").add_modifier(Modifier::BOLD),
+        )]),
+        Line::from(Span::styled("enter accept · esc cancel", theme.fg("muted"))),
+    ];
+    frame.render_widget(
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: true }),
+        rect,
+    );
+}
+
+/// Draws the triage confirmation panel.
+pub fn triage(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    state: &crate::app::State,
+    p: &crate::app::triage::Panel,
+    theme: &Theme,
+) {
+    use crate::app::triage::Stage;
+    use crate::keymap::Action as K;
+    let key = theme.fg("accent").add_modifier(Modifier::BOLD);
+    let strong = theme.fg("fg").add_modifier(Modifier::BOLD);
+    let muted = theme.fg("muted");
+    let danger = theme.fg("critical").add_modifier(Modifier::BOLD);
+    let verb = p.action.name().to_uppercase();
+    let mut lines: Vec<Line<'static>> = vec![
+        Line::from(vec![
+            Span::raw("account "),
+            Span::styled(
+                format!("{} ({})", p.target.alias, p.target.account_id),
+                strong,
+            ),
+            Span::raw("  region "),
+            Span::styled(p.target.region.clone(), strong),
+        ]),
+        Line::from(vec![
+            Span::raw("instance "),
+            Span::styled(p.target.instance_id.clone(), strong),
+            Span::raw(format!(
+                "  {}",
+                if p.name.is_empty() {
+                    "(no name)"
+                } else {
+                    &p.name
+                }
+            )),
+        ]),
+        Line::from(Span::styled(
+            format!("case {}", state.triage.case_id.as_deref().unwrap_or("?")),
+            muted,
+        )),
+        Line::raw(""),
+    ];
+    if let crate::triage::Action::Stop {
+        force,
+        hibernate,
+        clear_stop_protection,
+    } = &p.action
+    {
+        let b = |on: bool| if on { "[x]" } else { "[ ]" };
+        lines.push(Line::from(Span::styled(
+            format!(
+                "f force {}   h hibernate {}   c clear stop protection {}",
+                b(*force),
+                b(*hibernate),
+                b(*clear_stop_protection)
+            ),
+            muted,
+        )));
+    }
+    let confirm_key = state
+        .keymap
+        .keys_for(K::Confirm)
+        .first()
+        .map_or_else(|| "confirm".to_string(), |k| k.to_string());
+    match &p.stage {
+        Stage::Checking => lines.push(Line::from(Span::styled(
+            "checking: plan and DryRun…",
+            muted,
+        ))),
+        Stage::Ready { plan, checks } => {
+            for l in plan {
+                lines.push(Line::from(format!("• {l}")));
+            }
+            lines.push(Line::raw(""));
+            for (op, label, ok) in checks {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("dry run {op}: "), muted),
+                    Span::styled(label.clone(), if *ok { theme.fg("ok") } else { danger }),
+                ]));
+            }
+            lines.push(Line::raw(""));
+            let allowed = checks.iter().all(|c| c.2);
+            lines.push(if !allowed {
+                Line::from(Span::styled(
+                    "not allowed: nothing will be done · esc close",
+                    danger,
+                ))
+            } else if state.triage.dry_run_only {
+                Line::from(Span::styled(
+                    "dry-run mode: nothing will be done · esc close",
+                    key,
+                ))
+            } else if state.triage.confirm_by_typing_id {
+                Line::from(vec![
+                    Span::styled("type the instance id to confirm: ", key),
+                    Span::styled(format!("{}▏", p.typed), strong),
+                    Span::styled("  esc cancel", muted),
+                ])
+            } else {
+                Line::from(vec![
+                    Span::styled(format!("press {confirm_key} to {}", p.action.name()), key),
+                    Span::styled(" · esc cancel", muted),
+                ])
+            });
+        }
+        Stage::Running { progress } => {
+            lines.push(Line::from(Span::styled(
+                "running… (esc hides this panel; the action goes on)",
+                key,
+            )));
+            for l in progress {
+                lines.push(Line::raw(l.clone()));
+            }
+        }
+        Stage::Done {
+            ok,
+            message,
+            progress,
+        } => {
+            for l in progress {
+                lines.push(Line::raw(l.clone()));
+            }
+            lines.push(Line::from(Span::styled(
+                message.clone(),
+                if *ok {
+                    theme.fg("ok").add_modifier(Modifier::BOLD)
+                } else {
+                    danger
+                },
+            )));
+            lines.push(Line::from(Span::styled("enter/esc close", muted)));
+        }
+    }
+    let w = area.width.min(90);
+    let h = (lines.len() as u16 + 2 + 4).min(area.height);
+    let rect = centered(area, w, h);
+    frame.render_widget(Clear, rect);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(danger)
+        .title(Span::styled(format!(" {verb} "), danger))
+        .style(theme.base());
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+}

@@ -304,7 +304,13 @@ pub fn spawn_scope(c: Clients, settings: &Settings, tx: mpsc::Sender<Update>) {
 }
 
 /// Connects every account in the background and starts all feeds; the UI never waits for it.
-pub fn spawn(config: Config, prompt: Arc<dyn MfaPrompt>, tx: mpsc::Sender<Update>) {
+/// Connected accounts are also registered in `registry` (for triage) when one is given.
+pub fn spawn(
+    config: Config,
+    prompt: Arc<dyn MfaPrompt>,
+    tx: mpsc::Sender<Update>,
+    registry: Option<crate::triage::executor::Accounts>,
+) {
     tokio::spawn(async move {
         let mut announced: Vec<AccountInfo> = Vec::new();
         let futs = config.accounts.iter().map(|a| {
@@ -317,6 +323,11 @@ pub fn spawn(config: Config, prompt: Arc<dyn MfaPrompt>, tx: mpsc::Sender<Update
         while let Some((cfg, res)) = pending.next().await {
             match res {
                 Ok(acct) => {
+                    if let Some(r) = &registry
+                        && let Ok(mut m) = r.lock()
+                    {
+                        m.insert(acct.account_id.clone(), acct.clone());
+                    }
                     announced.push(info(&acct));
                     if tx.send(Update::Accounts(announced.clone())).await.is_err() {
                         return;

@@ -1,0 +1,335 @@
+//! Console triage state: the case-id prompt, the confirmation panel (plan, DryRun verdicts, a
+//! second deliberate key or the typed instance id), live progress, and row marks.
+
+use std::collections::HashMap;
+
+use crate::keymap::{Action as KeyAction, Key, KeyCode};
+use crate::triage::executor::Job;
+use crate::triage::{Action, Target};
+
+use super::{Command, Screen, State};
+
+/// Where the panel is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stage {
+    /// Plan and DryRun in flight.
+    Checking,
+    /// Plan and verdicts shown; waiting for confirmation.
+    Ready {
+        /// What will happen.
+        plan: Vec<String>,
+        /// (operation, verdict label, allowed).
+        checks: Vec<(String, String, bool)>,
+    },
+    /// Running; steps so far.
+    Running {
+        /// Progress lines.
+        progress: Vec<String>,
+    },
+    /// Finished.
+    Done {
+        /// Success.
+        ok: bool,
+        /// Summary or error.
+        message: String,
+        /// Progress lines.
+        progress: Vec<String>,
+    },
+}
+
+/// The confirmation panel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Panel {
+    /// Current job id.
+    pub id: u64,
+    /// The action (stop options included).
+    pub action: Action,
+    /// The instance, as the operator sees it.
+    pub target: Target,
+    /// Its Name tag.
+    pub name: String,
+    /// Scope index of the row.
+    pub scope: usize,
+    /// Where it is.
+    pub stage: Stage,
+    /// Instance id typed so far (when confirming by typing).
+    pub typed: String,
+}
+
+/// Triage state of the console.
+#[derive(Debug, Clone, Default)]
+pub struct TriageUi {
+    /// False in read-only mode: no executor exists.
+    pub enabled: bool,
+    /// `--dry-run`: every action stops after its DryRun.
+    pub dry_run_only: bool,
+    /// Confirm by typing the instance id instead of the confirm key.
+    pub confirm_by_typing_id: bool,
+    /// Case id of this session.
+    pub case_id: Option<String>,
+    /// Case id being typed, and the action waiting for it.
+    pub case_prompt: Option<(String, Action, Target, String, usize)>,
+    /// The panel, when open.
+    pub panel: Option<Panel>,
+    /// Last job id handed out.
+    pub next_id: u64,
+    /// Runs started: id -> (scope, instance, action), to mark rows even with the panel closed.
+    pub jobs: HashMap<u64, (usize, String, Action)>,
+    /// Row marks: (scope, instance) -> label shown in the STATE column.
+    pub marks: HashMap<(usize, String), String>,
+    /// One-line notice for the footer (e.g. why a key did nothing).
+    pub notice: Option<String>,
+}
+
+fn new_job(state: &mut State, preview: bool) -> Option<Command> {
+    let case = state.triage.case_id.clone()?;
+    let p = state.triage.panel.as_mut()?;
+    state.triage.next_id += 1;
+    p.id = state.triage.next_id;
+    if !preview {
+        state.triage.jobs.insert(
+            p.id,
+            (p.scope, p.target.instance_id.clone(), p.action.clone()),
+        );
+    }
+    Some(Command::Triage(Job {
+        id: p.id,
+        preview,
+        action: p.action.clone(),
+        target: p.target.clone(),
+        case_id: case,
+    }))
+}
+
+fn open_panel(
+    state: &mut State,
+    action: Action,
+    target: Target,
+    name: String,
+    scope: usize,
+) -> Vec<Command> {
+    state.triage.panel = Some(Panel {
+        id: 0,
+        action,
+        target,
+        name,
+        scope,
+        stage: Stage::Checking,
+        typed: String::new(),
+    });
+    new_job(state, true).into_iter().collect()
+}
+
+/// A triage key was pressed on the fleet or detail screen.
+pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
+    if !state.triage.enabled {
+        state.triage.notice = Some("read-only: triage actions are disabled".into());
+        return Vec::new();
+    }
+    let row = match &state.ui.screen {
+        Screen::Detail {
+            scope, instance_id, ..
+        } => state.fleet.row(*scope, instance_id),
+        _ => state.selected_row(),
+    };
+    let Some(row) = row else {
+        state.triage.notice = Some("no instance selected".into());
+        return Vec::new();
+    };
+    let sd = &state.fleet.scopes[row.scope];
+    if sd
+        .scope
+        .account_id
+        .starts_with(crate::source::aws::UNVERIFIED)
+    {
+        state.triage.notice = Some(format!(
+            "account `{}` is not verified: cannot act on it",
+            sd.alias
+        ));
+        return Vec::new();
+    }
+    let target = Target {
+        alias: sd.alias.clone(),
+        account_id: sd.scope.account_id.clone(),
+        region: sd.scope.region.clone(),
+        instance_id: row.instance.instance_id.clone(),
+    };
+    let name = row.instance.name.clone();
+    let scope = row.scope;
+    let action = match key {
+        KeyAction::Stop => Action::Stop {
+            force: false,
+            hibernate: false,
+            clear_stop_protection: false,
+        },
+        KeyAction::Quarantine => Action::Quarantine,
+        KeyAction::Release => Action::Release,
+        _ => Action::Snapshot,
+    };
+    state.triage.notice = None;
+    if state.triage.case_id.is_none() {
+        state.triage.case_prompt = Some((String::new(), action, target, name, scope));
+        return Vec::new();
+    }
+    open_panel(state, action, target, name, scope)
+}
+
+/// Keys while the case prompt is open.
+pub fn case_key(state: &mut State, key: Key) -> Vec<Command> {
+    let Some((input, ..)) = state.triage.case_prompt.as_mut() else {
+        return Vec::new();
+    };
+    match key.code {
+        KeyCode::Char(c)
+            if !key.ctrl
+                && !key.alt
+                && input.len() < 64
+                && (c.is_ascii_alphanumeric() || "._:/-".contains(c)) =>
+        {
+            input.push(c);
+        }
+        KeyCode::Backspace => {
+            input.pop();
+        }
+        KeyCode::Esc => state.triage.case_prompt = None,
+        KeyCode::Enter if !input.is_empty() => {
+            let (case, action, target, name, scope) =
+                state.triage.case_prompt.take().expect("prompt is open");
+            state.triage.case_id = Some(case);
+            return open_panel(state, action, target, name, scope);
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Keys while the panel is open.
+pub fn panel_key(state: &mut State, key: Key) -> Vec<Command> {
+    let confirm = state.keymap.action(&key) == Some(KeyAction::Confirm);
+    let typing = state.triage.confirm_by_typing_id;
+    let dry_only = state.triage.dry_run_only;
+    let Some(p) = state.triage.panel.as_mut() else {
+        return Vec::new();
+    };
+    if key.code == KeyCode::Esc {
+        // Closing never cancels a running action (it is audited step by step); it only hides it.
+        state.triage.panel = None;
+        return Vec::new();
+    }
+    match &p.stage {
+        Stage::Checking | Stage::Running { .. } => Vec::new(),
+        Stage::Done { .. } => {
+            if key.code == KeyCode::Enter {
+                state.triage.panel = None;
+            }
+            Vec::new()
+        }
+        Stage::Ready { checks, .. } => {
+            let allowed = checks.iter().all(|c| c.2);
+            // Stop options re-run the DryRun with the new parameters.
+            if let Action::Stop {
+                force,
+                hibernate,
+                clear_stop_protection,
+            } = &mut p.action
+                && !typing
+                && let KeyCode::Char(c @ ('f' | 'h' | 'c')) = key.code
+            {
+                match c {
+                    'f' => *force = !*force,
+                    'h' => *hibernate = !*hibernate,
+                    _ => *clear_stop_protection = !*clear_stop_protection,
+                }
+                p.stage = Stage::Checking;
+                return new_job(state, true).into_iter().collect();
+            }
+            if !allowed || dry_only {
+                return Vec::new();
+            }
+            let go = if typing {
+                match key.code {
+                    KeyCode::Char(c) if !key.ctrl && !key.alt => {
+                        p.typed.push(c);
+                        false
+                    }
+                    KeyCode::Backspace => {
+                        p.typed.pop();
+                        false
+                    }
+                    KeyCode::Enter => p.typed == p.target.instance_id,
+                    _ => false,
+                }
+            } else {
+                confirm
+            };
+            if !go {
+                return Vec::new();
+            }
+            p.stage = Stage::Running {
+                progress: Vec::new(),
+            };
+            let label = match p.action {
+                Action::Stop { .. } => "STOPPING…",
+                Action::Quarantine => "QUARANTINING…",
+                Action::Release => "RELEASING…",
+                Action::Snapshot => "SNAPSHOTTING…",
+            };
+            let mark_key = (p.scope, p.target.instance_id.clone());
+            state.triage.marks.insert(mark_key, label.into());
+            new_job(state, false).into_iter().collect()
+        }
+    }
+}
+
+/// Applies a triage update from the executor.
+pub fn on_update(state: &mut State, u: crate::source::Update) {
+    use crate::source::Update;
+    match u {
+        Update::TriagePlan { id, plan, checks } => {
+            if let Some(p) = state.triage.panel.as_mut().filter(|p| p.id == id) {
+                p.stage = Stage::Ready { plan, checks };
+            }
+        }
+        Update::TriageProgress { id, line } => {
+            if let Some(p) = state.triage.panel.as_mut().filter(|p| p.id == id)
+                && let Stage::Running { progress } = &mut p.stage
+            {
+                progress.push(line);
+            }
+        }
+        Update::TriageDone { id, result } => {
+            if let Some((scope, instance, action)) = state.triage.jobs.remove(&id) {
+                let key = (scope, instance);
+                match (&result, &action) {
+                    (Ok(_), Action::Quarantine) => {
+                        state.triage.marks.insert(key, "QUARANTINED".into());
+                    }
+                    (Ok(_), Action::Stop { .. }) => {
+                        state.triage.marks.insert(key, "STOPPING".into());
+                    }
+                    (Ok(_), _) => {
+                        state.triage.marks.remove(&key);
+                    }
+                    (Err(_), a) => {
+                        state
+                            .triage
+                            .marks
+                            .insert(key, format!("{} FAILED", a.name().to_uppercase()));
+                    }
+                }
+            }
+            if let Some(p) = state.triage.panel.as_mut().filter(|p| p.id == id) {
+                let progress = match &p.stage {
+                    Stage::Running { progress } => progress.clone(),
+                    _ => Vec::new(),
+                };
+                p.stage = Stage::Done {
+                    ok: result.is_ok(),
+                    message: result.unwrap_or_else(|e| e),
+                    progress,
+                };
+            }
+        }
+        _ => {}
+    }
+}
