@@ -27,7 +27,8 @@ struct Fixture {
     original: BTreeMap<String, Vec<String>>,
 }
 
-async fn fixture(ec2: &aws_sdk_ec2::Client) -> Fixture {
+async fn fixture(ops: &AwsOps) -> Fixture {
+    let ec2 = &ops.ec2;
     let vpc = ec2
         .create_vpc()
         .cidr_block("10.20.0.0/16")
@@ -111,7 +112,6 @@ async fn fixture(ec2: &aws_sdk_ec2::Client) -> Fixture {
         .send()
         .await
         .unwrap();
-    let ops = AwsOps { ec2: ec2.clone() };
     let f = ops.describe(&instance).await.unwrap();
     assert_eq!(f.enis.len(), 2);
     Fixture {
@@ -162,13 +162,7 @@ async fn setup() -> (Emulator, AwsOps, tempfile::TempDir) {
     let emu = Emulator::start();
     set_test_credentials();
     let cfg = sdk(&emu, "us-east-1", None).await;
-    (
-        emu,
-        AwsOps {
-            ec2: aws_sdk_ec2::Client::new(&cfg),
-        },
-        tempfile::tempdir().unwrap(),
-    )
+    (emu, AwsOps::from_conf(&cfg), tempfile::tempdir().unwrap())
 }
 
 fn mutating(emu: &Emulator) -> Vec<String> {
@@ -183,7 +177,7 @@ fn mutating(emu: &Emulator) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quarantine_every_eni_then_release_exactly() {
     let (emu, ops, dir) = setup().await;
-    let fx = fixture(&ops.ec2).await;
+    let fx = fixture(&ops).await;
     let mut log = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
 
     // Dry run first: allowed, nothing changed.
@@ -320,7 +314,7 @@ async fn quarantine_resumes_after_a_crash_at_every_step() {
     ];
     for step in steps {
         // Each case in a fresh VPC, so the group-creation steps happen again.
-        let fx = fixture(&ops.ec2).await;
+        let fx = fixture(&ops).await;
         let err = act(&ops, &mut log, &fx.instance, Action::Quarantine, Some(step))
             .await
             .unwrap_err();
@@ -599,5 +593,84 @@ async fn headless_triage_read_only_dry_run_and_confirmed() {
             && text.contains("record original groups")
             && text.contains("← ok"),
         "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_scaling_member_goes_to_standby_first_and_back_on_release() {
+    let (_emu, ops, dir) = setup().await;
+    let mut log = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
+    let asg = &ops.autoscaling;
+    asg.create_launch_configuration()
+        .launch_configuration_name("lc")
+        .image_id("ami-12c6146b")
+        .instance_type("t3.micro")
+        .send()
+        .await
+        .unwrap();
+    asg.create_auto_scaling_group()
+        .auto_scaling_group_name("miners-target")
+        .launch_configuration_name("lc")
+        .min_size(0)
+        .max_size(2)
+        .desired_capacity(1)
+        .availability_zones("us-east-1a")
+        .send()
+        .await
+        .unwrap();
+    let group = asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names("miners-target")
+        .send()
+        .await
+        .unwrap();
+    let instance = group.auto_scaling_groups()[0].instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        ops.describe(&instance).await.unwrap().asg(),
+        Some("miners-target")
+    );
+
+    act(&ops, &mut log, &instance, Action::Quarantine, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        ops.asg_lifecycle(&instance).await.unwrap().as_deref(),
+        Some("Standby")
+    );
+    let group = asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names("miners-target")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        group.auto_scaling_groups()[0].desired_capacity(),
+        Some(0),
+        "no replacement launched"
+    );
+    let f = ops.describe(&instance).await.unwrap();
+    assert_eq!(f.tags[TAG_STATE], "isolated");
+    assert_eq!(f.tags["watchfloor:asg-standby"], "miners-target");
+    // Standby was entered before any group changed.
+    let (recs, _) = AuditLog::read(log.path()).unwrap();
+    let pos = |p: &str| recs.iter().position(|r| r.step.contains(p)).unwrap();
+    assert!(pos("enter standby") < pos("to allow-all"));
+
+    act(&ops, &mut log, &instance, Action::Release, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        ops.asg_lifecycle(&instance).await.unwrap().as_deref(),
+        Some("InService")
+    );
+    assert!(
+        !ops.describe(&instance)
+            .await
+            .unwrap()
+            .tags
+            .contains_key("watchfloor:asg-standby")
     );
 }

@@ -12,11 +12,33 @@ use crate::model::InstanceState;
 use crate::source::aws::AwsError;
 use crate::source::aws::error::describe;
 
-/// EC2 client of one account x region, used only when triage is enabled (never in read-only mode).
+/// Clients of one account x region, built only when triage is enabled (never in read-only mode).
 #[derive(Debug, Clone)]
 pub struct AwsOps {
     /// The regional EC2 client.
     pub ec2: Client,
+    /// The regional Auto Scaling client (Standby before quarantine).
+    pub autoscaling: aws_sdk_autoscaling::Client,
+}
+
+impl AwsOps {
+    /// Both clients from one SDK configuration (the region must be set in it).
+    pub fn from_conf(sdk: &aws_config::SdkConfig) -> Self {
+        AwsOps {
+            ec2: Client::new(sdk),
+            autoscaling: aws_sdk_autoscaling::Client::new(sdk),
+        }
+    }
+
+    /// Clients for `region` of a connected account.
+    pub fn for_region(acct: &crate::source::aws::Connected, region: &str) -> Self {
+        let sdk = acct
+            .sdk
+            .to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        Self::from_conf(&sdk)
+    }
 }
 
 fn tag_spec(kind: ResourceType, tags: &[(String, String)]) -> TagSpecification {
@@ -379,6 +401,47 @@ impl Ops for AwsOps {
             .await
             .map_err(|e| describe("StopInstances", &e))?;
         Ok(out.request_id().map(str::to_string))
+    }
+
+    async fn asg_lifecycle(&self, instance: &str) -> Result<Option<String>, AwsError> {
+        let out = self
+            .autoscaling
+            .describe_auto_scaling_instances()
+            .instance_ids(instance)
+            .send()
+            .await
+            .map_err(|e| describe("DescribeAutoScalingInstances", &e))?;
+        Ok(out
+            .auto_scaling_instances()
+            .first()
+            .and_then(|i| i.lifecycle_state())
+            .map(|s| s.to_string()))
+    }
+
+    async fn asg_standby(&self, instance: &str, asg: &str, enter: bool) -> OpResult {
+        use aws_sdk_autoscaling::operation::RequestId as _;
+        if enter {
+            let out = self
+                .autoscaling
+                .enter_standby()
+                .instance_ids(instance)
+                .auto_scaling_group_name(asg)
+                .should_decrement_desired_capacity(true)
+                .send()
+                .await
+                .map_err(|e| describe("EnterStandby", &e))?;
+            Ok(out.request_id().map(str::to_string))
+        } else {
+            let out = self
+                .autoscaling
+                .exit_standby()
+                .instance_ids(instance)
+                .auto_scaling_group_name(asg)
+                .send()
+                .await
+                .map_err(|e| describe("ExitStandby", &e))?;
+            Ok(out.request_id().map(str::to_string))
+        }
     }
 
     async fn snapshot_volume(

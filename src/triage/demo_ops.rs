@@ -200,6 +200,15 @@ impl Ops for DemoOps {
         })
     }
 
+    async fn asg_lifecycle(&self, _instance: &str) -> Result<Option<String>, AwsError> {
+        // The simulated fleet has no Auto Scaling groups.
+        Ok(None)
+    }
+
+    async fn asg_standby(&self, _instance: &str, _asg: &str, _enter: bool) -> OpResult {
+        Ok(None)
+    }
+
     async fn snapshot_volume(
         &self,
         volume: &str,

@@ -13,7 +13,7 @@ use super::demo_ops::DemoOps;
 use super::{Action, AuditLog, Context, Ops, Runner, Target, plan};
 use crate::model::Scope;
 use crate::source::Update;
-use crate::source::aws::{Clients, Connected};
+use crate::source::aws::Connected;
 use crate::source::demo::DemoWorld;
 
 /// Connected AWS accounts by id, filled in by the AWS source as accounts connect.
@@ -106,9 +106,7 @@ async fn run_job(
                         job.target.account_id
                     )
                 })?;
-            let ops = AwsOps {
-                ec2: Clients::new(&acct, &job.target.region).ec2,
-            };
+            let ops = AwsOps::for_region(&acct, &job.target.region);
             drive(
                 &ops,
                 &mut audit,

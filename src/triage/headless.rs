@@ -12,7 +12,7 @@ use super::aws_ops::AwsOps;
 use super::{Action, AuditLog, Context, Runner, Target, TriageError, Verdict, plan};
 use crate::cli::{Cli, TriageArgs, TriageKind};
 use crate::config::Regions;
-use crate::source::aws::{Clients, TerminalPrompt, creds};
+use crate::source::aws::{TerminalPrompt, creds};
 
 /// Exit code when the DryRun check says the identity may not do it.
 pub const EXIT_DENIED: u8 = 3;
@@ -82,8 +82,7 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
     let acct = creds::connect(acct_cfg, &config.settings, Arc::new(TerminalPrompt))
         .await
         .map_err(|e| anyhow::anyhow!("account `{}`: {}", args.account, e.message))?;
-    let clients = Clients::new(&acct, &args.region);
-    let ops = AwsOps { ec2: clients.ec2 };
+    let ops = AwsOps::for_region(&acct, &args.region);
     let path = audit_path(cli)?;
     let mut audit = AuditLog::open(&path)
         .with_context(|| format!("cannot open the audit log {}", path.display()))?;

@@ -26,6 +26,8 @@ pub const TAG_STATE: &str = "watchfloor:quarantine";
 pub const TAG_AT: &str = "watchfloor:quarantined-at";
 /// Prefix of the tags recording each ENI's original groups (`...:eni-123` = `sg-a,sg-b`).
 pub const TAG_ORIGINAL: &str = "watchfloor:original-groups:";
+/// Tag recording the Auto Scaling group the instance was put in Standby in.
+pub const TAG_ASG: &str = "watchfloor:asg-standby";
 /// Name prefix of the per-VPC isolation group (no ingress but the examiner CIDR, no egress).
 pub const ISOLATION_GROUP: &str = "watchfloor-isolation";
 /// Name prefix of the per-VPC allow-all group used to untrack existing flows before isolating.
@@ -208,6 +210,18 @@ pub trait Ops: Send + Sync {
         hibernate: bool,
         dry_run: bool,
     ) -> impl Future<Output = OpResult> + Send;
+    /// Lifecycle state of the instance in its Auto Scaling group (`InService`, `Standby`, ...).
+    fn asg_lifecycle(
+        &self,
+        instance: &str,
+    ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
+    /// EnterStandby (decrementing desired capacity) or ExitStandby.
+    fn asg_standby(
+        &self,
+        instance: &str,
+        asg: &str,
+        enter: bool,
+    ) -> impl Future<Output = OpResult> + Send;
     /// CreateSnapshot with tags; returns the snapshot id.
     fn snapshot_volume(
         &self,
@@ -227,6 +241,8 @@ pub enum Verdict {
     Denied(String),
     /// Any other failure (instance gone, bad parameter, unreachable).
     Error(String),
+    /// The API has no DryRun (Auto Scaling): cannot be checked in advance.
+    Unchecked(String),
 }
 
 impl Verdict {
@@ -250,6 +266,7 @@ impl Verdict {
             Verdict::Allowed => "allowed".into(),
             Verdict::Denied(m) => format!("denied: {m}"),
             Verdict::Error(m) => format!("error: {m}"),
+            Verdict::Unchecked(m) => format!("not checkable in advance: {m}"),
         }
     }
 }
@@ -621,13 +638,6 @@ impl<'a, O: Ops> Runner<'a, O> {
     async fn quarantine(&mut self) -> Result<String, TriageError> {
         let id = self.target.instance_id.clone();
         let f = self.facts().await?;
-        if let Some(asg) = f.asg() {
-            return Err(TriageError::Refused(format!(
-                "{id} is in Auto Scaling group {asg}: the group would replace it. Put it in Standby first \
-                 (aws autoscaling enter-standby --instance-ids {id} --auto-scaling-group-name {asg} \
-                 --should-decrement-desired-capacity), then quarantine"
-            )));
-        }
         let vpc = f.vpc_id.clone().ok_or_else(|| {
             TriageError::Refused(format!("{id} has no VPC: nothing to isolate with"))
         })?;
@@ -648,6 +658,9 @@ impl<'a, O: Ops> Runner<'a, O> {
                 )));
             }
             tags.push((TAG_CASE.into(), self.ctx.case_id.clone()));
+            if let Some(asg) = f.asg() {
+                tags.push((TAG_ASG.into(), asg.to_string()));
+            }
             tags.push((
                 TAG_AT.into(),
                 Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -658,7 +671,35 @@ impl<'a, O: Ops> Runner<'a, O> {
             })
             .await?;
         }
-        // 2. Termination protection on (evidence must survive).
+        // 2. An Auto Scaling member goes to Standby first, or the group replaces it.
+        let asg = f
+            .tags
+            .get(TAG_ASG)
+            .cloned()
+            .or_else(|| f.asg().map(str::to_string));
+        if let Some(asg) = asg {
+            let life = ops.asg_lifecycle(&id).await.map_err(|e| TriageError::Api {
+                step: "read Auto Scaling lifecycle".into(),
+                error: e.message,
+            })?;
+            match life.as_deref() {
+                Some("Standby") | None => {}
+                Some("InService") => {
+                    self.step(
+                        "quarantine",
+                        &format!("enter standby in Auto Scaling group {asg}"),
+                        || async { ops.asg_standby(&id, &asg, true).await.map(|r| ((), r)) },
+                    )
+                    .await?;
+                }
+                Some(other) => {
+                    return Err(TriageError::Refused(format!(
+                        "{id} is {other} in Auto Scaling group {asg}: cannot put it in Standby now; retry when it is InService"
+                    )));
+                }
+            }
+        }
+        // 3. Termination protection on (evidence must survive).
         if f.termination_protection != Some(true) {
             self.step("quarantine", "termination protection on", || async {
                 ops.set_termination_protection(&id, true, false)
@@ -667,9 +708,9 @@ impl<'a, O: Ops> Runner<'a, O> {
             })
             .await?;
         }
-        // 3. The VPC's groups.
+        // 4. The VPC's groups.
         let (iso, all) = self.groups(&vpc).await?;
-        // 4. Allow-all first: existing flows become untracked, so the next swap cuts them.
+        // 5. Allow-all first: existing flows become untracked, so the next swap cuts them.
         if matches!(state.as_deref(), None | Some("recorded")) {
             let f = self.facts().await?;
             self.move_enis(&f, &all, "allow-all").await?;
@@ -682,7 +723,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                 tokio::time::sleep(self.ctx.quarantine_wait).await;
             }
         }
-        // 5. Isolation.
+        // 6. Isolation.
         let f = self.facts().await?;
         let already = state.as_deref() == Some("isolated")
             && f.enis.iter().all(|(_, g)| g == &vec![iso.clone()]);
@@ -724,10 +765,22 @@ impl<'a, O: Ops> Runner<'a, O> {
             )
             .await?;
         }
+        if let Some(asg) = f.tags.get(TAG_ASG).cloned()
+            && ops.asg_lifecycle(&id).await.ok().flatten().as_deref() == Some("Standby")
+        {
+            self.step(
+                "release",
+                &format!("exit standby in Auto Scaling group {asg}"),
+                || async { ops.asg_standby(&id, &asg, false).await.map(|r| ((), r)) },
+            )
+            .await?;
+        }
         let keys: Vec<String> = f
             .tags
             .keys()
-            .filter(|k| k.starts_with(TAG_ORIGINAL) || *k == TAG_STATE || *k == TAG_AT)
+            .filter(|k| {
+                k.starts_with(TAG_ORIGINAL) || *k == TAG_STATE || *k == TAG_AT || *k == TAG_ASG
+            })
             .cloned()
             .collect();
         self.step("release", "remove quarantine tags", || async {
@@ -839,6 +892,9 @@ pub fn plan(action: &Action, f: &Facts, ctx: &Context) -> Vec<String> {
             }
             for (eni, g) in o {
                 v.push(format!("Restore {eni} to {}.", g.join(", ")));
+            }
+            if let Some(asg) = f.tags.get(TAG_ASG) {
+                v.push(format!("Exit Standby in Auto Scaling group {asg}."));
             }
             v.push("Remove the quarantine tags. Termination protection stays on.".into());
         }
