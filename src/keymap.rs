@@ -48,6 +48,10 @@ pub enum Action {
     Snapshot,
     /// Confirm the action in the confirmation panel (the second, deliberate key).
     Confirm,
+    /// Select the next finding in the detail screen.
+    NextFinding,
+    /// Archive the selected GuardDuty finding (opens the confirmation panel).
+    ArchiveFinding,
 }
 
 impl Action {
@@ -71,6 +75,8 @@ impl Action {
         Action::Release,
         Action::Snapshot,
         Action::Confirm,
+        Action::NextFinding,
+        Action::ArchiveFinding,
     ];
 
     /// Name used in keymap files.
@@ -94,6 +100,8 @@ impl Action {
             Action::Release => "release",
             Action::Snapshot => "snapshot",
             Action::Confirm => "confirm",
+            Action::NextFinding => "next-finding",
+            Action::ArchiveFinding => "archive-finding",
         }
     }
 
@@ -118,6 +126,8 @@ impl Action {
             Action::Release => "release from quarantine",
             Action::Snapshot => "snapshot EBS volumes",
             Action::Confirm => "confirm the action shown",
+            Action::NextFinding => "select next finding (detail)",
+            Action::ArchiveFinding => "archive selected finding",
         }
     }
 

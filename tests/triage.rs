@@ -674,3 +674,60 @@ async fn auto_scaling_member_goes_to_standby_first_and_back_on_release() {
             .contains_key("watchfloor:asg-standby")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_finding_removes_it_from_the_live_set() {
+    let (emu, ops, dir) = setup().await;
+    let mut log = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
+    let cfg = sdk(&emu, "us-east-1", None).await;
+    let a = support::seed::run(&aws_sdk_ec2::Client::new(&cfg), "miner", &[]).await;
+    let seeded = emu.post(
+        "/_watchfloor/guardduty/findings",
+        &json!({"account_id": ACCOUNT, "region": "us-east-1", "findings": [
+            {"type": "CryptoCurrency:EC2/BitcoinTool.B!DNS", "severity": 8.0, "instance_id": a}
+        ]}),
+    );
+    let id = seeded["finding_ids"][0]
+        .as_str()
+        .or_else(|| seeded["findings"][0]["id"].as_str())
+        .expect("seeded id")
+        .to_string();
+    let gd = aws_sdk_guardduty::Client::new(&cfg);
+    let mut poller = watchfloor::source::aws::guardduty::FindingsPoller::default();
+    assert_eq!(
+        poller
+            .poll(&gd, chrono::Utc::now())
+            .await
+            .unwrap()
+            .findings
+            .len(),
+        1
+    );
+    let msg = act(
+        &ops,
+        &mut log,
+        &a,
+        Action::ArchiveFinding {
+            finding_id: id.clone(),
+            kind: "x".into(),
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(msg.contains("archived"), "{msg}");
+    let mut fresh = watchfloor::source::aws::guardduty::FindingsPoller::default();
+    assert!(
+        fresh
+            .poll(&gd, chrono::Utc::now())
+            .await
+            .unwrap()
+            .findings
+            .is_empty(),
+        "archived findings are not listed"
+    );
+    let (recs, _) = AuditLog::read(log.path()).unwrap();
+    assert!(recs.iter().any(|r| r.action == "archive-finding"
+        && r.step.contains(&id)
+        && r.phase == Phase::Outcome));
+}

@@ -399,6 +399,14 @@ impl Fleet {
         f.last_ok = Some(f.last_ok.map_or(at, |t| t.max(at)));
     }
 
+    /// Drops a finding archived from the console (the feed's next full poll agrees).
+    pub fn forget_finding(&mut self, scope: usize, finding_id: &str) {
+        if self.scopes[scope].findings.remove(finding_id).is_some() {
+            self.recompute_scope(scope);
+            self.recount();
+        }
+    }
+
     /// Live findings of one instance, worst first.
     pub fn findings_of(&self, scope: usize, instance_id: &str) -> Vec<&Finding> {
         let mut v: Vec<&Finding> = self.scopes[scope]

@@ -82,6 +82,8 @@ pub enum Screen {
         instance_id: String,
         /// Scroll offset of the detail body.
         scroll: u16,
+        /// Selected finding (index in the worst-first list).
+        finding: usize,
     },
     /// Key bindings.
     Help {
@@ -425,8 +427,21 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         action,
         Action::Stop | Action::Quarantine | Action::Release | Action::Snapshot
     ) && matches!(state.ui.screen, Screen::Fleet | Screen::Detail { .. })
+        || (action == Action::ArchiveFinding && matches!(state.ui.screen, Screen::Detail { .. }))
     {
         return triage::start(state, action);
+    }
+    if action == Action::NextFinding
+        && let Screen::Detail {
+            scope,
+            instance_id,
+            finding,
+            ..
+        } = &mut state.ui.screen
+    {
+        let n = state.fleet.findings_of(*scope, instance_id).len();
+        *finding = if n == 0 { 0 } else { (*finding + 1) % n };
+        return Vec::new();
     }
     match (&mut state.ui.screen, action) {
         (_, Action::Quit) => return vec![Command::Quit],
@@ -462,6 +477,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
                         scope: r.scope,
                         instance_id: r.instance.instance_id.clone(),
                         scroll: 0,
+                        finding: 0,
                     };
                 }
             }
@@ -491,7 +507,9 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
             | Action::Quarantine
             | Action::Release
             | Action::Snapshot
-            | Action::Confirm => {}
+            | Action::Confirm
+            | Action::NextFinding
+            | Action::ArchiveFinding => {}
         },
     }
     Vec::new()

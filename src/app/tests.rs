@@ -675,9 +675,64 @@ mod triage_flow {
     }
 
     #[test]
+    fn archive_the_selected_finding_from_the_detail_screen() {
+        let mut s = armed();
+        s.triage.case_id = Some("IR-1".into());
+        update(
+            &mut s,
+            Msg::Data(Update::Findings {
+                scope: scope(),
+                at: t0(),
+                findings: vec![
+                    finding("f1", "i-c", "CryptoCurrency:EC2/BitcoinTool.B!DNS", 8.0),
+                    finding("f2", "i-c", "Recon:EC2/PortProbeUnprotectedPort", 2.0),
+                ],
+                complete: true,
+            }),
+        );
+        assert!(
+            key(&mut s, "A").is_empty(),
+            "archive needs the detail screen"
+        );
+        key(&mut s, "enter");
+        key(&mut s, "tab");
+        let p = job(&key(&mut s, "A"));
+        assert_eq!(
+            p.action,
+            T::ArchiveFinding {
+                finding_id: "f2".into(),
+                kind: "Recon:EC2/PortProbeUnprotectedPort".into()
+            }
+        );
+        update(
+            &mut s,
+            Msg::Data(Update::TriagePlan {
+                id: p.id,
+                plan: vec![],
+                checks: vec![],
+            }),
+        );
+        let run = job(&key(&mut s, "Y"));
+        update(
+            &mut s,
+            Msg::Data(Update::TriageDone {
+                id: run.id,
+                result: Ok("archived".into()),
+            }),
+        );
+        let left: Vec<&str> = s
+            .fleet
+            .findings_of(0, "i-c")
+            .iter()
+            .map(|f| f.id.as_str())
+            .collect();
+        assert_eq!(left, vec!["f1"]);
+    }
+
+    #[test]
     fn read_only_never_emits_a_job() {
         let mut s = state();
-        for k in ["S", "Q", "R", "P", "Y"] {
+        for k in ["S", "Q", "R", "P", "Y", "A"] {
             assert!(key(&mut s, k).is_empty());
         }
         assert!(s.triage.panel.is_none());

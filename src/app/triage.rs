@@ -156,7 +156,22 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
     };
     let name = row.instance.name.clone();
     let scope = row.scope;
+    let finding = match &state.ui.screen {
+        Screen::Detail { finding, .. } => state
+            .fleet
+            .findings_of(scope, &target.instance_id)
+            .get(*finding)
+            .map(|f| (f.id.clone(), f.kind.clone())),
+        _ => None,
+    };
     let action = match key {
+        KeyAction::ArchiveFinding => match finding {
+            Some((finding_id, kind)) => Action::ArchiveFinding { finding_id, kind },
+            None => {
+                state.triage.notice = Some("no finding to archive".into());
+                return Vec::new();
+            }
+        },
         KeyAction::Stop => Action::Stop {
             force: false,
             hibernate: false,
@@ -273,6 +288,7 @@ pub fn panel_key(state: &mut State, key: Key) -> Vec<Command> {
                 Action::Quarantine => "QUARANTINING…",
                 Action::Release => "RELEASING…",
                 Action::Snapshot => "SNAPSHOTTING…",
+                Action::ArchiveFinding { .. } => "ARCHIVING…",
             };
             let mark_key = (p.scope, p.target.instance_id.clone());
             state.triage.marks.insert(mark_key, label.into());
@@ -299,6 +315,10 @@ pub fn on_update(state: &mut State, u: crate::source::Update) {
         }
         Update::TriageDone { id, result } => {
             if let Some((scope, instance, action)) = state.triage.jobs.remove(&id) {
+                if let (Ok(_), Action::ArchiveFinding { finding_id, .. }) = (&result, &action) {
+                    state.fleet.forget_finding(scope, finding_id);
+                    state.rebuild_view();
+                }
                 let key = (scope, instance);
                 match (&result, &action) {
                     (Ok(_), Action::Quarantine) => {

@@ -85,6 +85,8 @@ pub struct Overrides {
     pub groups: HashMap<Scope, Vec<SecurityGroup>>,
     /// Snapshots taken.
     pub snapshots: Vec<DemoSnapshot>,
+    /// Finding ids archived from the console.
+    pub archived: std::collections::HashSet<String>,
     /// Counter for generated ids.
     pub serial: u64,
 }
@@ -647,8 +649,13 @@ impl DemoWorld {
             .collect()
     }
 
-    /// Findings of a scope visible at simulated time `t` (complete set).
+    /// Findings of a scope visible at simulated time `t` (complete set, archived ones left out).
     pub fn findings_at(&self, scope: &Scope, t: f64) -> Vec<Finding> {
+        let archived = self
+            .overrides
+            .lock()
+            .map(|o| o.archived.clone())
+            .unwrap_or_default();
         let mut out = Vec::new();
         for d in self.live(scope, t) {
             for (k, s) in d.findings.iter().enumerate().filter(|(_, s)| s.at <= t) {
@@ -669,6 +676,7 @@ impl DemoWorld {
                 });
             }
         }
+        out.retain(|f| !archived.contains(&f.id));
         out
     }
 

@@ -19,6 +19,8 @@ pub struct AwsOps {
     pub ec2: Client,
     /// The regional Auto Scaling client (Standby before quarantine).
     pub autoscaling: aws_sdk_autoscaling::Client,
+    /// The regional GuardDuty client (archiving findings).
+    pub guardduty: aws_sdk_guardduty::Client,
 }
 
 impl AwsOps {
@@ -27,6 +29,7 @@ impl AwsOps {
         AwsOps {
             ec2: Client::new(sdk),
             autoscaling: aws_sdk_autoscaling::Client::new(sdk),
+            guardduty: aws_sdk_guardduty::Client::new(sdk),
         }
     }
 
@@ -400,6 +403,29 @@ impl Ops for AwsOps {
             .send()
             .await
             .map_err(|e| describe("StopInstances", &e))?;
+        Ok(out.request_id().map(str::to_string))
+    }
+
+    async fn archive_finding(&self, finding_id: &str) -> OpResult {
+        use aws_sdk_guardduty::operation::RequestId as _;
+        let d = self
+            .guardduty
+            .list_detectors()
+            .send()
+            .await
+            .map_err(|e| describe("ListDetectors", &e))?;
+        let detector = d
+            .detector_ids()
+            .first()
+            .ok_or_else(|| AwsError::other("GuardDuty has no detector in this region"))?;
+        let out = self
+            .guardduty
+            .archive_findings()
+            .detector_id(detector)
+            .finding_ids(finding_id)
+            .send()
+            .await
+            .map_err(|e| describe("ArchiveFindings", &e))?;
         Ok(out.request_id().map(str::to_string))
     }
 

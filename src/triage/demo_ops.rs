@@ -200,6 +200,11 @@ impl Ops for DemoOps {
         })
     }
 
+    async fn archive_finding(&self, finding_id: &str) -> OpResult {
+        self.with(|o| o.archived.insert(finding_id.to_string()));
+        Ok(None)
+    }
+
     async fn asg_lifecycle(&self, _instance: &str) -> Result<Option<String>, AwsError> {
         // The simulated fleet has no Auto Scaling groups.
         Ok(None)

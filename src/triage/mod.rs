@@ -51,6 +51,13 @@ pub enum Action {
     Release,
     /// Snapshot every EBS volume, tagged with the case.
     Snapshot,
+    /// Archive a GuardDuty finding about the instance.
+    ArchiveFinding {
+        /// Finding id.
+        finding_id: String,
+        /// Finding type (shown in the panel).
+        kind: String,
+    },
 }
 
 impl Action {
@@ -61,6 +68,7 @@ impl Action {
             Action::Quarantine => "quarantine",
             Action::Release => "release",
             Action::Snapshot => "snapshot",
+            Action::ArchiveFinding { .. } => "archive-finding",
         }
     }
 }
@@ -222,6 +230,8 @@ pub trait Ops: Send + Sync {
         asg: &str,
         enter: bool,
     ) -> impl Future<Output = OpResult> + Send;
+    /// Archives a GuardDuty finding (the region's detector).
+    fn archive_finding(&self, finding_id: &str) -> impl Future<Output = OpResult> + Send;
     /// CreateSnapshot with tags; returns the snapshot id.
     fn snapshot_volume(
         &self,
@@ -466,6 +476,12 @@ impl<'a, O: Ops> Runner<'a, O> {
                     checks.push(("DeleteTags".into(), v));
                 }
             }
+            Action::ArchiveFinding { .. } => {
+                checks.push((
+                    "ArchiveFindings".into(),
+                    Verdict::Unchecked("GuardDuty has no DryRun".into()),
+                ));
+            }
             Action::Snapshot => {
                 if let Some(vol) = f.volumes.first() {
                     let v = Verdict::of(&self.ops.snapshot_volume(vol, "dry run", &[], true).await);
@@ -497,6 +513,16 @@ impl<'a, O: Ops> Runner<'a, O> {
             Action::Quarantine => self.quarantine().await,
             Action::Release => self.release().await,
             Action::Snapshot => self.snapshot().await,
+            Action::ArchiveFinding { finding_id, kind } => {
+                let ops = self.ops;
+                self.step(
+                    "archive-finding",
+                    &format!("archive finding {kind} {finding_id}"),
+                    || async { ops.archive_finding(finding_id).await.map(|r| ((), r)) },
+                )
+                .await?;
+                Ok(format!("finding {finding_id} archived"))
+            }
         }
     }
 
@@ -898,6 +924,10 @@ pub fn plan(action: &Action, f: &Facts, ctx: &Context) -> Vec<String> {
             }
             v.push("Remove the quarantine tags. Termination protection stays on.".into());
         }
+        Action::ArchiveFinding { finding_id, kind } => v.push(format!(
+            "Archive GuardDuty finding {kind} ({finding_id}): it leaves the fleet view and GuardDuty's \
+             current findings; it can be unarchived in GuardDuty. Only archive what you have triaged."
+        )),
         Action::Snapshot => v.push(format!(
             "Snapshot {} EBS volume(s) ({}), tagged with case {}.",
             f.volumes.len(),

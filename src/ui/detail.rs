@@ -17,9 +17,9 @@ pub fn render(
     area: Rect,
     state: &State,
     theme: &Theme,
-    scope_ix: usize,
-    instance_id: &str,
+    (scope_ix, instance_id): (usize, &str),
     scroll: u16,
+    selected_finding: usize,
 ) {
     let Some(row) = state.fleet.row(scope_ix, instance_id) else {
         frame.render_widget(
@@ -167,11 +167,14 @@ pub fn render(
     if findings.is_empty() {
         lines.push(Line::from(Span::styled("  none", label)));
     }
-    for f in findings {
+    for (k, f) in findings.into_iter().enumerate() {
         let band = f.band();
+        // The selected finding (next-finding cycles it) is what archive-finding acts on.
+        let cursor = if k == selected_finding { "▶ " } else { "  " };
         lines.push(Line::from(vec![
+            Span::styled(cursor, theme.fg("accent").add_modifier(Modifier::BOLD)),
             Span::styled(
-                format!("  {} ", severity_glyph(Some(band))),
+                format!("{} ", severity_glyph(Some(band))),
                 theme.severity(band),
             ),
             Span::styled(

@@ -52,6 +52,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
                 (Action::Stop, "stop"),
                 (Action::Quarantine, "quarantine"),
                 (Action::Snapshot, "snapshot"),
+                (Action::ArchiveFinding, "archive finding"),
                 (Action::Help, "help"),
                 (Action::Quit, "quit"),
             ],

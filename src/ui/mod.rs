@@ -51,7 +51,16 @@ pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
             scope,
             instance_id,
             scroll,
-        } => detail::render(frame, body, state, theme, *scope, instance_id, *scroll),
+            finding,
+        } => detail::render(
+            frame,
+            body,
+            state,
+            theme,
+            (*scope, instance_id),
+            *scroll,
+            *finding,
+        ),
         Screen::Help { scroll, .. } => help::render(frame, body, state, theme, *scroll),
     }
     footer::render(frame, foot, state, theme);
