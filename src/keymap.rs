@@ -372,9 +372,6 @@ impl fmt::Display for Key {
     }
 }
 
-/// Deepest chain of `extends` followed (a cycle stops here with an error).
-const MAX_EXTENDS: usize = 8;
-
 /// Built-in keymaps, compiled in from `keymaps/`.
 pub const BUILTIN: &[(&str, &str)] = &[
     ("default", include_str!("../keymaps/default.toml")),
@@ -486,28 +483,10 @@ impl Keymap {
             toml::from_str(src).map_err(|e| FileError::from_toml(file, src, &e))?;
         let mut bindings = BTreeMap::new();
         if let Some(base) = &parsed.extends {
-            if depth >= MAX_EXTENDS {
-                return Err(FileError::at(
-                    file,
-                    src,
-                    base.span().start,
-                    format!("more than {MAX_EXTENDS} levels of `extends`: is there a cycle?"),
-                ));
-            }
-            let own = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-            let base_map = if base.get_ref() == own {
-                Self::builtin(own)
-            } else {
-                Self::load_at(base.get_ref(), user_dir, depth + 1)
-            }
-            .map_err(|e| {
-                FileError::at(
-                    file,
-                    src,
-                    base.span().start,
-                    format!("cannot extend `{}`: {e}", base.get_ref()),
-                )
-            })?;
+            let base_map =
+                crate::span::resolve_extends(file, src, base, depth, Self::builtin, |name, d| {
+                    Self::load_at(name, user_dir, d)
+                })?;
             bindings = base_map.bindings;
         }
         // Actions redefined here replace the base's keys for that action.

@@ -67,6 +67,38 @@ impl fmt::Display for FileError {
 
 impl std::error::Error for FileError {}
 
+/// Deepest chain of `extends` followed in themes and keymaps (a cycle stops here with an error).
+pub const MAX_EXTENDS: usize = 8;
+
+/// Resolves the `extends = "NAME"` of `file`: the built-in of the same name when a user file
+/// extends its own name, else `load(name, depth + 1)`; errors point at the `extends` value.
+pub fn resolve_extends<T>(
+    file: &Path,
+    src: &str,
+    base: &toml::Spanned<String>,
+    depth: usize,
+    builtin: impl FnOnce(&str) -> Result<T, FileError>,
+    load: impl FnOnce(&str, usize) -> Result<T, FileError>,
+) -> Result<T, FileError> {
+    let at = base.span().start;
+    if depth >= MAX_EXTENDS {
+        return Err(FileError::at(
+            file,
+            src,
+            at,
+            format!("more than {MAX_EXTENDS} levels of `extends`: is there a cycle?"),
+        ));
+    }
+    let own = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let name = base.get_ref().as_str();
+    if name == own {
+        builtin(own)
+    } else {
+        load(name, depth + 1)
+    }
+    .map_err(|e| FileError::at(file, src, at, format!("cannot extend `{name}`: {e}")))
+}
+
 /// 1-based (line, column) of a byte offset; columns count characters.
 pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(src.len());

@@ -8,9 +8,6 @@ use serde::Deserialize;
 
 use crate::span::FileError;
 
-/// Deepest chain of `extends` followed (a cycle stops here with an error).
-const MAX_EXTENDS: usize = 8;
-
 /// Built-in themes, compiled in from `themes/`.
 pub const BUILTIN: &[(&str, &str)] = &[
     ("default", include_str!("../themes/default.toml")),
@@ -236,28 +233,14 @@ impl Theme {
         let _ = parsed.description;
         let mut colors = match &parsed.extends {
             Some(base) => {
-                if depth >= MAX_EXTENDS {
-                    return Err(FileError::at(
-                        file,
-                        src,
-                        base.span().start,
-                        format!("more than {MAX_EXTENDS} levels of `extends`: is there a cycle?"),
-                    ));
-                }
-                let own = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-                if base.get_ref() == own {
-                    Theme::builtin(own, mode)
-                } else {
-                    Theme::load_at(base.get_ref(), user_dir, mode, depth + 1)
-                }
-                .map_err(|e| {
-                    FileError::at(
-                        file,
-                        src,
-                        base.span().start,
-                        format!("cannot extend `{}`: {e}", base.get_ref()),
-                    )
-                })?
+                crate::span::resolve_extends(
+                    file,
+                    src,
+                    base,
+                    depth,
+                    |own| Theme::builtin(own, mode),
+                    |name, d| Theme::load_at(name, user_dir, mode, d),
+                )?
                 .colors
             }
             None => BTreeMap::new(),

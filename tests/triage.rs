@@ -92,26 +92,7 @@ async fn fixture(ops: &AwsOps) -> Fixture {
         .await
         .unwrap();
     let instance = out.instances()[0].instance_id().unwrap().to_string();
-    let eni = ec2
-        .create_network_interface()
-        .subnet_id(&subnet)
-        .groups(&internal)
-        .groups(&ssh)
-        .send()
-        .await
-        .unwrap()
-        .network_interface()
-        .unwrap()
-        .network_interface_id()
-        .unwrap()
-        .to_string();
-    ec2.attach_network_interface()
-        .network_interface_id(&eni)
-        .instance_id(&instance)
-        .device_index(1)
-        .send()
-        .await
-        .unwrap();
+    support::seed::second_eni(ec2, &subnet, &[&internal, &ssh], &instance).await;
     let f = ops.describe(&instance).await.unwrap();
     assert_eq!(f.enis.len(), 2);
     Fixture {

@@ -198,25 +198,7 @@ pub async fn seed(
         .subnet_id()
         .unwrap()
         .to_string();
-    let eni = ec2
-        .create_network_interface()
-        .subnet_id(subnet)
-        .groups(&range)
-        .send()
-        .await
-        .unwrap()
-        .network_interface()
-        .unwrap()
-        .network_interface_id()
-        .unwrap()
-        .to_string();
-    ec2.attach_network_interface()
-        .network_interface_id(eni)
-        .instance_id(&exposed)
-        .device_index(1)
-        .send()
-        .await
-        .unwrap();
+    second_eni(&ec2, &subnet, &[&range], &exposed).await;
 
     // CPU over the last hour, one datapoint per 5-minute bucket; `exposed` is pinned lately.
     let cw = aws_sdk_cloudwatch::Client::new(&cfg);
@@ -264,4 +246,33 @@ pub async fn seed(
         wide_open,
         private,
     }
+}
+
+/// Creates an ENI with `groups` in `subnet` and attaches it to `instance` as device 1.
+pub async fn second_eni(
+    ec2: &aws_sdk_ec2::Client,
+    subnet: &str,
+    groups: &[&str],
+    instance: &str,
+) -> String {
+    let eni = ec2
+        .create_network_interface()
+        .subnet_id(subnet)
+        .set_groups(Some(groups.iter().map(|g| g.to_string()).collect()))
+        .send()
+        .await
+        .unwrap()
+        .network_interface()
+        .unwrap()
+        .network_interface_id()
+        .unwrap()
+        .to_string();
+    ec2.attach_network_interface()
+        .network_interface_id(&eni)
+        .instance_id(instance)
+        .device_index(1)
+        .send()
+        .await
+        .unwrap();
+    eni
 }

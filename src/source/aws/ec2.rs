@@ -142,33 +142,39 @@ pub fn convert_group(g: &t::SecurityGroup) -> SecurityGroup {
     }
 }
 
-/// Converts an ENI attached to an instance: (instance id, interface).
-pub fn convert_eni(n: &t::NetworkInterface) -> Option<(String, NetworkInterface)> {
-    let att = n.attachment()?;
-    let instance = att.instance_id()?.to_string();
-    Some((
-        instance,
+/// Builds a [`NetworkInterface`] from either SDK shape (`NetworkInterface` from
+/// DescribeNetworkInterfaces, `InstanceNetworkInterface` embedded in DescribeInstances): same
+/// accessor names, different types.
+macro_rules! eni {
+    ($n:expr, $device:expr) => {
         NetworkInterface {
-            eni_id: n.network_interface_id().unwrap_or_default().to_string(),
-            device_index: att.device_index().unwrap_or(0),
-            subnet_id: n.subnet_id().map(str::to_string),
-            private_ip: n.private_ip_address().map(str::to_string),
-            public_ip: n
+            eni_id: $n.network_interface_id().unwrap_or_default().to_string(),
+            device_index: $device.unwrap_or(0),
+            subnet_id: $n.subnet_id().map(str::to_string),
+            private_ip: $n.private_ip_address().map(str::to_string),
+            public_ip: $n
                 .association()
                 .and_then(|a| a.public_ip())
                 .map(str::to_string),
-            ipv6: n
+            ipv6: $n
                 .ipv6_addresses()
                 .iter()
                 .filter_map(|a| a.ipv6_address().map(str::to_string))
                 .collect(),
-            group_ids: n
+            group_ids: $n
                 .groups()
                 .iter()
                 .filter_map(|g| g.group_id().map(str::to_string))
                 .collect(),
-        },
-    ))
+        }
+    };
+}
+
+/// Converts an ENI attached to an instance: (instance id, interface).
+pub fn convert_eni(n: &t::NetworkInterface) -> Option<(String, NetworkInterface)> {
+    let att = n.attachment()?;
+    let instance = att.instance_id()?.to_string();
+    Some((instance, eni!(n, att.device_index())))
 }
 
 /// Converts an instance. ENIs from DescribeNetworkInterfaces win over the copies embedded in
@@ -193,26 +199,7 @@ pub fn convert_instance(i: &t::Instance, enis: Option<Vec<NetworkInterface>>) ->
     let mut interfaces = enis.unwrap_or_else(|| {
         i.network_interfaces()
             .iter()
-            .map(|n| NetworkInterface {
-                eni_id: n.network_interface_id().unwrap_or_default().to_string(),
-                device_index: n.attachment().and_then(|a| a.device_index()).unwrap_or(0),
-                subnet_id: n.subnet_id().map(str::to_string),
-                private_ip: n.private_ip_address().map(str::to_string),
-                public_ip: n
-                    .association()
-                    .and_then(|a| a.public_ip())
-                    .map(str::to_string),
-                ipv6: n
-                    .ipv6_addresses()
-                    .iter()
-                    .filter_map(|a| a.ipv6_address().map(str::to_string))
-                    .collect(),
-                group_ids: n
-                    .groups()
-                    .iter()
-                    .filter_map(|g| g.group_id().map(str::to_string))
-                    .collect(),
-            })
+            .map(|n| eni!(n, n.attachment().and_then(|a| a.device_index())))
             .collect()
     });
     // EC2-Classic style answers (and some emulators) put groups and the public IP on the instance only.
