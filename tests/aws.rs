@@ -553,3 +553,23 @@ fn no_credentials_is_one_clear_line() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regions_all_lists_the_enabled_regions() {
+    let emu = Emulator::start();
+    let cfg = sdk(&emu, "us-east-1", None).await;
+    let regions = aws::ec2::enabled_regions(&aws_sdk_ec2::Client::new(&cfg))
+        .await
+        .unwrap();
+    assert!(regions.len() > 10, "{regions:?}");
+    for r in ["us-east-1", "eu-west-1", "ap-south-1"] {
+        assert!(
+            regions.iter().any(|x| x == r),
+            "{r} missing from {regions:?}"
+        );
+    }
+    assert!(
+        regions.windows(2).all(|w| w[0] < w[1]),
+        "sorted, no duplicates"
+    );
+}

@@ -71,6 +71,35 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
         "  OPEN: ports open to 0.0.0.0/0 or ::/0 on any ENI; PUB: public IPv4/IPv6 address. Risk: docs/risk.md",
         muted,
     )));
+    // Accounts and what polling them costs (the `stats` part of this screen).
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled(
+        "  ACCOUNTS (id verified with STS)    requests ec2/cw/gd    CloudWatch metrics/day",
+        theme.fg("title").add_modifier(Modifier::BOLD),
+    )));
+    for a in &state.fleet.accounts {
+        let scopes: Vec<&crate::app::ScopeData> = state
+            .fleet
+            .scopes
+            .iter()
+            .filter(|s| s.scope.account_id == a.account_id)
+            .collect();
+        let calls = |i: usize| scopes.iter().map(|s| s.calls[i]).sum::<u64>();
+        let known: Vec<f64> = scopes.iter().filter_map(|s| s.metrics_per_day).collect();
+        let cost = if known.is_empty() {
+            "    not yet known".to_string()
+        } else {
+            let per_day = known.iter().fold(0.0, |a, b| a + b);
+            format!("    {per_day:>9.0} (${:.2}/day)", per_day * 0.01 / 1000.0)
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {:<10} ", a.alias), key),
+            Span::raw(format!("{:<14}", a.account_id)),
+            Span::raw(format!("{:>3} region(s)  ", a.regions.len())),
+            Span::raw(format!("{:>6}/{}/{}", calls(0), calls(1), calls(2))),
+            Span::styled(cost, muted),
+        ]));
+    }
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
