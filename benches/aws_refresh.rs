@@ -1,4 +1,8 @@
-//! Full AWS refresh against the emulator: requests per account x region vs the minimum, and one `snapshot` poll (3 feeds, 6 account x regions) vs `aws ec2 describe-instances` over the same scopes one after another. Run: `cargo bench --bench aws_refresh` (WF_BENCH_INSTANCES=N per scope, default 200).
+//! Full AWS refresh vs the AWS CLI on the emulator; run: `cargo bench --bench aws_refresh`.
+//
+// Requests per account x region vs the minimum, and the wall time of one `snapshot` poll (3 feeds,
+// 6 account x regions) vs `aws ec2 describe-instances` over the same scopes one after another.
+// WF_BENCH_INSTANCES=N sets the instances per account x region (default 200).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -148,7 +152,10 @@ fn run() -> Result<()> {
     );
     print_seeded(&scopes);
 
-    println!("load average before timing: {}", loadavg());
+    println!(
+        "load average before timing (includes the seeding): {}",
+        loadavg()
+    );
     let config = config(&emu)?;
     let wf = bench_watchfloor(&rt, &emu, &config, &scopes)?;
     let cli = bench_cli(&emu, &scopes)?;
@@ -857,8 +864,8 @@ fn bench_cli(emu: &Emulator, scopes: &[Scope]) -> Result<CliRuns> {
     }
     let (min, med) = min_median(&runs.times);
     println!(
-        "sequential total of {RUNS} passes: {} ms; min {:.1} ms, median {:.1} ms; {} requests a pass; \
-         every pass listed the same instances as watchfloor",
+        "sequential total of {RUNS} passes: {} ms; min {:.1} ms, median {:.1} ms; \
+         {} requests a pass; every pass listed the same instances as watchfloor",
         runs.times
             .iter()
             .map(|d| format!("{:.1}", ms(*d)))
@@ -870,7 +877,8 @@ fn bench_cli(emu: &Emulator, scopes: &[Scope]) -> Result<CliRuns> {
     );
     let (smin, smed) = min_median(&startup);
     println!(
-        "for reference, `aws --version` (process start + imports, no request): min {:.1} ms, median {:.1} ms",
+        "for reference, `aws --version` (process start + imports, no request): \
+         min {:.1} ms, median {:.1} ms",
         ms(smin),
         ms(smed)
     );
@@ -879,7 +887,8 @@ fn bench_cli(emu: &Emulator, scopes: &[Scope]) -> Result<CliRuns> {
 
 // ------------------------------------------------------------------------------ helpers
 
-/// 1, 5 and 15-minute load averages (the machine is shared with builds; noise shows here).
+/// 1, 5 and 15-minute load averages (lagging: they include the seeding; other builds on the
+/// machine show up here as noise).
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
