@@ -98,9 +98,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Keys) => {
             let lines = watchfloor::ui::help_lines(&keymap);
             let w = lines.iter().map(|l| l.1.chars().count()).max().unwrap_or(0);
+            let dw = lines.iter().map(|l| l.2.chars().count()).max().unwrap_or(0);
             let mut out = std::io::stdout().lock();
             for (name, keys, what) in lines {
-                writeln!(out, "{keys:<w$}  {what:<30} {name}")?;
+                writeln!(out, "{keys:<w$}  {what:<dw$}  {name}")?;
             }
             Ok(ExitCode::SUCCESS)
         }

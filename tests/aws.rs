@@ -573,3 +573,40 @@ async fn regions_all_lists_the_enabled_regions() {
         "sorted, no duplicates"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_that_failed_to_connect_is_retried() {
+    let emu = Emulator::start();
+    set_test_credentials();
+    let role = format!("arn:aws:iam::{BROKEN}:role/denied");
+    emu.post("/_watchfloor/sts/deny-role", &json!({"role_arn": role}));
+    let mut c = fast(config(&emu));
+    c.accounts.retain(|a| a.alias == "broken");
+    let (tx, mut rx) = mpsc::channel(1024);
+    aws::spawn(c, Arc::new(TerminalPrompt), tx, None);
+    let failed = wait_for(&mut rx, 60, "the denied account's error", |u| {
+        matches!(u, Update::Failed { .. })
+    })
+    .await;
+    let Update::Failed { message, .. } = failed else {
+        unreachable!()
+    };
+    assert!(
+        message.contains("AccessDenied") && message.contains("retry in"),
+        "{message}"
+    );
+    // The role becomes assumable: the account connects and polls by itself.
+    emu.http(
+        "DELETE",
+        "/_watchfloor/sts/deny-role",
+        &json!({"role_arn": role}).to_string(),
+    );
+    let ok = wait_for(&mut rx, 60, "the account to connect and report EC2", |u| {
+        matches!(u, Update::Ec2 { .. })
+    })
+    .await;
+    let Update::Ec2 { scope, .. } = ok else {
+        unreachable!()
+    };
+    assert_eq!(scope.account_id, BROKEN);
+}

@@ -103,6 +103,9 @@ pub struct ScopeData {
     pub metrics_per_day: Option<f64>,
     /// CloudWatch metrics requested.
     pub metrics: u64,
+    /// The account is no longer announced under this id (e.g. a placeholder replaced once the
+    /// account connected): not shown.
+    pub retired: bool,
 }
 
 impl ScopeData {
@@ -226,6 +229,7 @@ impl Fleet {
             calls: [0; 3],
             metrics_per_day: None,
             metrics: 0,
+            retired: false,
         });
         let i = self.scopes.len() - 1;
         self.scope_ix.insert(scope.clone(), i);
@@ -259,6 +263,10 @@ impl Fleet {
                 }
                 // Refresh aliases and home-region flags of scopes created earlier.
                 for sd in &mut self.scopes {
+                    sd.retired = !self
+                        .accounts
+                        .iter()
+                        .any(|a| a.account_id == sd.scope.account_id);
                     if let Some(a) = self
                         .accounts
                         .iter()
@@ -335,18 +343,30 @@ impl Fleet {
                     .into_iter()
                     .map(|g| (g.group_id.clone(), g))
                     .collect();
+                // Rows stay grouped in scope order, each scope in inventory order, so ties in
+                // the view keep their places from one poll to the next.
+                let at = self
+                    .rows
+                    .iter()
+                    .position(|r| r.scope >= s)
+                    .unwrap_or(self.rows.len());
                 self.rows.retain(|r| r.scope != s);
-                self.rows.extend(instances.into_iter().map(|instance| Row {
-                    scope: s,
-                    instance,
-                    exposure: Arc::default(),
-                    cpu_now: None,
-                    saturated: false,
-                    finding_count: 0,
-                    worst_severity: None,
-                    risk: Risk::default(),
-                    reachable: false,
-                }));
+                let fresh: Vec<Row> = instances
+                    .into_iter()
+                    .map(|instance| Row {
+                        scope: s,
+                        instance,
+                        exposure: Arc::default(),
+                        cpu_now: None,
+                        saturated: false,
+                        finding_count: 0,
+                        worst_severity: None,
+                        risk: Risk::default(),
+                        reachable: false,
+                    })
+                    .collect();
+                let at = at.min(self.rows.len());
+                self.rows.splice(at..at, fresh);
                 // Forget CPU history of instances that are gone.
                 let ids: FxHashSet<&str> = self
                     .rows

@@ -234,8 +234,8 @@ impl State {
             .collect();
         let desc = self.ui.descending;
         let key = self.ui.sort;
-        // Ties keep row order (rows arrive sorted by instance id per account x region), so the
-        // sort is deterministic without comparing id strings.
+        // Ties keep row order (rows are grouped by scope, each in inventory order, see
+        // Fleet::apply), so the sort is deterministic and stable across polls.
         if let Some(first) = view.first()
             && fleet::numeric_key(&fleet.rows[*first], key).is_some()
         {

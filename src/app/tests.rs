@@ -743,3 +743,46 @@ mod triage_flow {
         );
     }
 }
+
+#[test]
+fn rows_keep_scope_order_across_polls_and_placeholders_retire() {
+    let mut s = state();
+    let other = Scope::new("222222222222", "us-east-1");
+    update(
+        &mut s,
+        Msg::Data(Update::Ec2 {
+            scope: other.clone(),
+            at: t0(),
+            instances: vec![inst("i-z", "z", &[], false)],
+            groups: vec![],
+        }),
+    );
+    let order = |s: &State| {
+        s.fleet
+            .rows
+            .iter()
+            .map(|r| r.instance.instance_id.clone())
+            .collect::<Vec<_>>()
+    };
+    let before = order(&s);
+    // A new poll of the first scope does not move its rows behind the second scope's.
+    update(
+        &mut s,
+        Msg::Data(Update::Ec2 {
+            scope: scope(),
+            at: t0(),
+            instances: vec![
+                inst("i-a", "quiet", &[], false),
+                inst("i-b", "bastion", &["sg-ssh"], true),
+                inst("i-c", "miner", &[], false),
+            ],
+            groups: vec![ssh_world()],
+        }),
+    );
+    assert_eq!(order(&s), before);
+    // Once the accounts list no longer names 222222222222, its scope is retired (not shown).
+    update(&mut s, Msg::Data(accounts()));
+    let ix = s.fleet.find_scope(&other).unwrap();
+    assert!(s.fleet.scopes[ix].retired);
+    assert!(!s.fleet.scopes[0].retired);
+}

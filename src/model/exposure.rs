@@ -100,16 +100,37 @@ impl Exposure {
         self.ports.iter().any(|p| p.protocol == Protocol::All)
     }
 
-    /// True when a world-open rule matches an address family the instance has on the internet:
-    /// 0.0.0.0/0 needs a public IPv4 address, ::/0 needs an IPv6 address.
-    pub fn reachable_on(&self, instance: &Instance) -> bool {
+    /// The part of the exposure that reaches the instance: each range keeps only the world
+    /// sources of an address family the instance has on the internet (0.0.0.0/0 needs a public
+    /// IPv4 address, ::/0 an IPv6 address); ranges left with no source are dropped.
+    pub fn reachable_part(&self, instance: &Instance) -> Exposure {
         let v4 = instance.interfaces.iter().any(|n| n.public_ip.is_some());
         let v6 = instance.interfaces.iter().any(|n| !n.ipv6.is_empty());
-        self.ports.iter().any(|p| {
-            p.sources
-                .iter()
-                .any(|s| if s.contains(':') { v6 } else { v4 })
-        })
+        let ports = self
+            .ports
+            .iter()
+            .filter_map(|p| {
+                let sources: Vec<String> = p
+                    .sources
+                    .iter()
+                    .filter(|s| if s.contains(':') { v6 } else { v4 })
+                    .cloned()
+                    .collect();
+                (!sources.is_empty()).then(|| OpenPort {
+                    sources,
+                    ..p.clone()
+                })
+            })
+            .collect();
+        Exposure {
+            ports,
+            missing_groups: Vec::new(),
+        }
+    }
+
+    /// True when some world-open range reaches the instance (see [`Exposure::reachable_part`]).
+    pub fn reachable_on(&self, instance: &Instance) -> bool {
+        !self.reachable_part(instance).is_empty()
     }
 
     /// True when nothing is open to the world.
@@ -502,6 +523,23 @@ mod tests {
         );
         i.interfaces[0].public_ip = Some("198.51.100.1".into());
         assert!(e.reachable_on(&i));
+    }
+
+    #[test]
+    fn reachability_is_per_range() {
+        // SSH open only from ::/0, web from 0.0.0.0/0, on an IPv4-only public instance.
+        let gs = groups(vec![sg(
+            "sg-a",
+            vec![
+                rule("tcp", Some(22), Some(22), v6("::/0")),
+                rule("tcp", Some(443), Some(443), v4("0.0.0.0/0")),
+            ],
+        )]);
+        let mut i = inst(&[&["sg-a"]]);
+        i.interfaces[0].public_ip = Some("198.51.100.1".into());
+        let e = exposure_of(&i, &gs);
+        assert_eq!(e.label(), "22,443");
+        assert_eq!(e.reachable_part(&i).label(), "443");
     }
 
     #[test]

@@ -122,26 +122,30 @@ pub fn risk_of(input: RiskInput<'_>) -> Risk {
         }
     }
 
-    // 3. World-open ports, weighted by reachability.
-    let exp = input.exposure;
-    let (pts, what) = if exp.all_open() {
-        (20, "all ports open to the internet".to_string())
-    } else if let Some(p) = SENSITIVE_PORTS
-        .iter()
-        .find(|port| exp.ports.iter().any(|o| o.covers_tcp(**port)))
-    {
-        (15, format!("port {p} open to the internet"))
-    } else if !exp.is_empty() {
-        (5, format!("{} open to the internet", exp.label()))
-    } else {
-        (0, String::new())
-    };
-    if pts > 0 {
-        if exp.reachable_on(input.instance) {
-            add(pts, what);
+    // 3. World-open ports: full weight for what reaches the instance (per address family),
+    //    a quarter for rules it has no matching public address for.
+    let reach = input.exposure.reachable_part(input.instance);
+    let weigh = |exp: &Exposure| -> Option<(i32, String)> {
+        if exp.all_open() {
+            Some((20, "all ports open to the internet".to_string()))
+        } else if let Some(p) = SENSITIVE_PORTS
+            .iter()
+            .find(|port| exp.ports.iter().any(|o| o.covers_tcp(**port)))
+        {
+            Some((15, format!("port {p} open to the internet")))
+        } else if !exp.is_empty() {
+            Some((5, format!("{} open to the internet", exp.label())))
         } else {
-            add(pts / 4, format!("{what} (no public address)"));
+            None
         }
+    };
+    match (weigh(&reach), weigh(input.exposure)) {
+        (Some((pts, what)), _) => add(pts, what),
+        (None, Some((pts, what))) => add(
+            pts / 4,
+            format!("{what} (not reachable: no public address of that family)"),
+        ),
+        (None, None) => {}
     }
 
     // 4. Unusual placement.
@@ -342,6 +346,26 @@ mod tests {
             });
             assert_eq!(r.reasons[0].why, "high finding B:new");
         }
+    }
+
+    #[test]
+    fn world_rule_of_a_family_the_instance_lacks_counts_a_quarter() {
+        let mut v6_only_ssh = ports(&[(Protocol::Tcp, Some(22))]);
+        v6_only_ssh.ports[0].sources = vec!["::/0".into()];
+        let i = instance("t3.micro", true, InstanceState::Running);
+        let r = risk_of(RiskInput {
+            instance: &i,
+            exposure: &v6_only_ssh,
+            cpu: &CpuSeries::default(),
+            findings: &[],
+            unusual_region: false,
+        });
+        assert_eq!(r.score, 3);
+        assert!(
+            r.reasons[0]
+                .why
+                .ends_with("(not reachable: no public address of that family)")
+        );
     }
 
     #[test]

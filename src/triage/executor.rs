@@ -156,7 +156,7 @@ async fn drive<O: Ops>(
             .map_err(|e| e.to_string())?;
         let checks = checks
             .into_iter()
-            .map(|(op, v)| (op, v.label(), matches!(v, super::Verdict::Allowed)))
+            .map(|(op, v)| (op, v.label(), v.permits()))
             .collect();
         let _ = tx
             .send(Update::TriagePlan {

@@ -147,17 +147,22 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
         .preview(&action)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut denied = false;
     for (op, v) in &checks {
         writeln!(err, "  dry run {op}: {}", v.label())?;
-        denied |= !matches!(v, Verdict::Allowed);
     }
-    if denied {
+    if checks.iter().any(|(_, v)| matches!(v, Verdict::Denied(_))) {
         writeln!(
             err,
-            "watchfloor: not allowed (see the dry-run results above); nothing was changed"
+            "watchfloor: denied (see the dry-run results above); nothing was changed"
         )?;
         return Ok(ExitCode::from(EXIT_DENIED));
+    }
+    if checks.iter().any(|(_, v)| !v.permits()) {
+        writeln!(
+            err,
+            "watchfloor: the dry run failed (see above); nothing was changed"
+        )?;
+        return Ok(ExitCode::from(1));
     }
     if cli.dry_run {
         return Ok(ExitCode::SUCCESS);

@@ -270,6 +270,11 @@ impl Verdict {
         }
     }
 
+    /// True when the action may go ahead: allowed, or not checkable in advance (no DryRun API).
+    pub fn permits(&self) -> bool {
+        matches!(self, Verdict::Allowed | Verdict::Unchecked(_))
+    }
+
     /// `allowed`, `denied: ...`, `error: ...`
     pub fn label(&self) -> String {
         match self {
@@ -447,6 +452,12 @@ impl<'a, O: Ops> Runner<'a, O> {
                     checks.push(("ModifyNetworkInterfaceAttribute".into(), v));
                 }
                 if *action == Action::Quarantine {
+                    if let Some(asg) = f.asg() {
+                        checks.push((
+                            format!("EnterStandby ({asg})"),
+                            Verdict::Unchecked("Auto Scaling has no DryRun".into()),
+                        ));
+                    }
                     let v =
                         Verdict::of(&self.ops.set_termination_protection(&id, true, true).await);
                     checks.push((
@@ -892,7 +903,7 @@ pub fn plan(action: &Action, f: &Facts, ctx: &Context) -> Vec<String> {
         Action::Quarantine => {
             if let Some(asg) = f.asg() {
                 v.push(format!(
-                    "REFUSED: member of Auto Scaling group {asg}; put it in Standby first."
+                    "Put it in Standby in Auto Scaling group {asg} (desired capacity decremented) so the group does not replace it."
                 ));
             }
             v.push(format!(

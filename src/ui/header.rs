@@ -22,6 +22,7 @@ fn chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
         .fleet
         .scopes
         .iter()
+        .filter(|s| !s.retired)
         .map(|s| {
             let name = format!("{} {}", s.alias, s.scope.region);
             match s.health(state.now) {

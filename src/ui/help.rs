@@ -45,7 +45,15 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
         .into_iter()
         .map(|(name, keys, what)| {
             let what = if ro
-                && ["stop", "quarantine", "release", "snapshot", "confirm"].contains(&name.as_str())
+                && [
+                    "stop",
+                    "quarantine",
+                    "release",
+                    "snapshot",
+                    "confirm",
+                    "archive-finding",
+                ]
+                .contains(&name.as_str())
             {
                 "read-only: disabled".to_string()
             } else {

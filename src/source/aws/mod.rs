@@ -303,57 +303,95 @@ pub fn spawn_scope(c: Clients, settings: &Settings, tx: mpsc::Sender<Update>) {
     ));
 }
 
+/// Delay before reconnecting an account that failed to connect (`attempt` from 1): the EC2
+/// interval capped at 30 s, doubling up to 10 minutes.
+fn reconnect_delay(attempt: u32, ec2_interval_secs: u32) -> Duration {
+    let base = u64::from(ec2_interval_secs.clamp(1, 30));
+    Duration::from_secs((base << attempt.saturating_sub(1).min(6)).min(600))
+}
+
 /// Connects every account in the background and starts all feeds; the UI never waits for it.
-/// Connected accounts are also registered in `registry` (for triage) when one is given.
+/// An account that fails to connect is shown with its error and retried with backoff (except
+/// when the operator declined its MFA prompt). Connected accounts are also registered in
+/// `registry` (for triage) when one is given.
 pub fn spawn(
     config: Config,
     prompt: Arc<dyn MfaPrompt>,
     tx: mpsc::Sender<Update>,
     registry: Option<crate::triage::executor::Accounts>,
 ) {
-    tokio::spawn(async move {
-        let mut announced: Vec<AccountInfo> = Vec::new();
-        let futs = config.accounts.iter().map(|a| {
-            let prompt = prompt.clone();
-            let settings = config.settings.clone();
-            async move { (a, creds::connect(a, &settings, prompt).await) }
-        });
-        let mut pending: futures::stream::FuturesUnordered<_> = futs.collect();
-        use futures::StreamExt;
-        while let Some((cfg, res)) = pending.next().await {
-            match res {
-                Ok(acct) => {
-                    if let Some(r) = &registry
-                        && let Ok(mut m) = r.lock()
-                    {
-                        m.insert(acct.account_id.clone(), acct.clone());
-                    }
-                    announced.push(info(&acct));
-                    if tx.send(Update::Accounts(announced.clone())).await.is_err() {
+    let announced: Arc<tokio::sync::Mutex<Vec<AccountInfo>>> = Arc::default();
+    for cfg in config.accounts.clone() {
+        let (prompt, tx, registry, announced) = (
+            prompt.clone(),
+            tx.clone(),
+            registry.clone(),
+            announced.clone(),
+        );
+        let settings = config.settings.clone();
+        tokio::spawn(async move {
+            let mut attempt = 0u32;
+            loop {
+                attempt += 1;
+                match creds::connect(&cfg, &settings, prompt.clone()).await {
+                    Ok(acct) => {
+                        if let Some(r) = &registry
+                            && let Ok(mut m) = r.lock()
+                        {
+                            m.insert(acct.account_id.clone(), acct.clone());
+                        }
+                        let list = {
+                            let mut a = announced.lock().await;
+                            a.retain(|x| x.alias != acct.alias);
+                            a.push(info(&acct));
+                            a.clone()
+                        };
+                        if tx.send(Update::Accounts(list)).await.is_err() {
+                            return;
+                        }
+                        for r in &acct.regions {
+                            spawn_scope(Clients::new(&acct, r), &settings, tx.clone());
+                        }
                         return;
                     }
-                    for r in &acct.regions {
-                        spawn_scope(Clients::new(&acct, r), &config.settings, tx.clone());
-                    }
-                }
-                Err(e) => {
-                    let fi = failed_info(cfg);
-                    announced.push(fi.clone());
-                    let _ = tx.send(Update::Accounts(announced.clone())).await;
-                    for r in &fi.regions {
-                        let _ = tx
-                            .send(Update::Failed {
-                                scope: Scope::new(&fi.account_id, r),
-                                feed: Feed::Ec2,
-                                at: Utc::now(),
-                                message: e.message.clone(),
-                            })
-                            .await;
+                    Err(e) => {
+                        let fi = failed_info(&cfg);
+                        let list = {
+                            let mut a = announced.lock().await;
+                            a.retain(|x| x.alias != fi.alias);
+                            a.push(fi.clone());
+                            a.clone()
+                        };
+                        let _ = tx.send(Update::Accounts(list)).await;
+                        let declined = e.message.contains("no MFA code given");
+                        let wait = reconnect_delay(attempt, settings.ec2_interval_secs);
+                        let message = if declined {
+                            format!("{} (skipped: restart watchfloor to connect it)", e.message)
+                        } else {
+                            format!("{} (retry in {}s)", e.message, wait.as_secs())
+                        };
+                        for r in &fi.regions {
+                            let sent = tx
+                                .send(Update::Failed {
+                                    scope: Scope::new(&fi.account_id, r),
+                                    feed: Feed::Ec2,
+                                    at: Utc::now(),
+                                    message: message.clone(),
+                                })
+                                .await;
+                            if sent.is_err() {
+                                return;
+                            }
+                        }
+                        if declined {
+                            return;
+                        }
+                        tokio::time::sleep(wait).await;
                     }
                 }
             }
-        }
-    });
+        });
+    }
 }
 
 /// Polls every account x region once, all feeds, concurrently (for `snapshot`).
