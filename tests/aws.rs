@@ -610,3 +610,49 @@ async fn an_account_that_failed_to_connect_is_retried() {
     };
     assert_eq!(scope.account_id, BROKEN);
 }
+
+/// Declines every MFA prompt and counts them.
+struct DecliningMfa(std::sync::atomic::AtomicUsize);
+
+impl aws::MfaPrompt for DecliningMfa {
+    fn code<'a>(
+        &'a self,
+        alias: &'a str,
+        _serial: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<String, String>> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async move { Err(format!("no MFA code given for `{alias}`")) })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_mfa_prompt_is_not_asked_again() {
+    let emu = Emulator::start();
+    set_test_credentials();
+    let src = format!(
+        "[[account]]\nalias = \"mfa\"\nrole_arn = \"arn:aws:iam::{PROD}:role/needs-mfa\"\n\
+         mfa_serial = \"arn:aws:iam::{MAIN}:mfa/alice\"\nregions = [\"us-east-1\"]\nendpoint_url = \"{}\"\n",
+        emu.url()
+    );
+    let config = fast(Config::parse(std::path::Path::new("mfa.toml"), &src).unwrap());
+    let prompt = Arc::new(DecliningMfa(Default::default()));
+    let (tx, mut rx) = mpsc::channel(1024);
+    aws::spawn(config, prompt.clone(), tx, None);
+    let failed = wait_for(&mut rx, 30, "the declined account's error", |u| {
+        matches!(u, Update::Failed { .. })
+    })
+    .await;
+    let Update::Failed { message, .. } = failed else {
+        unreachable!()
+    };
+    assert!(
+        message.contains("no MFA code given") && message.contains("restart watchfloor"),
+        "{message}"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        prompt.0.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "asked once, not on every retry"
+    );
+}

@@ -69,6 +69,8 @@ struct MfaRoleProvider {
     external_id: Option<String>,
     prompt: Arc<dyn MfaPrompt>,
     cached: Mutex<Option<Credentials>>,
+    /// The operator declined the prompt: do not ask again (every feed would) until restart.
+    declined: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for MfaRoleProvider {
@@ -90,11 +92,20 @@ impl MfaRoleProvider {
         {
             return Ok(c.clone());
         }
-        let code = self
-            .prompt
-            .code(&self.alias, &self.serial)
-            .await
-            .map_err(CredentialsError::not_loaded)?;
+        use std::sync::atomic::Ordering;
+        if self.declined.load(Ordering::Relaxed) {
+            return Err(CredentialsError::not_loaded(format!(
+                "no MFA code given for `{}` (declined earlier): restart watchfloor to connect it",
+                self.alias
+            )));
+        }
+        let code = match self.prompt.code(&self.alias, &self.serial).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.declined.store(true, Ordering::Relaxed);
+                return Err(CredentialsError::not_loaded(e));
+            }
+        };
         let out = self
             .sts
             .assume_role()
@@ -263,6 +274,7 @@ pub async fn connect(
                 external_id: external_id.clone(),
                 prompt,
                 cached: Mutex::new(None),
+                declined: Default::default(),
             };
             base.to_builder()
                 .credentials_provider(SharedCredentialsProvider::new(provider))
