@@ -75,6 +75,7 @@ fn executor(
                 settings.quarantine_wait_secs,
             )),
             examiner_cidr: settings.examiner_cidr.clone(),
+            dry_run: cli.dry_run,
         },
         tx,
     )))

@@ -87,6 +87,7 @@ pub async fn run(
     // Test hook (used by tests/e2e_tmux.rs): panic after the first frame to prove the terminal
     // is restored on panic.
     let panic_for_test = std::env::var_os("WATCHFLOOR_TEST_PANIC").is_some();
+    let mut quit_pending = false;
     loop {
         if state.dirty {
             let size = terminal.size()?;
@@ -130,9 +131,22 @@ pub async fn run(
             _ = term.recv() => vec![Command::Quit],
             _ = hup.recv() => vec![Command::Quit],
         };
+        // Quitting while an action runs would cancel it mid-way (a quarantine could stop on the
+        // allow-all group): the first quit waits for running actions, a second one forces it.
+        if quit_pending && state.triage.jobs.is_empty() {
+            return Ok(());
+        }
         for cmd in cmds {
             match cmd {
-                Command::Quit => return Ok(()),
+                Command::Quit if quit_pending || state.triage.jobs.is_empty() => return Ok(()),
+                Command::Quit => {
+                    quit_pending = true;
+                    state.triage.notice = Some(
+                        "an action is running: quitting when it finishes (quit again to force)"
+                            .into(),
+                    );
+                    state.dirty = true;
+                }
                 Command::MfaAnswer { id, answer } => replies.answer(id, answer),
                 Command::Triage(job) => {
                     let id = job.id;

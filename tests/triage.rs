@@ -712,3 +712,165 @@ async fn archive_finding_removes_it_from_the_live_set() {
         && r.step.contains(&id)
         && r.phase == Phase::Outcome));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_after_allow_all_is_compensated_never_left_open() {
+    let (emu, ops, dir) = setup().await;
+    let mut log = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
+    let fx = fixture(&ops).await;
+    // Let the two allow-all moves through, then fail the next isolation move on every SDK attempt.
+    act(
+        &ops,
+        &mut log,
+        &fx.instance,
+        Action::Quarantine,
+        Some("tag state allow-all"),
+    )
+    .await
+    .unwrap_err();
+    emu.post(
+        "/_watchfloor/faults",
+        &json!({"service": "ec2", "action": "ModifyNetworkInterfaceAttribute", "code": "InternalError", "status": 500, "count": 3}),
+    );
+    let err = act(&ops, &mut log, &fx.instance, Action::Quarantine, None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("compensated"), "{err}");
+    let iso = ops
+        .find_group(&fx.vpc, &format!("watchfloor-isolation-{}", fx.vpc))
+        .await
+        .unwrap()
+        .unwrap();
+    let f = ops.describe(&fx.instance).await.unwrap();
+    assert!(
+        f.enis.iter().all(|(_, g)| g == &vec![iso.clone()]),
+        "never left on allow-all: {:?}",
+        f.enis
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_found_isolation_group_is_hardened_not_trusted_by_name() {
+    let (_emu, ops, dir) = setup().await;
+    let mut log = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
+    let fx = fixture(&ops).await;
+    // Someone (an attacker, or a half-finished earlier run) made the group with open rules.
+    let name = format!("watchfloor-isolation-{}", fx.vpc);
+    let g = ops
+        .ec2
+        .create_security_group()
+        .group_name(&name)
+        .description("x")
+        .vpc_id(&fx.vpc)
+        .send()
+        .await
+        .unwrap();
+    let g = g.group_id().unwrap().to_string();
+    ops.ec2
+        .authorize_security_group_ingress()
+        .group_id(&g)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("-1")
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    act(&ops, &mut log, &fx.instance, Action::Quarantine, None)
+        .await
+        .unwrap();
+    let d = ops
+        .ec2
+        .describe_security_groups()
+        .group_ids(&g)
+        .send()
+        .await
+        .unwrap();
+    let sg = &d.security_groups()[0];
+    assert!(
+        sg.ip_permissions_egress().is_empty(),
+        "egress revoked: {:?}",
+        sg.ip_permissions_egress()
+    );
+    assert_eq!(
+        sg.ip_permissions().len(),
+        1,
+        "only the examiner: {:?}",
+        sg.ip_permissions()
+    );
+    assert_eq!(
+        sg.ip_permissions()[0].ip_ranges()[0].cidr_ip(),
+        Some("203.0.113.7/32")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_restores_a_detached_eni_and_keeps_records_it_could_not_restore() {
+    let (emu, ops, dir) = setup().await;
+    let mut log = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
+    let fx = fixture(&ops).await;
+    act(&ops, &mut log, &fx.instance, Action::Quarantine, None)
+        .await
+        .unwrap();
+    // The second ENI is detached after quarantine: release still restores it by its id.
+    let f = ops.describe(&fx.instance).await.unwrap();
+    let (eni1, _) = f.enis[1].clone();
+    let att = ops
+        .ec2
+        .describe_network_interfaces()
+        .network_interface_ids(&eni1)
+        .send()
+        .await
+        .unwrap();
+    let att_id = att.network_interfaces()[0]
+        .attachment()
+        .unwrap()
+        .attachment_id()
+        .unwrap()
+        .to_string();
+    ops.ec2
+        .detach_network_interface()
+        .attachment_id(att_id)
+        .send()
+        .await
+        .unwrap();
+    // First release attempt: the restore calls fail, so every record stays.
+    emu.post(
+        "/_watchfloor/faults",
+        &json!({"service": "ec2", "action": "ModifyNetworkInterfaceAttribute", "code": "InternalError", "status": 500, "count": 6}),
+    );
+    let err = act(&ops, &mut log, &fx.instance, Action::Release, None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("records kept"), "{err}");
+    assert_eq!(
+        ops.describe(&fx.instance).await.unwrap().originals(),
+        fx.original
+    );
+    // Second attempt: both restored exactly, records gone.
+    act(&ops, &mut log, &fx.instance, Action::Release, None)
+        .await
+        .unwrap();
+    let d = ops
+        .ec2
+        .describe_network_interfaces()
+        .network_interface_ids(&eni1)
+        .send()
+        .await
+        .unwrap();
+    let groups: Vec<String> = d.network_interfaces()[0]
+        .groups()
+        .iter()
+        .map(|g| g.group_id().unwrap().to_string())
+        .collect();
+    assert_eq!(groups, fx.original[&eni1], "detached ENI restored too");
+    assert!(
+        ops.describe(&fx.instance)
+            .await
+            .unwrap()
+            .originals()
+            .is_empty()
+    );
+}

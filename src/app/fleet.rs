@@ -279,7 +279,7 @@ impl Fleet {
                 }
                 let all: Vec<usize> = (0..self.scopes.len()).collect();
                 for s in all {
-                    self.recompute_scope(s);
+                    self.recompute_scope(s, now);
                 }
             }
             Update::Schedule {
@@ -375,7 +375,7 @@ impl Fleet {
                     .map(|r| r.instance.instance_id.as_str())
                     .collect();
                 self.scopes[s].cpu.retain(|k, _| ids.contains(k.as_str()));
-                self.recompute_scope(s);
+                self.recompute_scope(s, now);
             }
             Update::Cpu { scope, at, series } => {
                 let s = self.scope_index(&scope);
@@ -385,7 +385,7 @@ impl Fleet {
                     e.period_secs = new.period_secs;
                     e.merge(new.points);
                 }
-                self.recompute_scope(s);
+                self.recompute_scope(s, now);
             }
             Update::Findings {
                 scope,
@@ -406,7 +406,7 @@ impl Fleet {
                         store.insert(f.id.clone(), f);
                     }
                 }
-                self.recompute_scope(s);
+                self.recompute_scope(s, now);
             }
         }
         self.recount();
@@ -420,9 +420,9 @@ impl Fleet {
     }
 
     /// Drops a finding archived from the console (the feed's next full poll agrees).
-    pub fn forget_finding(&mut self, scope: usize, finding_id: &str) {
+    pub fn forget_finding(&mut self, scope: usize, finding_id: &str, now: DateTime<Utc>) {
         if self.scopes[scope].findings.remove(finding_id).is_some() {
-            self.recompute_scope(scope);
+            self.recompute_scope(scope, now);
             self.recount();
         }
     }
@@ -443,7 +443,7 @@ impl Fleet {
         v
     }
 
-    fn recompute_scope(&mut self, s: usize) {
+    fn recompute_scope(&mut self, s: usize, now: DateTime<Utc>) {
         let sd = &self.scopes[s];
         let mut by_instance: HashMap<&str, Vec<Finding>> = HashMap::default();
         for f in sd.findings.values() {
@@ -467,8 +467,12 @@ impl Fleet {
                     e
                 }
             };
-            row.cpu_now = cpu.latest();
-            row.saturated = row.instance.state.is_live() && is_saturated(cpu);
+            // A sample older than three periods plus CloudWatch's lag is not "now".
+            let fresh = cpu.points.last().is_some_and(|(t, _)| {
+                (now - *t).num_seconds() <= 3 * i64::from(cpu.period_secs.max(1)) + 600
+            });
+            row.cpu_now = cpu.latest().filter(|_| fresh);
+            row.saturated = fresh && row.instance.state.is_live() && is_saturated(cpu);
             row.finding_count = findings.len();
             row.worst_severity = findings.iter().map(|f| f.severity).reduce(f64::max);
             row.risk = risk_of(RiskInput {

@@ -321,6 +321,15 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             Vec::new()
         }
         Msg::Data(u) => {
+            // A fresh inventory replaces the console's final marks with what live data shows.
+            if let Update::Ec2 { scope, .. } = &u
+                && let Some(ix) = state.fleet.find_scope(scope)
+            {
+                state
+                    .triage
+                    .marks
+                    .retain(|(s, _), label| *s != ix || label.ends_with('…'));
+            }
             if state.fleet.apply(u, state.now) {
                 state.rebuild_view();
                 state.dirty = true;

@@ -241,13 +241,14 @@ pub fn panel_key(state: &mut State, key: Key) -> Vec<Command> {
         }
         Stage::Ready { checks, .. } => {
             let allowed = checks.iter().all(|c| c.2);
-            // Stop options re-run the DryRun with the new parameters.
+            // Stop options re-run the DryRun with the new parameters: f/h/c, or alt+f/h/c while
+            // the instance id is being typed.
             if let Action::Stop {
                 force,
                 hibernate,
                 clear_stop_protection,
             } = &mut p.action
-                && !typing
+                && (!typing || key.alt)
                 && let KeyCode::Char(c @ ('f' | 'h' | 'c')) = key.code
             {
                 match c {
@@ -316,7 +317,7 @@ pub fn on_update(state: &mut State, u: crate::source::Update) {
         Update::TriageDone { id, result } => {
             if let Some((scope, instance, action)) = state.triage.jobs.remove(&id) {
                 if let (Ok(_), Action::ArchiveFinding { finding_id, .. }) = (&result, &action) {
-                    state.fleet.forget_finding(scope, finding_id);
+                    state.fleet.forget_finding(scope, finding_id, state.now);
                     state.rebuild_view();
                 }
                 let key = (scope, instance);

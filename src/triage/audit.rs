@@ -66,12 +66,40 @@ impl AuditLog {
             .map(|d| d.join("watchfloor").join("audit.jsonl"))
     }
 
-    /// Opens (creating) the log for appending.
+    /// Opens (creating) the log for appending. A torn last line (a crash mid-write) is closed
+    /// with a newline first, so the next record starts on a line of its own.
     pub fn open(path: &Path) -> std::io::Result<AuditLog> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map(Path::to_path_buf);
+        if let Some(d) = &dir {
+            std::fs::create_dir_all(d)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let existed = path.exists();
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path)?;
+        let len = file.metadata()?.len();
+        if len > 0 {
+            use std::io::{Read, Seek, SeekFrom};
+            let mut last = [0u8; 1];
+            file.seek(SeekFrom::Start(len - 1))?;
+            file.read_exact(&mut last)?;
+            if last[0] != b'\n' {
+                file.write_all(b"\n")?;
+                file.sync_data()?;
+            }
+        }
+        if !existed {
+            // The new directory entry must survive a crash too.
+            file.sync_all()?;
+            if let Some(d) = &dir {
+                File::open(d)?.sync_all()?;
+            }
+        }
         Ok(AuditLog {
             path: path.to_path_buf(),
             file,

@@ -304,6 +304,9 @@ impl Ops for AwsOps {
         let gid = self
             .create_group(vpc, name, "isolation", case, dry_run)
             .await?;
+        if dry_run {
+            return Ok(gid);
+        }
         // Revoke the default allow-all egress (v4, and v6 where the VPC has it).
         for v6 in [false, true] {
             if let Err(e) = self
@@ -351,6 +354,92 @@ impl Ops for AwsOps {
         Ok(gid)
     }
 
+    async fn harden_isolation_group(&self, group: &str, examiner: Option<&str>) -> OpResult {
+        let out = self
+            .ec2
+            .describe_security_groups()
+            .group_ids(group)
+            .send()
+            .await
+            .map_err(|e| describe("DescribeSecurityGroups", &e))?;
+        let g = out
+            .security_groups()
+            .first()
+            .ok_or_else(|| AwsError::other(format!("isolation group {group} not found")))?;
+        let is_examiner = |p: &IpPermission| {
+            let (v4, v6) = (p.ip_ranges(), p.ipv6_ranges());
+            examiner.is_some_and(|c| {
+                p.ip_protocol() == Some("tcp")
+                    && p.from_port() == Some(22)
+                    && p.to_port() == Some(22)
+                    && p.user_id_group_pairs().is_empty()
+                    && p.prefix_list_ids().is_empty()
+                    && v4.len() + v6.len() == 1
+                    && (v4.first().and_then(|r| r.cidr_ip()) == Some(c)
+                        || v6.first().and_then(|r| r.cidr_ipv6()) == Some(c))
+            })
+        };
+        let mut request_id = None;
+        let egress = g.ip_permissions_egress().to_vec();
+        if !egress.is_empty() {
+            let out = self
+                .ec2
+                .revoke_security_group_egress()
+                .group_id(group)
+                .set_ip_permissions(Some(egress))
+                .send()
+                .await
+                .map_err(|e| describe("RevokeSecurityGroupEgress", &e))?;
+            request_id = out.request_id().map(str::to_string);
+        }
+        let extra: Vec<IpPermission> = g
+            .ip_permissions()
+            .iter()
+            .filter(|p| !is_examiner(p))
+            .cloned()
+            .collect();
+        if !extra.is_empty() {
+            self.ec2
+                .revoke_security_group_ingress()
+                .group_id(group)
+                .set_ip_permissions(Some(extra))
+                .send()
+                .await
+                .map_err(|e| describe("RevokeSecurityGroupIngress", &e))?;
+        }
+        if let Some(c) = examiner
+            && !g.ip_permissions().iter().any(is_examiner)
+        {
+            let p = IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22);
+            let p = if c.contains(':') {
+                p.ipv6_ranges(
+                    Ipv6Range::builder()
+                        .cidr_ipv6(c)
+                        .description("watchfloor examiner")
+                        .build(),
+                )
+            } else {
+                p.ip_ranges(
+                    IpRange::builder()
+                        .cidr_ip(c)
+                        .description("watchfloor examiner")
+                        .build(),
+                )
+            };
+            self.ec2
+                .authorize_security_group_ingress()
+                .group_id(group)
+                .ip_permissions(p.build())
+                .send()
+                .await
+                .map_err(|e| describe("AuthorizeSecurityGroupIngress", &e))?;
+        }
+        Ok(request_id)
+    }
+
     async fn create_allow_all_group(
         &self,
         vpc: &str,
@@ -361,6 +450,9 @@ impl Ops for AwsOps {
         let gid = self
             .create_group(vpc, name, "allow-all", case, dry_run)
             .await?;
+        if dry_run {
+            return Ok(gid);
+        }
         for v6 in [false, true] {
             if let Err(e) = self
                 .ec2

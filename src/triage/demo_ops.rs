@@ -161,6 +161,32 @@ impl Ops for DemoOps {
         self.create(vpc, name, ingress, dry_run)
     }
 
+    async fn harden_isolation_group(&self, group: &str, examiner: Option<&str>) -> OpResult {
+        let ingress: Vec<IngressRule> = examiner
+            .map(|c| IngressRule {
+                protocol: "tcp".into(),
+                from_port: Some(22),
+                to_port: Some(22),
+                source: if c.contains(':') {
+                    RuleSource::Cidr6(c.into())
+                } else {
+                    RuleSource::Cidr4(c.into())
+                },
+            })
+            .into_iter()
+            .collect();
+        self.with(|o| {
+            if let Some(g) = o
+                .groups
+                .get_mut(&self.scope)
+                .and_then(|gs| gs.iter_mut().find(|g| g.group_id == group))
+            {
+                g.ingress = ingress;
+            }
+        });
+        Ok(None)
+    }
+
     async fn create_allow_all_group(
         &self,
         vpc: &str,

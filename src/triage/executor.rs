@@ -52,6 +52,8 @@ pub struct Settings {
     pub quarantine_wait: Duration,
     /// Examiner CIDR for the isolation group.
     pub examiner_cidr: Option<String>,
+    /// `--dry-run`: run jobs are refused here too, not only by the console (defence in depth).
+    pub dry_run: bool,
 }
 
 /// Starts the executor; jobs go in the returned sender, results come out on `tx`.
@@ -80,6 +82,9 @@ async fn run_job(
     job: Job,
     tx: &mpsc::Sender<Update>,
 ) -> Result<(), String> {
+    if settings.dry_run && !job.preview {
+        return Err("dry-run mode: actions stop at the DryRun check; nothing was done".into());
+    }
     let mut audit = AuditLog::open(&settings.audit_path).map_err(|e| {
         format!(
             "cannot open the audit log {}: {e} — nothing was done",

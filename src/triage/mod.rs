@@ -202,6 +202,13 @@ pub trait Ops: Send + Sync {
         case: &str,
         dry_run: bool,
     ) -> impl Future<Output = Result<String, AwsError>> + Send;
+    /// Makes a found isolation group what it must be, whoever made it: every egress rule and every
+    /// ingress rule but the examiner's TCP 22 revoked, the examiner rule present.
+    fn harden_isolation_group(
+        &self,
+        group: &str,
+        examiner: Option<&str>,
+    ) -> impl Future<Output = OpResult> + Send;
     /// Creates the allow-all group (all traffic in and out from 0.0.0.0/0 and ::/0).
     fn create_allow_all_group(
         &self,
@@ -307,7 +314,7 @@ pub enum TriageError {
 impl std::fmt::Display for TriageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TriageError::Audit(m) => write!(f, "audit log unwritable, nothing done: {m}"),
+            TriageError::Audit(m) => write!(f, "audit log unwritable (stopped here): {m}"),
             TriageError::Api { step, error } => write!(f, "{step} failed: {error}"),
             TriageError::Refused(m) => f.write_str(m),
             TriageError::Interrupted(s) => write!(f, "interrupted after {s}"),
@@ -384,7 +391,13 @@ impl<'a, O: Ops> Runner<'a, O> {
             Ok((_, req)) => ("ok".to_string(), req.clone()),
             Err(e) => (format!("error: {}", e.message), None),
         };
-        self.record(action, step, Phase::Outcome, false, Some(res), req)?;
+        if let Err(TriageError::Audit(m)) =
+            self.record(action, step, Phase::Outcome, false, Some(res), req)
+        {
+            return Err(TriageError::Audit(format!(
+                "the call of step `{step}` returned but its outcome could not be recorded: {m}"
+            )));
+        }
         match r {
             Ok((v, _)) => {
                 self.note(format!("✓ {step}"));
@@ -623,6 +636,18 @@ impl<'a, O: Ops> Runner<'a, O> {
                 .await?
             }
         };
+        // Trusted by rules, not by name: a half-built group (egress revoke failed) or one an
+        // attacker pre-created under the predictable name is reset here on every run.
+        self.step(
+            "quarantine",
+            &format!("verify isolation group {iso} rules"),
+            || async {
+                ops.harden_isolation_group(&iso, examiner.as_deref())
+                    .await
+                    .map(|r| ((), r))
+            },
+        )
+        .await?;
         let all = match find(all_name.clone()).await? {
             Some(g) => g,
             None => {
@@ -643,6 +668,31 @@ impl<'a, O: Ops> Runner<'a, O> {
 
     async fn move_enis(&mut self, f: &Facts, group: &str, label: &str) -> Result<(), TriageError> {
         let ops = self.ops;
+        // An ENI attached since the record was taken gets its groups recorded before it moves.
+        let known = f.originals();
+        let missing: Vec<(String, String)> = f
+            .enis
+            .iter()
+            .filter(|(eni, g)| {
+                let on_target = g.len() == 1 && g[0] == group;
+                !known.contains_key(eni) && !on_target
+            })
+            .map(|(eni, g)| (format!("{TAG_ORIGINAL}{eni}"), g.join(",")))
+            .collect();
+        if !missing.is_empty() {
+            let id = self.target.instance_id.clone();
+            let what = missing
+                .iter()
+                .map(|(k, v)| format!("{}={v}", k.trim_start_matches(TAG_ORIGINAL)))
+                .collect::<Vec<_>>()
+                .join(" ");
+            self.step(
+                "quarantine",
+                &format!("record original groups of new interfaces {what}"),
+                || async { ops.create_tags(&id, &missing, false).await.map(|r| ((), r)) },
+            )
+            .await?;
+        }
         for (eni, groups) in &f.enis {
             if groups.len() == 1 && groups[0] == group {
                 continue;
@@ -703,9 +753,17 @@ impl<'a, O: Ops> Runner<'a, O> {
                 Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             ));
             tags.push((TAG_STATE.into(), "recorded".into()));
-            self.step("quarantine", "record original groups (tags)", || async {
-                ops.create_tags(&id, &tags, false).await.map(|r| ((), r))
-            })
+            let what = f
+                .enis
+                .iter()
+                .map(|(eni, g)| format!("{eni}={}", g.join(",")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            self.step(
+                "quarantine",
+                &format!("record original groups (tags) {what}"),
+                || async { ops.create_tags(&id, &tags, false).await.map(|r| ((), r)) },
+            )
             .await?;
         }
         // 2. An Auto Scaling member goes to Standby first, or the group replaces it.
@@ -747,14 +805,56 @@ impl<'a, O: Ops> Runner<'a, O> {
         }
         // 4. The VPC's groups.
         let (iso, all) = self.groups(&vpc).await?;
+        match self.isolate(&id, state.as_deref(), &iso, &all).await {
+            Err(TriageError::Interrupted(s)) => Err(TriageError::Interrupted(s)),
+            Err(e) => {
+                // Never leave an instance on the allow-all group: put every interface that is on
+                // it straight onto the isolation group, and say so.
+                let on_all = match self.facts().await {
+                    Ok(f) if f.enis.iter().any(|(_, g)| g.contains(&all)) => Some(f),
+                    _ => None,
+                };
+                let comp = match on_all {
+                    Some(f) => {
+                        self.note(format!(
+                            "!! {e}: moving every interface on allow-all to isolation"
+                        ));
+                        match self.move_enis(&f, &iso, "isolation (compensating)").await {
+                            Ok(()) => {
+                                "compensated: every interface is on the isolation group".to_string()
+                            }
+                            Err(c) => format!(
+                                "COMPENSATION FAILED, the instance may be OPEN TO THE INTERNET: {c}"
+                            ),
+                        }
+                    }
+                    None => "no interface is on the allow-all group".to_string(),
+                };
+                Err(TriageError::Api {
+                    step: "quarantine".into(),
+                    error: format!("{e}; {comp}"),
+                })
+            }
+            ok => ok,
+        }
+    }
+
+    /// Steps 5 and 6: allow-all, wait, isolation.
+    async fn isolate(
+        &mut self,
+        id: &str,
+        state: Option<&str>,
+        iso: &str,
+        all: &str,
+    ) -> Result<String, TriageError> {
         // 5. Allow-all first: existing flows become untracked, so the next swap cuts them.
-        if matches!(state.as_deref(), None | Some("recorded")) {
+        if matches!(state, None | Some("recorded")) {
             let f = self.facts().await?;
-            self.move_enis(&f, &all, "allow-all").await?;
+            self.move_enis(&f, all, "allow-all").await?;
             self.set_state("allow-all").await?;
             if !self.ctx.quarantine_wait.is_zero() {
-                self.progress.push(format!(
-                    "… waiting {}s before isolating",
+                self.note(format!(
+                    "… waiting {}s before isolating (the instance is open to the internet meanwhile)",
                     self.ctx.quarantine_wait.as_secs()
                 ));
                 tokio::time::sleep(self.ctx.quarantine_wait).await;
@@ -762,13 +862,13 @@ impl<'a, O: Ops> Runner<'a, O> {
         }
         // 6. Isolation.
         let f = self.facts().await?;
-        let already = state.as_deref() == Some("isolated")
-            && f.enis.iter().all(|(_, g)| g == &vec![iso.clone()]);
+        let already =
+            state == Some("isolated") && f.enis.iter().all(|(_, g)| g.len() == 1 && g[0] == iso);
         if already {
             return Ok(format!("{id} is already quarantined (no change)"));
         }
-        self.move_enis(&f, &iso, "isolation").await?;
-        if state.as_deref() != Some("isolated") {
+        self.move_enis(&f, iso, "isolation").await?;
+        if state != Some("isolated") {
             self.set_state("isolated").await?;
         }
         Ok(format!(
@@ -785,48 +885,92 @@ impl<'a, O: Ops> Runner<'a, O> {
             return Ok(format!("{id} is not quarantined (no change)"));
         }
         let ops = self.ops;
-        for (eni, groups) in &f.enis {
-            let Some(orig) = originals.get(eni) else {
-                self.progress.push(format!(
-                    "! {eni} has no recorded groups (attached after quarantine?): left as is"
-                ));
-                continue;
-            };
-            if groups == orig {
+        for (eni, _) in f.enis.iter().filter(|(e, _)| !originals.contains_key(e)) {
+            self.note(format!(
+                "! {eni} has no recorded groups (attached after quarantine?): left as is"
+            ));
+        }
+        // Restore by recorded ENI id, attached or not (a detached ENI keeps its groups).
+        let mut restored: Vec<String> = Vec::new();
+        let mut failed: Vec<String> = Vec::new();
+        for (eni, orig) in &originals {
+            if f.enis.iter().any(|(e, g)| e == eni && g == orig) {
+                restored.push(eni.clone());
                 continue;
             }
-            self.step(
-                "release",
-                &format!("restore {eni} groups {}", orig.join(",")),
-                || async { ops.set_eni_groups(eni, orig, false).await.map(|r| ((), r)) },
-            )
-            .await?;
+            let r = self
+                .step(
+                    "release",
+                    &format!("restore {eni} groups {}", orig.join(",")),
+                    || async { ops.set_eni_groups(eni, orig, false).await.map(|r| ((), r)) },
+                )
+                .await;
+            match r {
+                Ok(()) => restored.push(eni.clone()),
+                Err(TriageError::Interrupted(s)) => return Err(TriageError::Interrupted(s)),
+                Err(e) => failed.push(format!("{eni}: {e}")),
+            }
         }
-        if let Some(asg) = f.tags.get(TAG_ASG).cloned()
-            && ops.asg_lifecycle(&id).await.ok().flatten().as_deref() == Some("Standby")
-        {
-            self.step(
-                "release",
-                &format!("exit standby in Auto Scaling group {asg}"),
-                || async { ops.asg_standby(&id, &asg, false).await.map(|r| ((), r)) },
-            )
-            .await?;
+        let mut keep_state = !failed.is_empty();
+        if let Some(asg) = f.tags.get(TAG_ASG).cloned() {
+            let life = ops.asg_lifecycle(&id).await.map_err(|e| TriageError::Api {
+                step: "read Auto Scaling lifecycle".into(),
+                error: e.message,
+            });
+            match life {
+                Ok(Some(l)) if l == "Standby" => {
+                    let r = self
+                        .step(
+                            "release",
+                            &format!("exit standby in Auto Scaling group {asg}"),
+                            || async { ops.asg_standby(&id, &asg, false).await.map(|r| ((), r)) },
+                        )
+                        .await;
+                    if let Err(e) = r {
+                        failed.push(e.to_string());
+                        keep_state = true;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    failed.push(e.to_string());
+                    keep_state = true;
+                }
+            }
         }
-        let keys: Vec<String> = f
-            .tags
-            .keys()
-            .filter(|k| {
-                k.starts_with(TAG_ORIGINAL) || *k == TAG_STATE || *k == TAG_AT || *k == TAG_ASG
-            })
-            .cloned()
+        // Only the records of what was restored go; the rest stay for the next attempt.
+        let mut keys: Vec<String> = restored
+            .iter()
+            .map(|e| format!("{TAG_ORIGINAL}{e}"))
+            .filter(|k| f.tags.contains_key(k))
             .collect();
-        self.step("release", "remove quarantine tags", || async {
-            ops.delete_tags(&id, &keys, false).await.map(|r| ((), r))
-        })
-        .await?;
+        if !keep_state {
+            keys.extend(
+                [TAG_STATE, TAG_AT, TAG_ASG]
+                    .iter()
+                    .filter(|k| f.tags.contains_key(**k))
+                    .map(|k| k.to_string()),
+            );
+        }
+        if !keys.is_empty() {
+            self.step("release", "remove quarantine tags", || async {
+                ops.delete_tags(&id, &keys, false).await.map(|r| ((), r))
+            })
+            .await?;
+        }
+        if !failed.is_empty() {
+            return Err(TriageError::Api {
+                step: "release".into(),
+                error: format!(
+                    "restored {} interface(s); not done: {} (records kept: run release again)",
+                    restored.len(),
+                    failed.join("; ")
+                ),
+            });
+        }
         Ok(format!(
             "{id} released: original groups restored on {} interface(s); termination protection left on",
-            originals.len()
+            restored.len()
         ))
     }
 

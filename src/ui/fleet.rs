@@ -257,20 +257,50 @@ fn cell<'a>(
     }
 }
 
-/// The triage mark of a row: a console action's label, or QUARANTINED from the instance's tags.
+/// The triage mark of a row: a console action's label, else what live data proves: QUARANTINED
+/// only when the state tag says so AND every interface is on a watchfloor isolation group (a tag
+/// alone, which anyone with CreateTags can set, is not enough), ALLOW-ALL while an interrupted
+/// quarantine left it open.
 fn mark_of(state: &State, row: &Row) -> Option<String> {
-    state
+    if let Some(m) = state
         .triage
         .marks
         .get(&(row.scope, row.instance.instance_id.clone()))
-        .cloned()
-        .or_else(|| {
-            row.instance
-                .tags
-                .iter()
-                .any(|(k, v)| k == crate::triage::TAG_STATE && v == "isolated")
-                .then(|| "QUARANTINED".to_string())
-        })
+    {
+        return Some(m.clone());
+    }
+    let groups = &state.fleet.scopes[row.scope].groups;
+    let all_on = |prefix: &str| {
+        !row.instance.interfaces.is_empty()
+            && row.instance.interfaces.iter().all(|n| {
+                n.group_ids.len() == 1
+                    && groups
+                        .get(&n.group_ids[0])
+                        .is_some_and(|g| g.name.starts_with(prefix))
+            })
+    };
+    let tag = row
+        .instance
+        .tags
+        .iter()
+        .find(|(k, _)| k == crate::triage::TAG_STATE)
+        .map(|(_, v)| v.as_str());
+    match tag {
+        Some("isolated") if all_on(crate::triage::ISOLATION_GROUP) => Some("QUARANTINED".into()),
+        Some(_)
+            if row.instance.interfaces.iter().any(|n| {
+                n.group_ids.iter().any(|g| {
+                    groups
+                        .get(g)
+                        .is_some_and(|g| g.name.starts_with(crate::triage::ALLOW_ALL_GROUP))
+                })
+            }) =>
+        {
+            Some("ALLOW-ALL: OPEN".into())
+        }
+        Some(_) => Some("QUARANTINE INCOMPLETE".into()),
+        None => None,
+    }
 }
 
 /// Draws the fleet table in `area`.

@@ -145,9 +145,14 @@ pub fn triage(
     } = &p.action
     {
         let b = |on: bool| if on { "[x]" } else { "[ ]" };
+        let m = if state.triage.confirm_by_typing_id {
+            "alt+"
+        } else {
+            ""
+        };
         lines.push(Line::from(Span::styled(
             format!(
-                "f force {}   h hibernate {}   c clear stop protection {}",
+                "{m}f force {}   {m}h hibernate {}   {m}c clear stop protection {}",
                 b(*force),
                 b(*hibernate),
                 b(*clear_stop_protection)

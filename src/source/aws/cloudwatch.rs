@@ -15,6 +15,9 @@ use crate::model::CpuSeries;
 pub const MAX_QUERIES: usize = 500;
 /// History fetched for an instance seen for the first time.
 pub const BACKFILL: TimeDelta = TimeDelta::hours(1);
+/// Each query reaches this far behind the last fetch, so datapoints CloudWatch publishes late
+/// are still picked up (billing is per metric requested, not per minute of range).
+pub const LATE_MARGIN: TimeDelta = TimeDelta::minutes(10);
 
 /// What the CPU feed needs to know of an instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +83,7 @@ impl Schedule {
                     self.fetched_until
                         .get(&t.instance_id)
                         .map_or(now - BACKFILL, |last| {
-                            *last - TimeDelta::seconds(i64::from(t.period()))
+                            *last - LATE_MARGIN.max(TimeDelta::seconds(i64::from(t.period())))
                         })
                 })
                 .min()
@@ -119,7 +122,6 @@ impl Schedule {
             for (k, t) in batch.iter().enumerate() {
                 let mut pts = points.remove(&k).unwrap_or_default();
                 pts.sort_by_key(|p| p.0);
-                self.fetched_until.insert(t.instance_id.clone(), now);
                 out.series.push((
                     t.instance_id.clone(),
                     CpuSeries {
@@ -128,6 +130,10 @@ impl Schedule {
                     },
                 ));
             }
+        }
+        // Committed only once every batch succeeded: a failed batch is fetched again next time.
+        for (id, _) in &out.series {
+            self.fetched_until.insert(id.clone(), now);
         }
         Ok(out)
     }

@@ -38,7 +38,20 @@ pub struct FindingsPoll {
 
 impl FindingsPoller {
     /// Polls: the complete set on the first and every [`FULL_EVERY`]th poll, else changes since.
+    /// After an error the detector id is looked up again (it may have been recreated).
     pub async fn poll(
+        &mut self,
+        client: &Client,
+        now: DateTime<Utc>,
+    ) -> Result<FindingsPoll, AwsError> {
+        let r = self.poll_inner(client, now).await;
+        if r.is_err() {
+            self.detector = None;
+        }
+        r
+    }
+
+    async fn poll_inner(
         &mut self,
         client: &Client,
         now: DateTime<Utc>,

@@ -333,7 +333,26 @@ pub fn spawn(
             let mut attempt = 0u32;
             loop {
                 attempt += 1;
-                match creds::connect(&cfg, &settings, prompt.clone()).await {
+                let res = creds::connect(&cfg, &settings, prompt.clone()).await;
+                let res = match res {
+                    Ok(acct) => {
+                        let a = announced.lock().await;
+                        match a
+                            .iter()
+                            .find(|x| x.account_id == acct.account_id && x.alias != acct.alias)
+                        {
+                            // Two aliases for one account would merge their rows and confuse
+                            // which alias an action names: the later one is refused.
+                            Some(other) => Err(AwsError::other(format!(
+                                "`{}` is the same account ({}) as `{}`: remove one of the two aliases",
+                                acct.alias, acct.account_id, other.alias
+                            ))),
+                            None => Ok(acct),
+                        }
+                    }
+                    Err(e) => Err(e),
+                };
+                match res {
                     Ok(acct) => {
                         if let Some(r) = &registry
                             && let Ok(mut m) = r.lock()
@@ -355,7 +374,11 @@ pub fn spawn(
                         return;
                     }
                     Err(e) => {
-                        let fi = failed_info(&cfg);
+                        let mut fi = failed_info(&cfg);
+                        if e.message.contains("is the same account") {
+                            // Never report this error on the other alias's real scopes.
+                            fi.account_id = format!("{UNVERIFIED}:{}", cfg.alias);
+                        }
                         let list = {
                             let mut a = announced.lock().await;
                             a.retain(|x| x.alias != fi.alias);
@@ -363,10 +386,14 @@ pub fn spawn(
                             a.clone()
                         };
                         let _ = tx.send(Update::Accounts(list)).await;
-                        let declined = e.message.contains("no MFA code given");
+                        let declined = e.message.contains("no MFA code given")
+                            || e.message.contains("is the same account");
                         let wait = reconnect_delay(attempt, settings.ec2_interval_secs);
                         let message = if declined {
-                            format!("{} (skipped: restart watchfloor to connect it)", e.message)
+                            format!(
+                                "{} (not retried: restart watchfloor to connect it)",
+                                e.message
+                            )
                         } else {
                             format!("{} (retry in {}s)", e.message, wait.as_secs())
                         };
