@@ -874,3 +874,41 @@ async fn release_restores_a_detached_eni_and_keeps_records_it_could_not_restore(
             .is_empty()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_eni_with_many_groups_is_recorded_in_several_tags_and_restored() {
+    let (_emu, ops, dir) = setup().await;
+    let mut log = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
+    let fx = fixture(&ops).await;
+    let (eni, _) = ops.describe(&fx.instance).await.unwrap().enis[0].clone();
+    let mut many = Vec::new();
+    for i in 0..14 {
+        let g = ops
+            .ec2
+            .create_security_group()
+            .group_name(format!("g{i}"))
+            .description("x")
+            .vpc_id(&fx.vpc)
+            .send()
+            .await
+            .unwrap();
+        many.push(g.group_id().unwrap().to_string());
+    }
+    ops.set_eni_groups(&eni, &many, false).await.unwrap();
+    act(&ops, &mut log, &fx.instance, Action::Quarantine, None)
+        .await
+        .unwrap();
+    let f = ops.describe(&fx.instance).await.unwrap();
+    assert!(
+        f.original_keys(&eni).len() >= 2,
+        "split across tags: {:?}",
+        f.original_keys(&eni)
+    );
+    act(&ops, &mut log, &fx.instance, Action::Release, None)
+        .await
+        .unwrap();
+    let f = ops.describe(&fx.instance).await.unwrap();
+    let now: BTreeMap<String, Vec<String>> = f.enis.iter().cloned().collect();
+    assert_eq!(now[&eni], many);
+    assert!(f.original_keys(&eni).is_empty());
+}

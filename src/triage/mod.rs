@@ -128,21 +128,71 @@ impl Facts {
 
     /// Recorded original groups per ENI.
     pub fn originals(&self) -> BTreeMap<String, Vec<String>> {
-        self.tags
-            .iter()
-            .filter_map(|(k, v)| {
-                k.strip_prefix(TAG_ORIGINAL).map(|eni| {
-                    (
-                        eni.to_string(),
-                        v.split(',')
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_string)
-                            .collect(),
-                    )
-                })
+        // `...:eni-1` holds the first chunk, `...:eni-1:1`, `:2` the rest (see original_tags).
+        let mut chunks: BTreeMap<String, BTreeMap<u32, &str>> = BTreeMap::new();
+        for (k, v) in &self.tags {
+            if let Some(rest) = k.strip_prefix(TAG_ORIGINAL) {
+                let (eni, n) = match rest.split_once(':') {
+                    Some((eni, n)) => (eni, n.parse().unwrap_or(u32::MAX)),
+                    None => (rest, 0),
+                };
+                chunks.entry(eni.to_string()).or_default().insert(n, v);
+            }
+        }
+        chunks
+            .into_iter()
+            .map(|(eni, parts)| {
+                let groups = parts
+                    .values()
+                    .flat_map(|v| v.split(','))
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                (eni, groups)
             })
             .collect()
     }
+
+    /// Keys of every tag recording `eni`'s original groups.
+    pub fn original_keys(&self, eni: &str) -> Vec<String> {
+        let first = format!("{TAG_ORIGINAL}{eni}");
+        let more = format!("{first}:");
+        self.tags
+            .keys()
+            .filter(|k| **k == first || k.starts_with(&more))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Tags recording one ENI's original groups, split so no value exceeds what AWS accepts
+/// (256 characters): `...:eni` holds the first chunk, `...:eni:1`, `...:eni:2` the rest.
+pub fn original_tags(eni: &str, groups: &[String]) -> Vec<(String, String)> {
+    const MAX: usize = 255;
+    let mut chunks: Vec<String> = vec![String::new()];
+    for g in groups {
+        let last = chunks.last().map_or(0, String::len);
+        if last > 0 && last + 1 + g.len() > MAX {
+            chunks.push(String::new());
+        }
+        let c = chunks.last_mut().expect("at least one chunk");
+        if !c.is_empty() {
+            c.push(',');
+        }
+        c.push_str(g);
+    }
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let key = if i == 0 {
+                format!("{TAG_ORIGINAL}{eni}")
+            } else {
+                format!("{TAG_ORIGINAL}{eni}:{i}")
+            };
+            (key, c)
+        })
+        .collect()
 }
 
 /// Result of a mutating call: the request id, when the service returned one.
@@ -670,22 +720,25 @@ impl<'a, O: Ops> Runner<'a, O> {
         let ops = self.ops;
         // An ENI attached since the record was taken gets its groups recorded before it moves.
         let known = f.originals();
-        let missing: Vec<(String, String)> = f
+        let unrecorded: Vec<&(String, Vec<String>)> = f
             .enis
             .iter()
             .filter(|(eni, g)| {
                 let on_target = g.len() == 1 && g[0] == group;
                 !known.contains_key(eni) && !on_target
             })
-            .map(|(eni, g)| (format!("{TAG_ORIGINAL}{eni}"), g.join(",")))
+            .collect();
+        let what = unrecorded
+            .iter()
+            .map(|(eni, g)| format!("{eni}={}", g.join(",")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let missing: Vec<(String, String)> = unrecorded
+            .iter()
+            .flat_map(|(eni, g)| original_tags(eni, g))
             .collect();
         if !missing.is_empty() {
             let id = self.target.instance_id.clone();
-            let what = missing
-                .iter()
-                .map(|(k, v)| format!("{}={v}", k.trim_start_matches(TAG_ORIGINAL)))
-                .collect::<Vec<_>>()
-                .join(" ");
             self.step(
                 "quarantine",
                 &format!("record original groups of new interfaces {what}"),
@@ -737,13 +790,8 @@ impl<'a, O: Ops> Runner<'a, O> {
             let mut tags: Vec<(String, String)> = f
                 .enis
                 .iter()
-                .map(|(eni, groups)| (format!("{TAG_ORIGINAL}{eni}"), groups.join(",")))
+                .flat_map(|(eni, groups)| original_tags(eni, groups))
                 .collect();
-            if let Some((k, v)) = tags.iter().find(|(_, v)| v.len() > 256) {
-                return Err(TriageError::Refused(format!(
-                    "{k}: {v} is longer than a tag value (256)"
-                )));
-            }
             tags.push((TAG_CASE.into(), self.ctx.case_id.clone()));
             if let Some(asg) = f.asg() {
                 tags.push((TAG_ASG.into(), asg.to_string()));
@@ -939,11 +987,7 @@ impl<'a, O: Ops> Runner<'a, O> {
             }
         }
         // Only the records of what was restored go; the rest stay for the next attempt.
-        let mut keys: Vec<String> = restored
-            .iter()
-            .map(|e| format!("{TAG_ORIGINAL}{e}"))
-            .filter(|k| f.tags.contains_key(k))
-            .collect();
+        let mut keys: Vec<String> = restored.iter().flat_map(|e| f.original_keys(e)).collect();
         if !keep_state {
             keys.extend(
                 [TAG_STATE, TAG_AT, TAG_ASG]
@@ -1091,4 +1135,34 @@ pub fn plan(action: &Action, f: &Facts, ctx: &Context) -> Vec<String> {
         )),
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn original_groups_split_across_tags_and_read_back() {
+        let groups: Vec<String> = (0..16).map(|i| format!("sg-{i:017x}")).collect();
+        let tags = original_tags("eni-1", &groups);
+        assert!(tags.len() >= 2, "16 groups do not fit one 256-char value");
+        assert!(tags.iter().all(|(_, v)| v.len() <= 255));
+        assert_eq!(tags[0].0, "watchfloor:original-groups:eni-1");
+        assert_eq!(tags[1].0, "watchfloor:original-groups:eni-1:1");
+        let mut f = Facts::default();
+        f.tags.extend(tags.clone());
+        f.tags.extend(original_tags("eni-2", &["sg-a".to_string()]));
+        let o = f.originals();
+        assert_eq!(o["eni-1"], groups);
+        assert_eq!(o["eni-2"], vec!["sg-a".to_string()]);
+        assert_eq!(f.original_keys("eni-1").len(), tags.len());
+        // An ENI with no group at all is recorded too (an empty value).
+        assert_eq!(
+            original_tags("eni-3", &[]),
+            vec![(
+                "watchfloor:original-groups:eni-3".to_string(),
+                String::new()
+            )]
+        );
+    }
 }
