@@ -315,6 +315,7 @@ impl Fleet {
             }
             // Prompts and triage are view state, handled by `update`.
             Update::MfaRequest { .. }
+            | Update::MfaCancel { .. }
             | Update::TriagePlan { .. }
             | Update::TriageProgress { .. }
             | Update::TriageDone { .. } => return false,

@@ -311,6 +311,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             state.dirty = true;
             Vec::new()
         }
+        Msg::Data(Update::MfaCancel { id }) => {
+            state.ui.mfa.retain(|p| p.id != id);
+            state.dirty = true;
+            Vec::new()
+        }
         Msg::Data(
             u @ (Update::TriagePlan { .. }
             | Update::TriageProgress { .. }

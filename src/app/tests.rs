@@ -786,3 +786,27 @@ fn rows_keep_scope_order_across_polls_and_placeholders_retire() {
     assert!(s.fleet.scopes[ix].retired);
     assert!(!s.fleet.scopes[0].retired);
 }
+
+#[test]
+fn a_withdrawn_mfa_prompt_closes() {
+    let mut s = state();
+    update(
+        &mut s,
+        Msg::Data(Update::MfaRequest {
+            id: 3,
+            alias: "prod".into(),
+            serial: "s".into(),
+        }),
+    );
+    update(
+        &mut s,
+        Msg::Data(Update::MfaRequest {
+            id: 4,
+            alias: "data".into(),
+            serial: "s".into(),
+        }),
+    );
+    update(&mut s, Msg::Data(Update::MfaCancel { id: 3 }));
+    assert_eq!(s.ui.mfa.len(), 1);
+    assert_eq!(s.ui.mfa[0].id, 4);
+}

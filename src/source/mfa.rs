@@ -51,6 +51,27 @@ impl ConsolePrompt {
     }
 }
 
+/// Removes a prompt that nobody waits for any more (the SDK gave up on the credentials, or the
+/// connection attempt was dropped) and tells the console to close it.
+struct Abandon {
+    id: u64,
+    pending: Pending,
+    tx: mpsc::Sender<Update>,
+    answered: bool,
+}
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        if self.answered {
+            return;
+        }
+        if let Ok(mut m) = self.pending.lock() {
+            m.remove(&self.id);
+        }
+        let _ = self.tx.try_send(Update::MfaCancel { id: self.id });
+    }
+}
+
 impl MfaPrompt for ConsolePrompt {
     fn code<'a>(
         &'a self,
@@ -64,6 +85,12 @@ impl MfaPrompt for ConsolePrompt {
                 .lock()
                 .map_err(|_| "MFA prompt state poisoned".to_string())?
                 .insert(id, tx);
+            let mut guard = Abandon {
+                id,
+                pending: self.pending.clone(),
+                tx: self.tx.clone(),
+                answered: false,
+            };
             self.tx
                 .send(Update::MfaRequest {
                     id,
@@ -72,8 +99,11 @@ impl MfaPrompt for ConsolePrompt {
                 })
                 .await
                 .map_err(|_| "the console is closed".to_string())?;
-            rx.await
-                .map_err(|_| "the MFA prompt was dropped".to_string())?
+            let answer = rx
+                .await
+                .map_err(|_| "the MFA prompt was dropped".to_string());
+            guard.answered = true;
+            answer?
         })
     }
 }
@@ -81,6 +111,26 @@ impl MfaPrompt for ConsolePrompt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_abandoned_prompt_is_withdrawn() {
+        let (tx, mut rx) = mpsc::channel(4);
+        let (prompt, replies) = ConsolePrompt::new(tx);
+        let ask = tokio::spawn(async move {
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_millis(50),
+                prompt.code("prod", "s"),
+            )
+            .await;
+        });
+        let Some(Update::MfaRequest { id, .. }) = rx.recv().await else {
+            panic!("expected an MFA request");
+        };
+        ask.await.unwrap();
+        assert!(matches!(rx.recv().await, Some(Update::MfaCancel { id: c }) if c == id));
+        // A late answer goes nowhere and does not panic.
+        replies.answer(id, Ok("123456".into()));
+    }
 
     #[tokio::test]
     async fn request_then_answer() {

@@ -149,6 +149,11 @@ pub enum Update {
         /// Summary, or why it failed (the audit log has every step).
         result: Result<String, String>,
     },
+    /// An MFA prompt nobody waits for any more: close it.
+    MfaCancel {
+        /// Request id.
+        id: u64,
+    },
     /// CloudWatch metrics the CPU feed of a scope will request per day at current settings.
     CpuCost {
         /// Account x region.
