@@ -450,19 +450,8 @@ impl Keymap {
     }
 
     fn load_at(spec: &str, user_dir: Option<&Path>, depth: usize) -> Result<Keymap, FileError> {
-        let as_path = Path::new(spec);
-        let user = user_dir.map(|d| d.join(format!("{spec}.toml")));
-        let path = if spec.ends_with(".toml") || spec.contains('/') {
-            Some(as_path.to_path_buf())
-        } else {
-            user.filter(|p| p.is_file())
-        };
-        match path {
-            Some(p) => {
-                let src = std::fs::read_to_string(&p)
-                    .map_err(|e| FileError::whole(&p, format!("cannot read keymap: {e}")))?;
-                Self::parse_at(&p, &src, user_dir, depth)
-            }
+        match crate::span::read_user_file(spec, user_dir, "keymap")? {
+            Some((p, src)) => Self::parse_at(&p, &src, user_dir, depth),
             None => Self::builtin(spec),
         }
     }

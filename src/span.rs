@@ -67,6 +67,28 @@ impl fmt::Display for FileError {
 
 impl std::error::Error for FileError {}
 
+/// Finds what a theme or keymap name means: a path (ends in `.toml` or contains `/`), else
+/// `NAME.toml` in `user_dir` when it exists; then reads it. None: it names a built-in.
+pub fn read_user_file(
+    spec: &str,
+    user_dir: Option<&Path>,
+    what: &str,
+) -> Result<Option<(PathBuf, String)>, FileError> {
+    let path = if spec.ends_with(".toml") || spec.contains('/') {
+        Some(PathBuf::from(spec))
+    } else {
+        user_dir
+            .map(|d| d.join(format!("{spec}.toml")))
+            .filter(|p| p.is_file())
+    };
+    path.map(|p| {
+        std::fs::read_to_string(&p)
+            .map(|src| (p.clone(), src))
+            .map_err(|e| FileError::whole(&p, format!("cannot read {what}: {e}")))
+    })
+    .transpose()
+}
+
 /// Deepest chain of `extends` followed in themes and keymaps (a cycle stops here with an error).
 pub const MAX_EXTENDS: usize = 8;
 

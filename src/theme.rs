@@ -170,18 +170,8 @@ impl Theme {
         mode: ColorMode,
         depth: usize,
     ) -> Result<Theme, FileError> {
-        let user = user_dir.map(|d| d.join(format!("{spec}.toml")));
-        let path = if spec.ends_with(".toml") || spec.contains('/') {
-            Some(PathBuf::from(spec))
-        } else {
-            user.filter(|p| p.is_file())
-        };
-        match path {
-            Some(p) => {
-                let src = std::fs::read_to_string(&p)
-                    .map_err(|e| FileError::whole(&p, format!("cannot read theme: {e}")))?;
-                Self::parse_at(&p, &src, user_dir, mode, depth)
-            }
+        match crate::span::read_user_file(spec, user_dir, "theme")? {
+            Some((p, src)) => Self::parse_at(&p, &src, user_dir, mode, depth),
             None => Self::builtin(spec, mode),
         }
     }

@@ -504,14 +504,16 @@ impl Fleet {
             .filter_map(|s| s.metrics_per_day)
             .collect();
         if !projected.is_empty() {
-            return Some(projected.iter().sum::<f64>() * 0.01 / 1000.0);
+            return Some(crate::source::cloudwatch_usd(projected.iter().sum::<f64>()));
         }
         let since = self.counting_since?;
         let secs = (now - since).num_seconds();
         if secs < 1 {
             return None;
         }
-        Some(self.totals.metrics as f64 / secs as f64 * 86_400.0 * 0.01 / 1000.0)
+        Some(crate::source::cloudwatch_usd(
+            self.totals.metrics as f64 / secs as f64 * 86_400.0,
+        ))
     }
 }
 
@@ -574,18 +576,11 @@ pub fn numeric_key(row: &Row, key: SortKey) -> Option<u64> {
 
 /// Orders two rows by a sort key (ascending; the caller reverses for descending).
 pub fn compare(fleet: &Fleet, a: &Row, b: &Row, key: SortKey) -> Ordering {
-    let f = |x: Option<f64>| x.unwrap_or(-1.0);
+    // Numeric columns have one definition of their order: the packed key the view sorts by.
+    if let (Some(x), Some(y)) = (numeric_key(a, key), numeric_key(b, key)) {
+        return x.cmp(&y);
+    }
     match key {
-        SortKey::Risk => a
-            .risk
-            .score
-            .cmp(&b.risk.score)
-            .then_with(|| f(a.worst_severity).total_cmp(&f(b.worst_severity)))
-            .then_with(|| f(a.cpu_now).total_cmp(&f(b.cpu_now))),
-        SortKey::Cpu => f(a.cpu_now).total_cmp(&f(b.cpu_now)),
-        SortKey::Findings => f(a.worst_severity)
-            .total_cmp(&f(b.worst_severity))
-            .then_with(|| a.finding_count.cmp(&b.finding_count)),
         SortKey::Account => fleet.scopes[a.scope]
             .alias
             .cmp(&fleet.scopes[b.scope].alias),
@@ -595,6 +590,6 @@ pub fn compare(fleet: &Fleet, a: &Row, b: &Row, key: SortKey) -> Ordering {
             .cmp(&fleet.scopes[b.scope].scope.region),
         SortKey::Name => a.instance.name.cmp(&b.instance.name),
         SortKey::Type => a.instance.instance_type.cmp(&b.instance.instance_type),
-        SortKey::Launched => a.instance.launch_time.cmp(&b.instance.launch_time),
+        SortKey::Risk | SortKey::Cpu | SortKey::Findings | SortKey::Launched => Ordering::Equal,
     }
 }

@@ -9,6 +9,11 @@ use serde::Serialize;
 
 use crate::model::{CpuSeries, Finding, Instance, Scope, SecurityGroup};
 
+/// What CloudWatch charges for `metrics` metrics requested by GetMetricData ($0.01 per 1,000).
+pub fn cloudwatch_usd(metrics: f64) -> f64 {
+    metrics * 0.01 / 1000.0
+}
+
 /// One of the three feeds polled per account x region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -297,61 +297,11 @@ impl Ops for AwsOps {
         &self,
         vpc: &str,
         name: &str,
-        examiner: Option<&str>,
         case: &str,
         dry_run: bool,
     ) -> Result<String, AwsError> {
-        let gid = self
-            .create_group(vpc, name, "isolation", case, dry_run)
-            .await?;
-        if dry_run {
-            return Ok(gid);
-        }
-        // Revoke the default allow-all egress (v4, and v6 where the VPC has it).
-        for v6 in [false, true] {
-            if let Err(e) = self
-                .ec2
-                .revoke_security_group_egress()
-                .group_id(&gid)
-                .ip_permissions(all_traffic(v6))
-                .send()
-                .await
-                .map_err(|e| describe("RevokeSecurityGroupEgress", &e))
-                && !benign(&e)
-                && !v6
-            {
-                return Err(e);
-            }
-        }
-        if let Some(cidr) = examiner {
-            let p = IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(22)
-                .to_port(22);
-            let p = if cidr.contains(':') {
-                p.ipv6_ranges(
-                    Ipv6Range::builder()
-                        .cidr_ipv6(cidr)
-                        .description("watchfloor examiner")
-                        .build(),
-                )
-            } else {
-                p.ip_ranges(
-                    IpRange::builder()
-                        .cidr_ip(cidr)
-                        .description("watchfloor examiner")
-                        .build(),
-                )
-            };
-            self.ec2
-                .authorize_security_group_ingress()
-                .group_id(&gid)
-                .ip_permissions(p.build())
-                .send()
-                .await
-                .map_err(|e| describe("AuthorizeSecurityGroupIngress", &e))?;
-        }
-        Ok(gid)
+        self.create_group(vpc, name, "isolation", case, dry_run)
+            .await
     }
 
     async fn harden_isolation_group(&self, group: &str, examiner: Option<&str>) -> OpResult {

@@ -141,24 +141,10 @@ impl Ops for DemoOps {
         &self,
         vpc: &str,
         name: &str,
-        examiner: Option<&str>,
         _case: &str,
         dry_run: bool,
     ) -> Result<String, AwsError> {
-        let ingress = examiner
-            .map(|c| IngressRule {
-                protocol: "tcp".into(),
-                from_port: Some(22),
-                to_port: Some(22),
-                source: if c.contains(':') {
-                    RuleSource::Cidr6(c.into())
-                } else {
-                    RuleSource::Cidr4(c.into())
-                },
-            })
-            .into_iter()
-            .collect();
-        self.create(vpc, name, ingress, dry_run)
+        self.create(vpc, name, Vec::new(), dry_run)
     }
 
     async fn harden_isolation_group(&self, group: &str, examiner: Option<&str>) -> OpResult {

@@ -243,12 +243,12 @@ pub trait Ops: Send + Sync {
         vpc: &str,
         name: &str,
     ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
-    /// Creates the isolation group (no ingress but the examiner CIDR on 22, default egress revoked).
+    /// Creates the bare isolation group; `harden_isolation_group` (run right after, and on every
+    /// quarantine) revokes its default egress and sets the examiner rule.
     fn create_isolation_group(
         &self,
         vpc: &str,
         name: &str,
-        examiner: Option<&str>,
         case: &str,
         dry_run: bool,
     ) -> impl Future<Output = Result<String, AwsError>> + Send;
@@ -672,22 +672,16 @@ impl<'a, O: Ops> Runner<'a, O> {
                     "quarantine",
                     &format!("create isolation group {iso_name}"),
                     || async {
-                        ops.create_isolation_group(
-                            vpc,
-                            &iso_name,
-                            examiner.as_deref(),
-                            &case,
-                            false,
-                        )
-                        .await
-                        .map(|g| (g, None))
+                        ops.create_isolation_group(vpc, &iso_name, &case, false)
+                            .await
+                            .map(|g| (g, None))
                     },
                 )
                 .await?
             }
         };
-        // Trusted by rules, not by name: a half-built group (egress revoke failed) or one an
-        // attacker pre-created under the predictable name is reset here on every run.
+        // Rules are set here, on every run, whether the group was just created or found: a
+        // half-built group or one an attacker pre-created under the predictable name is reset.
         self.step(
             "quarantine",
             &format!("verify isolation group {iso} rules"),

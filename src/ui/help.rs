@@ -98,7 +98,10 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
             "    not yet known".to_string()
         } else {
             let per_day = known.iter().fold(0.0, |a, b| a + b);
-            format!("    {per_day:>9.0} (${:.2}/day)", per_day * 0.01 / 1000.0)
+            format!(
+                "    {per_day:>9.0} (${:.2}/day)",
+                crate::source::cloudwatch_usd(per_day)
+            )
         };
         lines.push(Line::from(vec![
             Span::styled(format!("  {:<10} ", a.alias), key),

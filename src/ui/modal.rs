@@ -11,13 +11,7 @@ use crate::theme::Theme;
 
 /// Draws the MFA prompt centred in `area`.
 pub fn mfa(frame: &mut Frame<'_>, area: Rect, p: &MfaPromptState, waiting: usize, theme: &Theme) {
-    let w = area.width.min(64);
-    let [row] = Layout::vertical([Constraint::Length(7)])
-        .flex(Flex::Center)
-        .areas(area);
-    let [rect] = Layout::horizontal([Constraint::Length(w)])
-        .flex(Flex::Center)
-        .areas(row);
+    let rect = centered(area, 64, 7);
     frame.render_widget(Clear, rect);
     let block = Block::new()
         .borders(Borders::ALL)

@@ -172,11 +172,6 @@ pub fn metrics_per_day(targets: &[Target]) -> f64 {
         .sum::<f64>()
 }
 
-/// CloudWatch cost per day of polling `targets` at their periods ($0.01 per 1,000 metrics).
-pub fn usd_per_day(targets: &[Target]) -> f64 {
-    metrics_per_day(targets) * 0.01 / 1000.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,9 +212,9 @@ mod tests {
     fn cost_matches_the_design_figure() {
         // 10,000 instances polled every 60 s the naive way: about $144/day.
         let naive: Vec<Target> = (0..10_000).map(|i| t(&i.to_string(), true)).collect();
-        assert!((usd_per_day(&naive) - 144.0).abs() < 1e-6);
+        assert!((crate::source::cloudwatch_usd(metrics_per_day(&naive)) - 144.0).abs() < 1e-6);
         // Basic monitoring polled at its real 5-minute period costs a fifth.
         let basic: Vec<Target> = (0..10_000).map(|i| t(&i.to_string(), false)).collect();
-        assert!((usd_per_day(&basic) - 28.8).abs() < 1e-6);
+        assert!((crate::source::cloudwatch_usd(metrics_per_day(&basic)) - 28.8).abs() < 1e-6);
     }
 }

@@ -160,16 +160,7 @@ async fn run_feed<P, F>(
                 failures += 1;
                 let wait = backoff(&e, failures, interval);
                 let message = format!("{} (retry in {}s)", e.message, wait.as_secs().max(1));
-                if tx
-                    .send(Update::Failed {
-                        scope: scope.clone(),
-                        feed,
-                        at: Utc::now(),
-                        message,
-                    })
-                    .await
-                    .is_err()
-                {
+                if tx.send(failed(&scope, feed, message)).await.is_err() {
                     return;
                 }
                 (wait, 1, 0)
@@ -214,6 +205,72 @@ pub async fn poll_ec2(c: &Clients) -> Result<(ec2::Inventory, Update), AwsError>
         groups: inv.groups.clone(),
     };
     Ok((inv, u))
+}
+
+/// Polls CPU once for `targets` with the scope's schedule.
+async fn poll_cpu(
+    c: &Clients,
+    schedule: &mut cloudwatch::Schedule,
+    targets: &[cloudwatch::Target],
+) -> PollResult {
+    let p = schedule.poll(&c.cloudwatch, targets, Utc::now()).await?;
+    let u = Update::Cpu {
+        scope: c.scope.clone(),
+        at: Utc::now(),
+        series: p.series,
+    };
+    Ok((u, p.calls, p.metrics))
+}
+
+/// Polls GuardDuty once with the scope's poller.
+async fn poll_findings(c: &Clients, poller: &mut guardduty::FindingsPoller) -> PollResult {
+    let r = poller.poll(&c.guardduty, Utc::now()).await?;
+    let u = Update::Findings {
+        scope: c.scope.clone(),
+        at: Utc::now(),
+        findings: r.findings,
+        complete: r.complete,
+    };
+    Ok((u, r.calls, 0))
+}
+
+/// The updates one poll of `feed` produces: its data and request counts, or its failure.
+fn outcome(scope: &Scope, feed: Feed, r: PollResult) -> Vec<Update> {
+    match r {
+        Ok((u, calls, metrics)) => vec![
+            u,
+            Update::Requests {
+                scope: scope.clone(),
+                feed,
+                calls,
+                metrics,
+            },
+        ],
+        Err(e) => vec![failed(scope, feed, e.message)],
+    }
+}
+
+fn failed(scope: &Scope, feed: Feed, message: String) -> Update {
+    Update::Failed {
+        scope: scope.clone(),
+        feed,
+        at: Utc::now(),
+        message,
+    }
+}
+
+/// `Failed` on every region of an account that did not connect.
+fn account_failed(fi: &AccountInfo, message: &str) -> Vec<Update> {
+    fi.regions
+        .iter()
+        .map(|r| {
+            failed(
+                &Scope::new(&fi.account_id, r),
+                Feed::Ec2,
+                message.to_string(),
+            )
+        })
+        .collect()
 }
 
 /// Starts the three feeds of one account x region.
@@ -267,14 +324,7 @@ pub fn spawn_scope(c: Clients, settings: &Settings, tx: mpsc::Sender<Update>) {
                         metrics_per_day: cloudwatch::metrics_per_day(&targets),
                     })
                     .await;
-                let mut s = schedule.lock().await;
-                let p = s.poll(&c.cloudwatch, &targets, Utc::now()).await?;
-                let u = Update::Cpu {
-                    scope: c.scope.clone(),
-                    at: Utc::now(),
-                    series: p.series,
-                };
-                Ok((u, p.calls, p.metrics))
+                poll_cpu(&c, &mut *schedule.lock().await, &targets).await
             }
         },
     ));
@@ -288,17 +338,7 @@ pub fn spawn_scope(c: Clients, settings: &Settings, tx: mpsc::Sender<Update>) {
         move || {
             let c = c.clone();
             let poller = poller.clone();
-            async move {
-                let mut p = poller.lock().await;
-                let r = p.poll(&c.guardduty, Utc::now()).await?;
-                let u = Update::Findings {
-                    scope: c.scope.clone(),
-                    at: Utc::now(),
-                    findings: r.findings,
-                    complete: r.complete,
-                };
-                Ok((u, r.calls, 0))
-            }
+            async move { poll_findings(&c, &mut *poller.lock().await).await }
         },
     ));
 }
@@ -397,16 +437,8 @@ pub fn spawn(
                         } else {
                             format!("{} (retry in {}s)", e.message, wait.as_secs())
                         };
-                        for r in &fi.regions {
-                            let sent = tx
-                                .send(Update::Failed {
-                                    scope: Scope::new(&fi.account_id, r),
-                                    feed: Feed::Ec2,
-                                    at: Utc::now(),
-                                    message: message.clone(),
-                                })
-                                .await;
-                            if sent.is_err() {
+                        for u in account_failed(&fi, &message) {
+                            if tx.send(u).await.is_err() {
                                 return;
                             }
                         }
@@ -437,101 +469,38 @@ pub async fn poll_once(config: &Config, prompt: Arc<dyn MfaPrompt>) -> Vec<Updat
             }
             Err((i, e)) => {
                 let fi = failed_info(&config.accounts[i]);
-                for r in &fi.regions {
-                    out.push(Update::Failed {
-                        scope: Scope::new(&fi.account_id, r),
-                        feed: Feed::Ec2,
-                        at: Utc::now(),
-                        message: e.message.clone(),
-                    });
-                }
+                out.extend(account_failed(&fi, &e.message));
                 accounts.push(fi);
             }
         }
     }
     let polls = scopes.iter().map(|c| async move {
-        let mut ups = Vec::new();
         let ec2_then_cpu = async {
             match poll_ec2(c).await {
                 Ok((inv, u)) => {
-                    let mut v = vec![
-                        u,
-                        Update::Requests {
-                            scope: c.scope.clone(),
-                            feed: Feed::Ec2,
-                            calls: inv.calls,
-                            metrics: 0,
-                        },
-                    ];
-                    let mut s = cloudwatch::Schedule::default();
-                    match s.poll(&c.cloudwatch, &targets(&inv), Utc::now()).await {
-                        Ok(p) => {
-                            v.push(Update::Cpu {
-                                scope: c.scope.clone(),
-                                at: Utc::now(),
-                                series: p.series,
-                            });
-                            v.push(Update::Requests {
-                                scope: c.scope.clone(),
-                                feed: Feed::Cpu,
-                                calls: p.calls,
-                                metrics: p.metrics,
-                            });
-                        }
-                        Err(e) => v.push(Update::Failed {
-                            scope: c.scope.clone(),
-                            feed: Feed::Cpu,
-                            at: Utc::now(),
-                            message: e.message,
-                        }),
-                    }
+                    let mut v = outcome(&c.scope, Feed::Ec2, Ok((u, inv.calls, 0)));
+                    let mut schedule = cloudwatch::Schedule::default();
+                    let cpu = poll_cpu(c, &mut schedule, &targets(&inv)).await;
+                    v.extend(outcome(&c.scope, Feed::Cpu, cpu));
                     v
                 }
                 Err(e) => vec![
-                    Update::Failed {
-                        scope: c.scope.clone(),
-                        feed: Feed::Ec2,
-                        at: Utc::now(),
-                        message: e.message.clone(),
-                    },
-                    Update::Failed {
-                        scope: c.scope.clone(),
-                        feed: Feed::Cpu,
-                        at: Utc::now(),
-                        message: "not polled: EC2 inventory failed".into(),
-                    },
+                    failed(&c.scope, Feed::Ec2, e.message),
+                    failed(
+                        &c.scope,
+                        Feed::Cpu,
+                        "not polled: EC2 inventory failed".into(),
+                    ),
                 ],
             }
         };
         let findings = async {
-            let mut p = guardduty::FindingsPoller::default();
-            match p.poll(&c.guardduty, Utc::now()).await {
-                Ok(r) => vec![
-                    Update::Findings {
-                        scope: c.scope.clone(),
-                        at: Utc::now(),
-                        findings: r.findings,
-                        complete: true,
-                    },
-                    Update::Requests {
-                        scope: c.scope.clone(),
-                        feed: Feed::Findings,
-                        calls: r.calls,
-                        metrics: 0,
-                    },
-                ],
-                Err(e) => vec![Update::Failed {
-                    scope: c.scope.clone(),
-                    feed: Feed::Findings,
-                    at: Utc::now(),
-                    message: e.message,
-                }],
-            }
+            let r = poll_findings(c, &mut guardduty::FindingsPoller::default()).await;
+            outcome(&c.scope, Feed::Findings, r)
         };
-        let (a, b) = tokio::join!(ec2_then_cpu, findings);
-        ups.extend(a);
-        ups.extend(b);
-        ups
+        let (mut a, b) = tokio::join!(ec2_then_cpu, findings);
+        a.extend(b);
+        a
     });
     let results = futures::future::join_all(polls).await;
     let mut all = vec![Update::Accounts(accounts)];
