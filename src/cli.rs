@@ -112,11 +112,21 @@ pub enum TriageKind {
     Stop,
     /// Isolate it: allow-all group, then the isolation group, on every ENI.
     Quarantine,
-    /// Restore the groups recorded at quarantine.
+    /// Restore the groups recorded at quarantine (from the local journal).
     Release,
     /// Snapshot every EBS volume.
     Snapshot,
+    /// Finish every quarantine the journal records as unfinished (no --account/--region/--instance).
+    Resume,
 }
+
+/// The actions on one instance, which need --account, --region and --instance.
+const INSTANCE_ACTIONS: [(&str, &str); 4] = [
+    ("action", "stop"),
+    ("action", "quarantine"),
+    ("action", "release"),
+    ("action", "snapshot"),
+];
 
 /// Options of `triage`.
 #[derive(Debug, Clone, clap::Args)]
@@ -125,14 +135,14 @@ pub struct TriageArgs {
     #[arg(value_enum)]
     pub action: TriageKind,
     /// Account alias from the config.
-    #[arg(long)]
-    pub account: String,
+    #[arg(long, required_if_eq_any = INSTANCE_ACTIONS)]
+    pub account: Option<String>,
     /// Region of the instance.
-    #[arg(long)]
-    pub region: String,
+    #[arg(long, required_if_eq_any = INSTANCE_ACTIONS)]
+    pub region: Option<String>,
     /// Instance id.
-    #[arg(long)]
-    pub instance: String,
+    #[arg(long, required_if_eq_any = INSTANCE_ACTIONS)]
+    pub instance: Option<String>,
     /// Do not ask for confirmation (runbooks); without it, you type the instance id to confirm.
     #[arg(long)]
     pub yes: bool,
@@ -145,6 +155,10 @@ pub struct TriageArgs {
     /// stop: clear DisableApiStop first if it is set.
     #[arg(long)]
     pub clear_stop_protection: bool,
+    /// release: with no local journal record, restore the groups the instance tags name, once
+    /// they are checked (shown first; you must type the instance id, --yes does not skip it).
+    #[arg(long)]
+    pub from_tags: bool,
 }
 
 /// Options of the simulated fleet.

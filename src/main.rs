@@ -9,12 +9,16 @@ use std::io::Write;
 use clap::Parser;
 use tokio::sync::mpsc;
 
+use watchfloor::app::triage::ResumeOffer;
 use watchfloor::app::{Msg, State, update};
 use watchfloor::cli::{Cli, Command, Format};
 use watchfloor::source::aws;
 use watchfloor::source::demo::DemoWorld;
 use watchfloor::source::mfa::{ConsolePrompt, MfaReplies};
-use watchfloor::triage::executor::{Accounts, Backend, Job, Settings as ExecSettings};
+use watchfloor::triage::Journal;
+use watchfloor::triage::executor::{
+    Accounts, Backend, Executor, Settings as ExecSettings, TriageEvent,
+};
 use watchfloor::{snapshot, tui};
 
 /// Exit code for command-line mistakes (2 is taken by "some account x region failed").
@@ -61,13 +65,13 @@ fn executor(
     cli: &Cli,
     settings: &watchfloor::config::Settings,
     backend: Backend,
-    tx: mpsc::Sender<watchfloor::source::Update>,
-) -> anyhow::Result<Option<mpsc::Sender<Job>>> {
+    tx: mpsc::UnboundedSender<TriageEvent>,
+) -> anyhow::Result<Option<Executor>> {
     if cli.read_only || settings.read_only {
         return Ok(None);
     }
     let audit_path = watchfloor::triage::headless::audit_path(cli)?;
-    Ok(Some(watchfloor::triage::executor::spawn(
+    Ok(Some(Executor::new(
         backend,
         ExecSettings {
             audit_path,
@@ -79,6 +83,63 @@ fn executor(
         },
         tx,
     )))
+}
+
+/// Unfinished quarantines the journal holds, to offer for resume in the console.
+fn resume_offers(cli: &Cli) -> anyhow::Result<Vec<ResumeOffer>> {
+    let path = Journal::path_beside(&watchfloor::triage::headless::audit_path(cli)?);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let (journal, _) = Journal::open(&path)
+        .map_err(|e| anyhow::anyhow!("cannot open the journal {}: {e}", path.display()))?;
+    Ok(journal
+        .unfinished()
+        .into_iter()
+        .map(|(key, q)| ResumeOffer {
+            key,
+            case: q.case,
+            started: q.started,
+        })
+        .collect())
+}
+
+/// A line on stderr that never fails (the terminal may be gone).
+fn say(s: &str) {
+    let _ = writeln!(std::io::stderr(), "watchfloor: {s}");
+}
+
+/// Runs the console, then, however it ended (quit, closed terminal, signal, error, panic),
+/// lets every running triage action finish before the process exits.
+async fn console(
+    state: State,
+    theme: watchfloor::theme::Theme,
+    rx: mpsc::Receiver<watchfloor::source::Update>,
+    triage_rx: mpsc::UnboundedReceiver<TriageEvent>,
+    replies: MfaReplies,
+    exec: Option<Executor>,
+) -> anyhow::Result<ExitCode> {
+    use futures::FutureExt;
+    let ended =
+        std::panic::AssertUnwindSafe(tui::run(state, theme, rx, triage_rx, replies, exec.clone()))
+            .catch_unwind()
+            .await;
+    if let Some(x) = exec.filter(|x| x.active() > 0) {
+        if !matches!(ended, Ok(Ok(tui::Exit::Quit))) {
+            x.hurry();
+        }
+        say(&format!(
+            "the console closed with {} triage action(s) running: finishing them now (outcomes go to the audit log)",
+            x.active()
+        ));
+        x.drain().await;
+        say("running actions finished");
+    }
+    match ended {
+        Ok(Ok(_)) => Ok(ExitCode::SUCCESS),
+        Ok(Err(e)) => Err(e),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
 }
 
 fn configure_triage(
@@ -154,17 +215,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let theme = cli.load_theme()?;
             let world = Arc::new(DemoWorld::new(args.seed, Utc::now()).with_speed(args.speed));
             let (tx, rx) = mpsc::channel(1024);
+            let (ttx, trx) = mpsc::unbounded_channel();
             let settings = watchfloor::config::Settings::default();
-            let jobs = executor(&cli, &settings, Backend::Demo(world.clone()), tx.clone())?;
+            let exec = executor(&cli, &settings, Backend::Demo(world.clone()), ttx)?;
             watchfloor::source::demo::spawn(world, tx);
             let mut state = State::new(
                 format!("demo seed {} ×{}", args.seed, args.speed),
                 keymap,
                 Utc::now(),
             );
-            configure_triage(&mut state, &cli, &settings, jobs.is_some());
-            tui::run(state, theme, rx, MfaReplies::default(), jobs).await?;
-            Ok(ExitCode::SUCCESS)
+            configure_triage(&mut state, &cli, &settings, exec.is_some());
+            if exec.is_some() {
+                state.triage.resume = resume_offers(&cli)?;
+            }
+            console(state, theme, rx, trx, MfaReplies::default(), exec).await
         }
         None => {
             let theme = cli.load_theme()?;
@@ -175,16 +239,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .map_err(anyhow::Error::msg)?;
             }
             let (tx, rx) = mpsc::channel(4096);
+            let (ttx, trx) = mpsc::unbounded_channel();
             // MFA codes are typed into the console, and asked again when a session expires.
             let (prompt, replies) = ConsolePrompt::new(tx.clone());
             let settings = config.settings.clone();
             let registry = Accounts::default();
-            let jobs = executor(&cli, &settings, Backend::Aws(registry.clone()), tx.clone())?;
-            aws::spawn(config, prompt, tx, jobs.as_ref().map(|_| registry));
+            let exec = executor(&cli, &settings, Backend::Aws(registry.clone()), ttx)?;
+            aws::spawn(config, prompt, tx, exec.as_ref().map(|_| registry));
             let mut state = State::new("aws", keymap, Utc::now());
-            configure_triage(&mut state, &cli, &settings, jobs.is_some());
-            tui::run(state, theme, rx, replies, jobs).await?;
-            Ok(ExitCode::SUCCESS)
+            configure_triage(&mut state, &cli, &settings, exec.is_some());
+            if exec.is_some() {
+                state.triage.resume = resume_offers(&cli)?;
+            }
+            console(state, theme, rx, trx, replies, exec).await
         }
     }
 }

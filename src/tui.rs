@@ -17,18 +17,27 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::app::{Command, Msg, State, update};
 use crate::keymap::Key;
 use crate::source::Update;
 use crate::source::mfa::MfaReplies;
 use crate::theme::Theme;
-use crate::triage::executor::Job;
+use crate::triage::executor::{Executor, TriageEvent};
 
 /// Most queued updates applied before a redraw (bursts coalesce into one frame).
 const MAX_BATCH: usize = 4096;
 
 /// Restores the terminal when dropped (normal exit, error, or unwinding panic).
 struct TerminalGuard;
+
+/// True while the console owns the terminal.
+static UI_UP: AtomicBool = AtomicBool::new(false);
+/// Panics of background tasks while the console is up, to show in the footer (printing them
+/// would scribble over the screen; restoring the terminal would leave the UI half-dead).
+static BACKGROUND_PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 fn restore() {
     let _ = disable_raw_mode();
@@ -48,8 +57,18 @@ impl TerminalGuard {
             bail!("watchfloor's console needs a terminal; for scripts use `watchfloor snapshot`");
         }
         let prev = std::panic::take_hook();
+        let ui_thread = std::thread::current().id();
         std::panic::set_hook(Box::new(move |info| {
-            restore();
+            let on_ui = std::thread::current().id() == ui_thread;
+            if UI_UP.load(Ordering::SeqCst) && !on_ui {
+                if let Ok(mut v) = BACKGROUND_PANICS.lock() {
+                    v.push(info.to_string());
+                }
+                return;
+            }
+            if on_ui {
+                restore();
+            }
             prev(info);
         }));
         enable_raw_mode().context("cannot switch the terminal to raw mode")?;
@@ -57,26 +76,41 @@ impl TerminalGuard {
         execute!(io::stdout(), EnterAlternateScreen, cursor::Hide)
             .context("cannot enter the alternate screen")?;
         let terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+        UI_UP.store(true, Ordering::SeqCst);
         Ok((guard, terminal))
     }
 }
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        UI_UP.store(false, Ordering::SeqCst);
         restore();
     }
 }
 
+/// Why the console ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// The operator quit (after any running action finished).
+    Quit,
+    /// Quit again while an action ran: finish it now, without the rest of its wait.
+    Forced,
+    /// The terminal went away (SIGHUP) or SIGTERM arrived: finish headless.
+    Signal,
+}
+
 /// Runs the console until the user quits (or SIGTERM/SIGHUP), always restoring the terminal.
-/// `replies` answers the MFA prompts the AWS source raises; `jobs` reaches the triage executor
-/// (None in read-only mode, where no executor exists).
+/// `replies` answers the MFA prompts the AWS source raises; `exec` is the triage executor (None
+/// in read-only mode, where none exists). It never waits for running actions itself beyond the
+/// first quit: the caller drains the executor on every way out, errors and panics included.
 pub async fn run(
     mut state: State,
     theme: Theme,
     mut rx: mpsc::Receiver<Update>,
+    mut triage_rx: mpsc::UnboundedReceiver<TriageEvent>,
     replies: MfaReplies,
-    jobs: Option<mpsc::Sender<Job>>,
-) -> Result<()> {
+    exec: Option<Executor>,
+) -> Result<Exit> {
     let (_guard, mut terminal) = TerminalGuard::enter()?;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -111,7 +145,11 @@ pub async fn run(
                 Some(Ok(Event::Resize(..))) => { state.dirty = true; Vec::new() }
                 Some(Ok(_)) => Vec::new(),
                 Some(Err(e)) => return Err(e).context("reading terminal input"),
-                None => vec![Command::Quit],
+                None => return Ok(Exit::Signal),
+            },
+            e = triage_rx.recv() => match e {
+                Some(e) => update(&mut state, Msg::Triage(e)),
+                None => Vec::new(),
             },
             u = rx.recv(), if feeds_open => match u {
                 Some(u) => {
@@ -127,40 +165,48 @@ pub async fn run(
                 }
                 None => { feeds_open = false; Vec::new() }
             },
-            _ = tick.tick() => update(&mut state, Msg::Tick(Utc::now())),
-            _ = term.recv() => vec![Command::Quit],
-            _ = hup.recv() => vec![Command::Quit],
+            _ = tick.tick() => {
+                if let Some(p) = BACKGROUND_PANICS.lock().ok().and_then(|mut v| v.pop()) {
+                    state.triage.notice = Some(format!("a background task panicked: {p}"));
+                }
+                update(&mut state, Msg::Tick(Utc::now()))
+            }
+            _ = term.recv() => return Ok(Exit::Signal),
+            _ = hup.recv() => return Ok(Exit::Signal),
         };
         // Quitting while an action runs would cancel it mid-way (a quarantine could stop on the
-        // allow-all group): the first quit waits for running actions, a second one forces it.
+        // allow-all group): the first quit waits for running actions, a second one ends the
+        // console and the caller finishes them headless, without the rest of the wait.
         if quit_pending && state.triage.jobs.is_empty() {
-            return Ok(());
+            return Ok(Exit::Quit);
         }
         for cmd in cmds {
             match cmd {
-                Command::Quit if quit_pending || state.triage.jobs.is_empty() => return Ok(()),
+                Command::Quit if state.triage.jobs.is_empty() => return Ok(Exit::Quit),
+                Command::Quit if quit_pending => return Ok(Exit::Forced),
                 Command::Quit => {
                     quit_pending = true;
                     state.triage.notice = Some(
-                        "an action is running: quitting when it finishes (quit again to force)"
+                        "an action is running: quitting when it finishes (quit again: isolate now and exit)"
                             .into(),
                     );
                     state.dirty = true;
                 }
                 Command::MfaAnswer { id, answer } => replies.answer(id, answer),
-                Command::Triage(job) => {
-                    let id = job.id;
-                    let sent = jobs.as_ref().is_some_and(|j| j.try_send(job).is_ok());
-                    if !sent {
+                Command::Triage(job) => match &exec {
+                    Some(x) => x.submit(job),
+                    None => {
                         update(
                             &mut state,
-                            Msg::Data(Update::TriageDone {
-                                id,
-                                result: Err("triage is busy or disabled: nothing was done".into()),
+                            Msg::Triage(TriageEvent::Done {
+                                id: job.id,
+                                result: Err(
+                                    "triage is disabled (read-only): nothing was done".into()
+                                ),
                             }),
                         );
                     }
-                }
+                },
             }
         }
     }

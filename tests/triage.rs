@@ -10,150 +10,11 @@ use std::time::Duration;
 use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
 use serde_json::json;
 use support::seed::{sdk, world_rule};
+use support::triage::*;
 use support::{Emulator, set_test_credentials};
-use watchfloor::triage::aws_ops::AwsOps;
 use watchfloor::triage::{
-    Action, AuditLog, Context, Ops, Phase, Runner, TAG_ORIGINAL, TAG_STATE, Target, TriageError,
-    Verdict,
+    Action, AuditLog, Ops, Phase, Runner, TAG_ORIGINAL, TAG_STATE, TriageError, Verdict,
 };
-
-const ACCOUNT: &str = "123456789012";
-
-/// An instance in its own VPC with two ENIs: [web, ssh] and [internal, ssh].
-struct Fixture {
-    instance: String,
-    vpc: String,
-    /// ENI id -> groups, as launched.
-    original: BTreeMap<String, Vec<String>>,
-}
-
-async fn fixture(ops: &AwsOps) -> Fixture {
-    let ec2 = &ops.ec2;
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.20.0.0/16")
-        .send()
-        .await
-        .unwrap();
-    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
-    let subnet = ec2
-        .create_subnet()
-        .vpc_id(&vpc)
-        .cidr_block("10.20.1.0/24")
-        .send()
-        .await
-        .unwrap();
-    let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
-    let mk = |name: &'static str, port: i32| {
-        let ec2 = ec2.clone();
-        let vpc = vpc.clone();
-        async move {
-            let g = ec2
-                .create_security_group()
-                .group_name(name)
-                .description(name)
-                .vpc_id(&vpc)
-                .send()
-                .await
-                .unwrap()
-                .group_id()
-                .unwrap()
-                .to_string();
-            ec2.authorize_security_group_ingress()
-                .group_id(&g)
-                .ip_permissions(
-                    IpPermission::builder()
-                        .ip_protocol("tcp")
-                        .from_port(port)
-                        .to_port(port)
-                        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                        .build(),
-                )
-                .send()
-                .await
-                .unwrap();
-            g
-        }
-    };
-    let (web, ssh, internal) = (
-        mk("web", 443).await,
-        mk("ssh", 22).await,
-        mk("internal", 5432).await,
-    );
-    let out = ec2
-        .run_instances()
-        .image_id("ami-12c6146b")
-        .min_count(1)
-        .max_count(1)
-        .subnet_id(&subnet)
-        .security_group_ids(&web)
-        .security_group_ids(&ssh)
-        .send()
-        .await
-        .unwrap();
-    let instance = out.instances()[0].instance_id().unwrap().to_string();
-    support::seed::second_eni(ec2, &subnet, &[&internal, &ssh], &instance).await;
-    let f = ops.describe(&instance).await.unwrap();
-    assert_eq!(f.enis.len(), 2);
-    Fixture {
-        instance,
-        vpc,
-        original: f.enis.into_iter().collect(),
-    }
-}
-
-fn ctx(case: &str) -> Context {
-    Context {
-        case_id: case.into(),
-        operator: "arn:aws:iam::123456789012:user/responder".into(),
-        quarantine_wait: Duration::ZERO,
-        examiner_cidr: Some("203.0.113.7/32".into()),
-    }
-}
-
-fn target(instance: &str) -> Target {
-    Target {
-        alias: "main".into(),
-        account_id: ACCOUNT.into(),
-        region: "us-east-1".into(),
-        instance_id: instance.into(),
-    }
-}
-
-async fn act(
-    ops: &AwsOps,
-    log: &mut AuditLog,
-    instance: &str,
-    action: Action,
-    interrupt: Option<&str>,
-) -> Result<String, TriageError> {
-    let mut r = Runner {
-        ops,
-        audit: log,
-        target: target(instance),
-        ctx: ctx("IR-42"),
-        progress: Vec::new(),
-        interrupt_after: interrupt.map(str::to_string),
-        notify: None,
-    };
-    r.run(&action).await
-}
-
-async fn setup() -> (Emulator, AwsOps, tempfile::TempDir) {
-    let emu = Emulator::start();
-    set_test_credentials();
-    let cfg = sdk(&emu, "us-east-1", None).await;
-    (emu, AwsOps::from_conf(&cfg), tempfile::tempdir().unwrap())
-}
-
-fn mutating(emu: &Emulator) -> Vec<String> {
-    emu.requests()
-        .iter()
-        .filter(|r| r["dry_run"] != true)
-        .filter_map(|r| r["action"].as_str().map(str::to_string))
-        .filter(|a| !["Describe", "Get", "List"].iter().any(|p| a.starts_with(p)))
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quarantine_every_eni_then_release_exactly() {
@@ -163,19 +24,21 @@ async fn quarantine_every_eni_then_release_exactly() {
 
     // Dry run first: allowed, nothing changed.
     emu.http("DELETE", "/_watchfloor/requests", "");
-    let mut r = Runner {
-        ops: &ops,
-        audit: &mut log,
-        target: target(&fx.instance),
-        ctx: ctx("IR-42"),
-        progress: vec![],
-        interrupt_after: None,
-        notify: None,
-    };
-    let checks = r.preview(&Action::Quarantine).await.unwrap();
+    let mut j = journal(&log);
+    let mut r = Runner::new(&ops, &mut log, &mut j, target(&fx.instance), ctx("IR-42"));
+    let checks = r.preview(&Action::Quarantine).await.unwrap().checks;
     assert!(!checks.is_empty());
+    // Every interface's move is checked (the groups are not made yet: with their current
+    // groups).
     assert!(
-        checks.iter().all(|(_, v)| *v == Verdict::Allowed),
+        checks.iter().any(|(op, _)| op
+            == "ModifyNetworkInterfaceAttribute (2 interface(s), with their current groups)"),
+        "{checks:?}"
+    );
+    assert!(
+        checks
+            .iter()
+            .all(|(_, v)| matches!(v, Verdict::Allowed | Verdict::Unchecked(_))),
         "{checks:?}"
     );
     assert!(
@@ -205,6 +68,23 @@ async fn quarantine_every_eni_then_release_exactly() {
         "every ENI's original groups recorded"
     );
     assert_eq!(f.termination_protection, Some(true));
+    // Evidence survives: a shutdown from inside stops the box, the volumes outlive it.
+    assert_eq!(f.shutdown_behavior.as_deref(), Some("stop"));
+    assert!(
+        f.volumes
+            .iter()
+            .all(|v| v.delete_on_termination == Some(false)),
+        "{:?}",
+        f.volumes
+    );
+    // Both recorded in the journal, before the change.
+    {
+        let j = journal(&log);
+        let q = j.get(&target(&fx.instance).key()).unwrap();
+        assert_eq!(q.shutdown_behavior.as_deref(), Some("terminate"));
+        assert!(q.delete_on_termination.values().all(|d| *d), "{q:?}");
+        assert!(q.isolated);
+    }
 
     // The isolation group: only the examiner on 22 in, nothing out.
     let g = ops
@@ -248,15 +128,28 @@ async fn quarantine_every_eni_then_release_exactly() {
     assert!(mutating(&emu).is_empty(), "{:?}", mutating(&emu));
 
     // Release: exact original groups, tags gone.
-    act(&ops, &mut log, &fx.instance, Action::Release, None)
+    act(&ops, &mut log, &fx.instance, RELEASE, None)
         .await
         .unwrap();
     let f = ops.describe(&fx.instance).await.unwrap();
     let now: BTreeMap<String, Vec<String>> = f.enis.iter().cloned().collect();
     assert_eq!(now, fx.original);
+    assert_eq!(
+        f.shutdown_behavior.as_deref(),
+        Some("terminate"),
+        "restored"
+    );
+    assert!(
+        f.volumes
+            .iter()
+            .all(|v| v.delete_on_termination == Some(true)),
+        "restored: {:?}",
+        f.volumes
+    );
+    assert!(journal(&log).get(&target(&fx.instance).key()).is_none());
     assert!(!f.tags.contains_key(TAG_STATE));
     assert!(!f.tags.keys().any(|k| k.starts_with(TAG_ORIGINAL)));
-    let msg = act(&ops, &mut log, &fx.instance, Action::Release, None)
+    let msg = act(&ops, &mut log, &fx.instance, RELEASE, None)
         .await
         .unwrap();
     assert!(
@@ -267,12 +160,24 @@ async fn quarantine_every_eni_then_release_exactly() {
     // Every mutating request was preceded by an intent record and followed by an outcome.
     let (recs, bad) = AuditLog::read(log.path()).unwrap();
     assert!(bad.is_empty());
-    let intents = recs.iter().filter(|r| r.phase == Phase::Intent).count();
-    let outcomes = recs
+    for (i, r) in recs.iter().enumerate() {
+        if r.phase == Phase::Intent {
+            let next = &recs[i + 1];
+            assert!(
+                next.phase == Phase::Outcome && next.step == r.step,
+                "intent of `{}` not followed by its outcome: {next:?}",
+                r.step
+            );
+        }
+    }
+    // Each run ends with its outcome in the log (what the console's operator would have seen).
+    let results: Vec<&str> = recs
         .iter()
-        .filter(|r| r.phase == Phase::Outcome && !r.dry_run)
-        .count();
-    assert_eq!(intents, outcomes);
+        .filter(|r| r.step == "result")
+        .filter_map(|r| r.result.as_deref())
+        .collect();
+    assert_eq!(results.len(), 4, "{results:?}");
+    assert!(results[0].starts_with("ok: ") && results[0].contains("quarantined"));
     assert!(
         recs.iter()
             .all(|r| r.case == "IR-42" && r.account_id == ACCOUNT && r.instance_id == fx.instance)
@@ -284,14 +189,17 @@ async fn quarantine_resumes_after_a_crash_at_every_step() {
     let (emu, ops, dir) = setup().await;
     let mut log = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
     let steps = [
-        "record original groups",
+        "mirror original groups",
         "termination protection on",
+        "shutdown behaviour stop",
+        "DeleteOnTermination=false",
         "create isolation group",
         "create allow-all group",
+        "authorize",
         "to allow-all",
-        "tag state allow-all",
+        "mirror state allow-all",
         "to isolation",
-        "tag state isolated",
+        "mirror state isolated",
     ];
     for step in steps {
         // Each case in a fresh VPC, so the group-creation steps happen again.
@@ -303,13 +211,11 @@ async fn quarantine_resumes_after_a_crash_at_every_step() {
             matches!(err, TriageError::Interrupted(ref s) if s.contains(step)),
             "{step}: {err}"
         );
-        // Never half-isolated without a record of the originals.
-        let mid = ops.describe(&fx.instance).await.unwrap();
-        assert_eq!(
-            mid.originals(),
-            fx.original,
-            "after {step}: originals recorded"
-        );
+        // Never half-isolated without a record of the originals: the journal has them from
+        // before the first change.
+        let j = journal(&log);
+        let rec = j.get(&target(&fx.instance).key()).expect("journaled");
+        assert_eq!(rec.enis, fx.original, "after {step}: originals journaled");
         // Running again finishes the job.
         act(&ops, &mut log, &fx.instance, Action::Quarantine, None)
             .await
@@ -327,15 +233,8 @@ async fn quarantine_resumes_after_a_crash_at_every_step() {
         );
         assert_eq!(f.tags[TAG_STATE], "isolated");
         // A crash during release resumes too, and the originals come back exactly.
-        let _ = act(
-            &ops,
-            &mut log,
-            &fx.instance,
-            Action::Release,
-            Some("restore"),
-        )
-        .await;
-        act(&ops, &mut log, &fx.instance, Action::Release, None)
+        let _ = act(&ops, &mut log, &fx.instance, RELEASE, Some("restore")).await;
+        act(&ops, &mut log, &fx.instance, RELEASE, None)
             .await
             .unwrap();
         let back: BTreeMap<String, Vec<String>> = ops
@@ -408,15 +307,8 @@ async fn dry_run_reports_denied() {
         "/_watchfloor/faults",
         &json!({"service": "ec2", "action": "StopInstances", "code": "UnauthorizedOperation", "status": 403, "count": 1}),
     );
-    let mut r = Runner {
-        ops: &ops,
-        audit: &mut log,
-        target: target(&a),
-        ctx: ctx("IR-1"),
-        progress: vec![],
-        interrupt_after: None,
-        notify: None,
-    };
+    let mut j = journal(&log);
+    let mut r = Runner::new(&ops, &mut log, &mut j, target(&a), ctx("IR-1"));
     let checks = r
         .preview(&Action::Stop {
             force: false,
@@ -424,7 +316,8 @@ async fn dry_run_reports_denied() {
             clear_stop_protection: false,
         })
         .await
-        .unwrap();
+        .unwrap()
+        .checks;
     assert!(
         matches!(&checks[0].1, Verdict::Denied(m) if m.contains("UnauthorizedOperation")),
         "{checks:?}"
@@ -468,7 +361,10 @@ async fn snapshots_every_volume_tagged_with_the_case() {
             .map(|t| (t.key().unwrap(), t.value().unwrap()))
             .collect();
         assert_eq!(tags["watchfloor:instance"], a);
-        assert!(vols.iter().any(|v| Some(v.as_str()) == s.volume_id()));
+        assert!(
+            vols.iter()
+                .any(|v| Some(v.volume_id.as_str()) == s.volume_id())
+        );
     }
 }
 
@@ -540,7 +436,10 @@ async fn headless_triage_read_only_dry_run_and_confirmed() {
         "{err}"
     );
     assert!(
-        err.contains("dry run ModifyNetworkInterfaceAttribute: allowed"),
+        err.lines().any(
+            |l| l.contains("dry run ModifyNetworkInterfaceAttribute (1 interface(s)")
+                && l.ends_with(": allowed")
+        ),
         "{err}"
     );
     assert!(
@@ -571,7 +470,7 @@ async fn headless_triage_read_only_dry_run_and_confirmed() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("case=IR-9")
-            && text.contains("record original groups")
+            && text.contains("mirror original groups")
             && text.contains("← ok"),
         "{text}"
     );
@@ -610,16 +509,16 @@ async fn auto_scaling_member_goes_to_standby_first_and_back_on_release() {
         .unwrap()
         .to_string();
     assert_eq!(
-        ops.describe(&instance).await.unwrap().asg(),
-        Some("miners-target")
+        ops.asg_membership(&instance).await.unwrap(),
+        Some(("miners-target".to_string(), "InService".to_string()))
     );
 
     act(&ops, &mut log, &instance, Action::Quarantine, None)
         .await
         .unwrap();
     assert_eq!(
-        ops.asg_lifecycle(&instance).await.unwrap().as_deref(),
-        Some("Standby")
+        ops.asg_membership(&instance).await.unwrap(),
+        Some(("miners-target".to_string(), "Standby".to_string()))
     );
     let group = asg
         .describe_auto_scaling_groups()
@@ -640,12 +539,10 @@ async fn auto_scaling_member_goes_to_standby_first_and_back_on_release() {
     let pos = |p: &str| recs.iter().position(|r| r.step.contains(p)).unwrap();
     assert!(pos("enter standby") < pos("to allow-all"));
 
-    act(&ops, &mut log, &instance, Action::Release, None)
-        .await
-        .unwrap();
+    act(&ops, &mut log, &instance, RELEASE, None).await.unwrap();
     assert_eq!(
-        ops.asg_lifecycle(&instance).await.unwrap().as_deref(),
-        Some("InService")
+        ops.asg_membership(&instance).await.unwrap(),
+        Some(("miners-target".to_string(), "InService".to_string()))
     );
     assert!(
         !ops.describe(&instance)
@@ -724,7 +621,7 @@ async fn a_failure_after_allow_all_is_compensated_never_left_open() {
         &mut log,
         &fx.instance,
         Action::Quarantine,
-        Some("tag state allow-all"),
+        Some("mirror state allow-all"),
     )
     .await
     .unwrap_err();
@@ -841,7 +738,7 @@ async fn release_restores_a_detached_eni_and_keeps_records_it_could_not_restore(
         "/_watchfloor/faults",
         &json!({"service": "ec2", "action": "ModifyNetworkInterfaceAttribute", "code": "InternalError", "status": 500, "count": 6}),
     );
-    let err = act(&ops, &mut log, &fx.instance, Action::Release, None)
+    let err = act(&ops, &mut log, &fx.instance, RELEASE, None)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("records kept"), "{err}");
@@ -850,7 +747,7 @@ async fn release_restores_a_detached_eni_and_keeps_records_it_could_not_restore(
         fx.original
     );
     // Second attempt: both restored exactly, records gone.
-    act(&ops, &mut log, &fx.instance, Action::Release, None)
+    act(&ops, &mut log, &fx.instance, RELEASE, None)
         .await
         .unwrap();
     let d = ops
@@ -904,11 +801,129 @@ async fn an_eni_with_many_groups_is_recorded_in_several_tags_and_restored() {
         "split across tags: {:?}",
         f.original_keys(&eni)
     );
-    act(&ops, &mut log, &fx.instance, Action::Release, None)
+    act(&ops, &mut log, &fx.instance, RELEASE, None)
         .await
         .unwrap();
     let f = ops.describe(&fx.instance).await.unwrap();
     let now: BTreeMap<String, Vec<String>> = f.enis.iter().cloned().collect();
     assert_eq!(now[&eni], many);
     assert!(f.original_keys(&eni).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkill_of_the_headless_process_at_each_step_is_resumed() {
+    use std::io::BufRead;
+    let (emu, ops, dir) = setup().await;
+    let conf = dir.path().join("config.toml");
+    std::fs::write(&conf, format!("[settings]\nquarantine_wait_secs = 0\nexaminer_cidr = \"203.0.113.7/32\"\n\n[[account]]\nalias = \"main\"\nregions = [\"us-east-1\"]\nendpoint_url = \"{}\"\n", emu.url())).unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let bin = env!("CARGO_BIN_EXE_watchfloor");
+    let base = |args: &[&str]| {
+        let mut c = std::process::Command::new(bin);
+        c.args(args).args([
+            "--config",
+            conf.to_str().unwrap(),
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ]);
+        c
+    };
+    let steps = [
+        "mirror original groups",
+        "termination protection on",
+        "shutdown behaviour stop",
+        "DeleteOnTermination=false",
+        "create isolation group",
+        "create allow-all group",
+        "authorize",
+        "to allow-all",
+        "mirror state allow-all",
+        "to isolation",
+    ];
+    for step in steps {
+        let fx = fixture(&ops).await;
+        let mut child = base(&[
+            "triage",
+            "quarantine",
+            "--account",
+            "main",
+            "--region",
+            "us-east-1",
+            "--instance",
+            &fx.instance,
+            "--case",
+            "IR-66",
+            "--yes",
+        ])
+        .env("WATCHFLOOR_TEST_HANG_AFTER", step)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+        // Wait until the process is at that step, then kill it there for real (SIGKILL).
+        let stderr = child.stderr.take().unwrap();
+        let hung = tokio::task::spawn_blocking(move || {
+            let mut seen = Vec::new();
+            for line in std::io::BufReader::new(stderr).lines() {
+                let line = line.unwrap_or_default();
+                if line.starts_with("WATCHFLOOR_TEST_HUNG") {
+                    return Ok(line);
+                }
+                seen.push(line);
+            }
+            Err(seen)
+        });
+        let line = tokio::time::timeout(Duration::from_secs(60), hung)
+            .await
+            .unwrap_or_else(|_| panic!("{step}: the process never reached the step"))
+            .unwrap()
+            .unwrap_or_else(|seen| panic!("{step}: exited before the step: {seen:#?}"));
+        assert!(line.contains(step), "{line}");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // Nothing of the interfaces moved without the originals in the journal first.
+        let log = AuditLog::open(&audit).unwrap();
+        let j = journal(&log);
+        let rec = j
+            .get(&target(&fx.instance).key())
+            .unwrap_or_else(|| panic!("{step}: not journaled"));
+        assert_eq!(rec.enis, fx.original, "{step}");
+        assert!(!rec.isolated, "{step}");
+        drop(j);
+        // `triage resume` finishes it headless.
+        let out = base(&["triage", "resume", "--yes"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{step}: {err}");
+        assert!(err.contains(&fx.instance) && err.contains("IR-66"), "{err}");
+        let iso = ops
+            .find_group(&fx.vpc, &format!("watchfloor-isolation-{}", fx.vpc))
+            .await
+            .unwrap()
+            .unwrap();
+        let f = ops.describe(&fx.instance).await.unwrap();
+        assert!(
+            f.enis.iter().all(|(_, g)| g == &vec![iso.clone()]),
+            "after a kill at {step}: {:?}",
+            f.enis
+        );
+        assert!(journal(&log).unfinished().is_empty(), "{step}");
+        // And release brings back exactly what was there.
+        let mut log = log;
+        act(&ops, &mut log, &fx.instance, RELEASE, None)
+            .await
+            .unwrap_or_else(|e| panic!("release after {step}: {e}"));
+        let back: BTreeMap<String, Vec<String>> = ops
+            .describe(&fx.instance)
+            .await
+            .unwrap()
+            .enis
+            .into_iter()
+            .collect();
+        assert_eq!(back, fx.original, "after a kill at {step}");
+    }
+    drop(emu);
 }

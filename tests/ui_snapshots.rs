@@ -106,6 +106,10 @@ fn help_200x60_vim_keymap() {
 fn triage_panel_80x24() {
     let mut s = campaign_state(300.0);
     s.triage.case_id = Some("IR-42".into());
+    // The operator has looked at the ranked list for a few seconds (a triage key right after a
+    // re-rank under the cursor is held back).
+    let later = s.now + chrono::TimeDelta::seconds(5);
+    update(&mut s, Msg::Tick(later));
     keys(
         &mut s,
         &["/", "b", "a", "s", "t", "i", "o", "n", "enter", "Q"],
@@ -113,18 +117,21 @@ fn triage_panel_80x24() {
     let id = s.triage.panel.as_ref().expect("panel open").id;
     update(
         &mut s,
-        Msg::Data(watchfloor::source::Update::TriagePlan {
+        Msg::Triage(watchfloor::triage::executor::TriageEvent::Plan {
             id,
             plan: vec![
-                "Record the original groups of 1 interface(s) in instance tags (case IR-42)."
+                "Record the original groups of 1 interface(s) in the local journal (tags mirror them, best-effort)."
                     .into(),
-                "Turn termination protection on.".into(),
+                "Keep the evidence: termination protection on, shutdown behaviour stop, volumes kept on termination."
+                    .into(),
             ],
             checks: vec![(
                 "ModifyNetworkInterfaceAttribute".into(),
                 "allowed".into(),
                 true,
             )],
+            typed_confirmation: false,
+            action: watchfloor::triage::Action::Quarantine,
         }),
     );
     insta::assert_snapshot!(screen(&mut s, 80, 24, &plain()).backend());

@@ -313,12 +313,8 @@ impl Fleet {
                 let s = self.scope_index(&scope);
                 self.scopes[s].metrics_per_day = Some(metrics_per_day);
             }
-            // Prompts and triage are view state, handled by `update`.
-            Update::MfaRequest { .. }
-            | Update::MfaCancel { .. }
-            | Update::TriagePlan { .. }
-            | Update::TriageProgress { .. }
-            | Update::TriageDone { .. } => return false,
+            // Prompts are view state, handled by `update`.
+            Update::MfaRequest { .. } | Update::MfaCancel { .. } => return false,
             Update::Requests {
                 scope,
                 feed,

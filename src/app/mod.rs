@@ -82,8 +82,8 @@ pub enum Screen {
         instance_id: String,
         /// Scroll offset of the detail body.
         scroll: u16,
-        /// Selected finding (index in the worst-first list).
-        finding: usize,
+        /// Selected finding, by id (what archive acts on, whatever the list order does).
+        finding: Option<String>,
     },
     /// Key bindings.
     Help {
@@ -122,6 +122,9 @@ pub struct Ui {
     pub descending: bool,
     /// Selected position in `view`.
     pub selected: usize,
+    /// When a poll last changed which instance is under the cursor (triage keys wait a moment
+    /// after that, so they act on the row the operator saw).
+    pub cursor_moved_at: Option<DateTime<Utc>>,
     /// First visible position in `view`.
     pub offset: usize,
     /// Rows that fit in the table (set by the renderer via `Msg::Resize`).
@@ -156,6 +159,8 @@ pub struct State {
 pub enum Msg {
     /// Data from a feed.
     Data(Update),
+    /// News from the triage executor.
+    Triage(crate::triage::executor::TriageEvent),
     /// A key press.
     Key(Key),
     /// Clock tick (1 s).
@@ -198,6 +203,7 @@ impl State {
                 sort: SortKey::Risk,
                 descending: true,
                 selected: 0,
+                cursor_moved_at: None,
                 offset: 0,
                 page: 20,
                 mfa: Default::default(),
@@ -316,12 +322,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             state.dirty = true;
             Vec::new()
         }
-        Msg::Data(
-            u @ (Update::TriagePlan { .. }
-            | Update::TriageProgress { .. }
-            | Update::TriageDone { .. }),
-        ) => {
-            triage::on_update(state, u);
+        Msg::Triage(e) => {
+            triage::on_event(state, e);
+            triage::offer_resume(state);
             state.dirty = true;
             Vec::new()
         }
@@ -336,9 +339,19 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
                     .retain(|(s, _), label| *s != ix || label.ends_with('…'));
             }
             if state.fleet.apply(u, state.now) {
+                let before = state
+                    .selected_row()
+                    .map(|r| (r.scope, r.instance.instance_id.clone()));
                 state.rebuild_view();
+                let after = state
+                    .selected_row()
+                    .map(|r| (r.scope, r.instance.instance_id.clone()));
+                if before.is_some() && before != after {
+                    state.ui.cursor_moved_at = Some(state.now);
+                }
                 state.dirty = true;
             }
+            triage::offer_resume(state);
             Vec::new()
         }
         Msg::Tick(now) => {
@@ -453,8 +466,15 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
             ..
         } = &mut state.ui.screen
     {
-        let n = state.fleet.findings_of(*scope, instance_id).len();
-        *finding = if n == 0 { 0 } else { (*finding + 1) % n };
+        let list = state.fleet.findings_of(*scope, instance_id);
+        let next = match finding
+            .as_ref()
+            .and_then(|id| list.iter().position(|f| &f.id == id))
+        {
+            Some(i) => (i + 1) % list.len(),
+            None => 0,
+        };
+        *finding = list.get(next).map(|f| f.id.clone());
         return Vec::new();
     }
     match (&mut state.ui.screen, action) {
@@ -487,11 +507,16 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
             Action::Bottom => state.move_selection(state.view.len() as isize),
             Action::Open => {
                 if let Some(r) = state.selected_row() {
+                    let finding = state
+                        .fleet
+                        .findings_of(r.scope, &r.instance.instance_id)
+                        .first()
+                        .map(|f| f.id.clone());
                     state.ui.screen = Screen::Detail {
                         scope: r.scope,
                         instance_id: r.instance.instance_id.clone(),
                         scroll: 0,
-                        finding: 0,
+                        finding,
                     };
                 }
             }

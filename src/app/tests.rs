@@ -496,11 +496,66 @@ mod triage_flow {
     use super::*;
     use crate::app::triage::Stage;
     use crate::triage::Action as T;
+    use crate::triage::executor::TriageEvent;
+
+    /// A plan event for the open panel's action (what the executor echoes back).
+    fn with_panel_action(s: &State, e: TriageEvent) -> Msg {
+        let TriageEvent::Plan {
+            id,
+            plan,
+            checks,
+            typed_confirmation,
+            ..
+        } = e
+        else {
+            return Msg::Triage(e);
+        };
+        Msg::Triage(TriageEvent::Plan {
+            id,
+            plan,
+            checks,
+            typed_confirmation,
+            action: s.triage.panel.as_ref().unwrap().action.clone(),
+        })
+    }
 
     fn armed() -> State {
         let mut s = state();
         s.triage.enabled = true;
+        // The polls that built the fleet re-ranked it under the cursor; let that settle.
+        update(&mut s, Msg::Tick(t0() + TimeDelta::seconds(5)));
         s
+    }
+
+    #[test]
+    fn a_re_rank_under_the_cursor_holds_triage_keys_back() {
+        let mut s = armed();
+        s.triage.case_id = Some("IR-1".into());
+        assert_eq!(s.selected_row().unwrap().instance.instance_id, "i-c");
+        // A poll makes the bastion the worst: it moves under the cursor at the top.
+        let now = s.now;
+        update(
+            &mut s,
+            Msg::Data(Update::Findings {
+                scope: scope(),
+                at: now,
+                findings: vec![
+                    finding("f1", "i-c", "CryptoCurrency:EC2/BitcoinTool.B!DNS", 8.0),
+                    finding("f9", "i-b", "UnauthorizedAccess:EC2/SSHBruteForce", 9.5),
+                    finding("f8", "i-b", "CryptoCurrency:EC2/BitcoinTool.B!DNS", 9.0),
+                ],
+                complete: true,
+            }),
+        );
+        assert_eq!(s.selected_row().unwrap().instance.instance_id, "i-b");
+        // The key was meant for what was drawn a moment ago: refused, with the reason.
+        assert!(key(&mut s, "Q").is_empty());
+        assert!(s.triage.panel.is_none());
+        assert!(s.triage.notice.as_deref().unwrap().contains("just changed"));
+        // Once the operator has seen the new row, the key works on it.
+        update(&mut s, Msg::Tick(now + TimeDelta::seconds(3)));
+        let j = job(&key(&mut s, "Q"));
+        assert_eq!(j.target.instance_id, "i-b");
     }
 
     fn job(cmds: &[Command]) -> crate::triage::executor::Job {
@@ -531,9 +586,9 @@ mod triage_flow {
         assert_eq!(preview.target.alias, "prod");
         // Before the plan arrives, the confirm key does nothing.
         assert!(key(&mut s, "Y").is_empty());
-        update(
-            &mut s,
-            Msg::Data(Update::TriagePlan {
+        let m = with_panel_action(
+            &s,
+            TriageEvent::Plan {
                 id: preview.id,
                 plan: vec!["Move every interface…".into()],
                 checks: vec![(
@@ -541,8 +596,11 @@ mod triage_flow {
                     "allowed".into(),
                     true,
                 )],
-            }),
+                typed_confirmation: false,
+                action: T::Snapshot,
+            },
         );
+        update(&mut s, m);
         // A lowercase y or any other key is not the deliberate second key.
         assert!(key(&mut s, "y").is_empty());
         assert!(
@@ -554,7 +612,7 @@ mod triage_flow {
         assert_eq!(s.triage.marks[&(0, "i-c".to_string())], "QUARANTINING…");
         update(
             &mut s,
-            Msg::Data(Update::TriageProgress {
+            Msg::Triage(TriageEvent::Progress {
                 id: run.id,
                 line: "✓ record original groups".into(),
             }),
@@ -564,7 +622,7 @@ mod triage_flow {
         );
         update(
             &mut s,
-            Msg::Data(Update::TriageDone {
+            Msg::Triage(TriageEvent::Done {
                 id: run.id,
                 result: Ok("quarantined".into()),
             }),
@@ -581,9 +639,9 @@ mod triage_flow {
         let mut s = armed();
         s.triage.case_id = Some("IR-1".into());
         let p = job(&key(&mut s, "S"));
-        update(
-            &mut s,
-            Msg::Data(Update::TriagePlan {
+        let m = with_panel_action(
+            &s,
+            TriageEvent::Plan {
                 id: p.id,
                 plan: vec![],
                 checks: vec![(
@@ -591,20 +649,26 @@ mod triage_flow {
                     "denied: UnauthorizedOperation".into(),
                     false,
                 )],
-            }),
+                typed_confirmation: false,
+                action: T::Snapshot,
+            },
         );
+        update(&mut s, m);
         assert!(key(&mut s, "Y").is_empty());
         key(&mut s, "esc");
         s.triage.dry_run_only = true;
         let p = job(&key(&mut s, "S"));
-        update(
-            &mut s,
-            Msg::Data(Update::TriagePlan {
+        let m = with_panel_action(
+            &s,
+            TriageEvent::Plan {
                 id: p.id,
                 plan: vec![],
                 checks: vec![("StopInstances".into(), "allowed".into(), true)],
-            }),
+                typed_confirmation: false,
+                action: T::Snapshot,
+            },
         );
+        update(&mut s, m);
         assert!(
             key(&mut s, "Y").is_empty(),
             "--dry-run stops at the dry run"
@@ -616,14 +680,17 @@ mod triage_flow {
         let mut s = armed();
         s.triage.case_id = Some("IR-1".into());
         let p = job(&key(&mut s, "S"));
-        update(
-            &mut s,
-            Msg::Data(Update::TriagePlan {
+        let m = with_panel_action(
+            &s,
+            TriageEvent::Plan {
                 id: p.id,
                 plan: vec![],
                 checks: vec![],
-            }),
+                typed_confirmation: false,
+                action: T::Snapshot,
+            },
         );
+        update(&mut s, m);
         let again = job(&key(&mut s, "c"));
         assert!(again.preview);
         assert_eq!(
@@ -635,14 +702,17 @@ mod triage_flow {
             }
         );
         // A stale plan for the old job id is ignored.
-        update(
-            &mut s,
-            Msg::Data(Update::TriagePlan {
+        let m = with_panel_action(
+            &s,
+            TriageEvent::Plan {
                 id: p.id,
                 plan: vec!["old".into()],
                 checks: vec![],
-            }),
+                typed_confirmation: false,
+                action: T::Snapshot,
+            },
         );
+        update(&mut s, m);
         assert_eq!(s.triage.panel.as_ref().unwrap().stage, Stage::Checking);
     }
 
@@ -652,14 +722,17 @@ mod triage_flow {
         s.triage.case_id = Some("IR-1".into());
         s.triage.confirm_by_typing_id = true;
         let p = job(&key(&mut s, "Q"));
-        update(
-            &mut s,
-            Msg::Data(Update::TriagePlan {
+        let m = with_panel_action(
+            &s,
+            TriageEvent::Plan {
                 id: p.id,
                 plan: vec![],
                 checks: vec![],
-            }),
+                typed_confirmation: false,
+                action: T::Snapshot,
+            },
         );
+        update(&mut s, m);
         assert!(
             key(&mut s, "Y").is_empty(),
             "the confirm key is just text here"
@@ -704,18 +777,21 @@ mod triage_flow {
                 kind: "Recon:EC2/PortProbeUnprotectedPort".into()
             }
         );
-        update(
-            &mut s,
-            Msg::Data(Update::TriagePlan {
+        let m = with_panel_action(
+            &s,
+            TriageEvent::Plan {
                 id: p.id,
                 plan: vec![],
                 checks: vec![],
-            }),
+                typed_confirmation: false,
+                action: T::Snapshot,
+            },
         );
+        update(&mut s, m);
         let run = job(&key(&mut s, "Y"));
         update(
             &mut s,
-            Msg::Data(Update::TriageDone {
+            Msg::Triage(TriageEvent::Done {
                 id: run.id,
                 result: Ok("archived".into()),
             }),

@@ -3,9 +3,11 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+
 use crate::keymap::{Action as KeyAction, Key, KeyCode};
-use crate::triage::executor::Job;
-use crate::triage::{Action, Target};
+use crate::triage::executor::{Job, TriageEvent};
+use crate::triage::{Action, Key as JournalKey, Target};
 
 use super::{Command, Screen, State};
 
@@ -20,6 +22,8 @@ pub enum Stage {
         plan: Vec<String>,
         /// (operation, verdict label, allowed).
         checks: Vec<(String, String, bool)>,
+        /// Confirmation must be the typed instance id, whatever the settings say.
+        typed: bool,
     },
     /// Running; steps so far.
     Running {
@@ -54,6 +58,19 @@ pub struct Panel {
     pub stage: Stage,
     /// Instance id typed so far (when confirming by typing).
     pub typed: String,
+    /// Case of an unfinished quarantine offered for resume (the journal's, not the session's).
+    pub resume_case: Option<String>,
+}
+
+/// An unfinished quarantine the journal holds, offered for resume at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumeOffer {
+    /// The instance.
+    pub key: JournalKey,
+    /// Case it was started under.
+    pub case: String,
+    /// When it started.
+    pub started: DateTime<Utc>,
 }
 
 /// Triage state of the console.
@@ -79,11 +96,13 @@ pub struct TriageUi {
     pub marks: HashMap<(usize, String), String>,
     /// One-line notice for the footer (e.g. why a key did nothing).
     pub notice: Option<String>,
+    /// Unfinished quarantines from the journal, offered one by one once their account shows.
+    pub resume: Vec<ResumeOffer>,
 }
 
 fn new_job(state: &mut State, preview: bool) -> Option<Command> {
-    let case = state.triage.case_id.clone()?;
     let p = state.triage.panel.as_mut()?;
+    let case = p.resume_case.clone().or(state.triage.case_id.clone())?;
     state.triage.next_id += 1;
     p.id = state.triage.next_id;
     if !preview {
@@ -116,14 +135,87 @@ fn open_panel(
         scope,
         stage: Stage::Checking,
         typed: String::new(),
+        resume_case: None,
     });
     new_job(state, true).into_iter().collect()
+}
+
+/// Opens the next resume offer whose account x region the fleet shows (so the panel can name
+/// the account's alias next to its verified id), when nothing else is open.
+pub fn offer_resume(state: &mut State) {
+    if state.triage.panel.is_some()
+        || state.triage.case_prompt.is_some()
+        || !state.triage.enabled
+        || state.triage.resume.is_empty()
+    {
+        return;
+    }
+    let Some((i, scope)) = state.triage.resume.iter().enumerate().find_map(|(i, o)| {
+        state
+            .fleet
+            .scopes
+            .iter()
+            .position(|sd| {
+                sd.scope.account_id == o.key.account_id && sd.scope.region == o.key.region
+            })
+            .map(|s| (i, s))
+    }) else {
+        return;
+    };
+    let o = state.triage.resume.remove(i);
+    let sd = &state.fleet.scopes[scope];
+    let name = state
+        .fleet
+        .row(scope, &o.key.instance_id)
+        .map(|r| r.instance.name.clone())
+        .unwrap_or_default();
+    state.triage.panel = Some(Panel {
+        id: 0,
+        action: Action::Quarantine,
+        target: Target {
+            alias: sd.alias.clone(),
+            account_id: o.key.account_id.clone(),
+            region: o.key.region.clone(),
+            instance_id: o.key.instance_id.clone(),
+        },
+        name,
+        scope,
+        stage: Stage::Ready {
+            plan: vec![
+                format!(
+                    "UNFINISHED QUARANTINE in the journal: case {}, started {}. It was interrupted                      (closed terminal, crash or kill): its interfaces may still be on the allow-all                      group, open to the internet.",
+                    o.case,
+                    o.started.format("%Y-%m-%d %H:%M:%SZ")
+                ),
+                "Resume it: every step is decided again from the live groups and the journal                  (esc: not now; `watchfloor triage resume` does the same headless)."
+                    .into(),
+            ],
+            checks: Vec::new(),
+            typed: false,
+        },
+        typed: String::new(),
+        resume_case: Some(o.case),
+    });
+    state.dirty = true;
 }
 
 /// A triage key was pressed on the fleet or detail screen.
 pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
     if !state.triage.enabled {
         state.triage.notice = Some("read-only: triage actions are disabled".into());
+        return Vec::new();
+    }
+    let on_fleet = matches!(state.ui.screen, Screen::Fleet);
+    if on_fleet
+        && state
+            .ui
+            .cursor_moved_at
+            .is_some_and(|t| state.now - t < chrono::TimeDelta::seconds(2))
+    {
+        state.triage.notice = Some(
+            "the row under the cursor just changed (a poll re-ranked the list): look again, then press the key again"
+                .into(),
+        );
         return Vec::new();
     }
     let row = match &state.ui.screen {
@@ -157,10 +249,13 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
     let name = row.instance.name.clone();
     let scope = row.scope;
     let finding = match &state.ui.screen {
-        Screen::Detail { finding, .. } => state
+        Screen::Detail {
+            finding: Some(id), ..
+        } => state
             .fleet
             .findings_of(scope, &target.instance_id)
-            .get(*finding)
+            .into_iter()
+            .find(|f| &f.id == id)
             .map(|f| (f.id.clone(), f.kind.clone())),
         _ => None,
     };
@@ -168,7 +263,8 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
         KeyAction::ArchiveFinding => match finding {
             Some((finding_id, kind)) => Action::ArchiveFinding { finding_id, kind },
             None => {
-                state.triage.notice = Some("no finding to archive".into());
+                state.triage.notice =
+                    Some("no finding selected (tab selects one): nothing to archive".into());
                 return Vec::new();
             }
         },
@@ -178,7 +274,7 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
             clear_stop_protection: false,
         },
         KeyAction::Quarantine => Action::Quarantine,
-        KeyAction::Release => Action::Release,
+        KeyAction::Release => Action::Release { from_tags: false },
         _ => Action::Snapshot,
     };
     state.triage.notice = None;
@@ -221,7 +317,7 @@ pub fn case_key(state: &mut State, key: Key) -> Vec<Command> {
 /// Keys while the panel is open.
 pub fn panel_key(state: &mut State, key: Key) -> Vec<Command> {
     let confirm = state.keymap.action(&key) == Some(KeyAction::Confirm);
-    let typing = state.triage.confirm_by_typing_id;
+    let typing_setting = state.triage.confirm_by_typing_id;
     let dry_only = state.triage.dry_run_only;
     let Some(p) = state.triage.panel.as_mut() else {
         return Vec::new();
@@ -239,8 +335,9 @@ pub fn panel_key(state: &mut State, key: Key) -> Vec<Command> {
             }
             Vec::new()
         }
-        Stage::Ready { checks, .. } => {
+        Stage::Ready { checks, typed, .. } => {
             let allowed = checks.iter().all(|c| c.2);
+            let typing = typing_setting || *typed;
             // Stop options re-run the DryRun with the new parameters: f/h/c, or alt+f/h/c while
             // the instance id is being typed.
             if let Action::Stop {
@@ -287,7 +384,7 @@ pub fn panel_key(state: &mut State, key: Key) -> Vec<Command> {
             let label = match p.action {
                 Action::Stop { .. } => "STOPPING…",
                 Action::Quarantine => "QUARANTINING…",
-                Action::Release => "RELEASING…",
+                Action::Release { .. } => "RELEASING…",
                 Action::Snapshot => "SNAPSHOTTING…",
                 Action::ArchiveFinding { .. } => "ARCHIVING…",
             };
@@ -298,23 +395,36 @@ pub fn panel_key(state: &mut State, key: Key) -> Vec<Command> {
     }
 }
 
-/// Applies a triage update from the executor.
-pub fn on_update(state: &mut State, u: crate::source::Update) {
-    use crate::source::Update;
-    match u {
-        Update::TriagePlan { id, plan, checks } => {
+/// Applies an event from the triage executor.
+pub fn on_event(state: &mut State, e: TriageEvent) {
+    match e {
+        TriageEvent::Plan {
+            id,
+            plan,
+            checks,
+            typed_confirmation,
+            action,
+        } => {
             if let Some(p) = state.triage.panel.as_mut().filter(|p| p.id == id) {
-                p.stage = Stage::Ready { plan, checks };
+                // Only the preview may turn release into release-from-checked-tags.
+                if action.name() == p.action.name() {
+                    p.action = action;
+                }
+                p.stage = Stage::Ready {
+                    plan,
+                    checks,
+                    typed: typed_confirmation,
+                };
             }
         }
-        Update::TriageProgress { id, line } => {
+        TriageEvent::Progress { id, line } => {
             if let Some(p) = state.triage.panel.as_mut().filter(|p| p.id == id)
                 && let Stage::Running { progress } = &mut p.stage
             {
                 progress.push(line);
             }
         }
-        Update::TriageDone { id, result } => {
+        TriageEvent::Done { id, result } => {
             if let Some((scope, instance, action)) = state.triage.jobs.remove(&id) {
                 if let (Ok(_), Action::ArchiveFinding { finding_id, .. }) = (&result, &action) {
                     state.fleet.forget_finding(scope, finding_id, state.now);
@@ -351,6 +461,5 @@ pub fn on_update(state: &mut State, u: crate::source::Update) {
                 };
             }
         }
-        _ => {}
     }
 }

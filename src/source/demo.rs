@@ -83,6 +83,12 @@ pub struct Overrides {
     pub protection: HashMap<String, (Option<bool>, Option<bool>)>,
     /// Groups created by triage, per scope.
     pub groups: HashMap<Scope, Vec<SecurityGroup>>,
+    /// Outbound rules of the groups triage created (the fleet view shows inbound only).
+    pub egress: HashMap<String, Vec<crate::model::IngressRule>>,
+    /// Instance id -> InstanceInitiatedShutdownBehavior set by quarantine/release.
+    pub shutdown: HashMap<String, String>,
+    /// Instance id -> DeleteOnTermination of its volume set by quarantine/release.
+    pub delete_on_termination: HashMap<String, bool>,
     /// Snapshots taken.
     pub snapshots: Vec<DemoSnapshot>,
     /// Finding ids archived from the console.

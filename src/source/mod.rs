@@ -131,29 +131,6 @@ pub enum Update {
         /// MFA device serial or ARN.
         serial: String,
     },
-    /// A triage preview finished: the plan and each DryRun verdict (operation, label, allowed).
-    TriagePlan {
-        /// Job id.
-        id: u64,
-        /// What will happen, in plain words.
-        plan: Vec<String>,
-        /// DryRun results.
-        checks: Vec<(String, String, bool)>,
-    },
-    /// A triage step completed.
-    TriageProgress {
-        /// Job id.
-        id: u64,
-        /// `✓ step` or `✗ step: why`.
-        line: String,
-    },
-    /// A triage job ended.
-    TriageDone {
-        /// Job id.
-        id: u64,
-        /// Summary, or why it failed (the audit log has every step).
-        result: Result<String, String>,
-    },
     /// An MFA prompt nobody waits for any more: close it.
     MfaCancel {
         /// Request id.

@@ -1,12 +1,12 @@
 //! Append-only audit log (JSON lines): each step's intent is written and fsynced before the API
 //! call, its outcome after, so a crash at any point loses no record.
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use super::jsonl::JsonlFile;
 
 /// `intent` before a call, `outcome` after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,8 +54,7 @@ pub struct Record {
 /// The open audit log.
 #[derive(Debug)]
 pub struct AuditLog {
-    path: PathBuf,
-    file: File,
+    file: JsonlFile,
 }
 
 impl AuditLog {
@@ -66,79 +65,26 @@ impl AuditLog {
             .map(|d| d.join("watchfloor").join("audit.jsonl"))
     }
 
-    /// Opens (creating) the log for appending. A torn last line (a crash mid-write) is closed
-    /// with a newline first, so the next record starts on a line of its own.
+    /// Opens (creating, 0600 in a 0700 directory) the log for appending.
     pub fn open(path: &Path) -> std::io::Result<AuditLog> {
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .map(Path::to_path_buf);
-        if let Some(d) = &dir {
-            std::fs::create_dir_all(d)?;
-        }
-        let existed = path.exists();
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .read(true)
-            .open(path)?;
-        let len = file.metadata()?.len();
-        if len > 0 {
-            use std::io::{Read, Seek, SeekFrom};
-            let mut last = [0u8; 1];
-            file.seek(SeekFrom::Start(len - 1))?;
-            file.read_exact(&mut last)?;
-            if last[0] != b'\n' {
-                file.write_all(b"\n")?;
-                file.sync_data()?;
-            }
-        }
-        if !existed {
-            // The new directory entry must survive a crash too.
-            file.sync_all()?;
-            if let Some(d) = &dir {
-                File::open(d)?.sync_all()?;
-            }
-        }
         Ok(AuditLog {
-            path: path.to_path_buf(),
-            file,
+            file: JsonlFile::open(path)?,
         })
     }
 
     /// Where the log is.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
-    /// Appends one record and fsyncs it before returning.
+    /// Appends one record (under the file lock) and fsyncs it before returning.
     pub fn append(&mut self, rec: &Record) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(rec)?;
-        line.push(b'\n');
-        self.file.write_all(&line)?;
-        self.file.sync_data()
+        self.file.append(rec)
     }
 
-    /// Reads every record; a torn last line (crash mid-write) is reported, not fatal.
+    /// Reads every record; a torn or non-UTF-8 line is reported and skipped, not fatal.
     pub fn read(path: &Path) -> std::io::Result<(Vec<Record>, Vec<String>)> {
-        let f = File::open(path)?;
-        let mut out = Vec::new();
-        let mut bad = Vec::new();
-        for (n, line) in BufReader::new(f).lines().enumerate() {
-            let line = line?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            match serde_json::from_str::<Record>(&line) {
-                Ok(r) => out.push(r),
-                Err(e) => bad.push(format!(
-                    "{}:{}: unreadable record: {e}",
-                    path.display(),
-                    n + 1
-                )),
-            }
-        }
-        Ok((out, bad))
+        JsonlFile::read(path)
     }
 }
 
@@ -176,6 +122,7 @@ pub fn format_record(r: &Record) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     fn rec(phase: Phase, result: Option<&str>) -> Record {
         Record {

@@ -3,13 +3,15 @@
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::operation::RequestId;
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, InstanceAttributeName, IpPermission, IpRange, Ipv6Range,
-    ResourceType, Tag, TagSpecification,
+    AttributeBooleanValue, EbsInstanceBlockDeviceSpecification, Filter, InstanceAttributeName,
+    InstanceBlockDeviceMappingSpecification, IpPermission, IpRange, Ipv6Range, PrefixListId,
+    ResourceType, Tag, TagSpecification, UserIdGroupPair,
 };
 
-use super::{Facts, OpResult, Ops};
-use crate::model::InstanceState;
+use super::{Direction, Facts, GroupInfo, OpResult, Ops, Volume};
+use crate::model::{IngressRule, InstanceState, RuleSource};
 use crate::source::aws::AwsError;
+use crate::source::aws::ec2::flatten_permission;
 use crate::source::aws::error::describe;
 
 /// Clients of one account x region, built only when triage is enabled (never in read-only mode).
@@ -21,15 +23,18 @@ pub struct AwsOps {
     pub autoscaling: aws_sdk_autoscaling::Client,
     /// The regional GuardDuty client (archiving findings).
     pub guardduty: aws_sdk_guardduty::Client,
+    /// STS (the account is checked right before every run).
+    pub sts: aws_sdk_sts::Client,
 }
 
 impl AwsOps {
-    /// Both clients from one SDK configuration (the region must be set in it).
+    /// Every client from one SDK configuration (the region must be set in it).
     pub fn from_conf(sdk: &aws_config::SdkConfig) -> Self {
         AwsOps {
             ec2: Client::new(sdk),
             autoscaling: aws_sdk_autoscaling::Client::new(sdk),
             guardduty: aws_sdk_guardduty::Client::new(sdk),
+            sts: aws_sdk_sts::Client::new(sdk),
         }
     }
 
@@ -55,42 +60,54 @@ fn tag_spec(kind: ResourceType, tags: &[(String, String)]) -> TagSpecification {
         .build()
 }
 
-fn all_traffic(v6: bool) -> IpPermission {
-    let p = IpPermission::builder().ip_protocol("-1");
-    if v6 {
-        p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6("::/0").build())
-            .build()
-    } else {
-        p.ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-            .build()
+/// One flattened rule as the single-source IpPermission EC2 takes.
+fn permission(r: &IngressRule) -> IpPermission {
+    let mut p = IpPermission::builder().ip_protocol(&r.protocol);
+    if let Some(f) = r.from_port {
+        p = p.from_port(f);
     }
-}
-
-/// True for "already there / already gone" answers that make a step idempotent.
-fn benign(e: &AwsError) -> bool {
-    matches!(
-        e.code.as_deref(),
-        Some("InvalidPermission.NotFound" | "InvalidPermission.Duplicate")
-    )
+    if let Some(t) = r.to_port {
+        p = p.to_port(t);
+    }
+    match &r.source {
+        RuleSource::Cidr4(c) => p.ip_ranges(IpRange::builder().cidr_ip(c).build()),
+        RuleSource::Cidr6(c) => p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).build()),
+        RuleSource::Group(g) => {
+            let (user, gid) = match g.split_once('/') {
+                Some((u, g)) => (Some(u), g),
+                None => (None, g.as_str()),
+            };
+            p.user_id_group_pairs(
+                UserIdGroupPair::builder()
+                    .group_id(gid)
+                    .set_user_id(user.map(str::to_string))
+                    .build(),
+            )
+        }
+        RuleSource::PrefixList(pl) => {
+            p.prefix_list_ids(PrefixListId::builder().prefix_list_id(pl).build())
+        }
+    }
+    .build()
 }
 
 impl AwsOps {
-    async fn attribute(&self, instance: &str, attr: InstanceAttributeName) -> Option<bool> {
-        let out = self
-            .ec2
+    async fn attribute(
+        &self,
+        instance: &str,
+        attr: InstanceAttributeName,
+    ) -> Option<aws_sdk_ec2::operation::describe_instance_attribute::DescribeInstanceAttributeOutput>
+    {
+        self.ec2
             .describe_instance_attribute()
             .instance_id(instance)
-            .attribute(attr.clone())
+            .attribute(attr)
             .send()
             .await
-            .ok()?;
-        match attr {
-            InstanceAttributeName::DisableApiStop => out.disable_api_stop().and_then(|v| v.value()),
-            _ => out.disable_api_termination().and_then(|v| v.value()),
-        }
+            .ok()
     }
 
-    async fn create_group(
+    async fn new_group(
         &self,
         vpc: &str,
         name: &str,
@@ -122,6 +139,18 @@ impl AwsOps {
 }
 
 impl Ops for AwsOps {
+    async fn caller_account(&self) -> Result<String, AwsError> {
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| describe("GetCallerIdentity", &e))?;
+        out.account()
+            .map(str::to_string)
+            .ok_or_else(|| AwsError::other("GetCallerIdentity returned no account id"))
+    }
+
     async fn describe(&self, instance: &str) -> Result<Facts, AwsError> {
         let out = self
             .ec2
@@ -183,14 +212,34 @@ impl Ops for AwsOps {
                 .collect(),
             stop_protection: self
                 .attribute(instance, InstanceAttributeName::DisableApiStop)
-                .await,
+                .await
+                .and_then(|o| o.disable_api_stop().and_then(|v| v.value())),
             termination_protection: self
                 .attribute(instance, InstanceAttributeName::DisableApiTermination)
-                .await,
+                .await
+                .and_then(|o| o.disable_api_termination().and_then(|v| v.value())),
+            shutdown_behavior: self
+                .attribute(
+                    instance,
+                    InstanceAttributeName::InstanceInitiatedShutdownBehavior,
+                )
+                .await
+                .and_then(|o| {
+                    o.instance_initiated_shutdown_behavior()
+                        .and_then(|v| v.value())
+                        .map(str::to_string)
+                }),
             volumes: i
                 .block_device_mappings()
                 .iter()
-                .filter_map(|b| b.ebs().and_then(|e| e.volume_id()).map(str::to_string))
+                .filter_map(|b| {
+                    let ebs = b.ebs()?;
+                    Some(Volume {
+                        device: b.device_name()?.to_string(),
+                        volume_id: ebs.volume_id()?.to_string(),
+                        delete_on_termination: ebs.delete_on_termination(),
+                    })
+                })
                 .collect(),
         })
     }
@@ -232,6 +281,54 @@ impl Ops for AwsOps {
             .modify_instance_attribute()
             .instance_id(instance)
             .disable_api_stop(AttributeBooleanValue::builder().value(on).build())
+            .dry_run(dry_run)
+            .send()
+            .await
+            .map_err(|e| describe("ModifyInstanceAttribute", &e))?;
+        Ok(out.request_id().map(str::to_string))
+    }
+
+    async fn set_shutdown_behavior(
+        &self,
+        instance: &str,
+        behavior: &str,
+        dry_run: bool,
+    ) -> OpResult {
+        // The Attribute + Value form: AWS documents it for this attribute.
+        let out = self
+            .ec2
+            .modify_instance_attribute()
+            .instance_id(instance)
+            .attribute(InstanceAttributeName::InstanceInitiatedShutdownBehavior)
+            .value(behavior)
+            .dry_run(dry_run)
+            .send()
+            .await
+            .map_err(|e| describe("ModifyInstanceAttribute", &e))?;
+        Ok(out.request_id().map(str::to_string))
+    }
+
+    async fn set_delete_on_termination(
+        &self,
+        instance: &str,
+        device: &str,
+        on: bool,
+        dry_run: bool,
+    ) -> OpResult {
+        let out = self
+            .ec2
+            .modify_instance_attribute()
+            .instance_id(instance)
+            .block_device_mappings(
+                InstanceBlockDeviceMappingSpecification::builder()
+                    .device_name(device)
+                    .ebs(
+                        EbsInstanceBlockDeviceSpecification::builder()
+                            .delete_on_termination(on)
+                            .build(),
+                    )
+                    .build(),
+            )
             .dry_run(dry_run)
             .send()
             .await
@@ -293,140 +390,115 @@ impl Ops for AwsOps {
             .map(str::to_string))
     }
 
-    async fn create_isolation_group(
-        &self,
-        vpc: &str,
-        name: &str,
-        case: &str,
-        dry_run: bool,
-    ) -> Result<String, AwsError> {
-        self.create_group(vpc, name, "isolation", case, dry_run)
-            .await
-    }
-
-    async fn harden_isolation_group(&self, group: &str, examiner: Option<&str>) -> OpResult {
+    async fn describe_groups(&self, ids: &[String]) -> Result<Vec<GroupInfo>, AwsError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // By filter, not by GroupIds: one unknown id would fail the whole call.
         let out = self
             .ec2
             .describe_security_groups()
-            .group_ids(group)
+            .filters(
+                Filter::builder()
+                    .name("group-id")
+                    .set_values(Some(ids.to_vec()))
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| describe("DescribeSecurityGroups", &e))?;
-        let g = out
+        Ok(out
             .security_groups()
-            .first()
-            .ok_or_else(|| AwsError::other(format!("isolation group {group} not found")))?;
-        let is_examiner = |p: &IpPermission| {
-            let (v4, v6) = (p.ip_ranges(), p.ipv6_ranges());
-            examiner.is_some_and(|c| {
-                p.ip_protocol() == Some("tcp")
-                    && p.from_port() == Some(22)
-                    && p.to_port() == Some(22)
-                    && p.user_id_group_pairs().is_empty()
-                    && p.prefix_list_ids().is_empty()
-                    && v4.len() + v6.len() == 1
-                    && (v4.first().and_then(|r| r.cidr_ip()) == Some(c)
-                        || v6.first().and_then(|r| r.cidr_ipv6()) == Some(c))
-            })
-        };
-        let mut request_id = None;
-        let egress = g.ip_permissions_egress().to_vec();
-        if !egress.is_empty() {
-            let out = self
-                .ec2
-                .revoke_security_group_egress()
-                .group_id(group)
-                .set_ip_permissions(Some(egress))
-                .send()
-                .await
-                .map_err(|e| describe("RevokeSecurityGroupEgress", &e))?;
-            request_id = out.request_id().map(str::to_string);
-        }
-        let extra: Vec<IpPermission> = g
-            .ip_permissions()
             .iter()
-            .filter(|p| !is_examiner(p))
-            .cloned()
-            .collect();
-        if !extra.is_empty() {
-            self.ec2
-                .revoke_security_group_ingress()
-                .group_id(group)
-                .set_ip_permissions(Some(extra))
-                .send()
-                .await
-                .map_err(|e| describe("RevokeSecurityGroupIngress", &e))?;
-        }
-        if let Some(c) = examiner
-            && !g.ip_permissions().iter().any(is_examiner)
-        {
-            let p = IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(22)
-                .to_port(22);
-            let p = if c.contains(':') {
-                p.ipv6_ranges(
-                    Ipv6Range::builder()
-                        .cidr_ipv6(c)
-                        .description("watchfloor examiner")
-                        .build(),
-                )
-            } else {
-                p.ip_ranges(
-                    IpRange::builder()
-                        .cidr_ip(c)
-                        .description("watchfloor examiner")
-                        .build(),
-                )
-            };
-            self.ec2
-                .authorize_security_group_ingress()
-                .group_id(group)
-                .ip_permissions(p.build())
-                .send()
-                .await
-                .map_err(|e| describe("AuthorizeSecurityGroupIngress", &e))?;
-        }
-        Ok(request_id)
+            .filter(|g| g.group_id().is_some_and(|id| ids.iter().any(|i| i == id)))
+            .map(|g| {
+                let owner = g.owner_id();
+                GroupInfo {
+                    group_id: g.group_id().unwrap_or_default().to_string(),
+                    name: g.group_name().unwrap_or_default().to_string(),
+                    vpc_id: g.vpc_id().map(str::to_string),
+                    ingress: g
+                        .ip_permissions()
+                        .iter()
+                        .flat_map(|p| flatten_permission(p, owner))
+                        .collect(),
+                    egress: g
+                        .ip_permissions_egress()
+                        .iter()
+                        .flat_map(|p| flatten_permission(p, owner))
+                        .collect(),
+                }
+            })
+            .collect())
     }
 
-    async fn create_allow_all_group(
+    async fn create_group(
         &self,
         vpc: &str,
         name: &str,
+        role: &str,
         case: &str,
         dry_run: bool,
     ) -> Result<String, AwsError> {
-        let gid = self
-            .create_group(vpc, name, "allow-all", case, dry_run)
-            .await?;
-        if dry_run {
-            return Ok(gid);
-        }
-        for v6 in [false, true] {
-            if let Err(e) = self
+        self.new_group(vpc, name, role, case, dry_run).await
+    }
+
+    async fn change_rules(
+        &self,
+        group: &str,
+        direction: Direction,
+        add: bool,
+        rules: &[IngressRule],
+        dry_run: bool,
+    ) -> OpResult {
+        let perms: Vec<IpPermission> = rules.iter().map(permission).collect();
+        let request_id = match (direction, add) {
+            (Direction::Ingress, true) => self
                 .ec2
                 .authorize_security_group_ingress()
-                .group_id(&gid)
-                .ip_permissions(all_traffic(v6))
+                .group_id(group)
+                .set_ip_permissions(Some(perms))
+                .dry_run(dry_run)
                 .send()
                 .await
-                .map_err(|e| describe("AuthorizeSecurityGroupIngress", &e))
-                && !benign(&e)
-            {
-                return Err(e);
-            }
-            if v6 {
-                let _ = self
-                    .ec2
-                    .authorize_security_group_egress()
-                    .group_id(&gid)
-                    .ip_permissions(all_traffic(true))
-                    .send()
-                    .await;
-            }
-        }
-        Ok(gid)
+                .map_err(|e| describe("AuthorizeSecurityGroupIngress", &e))?
+                .request_id()
+                .map(str::to_string),
+            (Direction::Ingress, false) => self
+                .ec2
+                .revoke_security_group_ingress()
+                .group_id(group)
+                .set_ip_permissions(Some(perms))
+                .dry_run(dry_run)
+                .send()
+                .await
+                .map_err(|e| describe("RevokeSecurityGroupIngress", &e))?
+                .request_id()
+                .map(str::to_string),
+            (Direction::Egress, true) => self
+                .ec2
+                .authorize_security_group_egress()
+                .group_id(group)
+                .set_ip_permissions(Some(perms))
+                .dry_run(dry_run)
+                .send()
+                .await
+                .map_err(|e| describe("AuthorizeSecurityGroupEgress", &e))?
+                .request_id()
+                .map(str::to_string),
+            (Direction::Egress, false) => self
+                .ec2
+                .revoke_security_group_egress()
+                .group_id(group)
+                .set_ip_permissions(Some(perms))
+                .dry_run(dry_run)
+                .send()
+                .await
+                .map_err(|e| describe("RevokeSecurityGroupEgress", &e))?
+                .request_id()
+                .map(str::to_string),
+        };
+        Ok(request_id)
     }
 
     async fn stop(&self, instance: &str, force: bool, hibernate: bool, dry_run: bool) -> OpResult {
@@ -471,7 +543,7 @@ impl Ops for AwsOps {
         Ok(out.request_id().map(str::to_string))
     }
 
-    async fn asg_lifecycle(&self, instance: &str) -> Result<Option<String>, AwsError> {
+    async fn asg_membership(&self, instance: &str) -> Result<Option<(String, String)>, AwsError> {
         let out = self
             .autoscaling
             .describe_auto_scaling_instances()
@@ -479,11 +551,12 @@ impl Ops for AwsOps {
             .send()
             .await
             .map_err(|e| describe("DescribeAutoScalingInstances", &e))?;
-        Ok(out
-            .auto_scaling_instances()
-            .first()
-            .and_then(|i| i.lifecycle_state())
-            .map(|s| s.to_string()))
+        Ok(out.auto_scaling_instances().first().and_then(|i| {
+            Some((
+                i.auto_scaling_group_name()?.to_string(),
+                i.lifecycle_state()?.to_string(),
+            ))
+        }))
     }
 
     async fn asg_standby(&self, instance: &str, asg: &str, enter: bool) -> OpResult {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{Facts, OpResult, Ops};
+use super::{Direction, Facts, GroupInfo, OpResult, Ops, Volume};
 use crate::model::{IngressRule, InstanceState, RuleSource, Scope, SecurityGroup};
 use crate::source::aws::AwsError;
 use crate::source::demo::DemoWorld;
@@ -36,6 +36,10 @@ impl DemoOps {
 }
 
 impl Ops for DemoOps {
+    async fn caller_account(&self) -> Result<String, AwsError> {
+        Ok(self.scope.account_id.clone())
+    }
+
     async fn describe(&self, instance: &str) -> Result<Facts, AwsError> {
         let (instances, _) = self.world.ec2_at(&self.scope, f64::INFINITY);
         let i = instances
@@ -55,7 +59,22 @@ impl Ops for DemoOps {
             tags: i.tags.iter().cloned().collect(),
             stop_protection: i.stop_protection,
             termination_protection: i.termination_protection,
-            volumes: vec![DemoWorld::volume_of(instance)],
+            shutdown_behavior: Some(self.with(|o| {
+                o.shutdown
+                    .get(instance)
+                    .cloned()
+                    .unwrap_or_else(|| "stop".into())
+            })),
+            volumes: vec![Volume {
+                device: "/dev/xvda".into(),
+                volume_id: DemoWorld::volume_of(instance),
+                delete_on_termination: Some(self.with(|o| {
+                    o.delete_on_termination
+                        .get(instance)
+                        .copied()
+                        .unwrap_or(true)
+                })),
+            }],
         })
     }
 
@@ -88,6 +107,36 @@ impl Ops for DemoOps {
             self.with(|o| {
                 o.protection
                     .insert(instance.to_string(), (cur.termination_protection, Some(on)));
+            })
+        })
+    }
+
+    async fn set_shutdown_behavior(
+        &self,
+        instance: &str,
+        behavior: &str,
+        dry_run: bool,
+    ) -> OpResult {
+        self.describe(instance).await?;
+        Self::ok(dry_run, || {
+            self.with(|o| {
+                o.shutdown
+                    .insert(instance.to_string(), behavior.to_string());
+            })
+        })
+    }
+
+    async fn set_delete_on_termination(
+        &self,
+        instance: &str,
+        _device: &str,
+        on: bool,
+        dry_run: bool,
+    ) -> OpResult {
+        self.describe(instance).await?;
+        Self::ok(dry_run, || {
+            self.with(|o| {
+                o.delete_on_termination.insert(instance.to_string(), on);
             })
         })
     }
@@ -137,64 +186,94 @@ impl Ops for DemoOps {
             .map(|g| g.group_id))
     }
 
-    async fn create_isolation_group(
+    async fn describe_groups(&self, ids: &[String]) -> Result<Vec<GroupInfo>, AwsError> {
+        let (_, groups) = self.world.ec2_at(&self.scope, f64::INFINITY);
+        Ok(self.with(|o| {
+            groups
+                .into_iter()
+                .filter(|g| ids.contains(&g.group_id))
+                .map(|g| GroupInfo {
+                    egress: o
+                        .egress
+                        .get(&g.group_id)
+                        .cloned()
+                        .unwrap_or_else(|| vec![all_out()]),
+                    group_id: g.group_id,
+                    name: g.name,
+                    vpc_id: g.vpc_id,
+                    ingress: g.ingress,
+                })
+                .collect()
+        }))
+    }
+
+    async fn create_group(
         &self,
         vpc: &str,
         name: &str,
+        _role: &str,
         _case: &str,
         dry_run: bool,
     ) -> Result<String, AwsError> {
-        self.create(vpc, name, Vec::new(), dry_run)
+        if dry_run {
+            return Ok(String::new());
+        }
+        Ok(self.with(|o| {
+            o.serial += 1;
+            let id = format!("sg-demo{:010x}", o.serial);
+            o.groups
+                .entry(self.scope.clone())
+                .or_default()
+                .push(SecurityGroup {
+                    group_id: id.clone(),
+                    name: name.into(),
+                    vpc_id: Some(vpc.into()),
+                    ingress: Vec::new(),
+                });
+            // Like EC2, a new group allows all outbound traffic until told otherwise.
+            o.egress.insert(id.clone(), vec![all_out()]);
+            id
+        }))
     }
 
-    async fn harden_isolation_group(&self, group: &str, examiner: Option<&str>) -> OpResult {
-        let ingress: Vec<IngressRule> = examiner
-            .map(|c| IngressRule {
-                protocol: "tcp".into(),
-                from_port: Some(22),
-                to_port: Some(22),
-                source: if c.contains(':') {
-                    RuleSource::Cidr6(c.into())
-                } else {
-                    RuleSource::Cidr4(c.into())
-                },
-            })
-            .into_iter()
-            .collect();
+    async fn change_rules(
+        &self,
+        group: &str,
+        direction: Direction,
+        add: bool,
+        rules: &[IngressRule],
+        dry_run: bool,
+    ) -> OpResult {
+        if dry_run {
+            return Ok(None);
+        }
         self.with(|o| {
-            if let Some(g) = o
-                .groups
-                .get_mut(&self.scope)
-                .and_then(|gs| gs.iter_mut().find(|g| g.group_id == group))
-            {
-                g.ingress = ingress;
+            let set = match direction {
+                Direction::Egress => o.egress.entry(group.to_string()).or_default(),
+                Direction::Ingress => match o
+                    .groups
+                    .get_mut(&self.scope)
+                    .and_then(|gs| gs.iter_mut().find(|g| g.group_id == group))
+                {
+                    Some(g) => &mut g.ingress,
+                    None => {
+                        return Err(AwsError::other(format!(
+                            "{group}: only groups triage created can be changed in the demo"
+                        )));
+                    }
+                },
+            };
+            for r in rules {
+                if add {
+                    if !set.contains(r) {
+                        set.push(r.clone());
+                    }
+                } else {
+                    set.retain(|s| s != r);
+                }
             }
-        });
-        Ok(None)
-    }
-
-    async fn create_allow_all_group(
-        &self,
-        vpc: &str,
-        name: &str,
-        _case: &str,
-        dry_run: bool,
-    ) -> Result<String, AwsError> {
-        let all = |src: RuleSource| IngressRule {
-            protocol: "-1".into(),
-            from_port: None,
-            to_port: None,
-            source: src,
-        };
-        self.create(
-            vpc,
-            name,
-            vec![
-                all(RuleSource::Cidr4("0.0.0.0/0".into())),
-                all(RuleSource::Cidr6("::/0".into())),
-            ],
-            dry_run,
-        )
+            Ok(None)
+        })
     }
 
     async fn stop(
@@ -217,7 +296,7 @@ impl Ops for DemoOps {
         Ok(None)
     }
 
-    async fn asg_lifecycle(&self, _instance: &str) -> Result<Option<String>, AwsError> {
+    async fn asg_membership(&self, _instance: &str) -> Result<Option<(String, String)>, AwsError> {
         // The simulated fleet has no Auto Scaling groups.
         Ok(None)
     }
@@ -249,38 +328,20 @@ impl Ops for DemoOps {
     }
 }
 
-impl DemoOps {
-    fn create(
-        &self,
-        vpc: &str,
-        name: &str,
-        ingress: Vec<IngressRule>,
-        dry_run: bool,
-    ) -> Result<String, AwsError> {
-        if dry_run {
-            return Ok(String::new());
-        }
-        Ok(self.with(|o| {
-            o.serial += 1;
-            let id = format!("sg-demo{:010x}", o.serial);
-            o.groups
-                .entry(self.scope.clone())
-                .or_default()
-                .push(SecurityGroup {
-                    group_id: id.clone(),
-                    name: name.into(),
-                    vpc_id: Some(vpc.into()),
-                    ingress,
-                });
-            id
-        }))
+/// The outbound rule EC2 gives every new group.
+fn all_out() -> IngressRule {
+    IngressRule {
+        protocol: "-1".into(),
+        from_port: None,
+        to_port: None,
+        source: RuleSource::Cidr4("0.0.0.0/0".into()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::triage::{Action, AuditLog, Context, Runner, Target};
+    use crate::triage::{Action, AuditLog, Context, Journal, Runner, Target};
     use chrono::{TimeZone, Utc};
 
     #[tokio::test]
@@ -302,25 +363,23 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let mut log = AuditLog::open(&dir.path().join("a.jsonl")).unwrap();
-        let mut r = Runner {
-            ops: &ops,
-            audit: &mut log,
-            target: Target {
+        let (mut journal, _) = Journal::open(&dir.path().join("journal.jsonl")).unwrap();
+        let mut r = Runner::new(
+            &ops,
+            &mut log,
+            &mut journal,
+            Target {
                 alias: "prod".into(),
                 account_id: scope.account_id.clone(),
                 region: scope.region.clone(),
                 instance_id: bastion.instance_id.clone(),
             },
-            ctx: Context {
+            Context {
                 case_id: "IR-1".into(),
                 operator: "demo".into(),
-                quarantine_wait: std::time::Duration::ZERO,
-                examiner_cidr: None,
+                ..Context::default()
             },
-            progress: vec![],
-            interrupt_after: None,
-            notify: None,
-        };
+        );
         r.run(&Action::Quarantine).await.unwrap();
         // The feed now reports the instance isolated: nothing open to the world.
         let (after, groups) = world.ec2_at(&scope, 300.0);
@@ -334,7 +393,12 @@ mod tests {
             .collect();
         assert_eq!(crate::model::exposure_of(b, &gmap).label(), "-");
         assert_eq!(b.termination_protection, Some(true));
-        r.run(&Action::Release).await.unwrap();
+        let f = ops.describe(&bastion.instance_id).await.unwrap();
+        assert_eq!(f.shutdown_behavior.as_deref(), Some("stop"));
+        assert_eq!(f.volumes[0].delete_on_termination, Some(false));
+        r.run(&Action::Release { from_tags: false }).await.unwrap();
+        let f = ops.describe(&bastion.instance_id).await.unwrap();
+        assert_eq!(f.volumes[0].delete_on_termination, Some(true), "restored");
         let (back, _) = world.ec2_at(&scope, 300.0);
         let b2 = back
             .iter()

@@ -1,23 +1,28 @@
-//! Runs the console's triage jobs on their own task (the UI never waits): preview (plan + DryRun),
-//! then, once confirmed, the action, streaming progress back as `Update`s.
+//! Runs the console's triage jobs on tasks of their own (the UI never waits): previews (plan +
+//! DryRun) and, once confirmed, runs, in parallel across accounts and one at a time per
+//! instance, streaming `TriageEvent`s back. It does not live and die with the UI: the process
+//! calls [`Executor::drain`] on every way out of the console, which waits for every run under
+//! way (cutting the allow-all wait short when asked), so no quarantine is abandoned mid-way.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::aws_ops::AwsOps;
 use super::demo_ops::DemoOps;
-use super::{Action, AuditLog, Context, Ops, Runner, Target, plan};
+use super::{Action, AuditLog, Context, Journal, Key, Ops, Runner, Target};
 use crate::model::Scope;
-use crate::source::Update;
 use crate::source::aws::Connected;
 use crate::source::demo::DemoWorld;
 
 /// Connected AWS accounts by id, filled in by the AWS source as accounts connect.
 pub type Accounts = Arc<Mutex<HashMap<String, Connected>>>;
+
+/// How long a run waits for its account to connect (a resumed quarantine right at start-up).
+const CONNECT_WAIT: Duration = Duration::from_secs(90);
 
 /// Where actions go.
 #[derive(Clone)]
@@ -43,10 +48,42 @@ pub struct Job {
     pub case_id: String,
 }
 
+/// What the executor reports to the console (separate from feed data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TriageEvent {
+    /// A preview finished: the plan and each DryRun verdict.
+    Plan {
+        /// Job id.
+        id: u64,
+        /// What will happen, in plain words.
+        plan: Vec<String>,
+        /// (operation, verdict label, allowed).
+        checks: Vec<(String, String, bool)>,
+        /// The run must be confirmed by typing the instance id.
+        typed_confirmation: bool,
+        /// The action to run once confirmed.
+        action: Action,
+    },
+    /// A step completed.
+    Progress {
+        /// Job id.
+        id: u64,
+        /// `✓ step`, `✗ step: why`, `! warning`.
+        line: String,
+    },
+    /// A job ended.
+    Done {
+        /// Job id.
+        id: u64,
+        /// Summary, or why it failed (the audit log has every step).
+        result: Result<String, String>,
+    },
+}
+
 /// Settings of the executor.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Audit log path.
+    /// Audit log path (the journal lives beside it).
     pub audit_path: PathBuf,
     /// Allow-all to isolation pause.
     pub quarantine_wait: Duration,
@@ -56,71 +93,180 @@ pub struct Settings {
     pub dry_run: bool,
 }
 
-/// Starts the executor; jobs go in the returned sender, results come out on `tx`.
-pub fn spawn(backend: Backend, settings: Settings, tx: mpsc::Sender<Update>) -> mpsc::Sender<Job> {
-    let (jobs_tx, mut jobs) = mpsc::channel::<Job>(16);
-    tokio::spawn(async move {
-        while let Some(job) = jobs.recv().await {
-            let id = job.id;
-            let result = run_job(&backend, &settings, job, &tx).await;
-            if let Err(e) = result
-                && tx
-                    .send(Update::TriageDone { id, result: Err(e) })
-                    .await
-                    .is_err()
-            {
-                return;
-            }
-        }
-    });
-    jobs_tx
+struct Inner {
+    backend: Backend,
+    settings: Settings,
+    tx: mpsc::UnboundedSender<TriageEvent>,
+    /// One lock per instance: runs on one instance go one at a time.
+    locks: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
+    /// Runs started and not finished (previews are not counted).
+    active: watch::Sender<usize>,
+    /// Set when the console goes away: running quarantines skip the rest of their wait.
+    hurry: watch::Sender<bool>,
 }
 
-async fn run_job(
-    backend: &Backend,
-    settings: &Settings,
-    job: Job,
-    tx: &mpsc::Sender<Update>,
-) -> Result<(), String> {
-    if settings.dry_run && !job.preview {
-        return Err("dry-run mode: actions stop at the DryRun check; nothing was done".into());
+/// The triage executor; cheap to clone.
+#[derive(Clone)]
+pub struct Executor {
+    inner: Arc<Inner>,
+}
+
+/// Decrements the active-run count however the run ends.
+struct ActiveGuard(Arc<Inner>);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.active.send_modify(|n| *n = n.saturating_sub(1));
     }
-    let mut audit = AuditLog::open(&settings.audit_path).map_err(|e| {
+}
+
+impl Executor {
+    /// An executor; its events go to `tx`.
+    pub fn new(
+        backend: Backend,
+        settings: Settings,
+        tx: mpsc::UnboundedSender<TriageEvent>,
+    ) -> Executor {
+        Executor {
+            inner: Arc::new(Inner {
+                backend,
+                settings,
+                tx,
+                locks: Mutex::new(HashMap::new()),
+                active: watch::Sender::new(0),
+                hurry: watch::Sender::new(false),
+            }),
+        }
+    }
+
+    /// Starts a job on its own task and returns at once.
+    pub fn submit(&self, job: Job) {
+        let inner = self.inner.clone();
+        let guard = (!job.preview).then(|| {
+            inner.active.send_modify(|n| *n += 1);
+            ActiveGuard(inner.clone())
+        });
+        tokio::spawn(async move {
+            let _guard = guard;
+            let id = job.id;
+            let lock = {
+                let mut locks = inner.locks.lock().unwrap_or_else(|e| e.into_inner());
+                locks.entry(job.target.key()).or_default().clone()
+            };
+            let _one = lock.lock().await;
+            // The job body runs on a task of its own so that a panic in it is caught here, the
+            // instance compensated, and the failure reported.
+            let body = tokio::spawn(run_job(inner.clone(), job.clone()));
+            let result = match body.await {
+                Ok(r) => r,
+                Err(e) if e.is_panic() => {
+                    let what = panic_text(e.into_panic());
+                    let comp = if job.action == Action::Quarantine && !job.preview {
+                        compensate_after_panic(&inner, &job).await
+                    } else {
+                        "nothing to compensate".into()
+                    };
+                    Err(format!("the action panicked ({what}); {comp}"))
+                }
+                Err(e) => Err(format!("the action was cancelled: {e}")),
+            };
+            if let Err(e) = result {
+                let _ = inner.tx.send(TriageEvent::Done { id, result: Err(e) });
+            }
+        });
+    }
+
+    /// Runs under way (previews not counted).
+    pub fn active(&self) -> usize {
+        *self.inner.active.borrow()
+    }
+
+    /// Cuts the allow-all wait of every running quarantine short: they isolate now.
+    pub fn hurry(&self) {
+        self.inner.hurry.send_replace(true);
+    }
+
+    /// Waits until no run is under way.
+    pub async fn drain(&self) {
+        let mut rx = self.inner.active.subscribe();
+        let _ = rx.wait_for(|n| *n == 0).await;
+    }
+}
+
+fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
+}
+
+/// Opens the audit log and the journal beside it.
+fn open_files(settings: &Settings) -> Result<(AuditLog, Journal), String> {
+    let audit = AuditLog::open(&settings.audit_path).map_err(|e| {
         format!(
             "cannot open the audit log {}: {e} — nothing was done",
             settings.audit_path.display()
         )
     })?;
-    match backend {
+    let jpath = Journal::path_beside(&settings.audit_path);
+    let (journal, bad) = Journal::open(&jpath).map_err(|e| {
+        format!(
+            "cannot open the journal {}: {e} — nothing was done",
+            jpath.display()
+        )
+    })?;
+    for b in bad {
+        stderr_line(&format!("journal: {b}"));
+    }
+    Ok((audit, journal))
+}
+
+/// A line on stderr, never failing (the terminal may be gone).
+fn stderr_line(s: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "watchfloor: {s}");
+}
+
+/// The connected account of a job, waiting a while for it to connect.
+async fn account(accounts: &Accounts, id: &str) -> Result<Connected, String> {
+    let deadline = tokio::time::Instant::now() + CONNECT_WAIT;
+    loop {
+        if let Some(a) = accounts
+            .lock()
+            .map_err(|_| "account registry poisoned".to_string())?
+            .get(id)
+            .cloned()
+        {
+            return Ok(a);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!(
+                "account {id} is not connected (verified): nothing was done"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn run_job(inner: Arc<Inner>, job: Job) -> Result<(), String> {
+    let settings = &inner.settings;
+    if settings.dry_run && !job.preview {
+        return Err("dry-run mode: actions stop at the DryRun check; nothing was done".into());
+    }
+    let (mut audit, mut journal) = open_files(settings)?;
+    match &inner.backend {
         Backend::Demo(world) => {
             let ops = DemoOps {
                 world: world.clone(),
                 scope: Scope::new(&job.target.account_id, &job.target.region),
             };
-            drive(&ops, &mut audit, settings, job, "demo".into(), tx).await
+            drive(&ops, &mut audit, &mut journal, &inner, job, "demo".into()).await
         }
         Backend::Aws(accounts) => {
-            let acct = accounts
-                .lock()
-                .map_err(|_| "account registry poisoned".to_string())?
-                .get(&job.target.account_id)
-                .cloned()
-                .ok_or_else(|| {
-                    format!(
-                        "account {} is not connected (verified) yet: nothing was done",
-                        job.target.account_id
-                    )
-                })?;
+            let acct = account(accounts, &job.target.account_id).await?;
             let ops = AwsOps::for_region(&acct, &job.target.region);
-            drive(
-                &ops,
-                &mut audit,
-                settings,
-                job,
-                acct.identity_arn.clone(),
-                tx,
-            )
-            .await
+            let operator = acct.identity_arn.clone();
+            drive(&ops, &mut audit, &mut journal, &inner, job, operator).await
         }
     }
 }
@@ -128,56 +274,46 @@ async fn run_job(
 async fn drive<O: Ops>(
     ops: &O,
     audit: &mut AuditLog,
-    settings: &Settings,
+    journal: &mut Journal,
+    inner: &Inner,
     job: Job,
     operator: String,
-    tx: &mpsc::Sender<Update>,
 ) -> Result<(), String> {
+    let settings = &inner.settings;
     let ctx = Context {
         case_id: job.case_id.clone(),
         operator,
         quarantine_wait: settings.quarantine_wait,
         examiner_cidr: settings.examiner_cidr.clone(),
+        hurry: Some(inner.hurry.subscribe()),
     };
     let (ntx, mut nrx) = mpsc::unbounded_channel::<String>();
-    let mut runner = Runner {
-        ops,
-        audit,
-        target: job.target.clone(),
-        ctx: ctx.clone(),
-        progress: Vec::new(),
-        interrupt_after: None,
-        notify: Some(ntx),
-    };
+    let mut runner = Runner::new(ops, audit, journal, job.target.clone(), ctx);
+    runner.notify = Some(ntx);
     if job.preview {
-        let facts = ops
-            .describe(&job.target.instance_id)
-            .await
-            .map_err(|e| e.message)?;
-        let steps = plan(&job.action, &facts, &ctx);
-        let checks = runner
+        let p = runner
             .preview(&job.action)
             .await
             .map_err(|e| e.to_string())?;
-        let checks = checks
-            .into_iter()
-            .map(|(op, v)| (op, v.label(), v.permits()))
-            .collect();
-        let _ = tx
-            .send(Update::TriagePlan {
-                id: job.id,
-                plan: steps,
-                checks,
-            })
-            .await;
+        let _ = inner.tx.send(TriageEvent::Plan {
+            id: job.id,
+            plan: p.plan,
+            checks: p
+                .checks
+                .into_iter()
+                .map(|(op, v)| (op, v.label(), v.permits()))
+                .collect(),
+            typed_confirmation: p.typed_confirmation,
+            action: p.action,
+        });
         return Ok(());
     }
     let forward = {
-        let tx = tx.clone();
+        let tx = inner.tx.clone();
         let id = job.id;
         tokio::spawn(async move {
             while let Some(line) = nrx.recv().await {
-                if tx.send(Update::TriageProgress { id, line }).await.is_err() {
+                if tx.send(TriageEvent::Progress { id, line }).is_err() {
                     return;
                 }
             }
@@ -186,6 +322,123 @@ async fn drive<O: Ops>(
     let result = runner.run(&job.action).await.map_err(|e| e.to_string());
     drop(runner);
     let _ = forward.await;
-    let _ = tx.send(Update::TriageDone { id: job.id, result }).await;
+    let _ = inner.tx.send(TriageEvent::Done { id: job.id, result });
     Ok(())
+}
+
+/// After a panic mid-quarantine: whatever is on the allow-all group goes to isolation.
+async fn compensate_after_panic(inner: &Inner, job: &Job) -> String {
+    let Ok((mut audit, mut journal)) = open_files(&inner.settings) else {
+        return "could not open the audit log or journal to compensate".into();
+    };
+    let ctx = Context {
+        case_id: job.case_id.clone(),
+        operator: "watchfloor (compensating after a panic)".into(),
+        ..Context::default()
+    };
+    match &inner.backend {
+        Backend::Demo(world) => {
+            let ops = DemoOps {
+                world: world.clone(),
+                scope: Scope::new(&job.target.account_id, &job.target.region),
+            };
+            Runner::new(&ops, &mut audit, &mut journal, job.target.clone(), ctx)
+                .compensate_orphan()
+                .await
+        }
+        Backend::Aws(accounts) => match account(accounts, &job.target.account_id).await {
+            Ok(acct) => {
+                let ops = AwsOps::for_region(&acct, &job.target.region);
+                Runner::new(&ops, &mut audit, &mut journal, job.target.clone(), ctx)
+                    .compensate_orphan()
+                    .await
+            }
+            Err(e) => format!("could not compensate: {e}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn target(world: &DemoWorld, account: &str, name: &str) -> Target {
+        let scope = Scope::new(account, "us-east-1");
+        let (instances, _) = world.ec2_at(&scope, 300.0);
+        let i = instances.iter().find(|i| i.name.starts_with(name)).unwrap();
+        Target {
+            alias: "x".into(),
+            account_id: account.into(),
+            region: "us-east-1".into(),
+            instance_id: i.instance_id.clone(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn runs_in_parallel_across_accounts_and_drain_waits_with_hurry_cutting_the_wait() {
+        let world = Arc::new(DemoWorld::new(
+            3,
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let exec = Executor::new(
+            Backend::Demo(world.clone()),
+            Settings {
+                audit_path: dir.path().join("audit.jsonl"),
+                quarantine_wait: Duration::from_secs(600),
+                examiner_cidr: None,
+                dry_run: false,
+            },
+            tx,
+        );
+        let q = target(&world, "210987654321", "bastion-legacy");
+        let job = |id, action, target: &Target| Job {
+            id,
+            preview: false,
+            action,
+            target: target.clone(),
+            case_id: "IR-1".into(),
+        };
+        exec.submit(job(1, Action::Quarantine, &q));
+        // A stop in another account finishes while the quarantine sits in its 600 s wait.
+        let s = target(&world, "345678901234", "staging-web");
+        let stop = Action::Stop {
+            force: false,
+            hibernate: false,
+            clear_stop_protection: false,
+        };
+        exec.submit(job(2, stop, &s));
+        let mut waiting = false;
+        let mut stopped = false;
+        while !(waiting && stopped) {
+            match tokio::time::timeout(Duration::from_secs(20), rx.recv()).await {
+                Ok(Some(TriageEvent::Progress { id: 1, line })) if line.contains("waiting") => {
+                    waiting = true
+                }
+                Ok(Some(TriageEvent::Done { id: 2, result })) => {
+                    assert!(result.is_ok(), "{result:?}");
+                    stopped = true;
+                }
+                Ok(Some(_)) => {}
+                other => panic!("no progress: {other:?} (waiting {waiting}, stopped {stopped})"),
+            }
+        }
+        assert_eq!(exec.active(), 1);
+        // The console goes away: the wait is cut short and drain returns once it is isolated.
+        exec.hurry();
+        tokio::time::timeout(Duration::from_secs(20), exec.drain())
+            .await
+            .expect("drain waits for the quarantine, not for its 600 s wait");
+        assert_eq!(exec.active(), 0);
+        let mut done = None;
+        while let Ok(e) = rx.try_recv() {
+            if let TriageEvent::Done { id: 1, result } = e {
+                done = Some(result);
+            }
+        }
+        let msg = done.expect("quarantine reported").unwrap();
+        assert!(msg.contains("quarantined"), "{msg}");
+    }
 }

@@ -9,7 +9,9 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use super::aws_ops::AwsOps;
-use super::{Action, AuditLog, Context, Runner, Target, TriageError, Verdict, plan};
+use super::{
+    Action, AuditLog, Context, Journal, Ops, Runner, Target, TriageError, Verdict, escape_controls,
+};
 use crate::cli::{Cli, TriageArgs, TriageKind};
 use crate::config::Regions;
 use crate::source::aws::{TerminalPrompt, creds};
@@ -32,7 +34,7 @@ pub fn print_audit(cli: &Cli) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot read the audit log {}", path.display()))?;
     let mut out = std::io::stdout().lock();
     for r in &records {
-        writeln!(out, "{}", super::audit::format_record(r))?;
+        writeln!(out, "{}", escape_controls(&super::audit::format_record(r)))?;
     }
     for b in &bad {
         eprintln!("watchfloor: {b}");
@@ -40,25 +42,37 @@ pub fn print_audit(cli: &Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `watchfloor triage ACTION --account A --region R --instance I --case C`.
+/// `watchfloor triage ACTION --account A --region R --instance I --case C`, and
+/// `watchfloor triage resume`.
 pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
+    // A closed terminal (SIGHUP) or SIGTERM must not kill a run half-way: with these listeners
+    // the signals are taken by the runtime, the run finishes and the audit log has the outcome.
+    let _hup = signal(tokio::signal::unix::SignalKind::hangup())?;
+    let _term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let config = cli.load_config()?;
     if cli.read_only || config.settings.read_only {
         bail!(
             "read-only mode (--read-only or read_only in [settings]): triage actions are disabled"
         );
     }
+    if args.action == TriageKind::Resume {
+        return resume(cli, &config, args.yes).await;
+    }
     let case = cli.case.clone().filter(|c| !c.trim().is_empty()).context(
         "a case id is required: --case ID (stamped on every tag, snapshot and audit record)",
     )?;
+    let (Some(account), Some(region), Some(instance)) =
+        (&args.account, &args.region, &args.instance)
+    else {
+        bail!("--account, --region and --instance are required for this action");
+    };
     let acct_cfg = config
         .accounts
         .iter()
-        .find(|a| a.alias == args.account)
+        .find(|a| &a.alias == account)
         .with_context(|| {
             format!(
-                "no account `{}` in {} (accounts: {})",
-                args.account,
+                "no account `{account}` in {} (accounts: {})",
                 config.path.display(),
                 config
                     .accounts
@@ -70,22 +84,19 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
         })?;
     if let Regions::List(v) = &acct_cfg.regions
         && !v.is_empty()
-        && !v.contains(&args.region)
+        && !v.contains(region)
     {
         bail!(
-            "region {} is not configured for `{}` (regions: {})",
-            args.region,
-            args.account,
+            "region {region} is not configured for `{account}` (regions: {})",
             v.join(", ")
         );
     }
     let acct = creds::connect(acct_cfg, &config.settings, Arc::new(TerminalPrompt))
         .await
-        .map_err(|e| anyhow::anyhow!("account `{}`: {}", args.account, e.message))?;
-    let ops = AwsOps::for_region(&acct, &args.region);
+        .map_err(|e| anyhow::anyhow!("account `{account}`: {}", e.message))?;
+    let ops = AwsOps::for_region(&acct, region);
     let path = audit_path(cli)?;
-    let mut audit = AuditLog::open(&path)
-        .with_context(|| format!("cannot open the audit log {}", path.display()))?;
+    let (mut audit, mut journal) = open_files(&path)?;
     let action = match args.action {
         TriageKind::Stop => Action::Stop {
             force: args.force,
@@ -93,71 +104,67 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
             clear_stop_protection: args.clear_stop_protection,
         },
         TriageKind::Quarantine => Action::Quarantine,
-        TriageKind::Release => Action::Release,
-        TriageKind::Snapshot => Action::Snapshot,
+        TriageKind::Release => Action::Release { from_tags: false },
+        TriageKind::Snapshot | TriageKind::Resume => Action::Snapshot,
     };
-    let ctx = Context {
-        case_id: case,
-        operator: acct.identity_arn.clone(),
-        quarantine_wait: Duration::from_secs(u64::from(config.settings.quarantine_wait_secs)),
-        examiner_cidr: config.settings.examiner_cidr.clone(),
-    };
+    let ctx = context(&config, case, acct.identity_arn.clone());
     let target = Target {
         alias: acct.alias.clone(),
         account_id: acct.account_id.clone(),
-        region: args.region.clone(),
-        instance_id: args.instance.clone(),
+        region: region.clone(),
+        instance_id: instance.clone(),
     };
-    let mut runner = Runner {
-        ops: &ops,
-        audit: &mut audit,
-        target,
-        ctx: ctx.clone(),
-        progress: Vec::new(),
-        interrupt_after: None,
-        notify: None,
-    };
-    let facts = match ops_facts(&runner).await {
-        Ok(f) => f,
-        Err(e) => bail!("{e}"),
-    };
+    let facts = ops
+        .describe(instance)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let name = facts
         .tags
         .get("Name")
         .cloned()
         .unwrap_or_else(|| "(no name)".into());
+    let mut runner = Runner::new(&ops, &mut audit, &mut journal, target, ctx.clone());
     let mut err = std::io::stderr().lock();
     writeln!(
         err,
         "{} {} on account {} ({}) region {} — instance {} {}, case {}, as {}",
         action.name().to_uppercase(),
         if cli.dry_run { "(dry run)" } else { "" },
-        acct.alias,
+        escape_controls(&acct.alias),
         acct.account_id,
-        args.region,
-        args.instance,
-        name,
-        ctx.case_id,
-        ctx.operator
+        escape_controls(region),
+        escape_controls(instance),
+        escape_controls(&name),
+        escape_controls(&ctx.case_id),
+        escape_controls(&ctx.operator)
     )?;
-    for line in plan(&action, &facts, &ctx) {
-        writeln!(err, "  - {line}")?;
-    }
-    let checks = runner
+    let preview = runner
         .preview(&action)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    for (op, v) in &checks {
-        writeln!(err, "  dry run {op}: {}", v.label())?;
+    for line in &preview.plan {
+        writeln!(err, "  - {}", escape_controls(line))?;
     }
-    if checks.iter().any(|(_, v)| matches!(v, Verdict::Denied(_))) {
+    for (op, v) in &preview.checks {
+        writeln!(
+            err,
+            "  dry run {}: {}",
+            escape_controls(op),
+            escape_controls(&v.label())
+        )?;
+    }
+    if preview
+        .checks
+        .iter()
+        .any(|(_, v)| matches!(v, Verdict::Denied(_)))
+    {
         writeln!(
             err,
             "watchfloor: denied (see the dry-run results above); nothing was changed"
         )?;
         return Ok(ExitCode::from(EXIT_DENIED));
     }
-    if checks.iter().any(|(_, v)| !v.permits()) {
+    if preview.checks.iter().any(|(_, v)| !v.permits()) {
         writeln!(
             err,
             "watchfloor: the dry run failed (see above); nothing was changed"
@@ -167,43 +174,196 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
     if cli.dry_run {
         return Ok(ExitCode::SUCCESS);
     }
-    if !args.yes {
-        write!(err, "Type the instance id ({}) to confirm: ", args.instance)?;
+    if preview.typed_confirmation && !args.from_tags {
+        writeln!(
+            err,
+            "watchfloor: there is no local journal record: to restore the groups the instance tags name (above), run again with --from-tags; nothing was changed"
+        )?;
+        return Ok(ExitCode::from(1));
+    }
+    if !args.yes || preview.typed_confirmation {
+        write!(
+            err,
+            "Type the instance id ({}) to confirm: ",
+            escape_controls(instance)
+        )?;
         err.flush()?;
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
-        if line.trim() != args.instance {
+        if line.trim() != instance {
             writeln!(err, "watchfloor: not confirmed; nothing was changed")?;
             return Ok(ExitCode::from(1));
         }
     }
-    let result = runner.run(&action).await;
-    for p in &runner.progress {
-        writeln!(err, "  {p}")?;
+    drop(err);
+    let result = runner.run(&preview.action).await;
+    report(&runner.progress, result, &path)
+}
+
+/// Prints progress and the outcome; a terminal that went away meanwhile is no error (the
+/// audit log has everything).
+fn report(
+    progress: &[String],
+    result: Result<String, TriageError>,
+    audit: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let mut err = std::io::stderr().lock();
+    for p in progress {
+        let _ = writeln!(err, "  {}", escape_controls(p));
     }
     match result {
         Ok(msg) => {
-            println!("{msg}");
+            let _ = writeln!(std::io::stdout(), "{}", escape_controls(&msg));
             Ok(ExitCode::SUCCESS)
         }
         Err(e @ TriageError::Refused(_)) => {
-            writeln!(err, "watchfloor: refused: {e}")?;
+            let _ = writeln!(
+                err,
+                "watchfloor: refused: {}",
+                escape_controls(&e.to_string())
+            );
             Ok(ExitCode::from(1))
         }
         Err(e) => {
-            writeln!(
+            let _ = writeln!(
                 err,
-                "watchfloor: {e} (the audit log {} has every step)",
-                path.display()
-            )?;
+                "watchfloor: {} (the audit log {} has every step)",
+                escape_controls(&e.to_string()),
+                audit.display()
+            );
             Ok(ExitCode::from(1))
         }
     }
 }
 
-async fn ops_facts<O: super::Ops>(r: &Runner<'_, O>) -> Result<super::Facts, String> {
-    r.ops
-        .describe(&r.target.instance_id)
-        .await
-        .map_err(|e| e.message)
+fn context(config: &crate::config::Config, case: String, operator: String) -> Context {
+    Context {
+        case_id: case,
+        operator,
+        quarantine_wait: Duration::from_secs(u64::from(config.settings.quarantine_wait_secs)),
+        examiner_cidr: config.settings.examiner_cidr.clone(),
+        hurry: None,
+    }
+}
+
+fn open_files(path: &std::path::Path) -> anyhow::Result<(AuditLog, Journal)> {
+    let audit = AuditLog::open(path)
+        .with_context(|| format!("cannot open the audit log {}", path.display()))?;
+    let jpath = Journal::path_beside(path);
+    let (journal, bad) = Journal::open(&jpath)
+        .with_context(|| format!("cannot open the journal {}", jpath.display()))?;
+    for b in bad {
+        let _ = writeln!(std::io::stderr(), "watchfloor: {b} (skipped)");
+    }
+    Ok((audit, journal))
+}
+
+/// `watchfloor triage resume`: finishes every quarantine the journal records as unfinished,
+/// each under its own case, in the account whose STS-verified id the journal names.
+async fn resume(cli: &Cli, config: &crate::config::Config, yes: bool) -> anyhow::Result<ExitCode> {
+    let path = audit_path(cli)?;
+    let (mut audit, mut journal) = open_files(&path)?;
+    let todo = journal.unfinished();
+    if todo.is_empty() {
+        let _ = writeln!(
+            std::io::stdout(),
+            "no unfinished quarantine in {}",
+            journal.path().display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut err = std::io::stderr().lock();
+    writeln!(
+        err,
+        "unfinished quarantines in {}:",
+        journal.path().display()
+    )?;
+    for (k, q) in &todo {
+        writeln!(
+            err,
+            "  account {} region {} instance {} case {} started {}",
+            k.account_id,
+            escape_controls(&k.region),
+            escape_controls(&k.instance_id),
+            escape_controls(&q.case),
+            q.started.format("%Y-%m-%dT%H:%M:%SZ")
+        )?;
+    }
+    if !yes {
+        write!(err, "Type RESUME to finish them: ")?;
+        err.flush()?;
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        if line.trim() != "RESUME" {
+            writeln!(err, "watchfloor: not confirmed; nothing was changed")?;
+            return Ok(ExitCode::from(1));
+        }
+    }
+    drop(err);
+    let mut connected: Vec<crate::source::aws::Connected> = Vec::new();
+    let mut failed = false;
+    for (k, q) in todo {
+        let mut acct = connected
+            .iter()
+            .find(|a| a.account_id == k.account_id)
+            .cloned();
+        for cfg in config.accounts.iter() {
+            if acct.is_some() {
+                break;
+            }
+            if connected.iter().any(|a| a.alias == cfg.alias) {
+                continue;
+            }
+            match creds::connect(cfg, &config.settings, Arc::new(TerminalPrompt)).await {
+                Ok(a) => {
+                    if a.account_id == k.account_id {
+                        acct = Some(a.clone());
+                    }
+                    connected.push(a);
+                }
+                Err(e) => {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "watchfloor: account `{}`: {}",
+                        cfg.alias,
+                        e.message
+                    );
+                }
+            }
+        }
+        let Some(acct) = acct else {
+            failed = true;
+            let _ = writeln!(
+                std::io::stderr(),
+                "watchfloor: no configured account connects as {}: {} left unfinished",
+                k.account_id,
+                escape_controls(&k.instance_id)
+            );
+            continue;
+        };
+        let ops = AwsOps::for_region(&acct, &k.region);
+        let target = Target {
+            alias: acct.alias.clone(),
+            account_id: k.account_id.clone(),
+            region: k.region.clone(),
+            instance_id: k.instance_id.clone(),
+        };
+        let ctx = context(config, q.case.clone(), acct.identity_arn.clone());
+        let mut runner = Runner::new(&ops, &mut audit, &mut journal, target, ctx);
+        let result = runner.run(&Action::Quarantine).await;
+        failed |= result.is_err();
+        let _ = writeln!(
+            std::io::stderr(),
+            "{} {} (case {}):",
+            escape_controls(&k.instance_id),
+            k.account_id,
+            escape_controls(&q.case)
+        );
+        report(&runner.progress, result, &path)?;
+    }
+    Ok(ExitCode::from(u8::from(failed)))
+}
+
+fn signal(kind: tokio::signal::unix::SignalKind) -> anyhow::Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(kind).context("cannot install signal handler")
 }

@@ -1,11 +1,16 @@
-//! Triage actions (stop, quarantine, release, snapshot): planned, dry-run first, audited step by
-//! step, and, for quarantine, resumable from instance tags after a crash. See docs/triage.md.
+//! Triage actions (stop, quarantine, release, snapshot, archive a finding): DryRun-previewed,
+//! audited step by step, and, for quarantine, driven by watchfloor's own journal and the live
+//! interface groups, never by tags an attacker can write. See docs/triage.md.
 
 pub mod audit;
 pub mod aws_ops;
 pub mod demo_ops;
 pub mod executor;
 pub mod headless;
+pub mod journal;
+pub mod jsonl;
+mod quarantine;
+mod release;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -14,24 +19,27 @@ use std::time::Duration;
 use chrono::Utc;
 
 pub use audit::{AuditLog, Phase, Record};
+pub use journal::{Journal, Key};
 
-use crate::model::InstanceState;
+use crate::model::{IngressRule, InstanceState};
 use crate::source::aws::AwsError;
 
-/// Tag holding the case id.
+/// Tag holding the case id (a mirror for other responders; never read back as truth).
 pub const TAG_CASE: &str = "watchfloor:case";
-/// Tag holding the quarantine state: `recorded`, `allow-all`, `isolated`.
+/// Tag mirroring the quarantine state: `recorded`, `allow-all`, `isolated`.
 pub const TAG_STATE: &str = "watchfloor:quarantine";
-/// Tag holding when quarantine started.
+/// Tag mirroring when quarantine started.
 pub const TAG_AT: &str = "watchfloor:quarantined-at";
-/// Prefix of the tags recording each ENI's original groups (`...:eni-123` = `sg-a,sg-b`).
+/// Prefix of the tags mirroring each ENI's original groups (`...:eni-123` = `sg-a,sg-b`).
 pub const TAG_ORIGINAL: &str = "watchfloor:original-groups:";
-/// Tag recording the Auto Scaling group the instance was put in Standby in.
+/// Tag mirroring the Auto Scaling group the instance was put in Standby in.
 pub const TAG_ASG: &str = "watchfloor:asg-standby";
 /// Name prefix of the per-VPC isolation group (no ingress but the examiner CIDR, no egress).
 pub const ISOLATION_GROUP: &str = "watchfloor-isolation";
 /// Name prefix of the per-VPC allow-all group used to untrack existing flows before isolating.
 pub const ALLOW_ALL_GROUP: &str = "watchfloor-allow-all";
+/// Tags AWS allows on one resource.
+pub const TAG_LIMIT: usize = 50;
 
 /// What an action does to the instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,8 +55,12 @@ pub enum Action {
     },
     /// Isolate: allow-all group (cuts untracked flows), then the isolation group.
     Quarantine,
-    /// Restore every ENI's recorded groups, remove the quarantine tags.
-    Release,
+    /// Restore every ENI's journaled groups (and the attributes quarantine changed).
+    Release {
+        /// Without a journal record, restore from the instance tags after checking every group
+        /// (the operator typed the instance id having seen them).
+        from_tags: bool,
+    },
     /// Snapshot every EBS volume, tagged with the case.
     Snapshot,
     /// Archive a GuardDuty finding about the instance.
@@ -66,7 +78,7 @@ impl Action {
         match self {
             Action::Stop { .. } => "stop",
             Action::Quarantine => "quarantine",
-            Action::Release => "release",
+            Action::Release { .. } => "release",
             Action::Snapshot => "snapshot",
             Action::ArchiveFinding { .. } => "archive-finding",
         }
@@ -86,8 +98,19 @@ pub struct Target {
     pub instance_id: String,
 }
 
+impl Target {
+    /// The journal key of the instance.
+    pub fn key(&self) -> Key {
+        Key {
+            account_id: self.account_id.clone(),
+            region: self.region.clone(),
+            instance_id: self.instance_id.clone(),
+        }
+    }
+}
+
 /// Session settings of triage.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Context {
     /// Case id stamped on every tag, snapshot and audit record.
     pub case_id: String,
@@ -97,6 +120,20 @@ pub struct Context {
     pub quarantine_wait: Duration,
     /// CIDR allowed to reach port 22 of isolated instances.
     pub examiner_cidr: Option<String>,
+    /// Set to true to cut the allow-all wait short (the console is going away): the run goes
+    /// straight on to isolation.
+    pub hurry: Option<tokio::sync::watch::Receiver<bool>>,
+}
+
+/// One attached EBS volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    /// Device name (`/dev/xvda`).
+    pub device: String,
+    /// `vol-...`
+    pub volume_id: String,
+    /// DeleteOnTermination.
+    pub delete_on_termination: Option<bool>,
 }
 
 /// What DescribeInstances (and attributes) say about the instance right now.
@@ -106,7 +143,7 @@ pub struct Facts {
     pub state: Option<InstanceState>,
     /// VPC.
     pub vpc_id: Option<String>,
-    /// ENIs with their groups, primary first.
+    /// Attached ENIs with their groups, primary first.
     pub enis: Vec<(String, Vec<String>)>,
     /// Tags.
     pub tags: BTreeMap<String, String>,
@@ -114,19 +151,15 @@ pub struct Facts {
     pub stop_protection: Option<bool>,
     /// DisableApiTermination.
     pub termination_protection: Option<bool>,
-    /// Attached EBS volume ids.
-    pub volumes: Vec<String>,
+    /// InstanceInitiatedShutdownBehavior (`stop` / `terminate`).
+    pub shutdown_behavior: Option<String>,
+    /// Attached EBS volumes.
+    pub volumes: Vec<Volume>,
 }
 
 impl Facts {
-    /// Auto Scaling group, from its tag.
-    pub fn asg(&self) -> Option<&str> {
-        self.tags
-            .get("aws:autoscaling:groupName")
-            .map(String::as_str)
-    }
-
-    /// Recorded original groups per ENI.
+    /// Original groups per ENI as the instance tags claim them (a hint: anyone who can write
+    /// tags can forge these).
     pub fn originals(&self) -> BTreeMap<String, Vec<String>> {
         // `...:eni-1` holds the first chunk, `...:eni-1:1`, `:2` the rest (see original_tags).
         let mut chunks: BTreeMap<String, BTreeMap<u32, &str>> = BTreeMap::new();
@@ -153,13 +186,24 @@ impl Facts {
             .collect()
     }
 
-    /// Keys of every tag recording `eni`'s original groups.
+    /// Keys of every tag mirroring `eni`'s original groups.
     pub fn original_keys(&self, eni: &str) -> Vec<String> {
         let first = format!("{TAG_ORIGINAL}{eni}");
         let more = format!("{first}:");
         self.tags
             .keys()
             .filter(|k| **k == first || k.starts_with(&more))
+            .cloned()
+            .collect()
+    }
+
+    /// Every tag key of the quarantine mirror on this instance.
+    pub fn mirror_keys(&self) -> Vec<String> {
+        self.tags
+            .keys()
+            .filter(|k| {
+                k.starts_with(TAG_ORIGINAL) || [TAG_STATE, TAG_AT, TAG_ASG].contains(&k.as_str())
+            })
             .cloned()
             .collect()
     }
@@ -195,11 +239,48 @@ pub fn original_tags(eni: &str, groups: &[String]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A security group with the rules both ways (each rule flattened to one source; for egress the
+/// `source` is the destination).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupInfo {
+    /// `sg-...`
+    pub group_id: String,
+    /// GroupName.
+    pub name: String,
+    /// VPC of the group.
+    pub vpc_id: Option<String>,
+    /// Inbound rules.
+    pub ingress: Vec<IngressRule>,
+    /// Outbound rules.
+    pub egress: Vec<IngressRule>,
+}
+
+/// Which rules of a group a change touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Inbound.
+    Ingress,
+    /// Outbound.
+    Egress,
+}
+
+impl Direction {
+    /// `ingress` / `egress`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Ingress => "ingress",
+            Direction::Egress => "egress",
+        }
+    }
+}
+
 /// Result of a mutating call: the request id, when the service returned one.
 pub type OpResult = Result<Option<String>, AwsError>;
 
-/// The EC2 operations triage needs; implemented over aws-sdk-ec2 and over the demo fleet.
+/// The EC2 operations triage needs; implemented over the AWS SDK and over the demo fleet.
 pub trait Ops: Send + Sync {
+    /// The account id the credentials act in (STS GetCallerIdentity).
+    fn caller_account(&self) -> impl Future<Output = Result<String, AwsError>> + Send;
     /// Reads the instance's facts.
     fn describe(&self, instance: &str) -> impl Future<Output = Result<Facts, AwsError>> + Send;
     /// Replaces an ENI's security groups.
@@ -223,6 +304,21 @@ pub trait Ops: Send + Sync {
         on: bool,
         dry_run: bool,
     ) -> impl Future<Output = OpResult> + Send;
+    /// Sets InstanceInitiatedShutdownBehavior (`stop` / `terminate`).
+    fn set_shutdown_behavior(
+        &self,
+        instance: &str,
+        behavior: &str,
+        dry_run: bool,
+    ) -> impl Future<Output = OpResult> + Send;
+    /// Sets DeleteOnTermination of the volume attached at `device`.
+    fn set_delete_on_termination(
+        &self,
+        instance: &str,
+        device: &str,
+        on: bool,
+        dry_run: bool,
+    ) -> impl Future<Output = OpResult> + Send;
     /// Adds or overwrites tags.
     fn create_tags(
         &self,
@@ -237,36 +333,35 @@ pub trait Ops: Send + Sync {
         keys: &[String],
         dry_run: bool,
     ) -> impl Future<Output = OpResult> + Send;
-    /// Finds a group by name in a VPC.
+    /// Finds a group by name in a VPC (a name is a hint: the rules are checked separately).
     fn find_group(
         &self,
         vpc: &str,
         name: &str,
     ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
-    /// Creates the bare isolation group; `harden_isolation_group` (run right after, and on every
-    /// quarantine) revokes its default egress and sets the examiner rule.
-    fn create_isolation_group(
+    /// Reads groups with their rules both ways; a group that does not exist is left out.
+    fn describe_groups(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<GroupInfo>, AwsError>> + Send;
+    /// Creates a bare group (its rules are set by the caller afterwards).
+    fn create_group(
         &self,
         vpc: &str,
         name: &str,
+        role: &str,
         case: &str,
         dry_run: bool,
     ) -> impl Future<Output = Result<String, AwsError>> + Send;
-    /// Makes a found isolation group what it must be, whoever made it: every egress rule and every
-    /// ingress rule but the examiner's TCP 22 revoked, the examiner rule present.
-    fn harden_isolation_group(
+    /// Authorizes (`add`) or revokes rules of a group.
+    fn change_rules(
         &self,
         group: &str,
-        examiner: Option<&str>,
-    ) -> impl Future<Output = OpResult> + Send;
-    /// Creates the allow-all group (all traffic in and out from 0.0.0.0/0 and ::/0).
-    fn create_allow_all_group(
-        &self,
-        vpc: &str,
-        name: &str,
-        case: &str,
+        direction: Direction,
+        add: bool,
+        rules: &[IngressRule],
         dry_run: bool,
-    ) -> impl Future<Output = Result<String, AwsError>> + Send;
+    ) -> impl Future<Output = OpResult> + Send;
     /// StopInstances.
     fn stop(
         &self,
@@ -275,11 +370,12 @@ pub trait Ops: Send + Sync {
         hibernate: bool,
         dry_run: bool,
     ) -> impl Future<Output = OpResult> + Send;
-    /// Lifecycle state of the instance in its Auto Scaling group (`InService`, `Standby`, ...).
-    fn asg_lifecycle(
+    /// The Auto Scaling group and lifecycle state (`InService`, `Standby`, ...) of the instance,
+    /// from DescribeAutoScalingInstances (never from a tag).
+    fn asg_membership(
         &self,
         instance: &str,
-    ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
+    ) -> impl Future<Output = Result<Option<(String, String)>, AwsError>> + Send;
     /// EnterStandby (decrementing desired capacity) or ExitStandby.
     fn asg_standby(
         &self,
@@ -299,7 +395,7 @@ pub trait Ops: Send + Sync {
     ) -> impl Future<Output = Result<String, AwsError>> + Send;
 }
 
-/// What a DryRun call said.
+/// What a DryRun call (or a check) said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// `DryRunOperation`: the call would succeed.
@@ -310,6 +406,8 @@ pub enum Verdict {
     Error(String),
     /// The API has no DryRun (Auto Scaling): cannot be checked in advance.
     Unchecked(String),
+    /// Would fail or be skipped, but the action goes on without it (e.g. the tag mirror).
+    Warning(String),
 }
 
 impl Verdict {
@@ -327,26 +425,45 @@ impl Verdict {
         }
     }
 
-    /// True when the action may go ahead: allowed, or not checkable in advance (no DryRun API).
+    /// True when the action may go ahead: allowed, not checkable in advance, or only a warning.
     pub fn permits(&self) -> bool {
-        matches!(self, Verdict::Allowed | Verdict::Unchecked(_))
+        matches!(
+            self,
+            Verdict::Allowed | Verdict::Unchecked(_) | Verdict::Warning(_)
+        )
     }
 
-    /// `allowed`, `denied: ...`, `error: ...`
+    /// `allowed`, `denied: ...`, `error: ...`, `warning: ...`
     pub fn label(&self) -> String {
         match self {
             Verdict::Allowed => "allowed".into(),
             Verdict::Denied(m) => format!("denied: {m}"),
             Verdict::Error(m) => format!("error: {m}"),
             Verdict::Unchecked(m) => format!("not checkable in advance: {m}"),
+            Verdict::Warning(m) => format!("warning: {m}"),
         }
     }
+}
+
+/// What the confirmation panel (and headless `triage`) shows before a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    /// What will happen, in plain words.
+    pub plan: Vec<String>,
+    /// Each DryRun call (or check) with its verdict.
+    pub checks: Vec<(String, Verdict)>,
+    /// The run must be confirmed by typing the instance id, whatever the settings say (release
+    /// from unverified instance tags).
+    pub typed_confirmation: bool,
+    /// The action to run once confirmed (release becomes release-from-tags when that is the only
+    /// record).
+    pub action: Action,
 }
 
 /// Why an action stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TriageError {
-    /// The audit record could not be written: nothing was called.
+    /// The audit record or the journal could not be written.
     Audit(String),
     /// An API call failed (the instance is left in the state the audit log shows).
     Api {
@@ -364,7 +481,7 @@ pub enum TriageError {
 impl std::fmt::Display for TriageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TriageError::Audit(m) => write!(f, "audit log unwritable (stopped here): {m}"),
+            TriageError::Audit(m) => write!(f, "audit log or journal unwritable: {m}"),
             TriageError::Api { step, error } => write!(f, "{step} failed: {error}"),
             TriageError::Refused(m) => f.write_str(m),
             TriageError::Interrupted(s) => write!(f, "interrupted after {s}"),
@@ -380,19 +497,47 @@ pub struct Runner<'a, O: Ops> {
     pub ops: &'a O,
     /// The audit log.
     pub audit: &'a mut AuditLog,
+    /// The quarantine journal.
+    pub journal: &'a mut Journal,
     /// The instance.
     pub target: Target,
     /// Case, operator, settings.
     pub ctx: Context,
     /// Progress lines, as steps complete.
     pub progress: Vec<String>,
+    /// Warnings (tag mirror skipped, audit record lost during compensation, ...).
+    pub warnings: Vec<String>,
     /// Test hook: stop (as if killed) right after the first step whose name contains this.
     pub interrupt_after: Option<String>,
     /// Receives each progress line as it happens (the console shows them live).
     pub notify: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    /// Set once a tag-mirror write failed: the rest of the run skips the mirror.
+    mirror_off: bool,
 }
 
 impl<'a, O: Ops> Runner<'a, O> {
+    /// A runner with no progress sink and no test hook.
+    pub fn new(
+        ops: &'a O,
+        audit: &'a mut AuditLog,
+        journal: &'a mut Journal,
+        target: Target,
+        ctx: Context,
+    ) -> Self {
+        Runner {
+            ops,
+            audit,
+            journal,
+            target,
+            ctx,
+            progress: Vec::new(),
+            warnings: Vec::new(),
+            interrupt_after: None,
+            notify: None,
+            mirror_off: false,
+        }
+    }
+
     fn record(
         &mut self,
         action: &str,
@@ -429,6 +574,26 @@ impl<'a, O: Ops> Runner<'a, O> {
         self.progress.push(line);
     }
 
+    /// A warning: shown live, kept for the summary, and written to the audit log when it can
+    /// be (a failing audit log never blocks what is running).
+    fn warn(&mut self, action: &str, msg: String) {
+        if self.warnings.contains(&msg) {
+            return;
+        }
+        self.note(format!("! {msg}"));
+        if let Err(e) = self.record(
+            action,
+            &msg,
+            Phase::Outcome,
+            false,
+            Some("warning".into()),
+            None,
+        ) {
+            self.note(format!("! {e}"));
+        }
+        self.warnings.push(msg);
+    }
+
     /// Writes the intent, runs the call, writes the outcome.
     async fn step<T, F, Fut>(&mut self, action: &str, step: &str, f: F) -> Result<T, TriageError>
     where
@@ -448,16 +613,36 @@ impl<'a, O: Ops> Runner<'a, O> {
                 "the call of step `{step}` returned but its outcome could not be recorded: {m}"
             )));
         }
+        self.finish_step(step, r)
+    }
+
+    /// Like `step`, but an audit record that cannot be written is a warning, never a block:
+    /// for compensation, which must work when everything else is failing.
+    async fn step_lenient<T, F, Fut>(
+        &mut self,
+        action: &str,
+        step: &str,
+        f: F,
+    ) -> Result<T, TriageError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(T, Option<String>), AwsError>>,
+    {
+        let intent = self.record(action, step, Phase::Intent, false, None, None);
+        let r = f().await;
+        let (res, req) = match &r {
+            Ok((_, req)) => ("ok".to_string(), req.clone()),
+            Err(e) => (format!("error: {}", e.message), None),
+        };
+        let outcome = self.record(action, step, Phase::Outcome, false, Some(res), req);
+        if let Some(Err(e)) = [intent, outcome].into_iter().find(Result::is_err) {
+            self.note(format!("! audit record of `{step}` lost: {e}"));
+            self.warnings
+                .push(format!("audit record of `{step}` lost: {e}"));
+        }
         match r {
             Ok((v, _)) => {
                 self.note(format!("✓ {step}"));
-                if self
-                    .interrupt_after
-                    .as_deref()
-                    .is_some_and(|p| step.contains(p))
-                {
-                    return Err(TriageError::Interrupted(step.to_string()));
-                }
                 Ok(v)
             }
             Err(e) => {
@@ -466,6 +651,94 @@ impl<'a, O: Ops> Runner<'a, O> {
                     step: step.to_string(),
                     error: e.message,
                 })
+            }
+        }
+    }
+
+    fn finish_step<T>(
+        &mut self,
+        step: &str,
+        r: Result<(T, Option<String>), AwsError>,
+    ) -> Result<T, TriageError> {
+        match r {
+            Ok((v, _)) => {
+                self.note(format!("✓ {step}"));
+                self.crash_point(step)?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.note(format!("✗ {step}: {}", e.message));
+                Err(TriageError::Api {
+                    step: step.to_string(),
+                    error: e.message,
+                })
+            }
+        }
+    }
+
+    /// Test hooks after a completed step: `interrupt_after` returns as if the process died
+    /// there; `WATCHFLOOR_TEST_HANG_AFTER` (set by the SIGKILL tests of the real binary) prints
+    /// the step on stderr and hangs so the test can kill the process at exactly that point.
+    fn crash_point(&self, step: &str) -> Result<(), TriageError> {
+        if self
+            .interrupt_after
+            .as_deref()
+            .is_some_and(|p| step.contains(p))
+        {
+            return Err(TriageError::Interrupted(step.to_string()));
+        }
+        if let Some(p) = std::env::var_os("WATCHFLOOR_TEST_HANG_AFTER")
+            && step.contains(p.to_string_lossy().as_ref())
+        {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "WATCHFLOOR_TEST_HUNG after {step}");
+            loop {
+                std::thread::park();
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a journal entry (fsynced) before what it describes happens.
+    fn journal(&mut self, event: journal::Event) -> Result<(), TriageError> {
+        let key = self.target.key();
+        let case = self.ctx.case_id.clone();
+        self.journal
+            .append(&key, &case, event)
+            .map_err(|e| TriageError::Audit(format!("{}: {e}", self.journal.path().display())))
+    }
+
+    /// Best-effort tag mirror for other responders: a failure (50-tag limit, CreateTags denied)
+    /// is a warning and turns the mirror off for the rest of the run; it never blocks (only the
+    /// crash test hook comes back as an error).
+    async fn mirror(
+        &mut self,
+        action: &str,
+        what: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<(), TriageError> {
+        if self.mirror_off || tags.is_empty() {
+            return Ok(());
+        }
+        let ops = self.ops;
+        let id = self.target.instance_id.clone();
+        let r = self
+            .step(action, &format!("mirror {what} in tags"), || async {
+                ops.create_tags(&id, &tags, false).await.map(|r| ((), r))
+            })
+            .await;
+        match r {
+            Ok(()) => Ok(()),
+            Err(e @ TriageError::Interrupted(_)) => Err(e),
+            Err(e) => {
+                self.mirror_off = true;
+                self.warn(
+                    action,
+                    format!(
+                        "tag mirror skipped ({e}): the journal keeps the record; other responders will not see it in tags"
+                    ),
+                );
+                Ok(())
             }
         }
     }
@@ -480,104 +753,127 @@ impl<'a, O: Ops> Runner<'a, O> {
             })
     }
 
-    /// Runs every mutating call of the plan with DryRun=true, recording each verdict.
-    pub async fn preview(
-        &mut self,
-        action: &Action,
-    ) -> Result<Vec<(String, Verdict)>, TriageError> {
+    /// Refuses unless STS says the credentials act in the account the operator saw named.
+    async fn verify_account(&mut self, action: &str) -> Result<(), TriageError> {
+        let got = self
+            .ops
+            .caller_account()
+            .await
+            .map_err(|e| TriageError::Api {
+                step: "verify account (STS GetCallerIdentity)".into(),
+                error: e.message,
+            })?;
+        if got != self.target.account_id {
+            let msg = format!(
+                "STS says these credentials act in account {got}, not {} ({}) that was shown: nothing was done",
+                self.target.account_id, self.target.alias
+            );
+            self.record(
+                action,
+                &msg,
+                Phase::Outcome,
+                false,
+                Some("refused".into()),
+                None,
+            )?;
+            return Err(TriageError::Refused(msg));
+        }
+        Ok(())
+    }
+
+    /// The plan and every DryRun check of an action, with its verdicts recorded.
+    pub async fn preview(&mut self, action: &Action) -> Result<Preview, TriageError> {
         let f = self.facts().await?;
         let id = self.target.instance_id.clone();
-        let case = self.ctx.case_id.clone();
-        let mut checks: Vec<(String, Verdict)> = Vec::new();
+        let mut p = Preview {
+            plan: Vec::new(),
+            checks: Vec::new(),
+            typed_confirmation: false,
+            action: action.clone(),
+        };
         match action {
             Action::Stop {
                 force,
                 hibernate,
                 clear_stop_protection,
             } => {
+                p.plan = stop_plan(&f, *force, *hibernate, *clear_stop_protection);
                 if *clear_stop_protection && f.stop_protection == Some(true) {
                     let v = Verdict::of(&self.ops.set_stop_protection(&id, false, true).await);
-                    checks.push(("ModifyInstanceAttribute DisableApiStop=false".into(), v));
+                    p.checks
+                        .push(("ModifyInstanceAttribute DisableApiStop=false".into(), v));
                 }
                 let v = Verdict::of(&self.ops.stop(&id, *force, *hibernate, true).await);
-                checks.push(("StopInstances".into(), v));
+                p.checks.push(("StopInstances".into(), v));
             }
-            Action::Quarantine | Action::Release => {
-                let v = Verdict::of(
-                    &self
-                        .ops
-                        .create_tags(&id, &[(TAG_CASE.into(), case.clone())], true)
-                        .await,
-                );
-                checks.push(("CreateTags".into(), v));
-                if let Some((eni, groups)) = f.enis.first() {
-                    let v = Verdict::of(&self.ops.set_eni_groups(eni, groups, true).await);
-                    checks.push(("ModifyNetworkInterfaceAttribute".into(), v));
-                }
-                if *action == Action::Quarantine {
-                    if let Some(asg) = f.asg() {
-                        checks.push((
-                            format!("EnterStandby ({asg})"),
-                            Verdict::Unchecked("Auto Scaling has no DryRun".into()),
-                        ));
-                    }
-                    let v =
-                        Verdict::of(&self.ops.set_termination_protection(&id, true, true).await);
-                    checks.push((
-                        "ModifyInstanceAttribute DisableApiTermination=true".into(),
-                        v,
-                    ));
-                    if let Some(vpc) = &f.vpc_id
-                        && self
-                            .ops
-                            .find_group(vpc, &format!("{ISOLATION_GROUP}-{vpc}"))
-                            .await
-                            .ok()
-                            .flatten()
-                            .is_none()
-                    {
-                        let v = Verdict::of(
-                            &self
-                                .ops
-                                .create_allow_all_group(vpc, "watchfloor-dry-run", &case, true)
-                                .await,
-                        );
-                        checks.push(("CreateSecurityGroup".into(), v));
-                    }
-                } else {
-                    let v =
-                        Verdict::of(&self.ops.delete_tags(&id, &[TAG_STATE.into()], true).await);
-                    checks.push(("DeleteTags".into(), v));
-                }
-            }
-            Action::ArchiveFinding { .. } => {
-                checks.push((
+            Action::Quarantine => self.preview_quarantine(&f, &mut p).await?,
+            Action::Release { .. } => self.preview_release(&f, &mut p).await?,
+            Action::ArchiveFinding { finding_id, kind } => {
+                p.plan.push(format!(
+                    "Archive GuardDuty finding {kind} ({finding_id}): it leaves the fleet view and GuardDuty's \
+                     current findings; it can be unarchived in GuardDuty. Only archive what you have triaged."
+                ));
+                p.checks.push((
                     "ArchiveFindings".into(),
                     Verdict::Unchecked("GuardDuty has no DryRun".into()),
                 ));
             }
             Action::Snapshot => {
-                if let Some(vol) = f.volumes.first() {
+                let vols: Vec<&str> = f.volumes.iter().map(|v| v.volume_id.as_str()).collect();
+                p.plan.push(format!(
+                    "Snapshot {} EBS volume(s) ({}), tagged with case {}.",
+                    vols.len(),
+                    vols.join(", "),
+                    self.ctx.case_id
+                ));
+                if let Some(vol) = vols.first() {
                     let v = Verdict::of(&self.ops.snapshot_volume(vol, "dry run", &[], true).await);
-                    checks.push(("CreateSnapshot".into(), v));
+                    p.checks.push(("CreateSnapshot".into(), v));
                 }
             }
         }
-        for (op, v) in &checks {
+        for (op, v) in p.checks.clone() {
             self.record(
                 action.name(),
-                op,
+                &op,
                 Phase::Outcome,
                 true,
                 Some(v.label()),
                 None,
             )?;
         }
-        Ok(checks)
+        Ok(p)
     }
 
-    /// Runs the action for real.
+    /// Runs the action for real, once STS has confirmed the account, and writes its outcome
+    /// (with any warnings) to the audit log.
     pub async fn run(&mut self, action: &Action) -> Result<String, TriageError> {
+        let r = self.run_inner(action).await;
+        if matches!(r, Err(TriageError::Interrupted(_))) {
+            return r;
+        }
+        let mut res = match &r {
+            Ok(m) => format!("ok: {m}"),
+            Err(e) => format!("error: {e}"),
+        };
+        if !self.warnings.is_empty() {
+            res.push_str(&format!(" (warnings: {})", self.warnings.join("; ")));
+        }
+        if let Err(e) = self.record(
+            action.name(),
+            "result",
+            Phase::Outcome,
+            false,
+            Some(res),
+            None,
+        ) {
+            self.note(format!("! the outcome could not be recorded: {e}"));
+        }
+        r
+    }
+
+    async fn run_inner(&mut self, action: &Action) -> Result<String, TriageError> {
+        self.verify_account(action.name()).await?;
         match action {
             Action::Stop {
                 force,
@@ -585,7 +881,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                 clear_stop_protection,
             } => self.stop(*force, *hibernate, *clear_stop_protection).await,
             Action::Quarantine => self.quarantine().await,
-            Action::Release => self.release().await,
+            Action::Release { from_tags } => self.release(*from_tags).await,
             Action::Snapshot => self.snapshot().await,
             Action::ArchiveFinding { finding_id, kind } => {
                 let ops = self.ops;
@@ -650,368 +946,6 @@ impl<'a, O: Ops> Runner<'a, O> {
         Ok(format!("{id} stopping"))
     }
 
-    /// Finds or creates the VPC's isolation and allow-all groups.
-    async fn groups(&mut self, vpc: &str) -> Result<(String, String), TriageError> {
-        let ops = self.ops;
-        let case = self.ctx.case_id.clone();
-        let examiner = self.ctx.examiner_cidr.clone();
-        let iso_name = format!("{ISOLATION_GROUP}-{vpc}");
-        let all_name = format!("{ALLOW_ALL_GROUP}-{vpc}");
-        let find = |name: String| async move {
-            ops.find_group(vpc, &name)
-                .await
-                .map_err(|e| TriageError::Api {
-                    step: format!("find group {name}"),
-                    error: e.message,
-                })
-        };
-        let iso = match find(iso_name.clone()).await? {
-            Some(g) => g,
-            None => {
-                self.step(
-                    "quarantine",
-                    &format!("create isolation group {iso_name}"),
-                    || async {
-                        ops.create_isolation_group(vpc, &iso_name, &case, false)
-                            .await
-                            .map(|g| (g, None))
-                    },
-                )
-                .await?
-            }
-        };
-        // Rules are set here, on every run, whether the group was just created or found: a
-        // half-built group or one an attacker pre-created under the predictable name is reset.
-        self.step(
-            "quarantine",
-            &format!("verify isolation group {iso} rules"),
-            || async {
-                ops.harden_isolation_group(&iso, examiner.as_deref())
-                    .await
-                    .map(|r| ((), r))
-            },
-        )
-        .await?;
-        let all = match find(all_name.clone()).await? {
-            Some(g) => g,
-            None => {
-                self.step(
-                    "quarantine",
-                    &format!("create allow-all group {all_name}"),
-                    || async {
-                        ops.create_allow_all_group(vpc, &all_name, &case, false)
-                            .await
-                            .map(|g| (g, None))
-                    },
-                )
-                .await?
-            }
-        };
-        Ok((iso, all))
-    }
-
-    async fn move_enis(&mut self, f: &Facts, group: &str, label: &str) -> Result<(), TriageError> {
-        let ops = self.ops;
-        // An ENI attached since the record was taken gets its groups recorded before it moves.
-        let known = f.originals();
-        let unrecorded: Vec<&(String, Vec<String>)> = f
-            .enis
-            .iter()
-            .filter(|(eni, g)| {
-                let on_target = g.len() == 1 && g[0] == group;
-                !known.contains_key(eni) && !on_target
-            })
-            .collect();
-        let what = unrecorded
-            .iter()
-            .map(|(eni, g)| format!("{eni}={}", g.join(",")))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let missing: Vec<(String, String)> = unrecorded
-            .iter()
-            .flat_map(|(eni, g)| original_tags(eni, g))
-            .collect();
-        if !missing.is_empty() {
-            let id = self.target.instance_id.clone();
-            self.step(
-                "quarantine",
-                &format!("record original groups of new interfaces {what}"),
-                || async { ops.create_tags(&id, &missing, false).await.map(|r| ((), r)) },
-            )
-            .await?;
-        }
-        for (eni, groups) in &f.enis {
-            if groups.len() == 1 && groups[0] == group {
-                continue;
-            }
-            let target = vec![group.to_string()];
-            self.step(
-                "quarantine",
-                &format!("move {eni} to {label} group {group}"),
-                || async {
-                    ops.set_eni_groups(eni, &target, false)
-                        .await
-                        .map(|r| ((), r))
-                },
-            )
-            .await?;
-        }
-        Ok(())
-    }
-
-    async fn set_state(&mut self, state: &str) -> Result<(), TriageError> {
-        let ops = self.ops;
-        let id = self.target.instance_id.clone();
-        let tags = vec![(TAG_STATE.to_string(), state.to_string())];
-        self.step("quarantine", &format!("tag state {state}"), || async {
-            ops.create_tags(&id, &tags, false).await.map(|r| ((), r))
-        })
-        .await
-    }
-
-    async fn quarantine(&mut self) -> Result<String, TriageError> {
-        let id = self.target.instance_id.clone();
-        let f = self.facts().await?;
-        let vpc = f.vpc_id.clone().ok_or_else(|| {
-            TriageError::Refused(format!("{id} has no VPC: nothing to isolate with"))
-        })?;
-        let state = f.tags.get(TAG_STATE).cloned();
-        let ops = self.ops;
-
-        // 1. Record the original groups of every ENI before touching anything (never overwrite
-        //    a record left by an interrupted run: those are the real originals).
-        if state.is_none() {
-            let mut tags: Vec<(String, String)> = f
-                .enis
-                .iter()
-                .flat_map(|(eni, groups)| original_tags(eni, groups))
-                .collect();
-            tags.push((TAG_CASE.into(), self.ctx.case_id.clone()));
-            if let Some(asg) = f.asg() {
-                tags.push((TAG_ASG.into(), asg.to_string()));
-            }
-            tags.push((
-                TAG_AT.into(),
-                Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            ));
-            tags.push((TAG_STATE.into(), "recorded".into()));
-            let what = f
-                .enis
-                .iter()
-                .map(|(eni, g)| format!("{eni}={}", g.join(",")))
-                .collect::<Vec<_>>()
-                .join(" ");
-            self.step(
-                "quarantine",
-                &format!("record original groups (tags) {what}"),
-                || async { ops.create_tags(&id, &tags, false).await.map(|r| ((), r)) },
-            )
-            .await?;
-        }
-        // 2. An Auto Scaling member goes to Standby first, or the group replaces it.
-        let asg = f
-            .tags
-            .get(TAG_ASG)
-            .cloned()
-            .or_else(|| f.asg().map(str::to_string));
-        if let Some(asg) = asg {
-            let life = ops.asg_lifecycle(&id).await.map_err(|e| TriageError::Api {
-                step: "read Auto Scaling lifecycle".into(),
-                error: e.message,
-            })?;
-            match life.as_deref() {
-                Some("Standby") | None => {}
-                Some("InService") => {
-                    self.step(
-                        "quarantine",
-                        &format!("enter standby in Auto Scaling group {asg}"),
-                        || async { ops.asg_standby(&id, &asg, true).await.map(|r| ((), r)) },
-                    )
-                    .await?;
-                }
-                Some(other) => {
-                    return Err(TriageError::Refused(format!(
-                        "{id} is {other} in Auto Scaling group {asg}: cannot put it in Standby now; retry when it is InService"
-                    )));
-                }
-            }
-        }
-        // 3. Termination protection on (evidence must survive).
-        if f.termination_protection != Some(true) {
-            self.step("quarantine", "termination protection on", || async {
-                ops.set_termination_protection(&id, true, false)
-                    .await
-                    .map(|r| ((), r))
-            })
-            .await?;
-        }
-        // 4. The VPC's groups.
-        let (iso, all) = self.groups(&vpc).await?;
-        match self.isolate(&id, state.as_deref(), &iso, &all).await {
-            Err(TriageError::Interrupted(s)) => Err(TriageError::Interrupted(s)),
-            Err(e) => {
-                // Never leave an instance on the allow-all group: put every interface that is on
-                // it straight onto the isolation group, and say so.
-                let on_all = match self.facts().await {
-                    Ok(f) if f.enis.iter().any(|(_, g)| g.contains(&all)) => Some(f),
-                    _ => None,
-                };
-                let comp = match on_all {
-                    Some(f) => {
-                        self.note(format!(
-                            "!! {e}: moving every interface on allow-all to isolation"
-                        ));
-                        match self.move_enis(&f, &iso, "isolation (compensating)").await {
-                            Ok(()) => {
-                                "compensated: every interface is on the isolation group".to_string()
-                            }
-                            Err(c) => format!(
-                                "COMPENSATION FAILED, the instance may be OPEN TO THE INTERNET: {c}"
-                            ),
-                        }
-                    }
-                    None => "no interface is on the allow-all group".to_string(),
-                };
-                Err(TriageError::Api {
-                    step: "quarantine".into(),
-                    error: format!("{e}; {comp}"),
-                })
-            }
-            ok => ok,
-        }
-    }
-
-    /// Steps 5 and 6: allow-all, wait, isolation.
-    async fn isolate(
-        &mut self,
-        id: &str,
-        state: Option<&str>,
-        iso: &str,
-        all: &str,
-    ) -> Result<String, TriageError> {
-        // 5. Allow-all first: existing flows become untracked, so the next swap cuts them.
-        if matches!(state, None | Some("recorded")) {
-            let f = self.facts().await?;
-            self.move_enis(&f, all, "allow-all").await?;
-            self.set_state("allow-all").await?;
-            if !self.ctx.quarantine_wait.is_zero() {
-                self.note(format!(
-                    "… waiting {}s before isolating (the instance is open to the internet meanwhile)",
-                    self.ctx.quarantine_wait.as_secs()
-                ));
-                tokio::time::sleep(self.ctx.quarantine_wait).await;
-            }
-        }
-        // 6. Isolation.
-        let f = self.facts().await?;
-        let already =
-            state == Some("isolated") && f.enis.iter().all(|(_, g)| g.len() == 1 && g[0] == iso);
-        if already {
-            return Ok(format!("{id} is already quarantined (no change)"));
-        }
-        self.move_enis(&f, iso, "isolation").await?;
-        if state != Some("isolated") {
-            self.set_state("isolated").await?;
-        }
-        Ok(format!(
-            "{id} quarantined: {} interface(s) on {iso}",
-            f.enis.len()
-        ))
-    }
-
-    async fn release(&mut self) -> Result<String, TriageError> {
-        let id = self.target.instance_id.clone();
-        let f = self.facts().await?;
-        let originals = f.originals();
-        if !f.tags.contains_key(TAG_STATE) && originals.is_empty() {
-            return Ok(format!("{id} is not quarantined (no change)"));
-        }
-        let ops = self.ops;
-        for (eni, _) in f.enis.iter().filter(|(e, _)| !originals.contains_key(e)) {
-            self.note(format!(
-                "! {eni} has no recorded groups (attached after quarantine?): left as is"
-            ));
-        }
-        // Restore by recorded ENI id, attached or not (a detached ENI keeps its groups).
-        let mut restored: Vec<String> = Vec::new();
-        let mut failed: Vec<String> = Vec::new();
-        for (eni, orig) in &originals {
-            if f.enis.iter().any(|(e, g)| e == eni && g == orig) {
-                restored.push(eni.clone());
-                continue;
-            }
-            let r = self
-                .step(
-                    "release",
-                    &format!("restore {eni} groups {}", orig.join(",")),
-                    || async { ops.set_eni_groups(eni, orig, false).await.map(|r| ((), r)) },
-                )
-                .await;
-            match r {
-                Ok(()) => restored.push(eni.clone()),
-                Err(TriageError::Interrupted(s)) => return Err(TriageError::Interrupted(s)),
-                Err(e) => failed.push(format!("{eni}: {e}")),
-            }
-        }
-        let mut keep_state = !failed.is_empty();
-        if let Some(asg) = f.tags.get(TAG_ASG).cloned() {
-            let life = ops.asg_lifecycle(&id).await.map_err(|e| TriageError::Api {
-                step: "read Auto Scaling lifecycle".into(),
-                error: e.message,
-            });
-            match life {
-                Ok(Some(l)) if l == "Standby" => {
-                    let r = self
-                        .step(
-                            "release",
-                            &format!("exit standby in Auto Scaling group {asg}"),
-                            || async { ops.asg_standby(&id, &asg, false).await.map(|r| ((), r)) },
-                        )
-                        .await;
-                    if let Err(e) = r {
-                        failed.push(e.to_string());
-                        keep_state = true;
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    failed.push(e.to_string());
-                    keep_state = true;
-                }
-            }
-        }
-        // Only the records of what was restored go; the rest stay for the next attempt.
-        let mut keys: Vec<String> = restored.iter().flat_map(|e| f.original_keys(e)).collect();
-        if !keep_state {
-            keys.extend(
-                [TAG_STATE, TAG_AT, TAG_ASG]
-                    .iter()
-                    .filter(|k| f.tags.contains_key(**k))
-                    .map(|k| k.to_string()),
-            );
-        }
-        if !keys.is_empty() {
-            self.step("release", "remove quarantine tags", || async {
-                ops.delete_tags(&id, &keys, false).await.map(|r| ((), r))
-            })
-            .await?;
-        }
-        if !failed.is_empty() {
-            return Err(TriageError::Api {
-                step: "release".into(),
-                error: format!(
-                    "restored {} interface(s); not done: {} (records kept: run release again)",
-                    restored.len(),
-                    failed.join("; ")
-                ),
-            });
-        }
-        Ok(format!(
-            "{id} released: original groups restored on {} interface(s); termination protection left on",
-            restored.len()
-        ))
-    }
-
     async fn snapshot(&mut self) -> Result<String, TriageError> {
         let id = self.target.instance_id.clone();
         let f = self.facts().await?;
@@ -1022,7 +956,7 @@ impl<'a, O: Ops> Runner<'a, O> {
         }
         let ops = self.ops;
         let mut ids = Vec::new();
-        for vol in &f.volumes {
+        for vol in f.volumes.iter().map(|v| &v.volume_id) {
             let tags = vec![
                 (TAG_CASE.to_string(), self.ctx.case_id.clone()),
                 ("watchfloor:instance".to_string(), id.clone()),
@@ -1052,83 +986,44 @@ impl<'a, O: Ops> Runner<'a, O> {
     }
 }
 
-/// What an action will do, in plain words, for the confirmation panel and `triage` without --yes.
-pub fn plan(action: &Action, f: &Facts, ctx: &Context) -> Vec<String> {
+fn stop_plan(f: &Facts, force: bool, hibernate: bool, clear: bool) -> Vec<String> {
     let mut v = Vec::new();
-    match action {
-        Action::Stop {
-            force,
-            hibernate,
-            clear_stop_protection,
-        } => {
-            if f.stop_protection == Some(true) {
-                v.push(if *clear_stop_protection {
-                    "Stop protection (DisableApiStop) is SET: it will be cleared first.".into()
-                } else {
-                    "Stop protection (DisableApiStop) is SET: the stop will be refused unless you clear it.".into()
-                });
-            }
-            v.push(format!(
-                "Stop the instance{}{}. RAM contents are lost (snapshot first for disk evidence).",
-                if *force {
-                    " (force: no clean OS shutdown)"
-                } else {
-                    ""
-                },
-                if *hibernate {
-                    " (hibernate: RAM kept on the root volume)"
-                } else {
-                    ""
-                }
-            ));
-        }
-        Action::Quarantine => {
-            if let Some(asg) = f.asg() {
-                v.push(format!(
-                    "Put it in Standby in Auto Scaling group {asg} (desired capacity decremented) so the group does not replace it."
-                ));
-            }
-            v.push(format!(
-                "Record the original groups of {} interface(s) in instance tags (case {}).",
-                f.enis.len(),
-                ctx.case_id
-            ));
-            v.push("Turn termination protection on.".into());
-            v.push(format!(
-                "Move every interface to the allow-all group, wait {}s, then to the isolation group \
-                 (no ingress{}, no egress).",
-                ctx.quarantine_wait.as_secs(),
-                ctx.examiner_cidr.as_deref().map(|c| format!(" but {c} on port 22")).unwrap_or_default()
-            ));
-            v.push("Cannot cut: connections tracked through NAT gateways or load balancers, and ICMP. \
-                    The subnet network ACL is the only immediate cut (it affects the whole subnet)."
-                .into());
-        }
-        Action::Release => {
-            let o = f.originals();
-            if o.is_empty() {
-                v.push("Not quarantined: nothing to restore.".into());
-            }
-            for (eni, g) in o {
-                v.push(format!("Restore {eni} to {}.", g.join(", ")));
-            }
-            if let Some(asg) = f.tags.get(TAG_ASG) {
-                v.push(format!("Exit Standby in Auto Scaling group {asg}."));
-            }
-            v.push("Remove the quarantine tags. Termination protection stays on.".into());
-        }
-        Action::ArchiveFinding { finding_id, kind } => v.push(format!(
-            "Archive GuardDuty finding {kind} ({finding_id}): it leaves the fleet view and GuardDuty's \
-             current findings; it can be unarchived in GuardDuty. Only archive what you have triaged."
-        )),
-        Action::Snapshot => v.push(format!(
-            "Snapshot {} EBS volume(s) ({}), tagged with case {}.",
-            f.volumes.len(),
-            f.volumes.join(", "),
-            ctx.case_id
-        )),
+    if f.stop_protection == Some(true) {
+        v.push(if clear {
+            "Stop protection (DisableApiStop) is SET: it will be cleared first.".into()
+        } else {
+            "Stop protection (DisableApiStop) is SET: the stop will be refused unless you clear it."
+                .into()
+        });
     }
+    v.push(format!(
+        "Stop the instance{}{}. RAM contents are lost (snapshot first for disk evidence).",
+        if force {
+            " (force: no clean OS shutdown)"
+        } else {
+            ""
+        },
+        if hibernate {
+            " (hibernate: RAM kept on the root volume)"
+        } else {
+            ""
+        }
+    ));
     v
+}
+
+/// Replaces control characters (ESC, CR, BEL...) in text that came from the account (tags,
+/// names, ids) or the operator (case id) before it is written to a terminal.
+pub fn escape_controls(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -1158,5 +1053,14 @@ mod tests {
                 String::new()
             )]
         );
+    }
+
+    #[test]
+    fn control_characters_from_the_account_are_escaped() {
+        assert_eq!(
+            escape_controls("web\u{1b}]52;c;ZXZpbA==\u{7}\r\nok"),
+            "web\\u{1b}]52;c;ZXZpbA==\\u{7}\\r\\nok"
+        );
+        assert_eq!(escape_controls("plain — ünï"), "plain — ünï");
     }
 }

@@ -19,7 +19,7 @@ pub fn render(
     theme: &Theme,
     (scope_ix, instance_id): (usize, &str),
     scroll: u16,
-    selected_finding: usize,
+    selected_finding: Option<&str>,
 ) {
     let Some(row) = state.fleet.row(scope_ix, instance_id) else {
         frame.render_widget(
@@ -167,10 +167,14 @@ pub fn render(
     if findings.is_empty() {
         lines.push(Line::from(Span::styled("  none", label)));
     }
-    for (k, f) in findings.into_iter().enumerate() {
+    for f in findings {
         let band = f.band();
         // The selected finding (next-finding cycles it) is what archive-finding acts on.
-        let cursor = if k == selected_finding { "▶ " } else { "  " };
+        let cursor = if Some(f.id.as_str()) == selected_finding {
+            "▶ "
+        } else {
+            "  "
+        };
         lines.push(Line::from(vec![
             Span::styled(cursor, theme.fg("accent").add_modifier(Modifier::BOLD)),
             Span::styled(

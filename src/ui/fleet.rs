@@ -257,10 +257,11 @@ fn cell<'a>(
     }
 }
 
-/// The triage mark of a row: a console action's label, else what live data proves: QUARANTINED
-/// only when the state tag says so AND every interface is on a watchfloor isolation group (a tag
-/// alone, which anyone with CreateTags can set, is not enough), ALLOW-ALL while an interrupted
-/// quarantine left it open.
+/// The triage mark of a row: a console action's label, else what live data shows: QUARANTINED
+/// when every interface is on one watchfloor isolation group that opens nothing to the internet
+/// (never from the state tag, which anyone with CreateTags can set), ALLOW-ALL while an
+/// interrupted quarantine left an interface on the allow-all group, INCOMPLETE when only the tag
+/// claims a quarantine.
 fn mark_of(state: &State, row: &Row) -> Option<String> {
     if let Some(m) = state
         .triage
@@ -270,36 +271,36 @@ fn mark_of(state: &State, row: &Row) -> Option<String> {
         return Some(m.clone());
     }
     let groups = &state.fleet.scopes[row.scope].groups;
-    let all_on = |prefix: &str| {
-        !row.instance.interfaces.is_empty()
-            && row.instance.interfaces.iter().all(|n| {
-                n.group_ids.len() == 1
-                    && groups
-                        .get(&n.group_ids[0])
-                        .is_some_and(|g| g.name.starts_with(prefix))
-            })
-    };
-    let tag = row
+    // From live groups only: a tag is a hint anyone can forge, and so is a group name, so
+    // QUARANTINED also needs every such group to open nothing to the internet.
+    let isolated = !row.instance.interfaces.is_empty()
+        && row.instance.interfaces.iter().all(|n| {
+            n.group_ids.len() == 1
+                && groups.get(&n.group_ids[0]).is_some_and(|g| {
+                    g.name.starts_with(crate::triage::ISOLATION_GROUP)
+                        && g.ingress.iter().all(|r| !r.source.is_world())
+                })
+        });
+    let on_allow_all = row.instance.interfaces.iter().any(|n| {
+        n.group_ids.iter().any(|g| {
+            groups
+                .get(g)
+                .is_some_and(|g| g.name.starts_with(crate::triage::ALLOW_ALL_GROUP))
+        })
+    });
+    let tagged = row
         .instance
         .tags
         .iter()
-        .find(|(k, _)| k == crate::triage::TAG_STATE)
-        .map(|(_, v)| v.as_str());
-    match tag {
-        Some("isolated") if all_on(crate::triage::ISOLATION_GROUP) => Some("QUARANTINED".into()),
-        Some(_)
-            if row.instance.interfaces.iter().any(|n| {
-                n.group_ids.iter().any(|g| {
-                    groups
-                        .get(g)
-                        .is_some_and(|g| g.name.starts_with(crate::triage::ALLOW_ALL_GROUP))
-                })
-            }) =>
-        {
-            Some("ALLOW-ALL: OPEN".into())
-        }
-        Some(_) => Some("QUARANTINE INCOMPLETE".into()),
-        None => None,
+        .any(|(k, _)| k == crate::triage::TAG_STATE);
+    if isolated {
+        Some("QUARANTINED".into())
+    } else if on_allow_all {
+        Some("ALLOW-ALL: OPEN".into())
+    } else if tagged {
+        Some("QUARANTINE INCOMPLETE".into())
+    } else {
+        None
     }
 }
 

@@ -59,7 +59,7 @@ pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
             theme,
             (*scope, instance_id),
             *scroll,
-            *finding,
+            finding.as_deref(),
         ),
         Screen::Help { scroll, .. } => help::render(frame, body, state, theme, *scroll),
     }

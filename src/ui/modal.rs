@@ -103,7 +103,10 @@ pub fn triage(
     let strong = theme.fg("fg").add_modifier(Modifier::BOLD);
     let muted = theme.fg("muted");
     let danger = theme.fg("critical").add_modifier(Modifier::BOLD);
-    let verb = p.action.name().to_uppercase();
+    let verb = match &p.resume_case {
+        Some(_) => "RESUME QUARANTINE".to_string(),
+        None => p.action.name().to_uppercase(),
+    };
     let mut lines: Vec<Line<'static>> = vec![
         Line::from(vec![
             Span::raw("account "),
@@ -127,7 +130,13 @@ pub fn triage(
             )),
         ]),
         Line::from(Span::styled(
-            format!("case {}", state.triage.case_id.as_deref().unwrap_or("?")),
+            format!(
+                "case {}",
+                p.resume_case
+                    .as_deref()
+                    .or(state.triage.case_id.as_deref())
+                    .unwrap_or("?")
+            ),
             muted,
         )),
         Line::raw(""),
@@ -159,25 +168,52 @@ pub fn triage(
         .keys_for(K::Confirm)
         .first()
         .map_or_else(|| "confirm".to_string(), |k| k.to_string());
+    // The verdict summary and the prompt are pinned to the bottom: a long plan is clipped, the
+    // way to confirm or cancel never is.
+    let mut foot: Vec<Line<'static>> = Vec::new();
     match &p.stage {
         Stage::Checking => lines.push(Line::from(Span::styled(
             "checking: plan and DryRun…",
             muted,
         ))),
-        Stage::Ready { plan, checks } => {
-            for l in plan {
-                lines.push(Line::from(format!("• {l}")));
-            }
-            lines.push(Line::raw(""));
+        Stage::Ready {
+            plan,
+            checks,
+            typed,
+        } => {
+            let blocked: Vec<&(String, String, bool)> = checks.iter().filter(|c| !c.2).collect();
             for (op, label, ok) in checks {
                 lines.push(Line::from(vec![
                     Span::styled(format!("dry run {op}: "), muted),
                     Span::styled(label.clone(), if *ok { theme.fg("ok") } else { danger }),
                 ]));
             }
-            lines.push(Line::raw(""));
-            let allowed = checks.iter().all(|c| c.2);
-            lines.push(if !allowed {
+            if !checks.is_empty() {
+                lines.push(Line::raw(""));
+            }
+            for l in plan {
+                lines.push(Line::from(format!("• {l}")));
+            }
+            foot.push(if blocked.is_empty() {
+                Line::from(Span::styled(
+                    format!("{} check(s) passed", checks.len()),
+                    theme.fg("ok"),
+                ))
+            } else {
+                Line::from(Span::styled(
+                    format!(
+                        "{} check(s) NOT allowed: {}",
+                        blocked.len(),
+                        blocked
+                            .iter()
+                            .map(|c| c.0.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    danger,
+                ))
+            });
+            foot.push(if !blocked.is_empty() {
                 Line::from(Span::styled(
                     "not allowed: nothing will be done · esc close",
                     danger,
@@ -187,7 +223,7 @@ pub fn triage(
                     "dry-run mode: nothing will be done · esc close",
                     key,
                 ))
-            } else if state.triage.confirm_by_typing_id {
+            } else if state.triage.confirm_by_typing_id || *typed {
                 Line::from(vec![
                     Span::styled("type the instance id to confirm: ", key),
                     Span::styled(format!("{}▏", p.typed), strong),
@@ -201,7 +237,7 @@ pub fn triage(
             });
         }
         Stage::Running { progress } => {
-            lines.push(Line::from(Span::styled(
+            foot.push(Line::from(Span::styled(
                 "running… (esc hides this panel; the action goes on)",
                 key,
             )));
@@ -217,7 +253,7 @@ pub fn triage(
             for l in progress {
                 lines.push(Line::raw(l.clone()));
             }
-            lines.push(Line::from(Span::styled(
+            foot.push(Line::from(Span::styled(
                 message.clone(),
                 if *ok {
                     theme.fg("ok").add_modifier(Modifier::BOLD)
@@ -225,11 +261,18 @@ pub fn triage(
                     danger
                 },
             )));
-            lines.push(Line::from(Span::styled("enter/esc close", muted)));
+            foot.push(Line::from(Span::styled("enter/esc close", muted)));
         }
     }
     let w = area.width.min(90);
-    let h = (lines.len() as u16 + 2 + 4).min(area.height);
+    let inner_w = w.saturating_sub(2).max(1);
+    let rows = |ls: &[Line<'static>]| -> u16 {
+        ls.iter()
+            .map(|l| (l.width() as u16).div_ceil(inner_w).max(1))
+            .sum()
+    };
+    let foot_h = rows(&foot);
+    let h = (rows(&lines) + foot_h + 2).min(area.height);
     let rect = centered(area, w, h);
     frame.render_widget(Clear, rect);
     let block = Block::new()
@@ -237,10 +280,25 @@ pub fn triage(
         .border_style(danger)
         .title(Span::styled(format!(" {verb} "), danger))
         .style(theme.base());
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [body, bottom] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(foot_h)]).areas(inner);
+    // While running and when done the newest steps matter most: one row per step (cut at the
+    // panel's edge; the audit log has every step whole), scrolled to the end.
+    let follow = matches!(p.stage, Stage::Running { .. } | Stage::Done { .. });
+    let para = Paragraph::new(lines.clone()).style(theme.base());
+    let para = if follow {
+        let n = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+        para.scroll((n.saturating_sub(body.height), 0))
+    } else {
+        para.wrap(Wrap { trim: false })
+    };
+    frame.render_widget(para, body);
     frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
+        Paragraph::new(foot)
+            .style(theme.base())
             .wrap(Wrap { trim: false }),
-        rect,
+        bottom,
     );
 }

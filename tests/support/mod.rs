@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod seed;
+pub mod tmux;
+pub mod triage;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -255,6 +255,17 @@ pub async fn second_eni(
     groups: &[&str],
     instance: &str,
 ) -> String {
+    second_eni_at(ec2, subnet, groups, instance, 1).await
+}
+
+/// Creates an ENI with `groups` in `subnet` and attaches it to `instance` as device `device`.
+pub async fn second_eni_at(
+    ec2: &aws_sdk_ec2::Client,
+    subnet: &str,
+    groups: &[&str],
+    instance: &str,
+    device: i32,
+) -> String {
     let eni = ec2
         .create_network_interface()
         .subnet_id(subnet)
@@ -270,7 +281,7 @@ pub async fn second_eni(
     ec2.attach_network_interface()
         .network_interface_id(&eni)
         .instance_id(instance)
-        .device_index(1)
+        .device_index(device)
         .send()
         .await
         .unwrap();

@@ -100,45 +100,53 @@ pub async fn poll_paged(client: &Client, page_size: i32) -> Result<Inventory, Aw
     Ok(inv)
 }
 
-/// Converts a security group, flattening every rule to one source each.
-pub fn convert_group(g: &t::SecurityGroup) -> SecurityGroup {
-    let mut ingress = Vec::new();
-    for p in g.ip_permissions() {
-        let base = |source: RuleSource| IngressRule {
-            protocol: p.ip_protocol().unwrap_or("-1").to_string(),
-            from_port: p.from_port(),
-            to_port: p.to_port(),
-            source,
-        };
-        for r in p.ip_ranges() {
-            if let Some(c) = r.cidr_ip() {
-                ingress.push(base(RuleSource::Cidr4(c.to_string())));
-            }
-        }
-        for r in p.ipv6_ranges() {
-            if let Some(c) = r.cidr_ipv6() {
-                ingress.push(base(RuleSource::Cidr6(c.to_string())));
-            }
-        }
-        for u in p.user_id_group_pairs() {
-            let gid = u.group_id().unwrap_or("?");
-            let label = match u.user_id() {
-                Some(acct) if Some(acct) != g.owner_id() => format!("{acct}/{gid}"),
-                _ => gid.to_string(),
-            };
-            ingress.push(base(RuleSource::Group(label)));
-        }
-        for pl in p.prefix_list_ids() {
-            if let Some(id) = pl.prefix_list_id() {
-                ingress.push(base(RuleSource::PrefixList(id.to_string())));
-            }
+/// Flattens one IpPermission to one rule per source; a group owned by another account than
+/// `owner` is named `account/sg-...`.
+pub fn flatten_permission(p: &t::IpPermission, owner: Option<&str>) -> Vec<IngressRule> {
+    let base = |source: RuleSource| IngressRule {
+        protocol: p.ip_protocol().unwrap_or("-1").to_string(),
+        from_port: p.from_port(),
+        to_port: p.to_port(),
+        source,
+    };
+    let mut out = Vec::new();
+    for r in p.ip_ranges() {
+        if let Some(c) = r.cidr_ip() {
+            out.push(base(RuleSource::Cidr4(c.to_string())));
         }
     }
+    for r in p.ipv6_ranges() {
+        if let Some(c) = r.cidr_ipv6() {
+            out.push(base(RuleSource::Cidr6(c.to_string())));
+        }
+    }
+    for u in p.user_id_group_pairs() {
+        let gid = u.group_id().unwrap_or("?");
+        let label = match u.user_id() {
+            Some(acct) if Some(acct) != owner => format!("{acct}/{gid}"),
+            _ => gid.to_string(),
+        };
+        out.push(base(RuleSource::Group(label)));
+    }
+    for pl in p.prefix_list_ids() {
+        if let Some(id) = pl.prefix_list_id() {
+            out.push(base(RuleSource::PrefixList(id.to_string())));
+        }
+    }
+    out
+}
+
+/// Converts a security group, flattening every rule to one source each.
+pub fn convert_group(g: &t::SecurityGroup) -> SecurityGroup {
     SecurityGroup {
         group_id: g.group_id().unwrap_or_default().to_string(),
         name: g.group_name().unwrap_or_default().to_string(),
         vpc_id: g.vpc_id().map(str::to_string),
-        ingress,
+        ingress: g
+            .ip_permissions()
+            .iter()
+            .flat_map(|p| flatten_permission(p, g.owner_id()))
+            .collect(),
     }
 }
 

@@ -173,15 +173,16 @@ def control(environ, start_response, body: bytes):
                 return respond_json(start_response, 200, {"cleared": True})
             if method == "GET":
                 return respond_json(start_response, 200, list(_faults))
-            if not data.get("service") or not data.get("code"):
-                return respond_json(start_response, 400, {"error": "service and code are required"})
+            if not data.get("service") or not (data.get("code") or data.get("body")):
+                return respond_json(start_response, 400, {"error": "service and code (or body) are required"})
             service = str(data["service"]).lower()
             fault = {
                 "service": SERVICE_ALIASES.get(service, service),
                 "action": data.get("action") or "*",
-                "code": data["code"],
-                "status": int(data.get("status", 400)),
-                "message": data.get("message") or f"Injected fault: {data['code']}",
+                "code": data.get("code"),
+                "body": data.get("body"),
+                "status": int(data.get("status", 200 if data.get("body") else 400)),
+                "message": data.get("message") or f"Injected fault: {data.get('code')}",
                 "count": int(data.get("count", 1)),
             }
             _faults.append(fault)
@@ -254,6 +255,14 @@ class WatchfloorApp:
 
     def dispatch(self, environ, start_response, body: bytes, info: dict):
         fault = take_fault(info)
+        if fault and fault.get("body") is not None:
+            # A canned answer, for states moto cannot reach (see README, extension 5).
+            payload = fault["body"].encode()
+            start_response(
+                f"{fault['status']} Canned",
+                [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))],
+            )
+            return [payload]
         if fault:
             return protocol_error(start_response, info, fault["status"], fault["code"], fault["message"])
 

@@ -1,0 +1,310 @@
+//! The local quarantine journal: watchfloor's own record of what it changed, the source of truth
+//! for resume and release. Tags on the instance are only a mirror an attacker can forge; the
+//! journal lives in the state dir (0600 in 0700, fsynced, file-locked JSON lines beside the
+//! audit log), keyed by account id, region and instance, each quarantine stamped with its case.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::jsonl::JsonlFile;
+
+/// Which instance a journal entry is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Key {
+    /// Verified account id.
+    pub account_id: String,
+    /// Region.
+    pub region: String,
+    /// Instance id.
+    pub instance_id: String,
+}
+
+/// What one journal line says happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Event {
+    /// Written before quarantine changes anything: what it will change, as it was.
+    Begin {
+        /// VPC of the instance.
+        vpc_id: String,
+        /// Each interface's groups before quarantine (never a watchfloor group).
+        enis: BTreeMap<String, Vec<String>>,
+        /// DisableApiTermination before.
+        termination_protection: Option<bool>,
+        /// InstanceInitiatedShutdownBehavior before (`stop` / `terminate`).
+        shutdown_behavior: Option<String>,
+        /// Device name -> DeleteOnTermination before, for every attached EBS volume.
+        delete_on_termination: BTreeMap<String, bool>,
+    },
+    /// An interface found attached after `Begin`, recorded before it moves.
+    Interface {
+        /// ENI id.
+        eni: String,
+        /// Its groups as found.
+        groups: Vec<String>,
+    },
+    /// About to put the instance in Standby in this Auto Scaling group (from
+    /// DescribeAutoScalingInstances), so release takes it out again.
+    Standby {
+        /// Auto Scaling group name.
+        asg: String,
+    },
+    /// Every attached interface was verified on the isolation group.
+    Isolated,
+    /// Release restored these interfaces (and, when `complete`, everything else).
+    Restored {
+        /// ENIs whose groups were restored.
+        enis: Vec<String>,
+        /// True when nothing recorded is left to restore: the quarantine is closed.
+        complete: bool,
+    },
+}
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// When it was written.
+    pub time: DateTime<Utc>,
+    /// The instance.
+    #[serde(flatten)]
+    pub key: Key,
+    /// Case id of the quarantine.
+    pub case: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// A quarantine as the journal knows it (folded from its entries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantine {
+    /// Case id it was started under.
+    pub case: String,
+    /// When it started.
+    pub started: DateTime<Utc>,
+    /// VPC of the instance.
+    pub vpc_id: String,
+    /// ENI -> original groups, of every interface not yet restored.
+    pub enis: BTreeMap<String, Vec<String>>,
+    /// Auto Scaling group it was put in Standby in.
+    pub standby: Option<String>,
+    /// DisableApiTermination before.
+    pub termination_protection: Option<bool>,
+    /// InstanceInitiatedShutdownBehavior before.
+    pub shutdown_behavior: Option<String>,
+    /// Device -> DeleteOnTermination before.
+    pub delete_on_termination: BTreeMap<String, bool>,
+    /// True once every interface was verified isolated.
+    pub isolated: bool,
+}
+
+/// The journal: its file, and every open quarantine in it.
+#[derive(Debug)]
+pub struct Journal {
+    file: JsonlFile,
+    open: BTreeMap<Key, Quarantine>,
+}
+
+impl Journal {
+    /// The journal beside an audit log: same directory, `journal.jsonl`.
+    pub fn path_beside(audit: &Path) -> PathBuf {
+        audit.with_file_name("journal.jsonl")
+    }
+
+    /// Opens (creating) the journal and folds what it holds. Lines it cannot read are returned
+    /// as warnings (`path:line: why`), never fatal.
+    pub fn open(path: &Path) -> std::io::Result<(Journal, Vec<String>)> {
+        let file = JsonlFile::open(path)?;
+        let (entries, bad) = JsonlFile::read::<Entry>(path)?;
+        let mut j = Journal {
+            file,
+            open: BTreeMap::new(),
+        };
+        for e in entries {
+            j.apply(e);
+        }
+        Ok((j, bad))
+    }
+
+    /// Where the journal is.
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+
+    fn apply(&mut self, e: Entry) {
+        match e.event {
+            Event::Begin {
+                vpc_id,
+                enis,
+                termination_protection,
+                shutdown_behavior,
+                delete_on_termination,
+            } => {
+                self.open.insert(
+                    e.key,
+                    Quarantine {
+                        case: e.case,
+                        started: e.time,
+                        vpc_id,
+                        enis,
+                        standby: None,
+                        termination_protection,
+                        shutdown_behavior,
+                        delete_on_termination,
+                        isolated: false,
+                    },
+                );
+            }
+            Event::Interface { eni, groups } => {
+                if let Some(q) = self.open.get_mut(&e.key) {
+                    q.enis.entry(eni).or_insert(groups);
+                }
+            }
+            Event::Standby { asg } => {
+                if let Some(q) = self.open.get_mut(&e.key) {
+                    q.standby = Some(asg);
+                }
+            }
+            Event::Isolated => {
+                if let Some(q) = self.open.get_mut(&e.key) {
+                    q.isolated = true;
+                }
+            }
+            Event::Restored { enis, complete } => {
+                if complete {
+                    self.open.remove(&e.key);
+                } else if let Some(q) = self.open.get_mut(&e.key) {
+                    for eni in enis {
+                        q.enis.remove(&eni);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes one entry (fsynced, under the file lock), then applies it.
+    pub fn append(&mut self, key: &Key, case: &str, event: Event) -> std::io::Result<()> {
+        let e = Entry {
+            time: Utc::now(),
+            key: key.clone(),
+            case: case.to_string(),
+            event,
+        };
+        self.file.append(&e)?;
+        self.apply(e);
+        Ok(())
+    }
+
+    /// The open quarantine of an instance, if the journal has one.
+    pub fn get(&self, key: &Key) -> Option<&Quarantine> {
+        self.open.get(key)
+    }
+
+    /// Quarantines begun but never verified isolated (a crash, a kill, a failure): to resume.
+    pub fn unfinished(&self) -> Vec<(Key, Quarantine)> {
+        self.open
+            .iter()
+            .filter(|(_, q)| !q.isolated)
+            .map(|(k, q)| (k.clone(), q.clone()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn key(i: &str) -> Key {
+        Key {
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+            instance_id: i.into(),
+        }
+    }
+
+    fn begin(enis: &[(&str, &[&str])]) -> Event {
+        Event::Begin {
+            vpc_id: "vpc-1".into(),
+            enis: enis
+                .iter()
+                .map(|(e, g)| (e.to_string(), g.iter().map(|s| s.to_string()).collect()))
+                .collect(),
+            termination_protection: Some(false),
+            shutdown_behavior: Some("terminate".into()),
+            delete_on_termination: [("/dev/sda1".to_string(), true)].into(),
+        }
+    }
+
+    #[test]
+    fn folds_begin_interface_isolated_restored_across_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let (mut j, bad) = Journal::open(&p).unwrap();
+        assert!(bad.is_empty());
+        j.append(&key("i-1"), "IR-1", begin(&[("eni-1", &["sg-a", "sg-b"])]))
+            .unwrap();
+        j.append(
+            &key("i-1"),
+            "IR-1",
+            Event::Interface {
+                eni: "eni-2".into(),
+                groups: vec!["sg-c".into()],
+            },
+        )
+        .unwrap();
+        j.append(&key("i-2"), "IR-1", begin(&[("eni-9", &["sg-z"])]))
+            .unwrap();
+        j.append(&key("i-2"), "IR-1", Event::Isolated).unwrap();
+        // A torn line from a killed writer does not hide the rest.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .unwrap()
+            .write_all(b"{\"time\":\"20")
+            .unwrap();
+        drop(j);
+        let (mut j, bad) = Journal::open(&p).unwrap();
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        let q = j.get(&key("i-1")).unwrap();
+        assert_eq!(q.enis.len(), 2);
+        assert_eq!(q.enis["eni-2"], vec!["sg-c".to_string()]);
+        assert!(!q.isolated);
+        let unfinished: Vec<String> = j
+            .unfinished()
+            .into_iter()
+            .map(|(k, _)| k.instance_id)
+            .collect();
+        assert_eq!(unfinished, vec!["i-1".to_string()]);
+        j.append(
+            &key("i-1"),
+            "IR-1",
+            Event::Restored {
+                enis: vec!["eni-1".into()],
+                complete: false,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            j.get(&key("i-1")).unwrap().enis.keys().collect::<Vec<_>>(),
+            vec!["eni-2"]
+        );
+        j.append(
+            &key("i-1"),
+            "IR-1",
+            Event::Restored {
+                enis: vec!["eni-2".into()],
+                complete: true,
+            },
+        )
+        .unwrap();
+        assert!(j.get(&key("i-1")).is_none());
+        drop(j);
+        let (j, _) = Journal::open(&p).unwrap();
+        assert!(j.get(&key("i-1")).is_none());
+        assert!(j.get(&key("i-2")).unwrap().isolated);
+    }
+}
