@@ -656,3 +656,44 @@ async fn a_declined_mfa_prompt_is_not_asked_again() {
         "asked once, not on every retry"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mfa_session_that_would_expire_during_a_run_is_renewed_before_it() {
+    let emu = Emulator::start();
+    set_test_credentials();
+    let src = format!(
+        "[[account]]\nalias = \"mfa\"\nrole_arn = \"arn:aws:iam::{PROD}:role/needs-mfa\"\n\
+         mfa_serial = \"arn:aws:iam::{MAIN}:mfa/alice\"\nregions = [\"us-east-1\"]\nendpoint_url = \"{}\"\n",
+        emu.url()
+    );
+    let config = Config::parse(std::path::Path::new("mfa.toml"), &src).unwrap();
+    let prompt = Arc::new(ScriptedMfa(Default::default()));
+    let acct = aws::creds::connect(&config.accounts[0], &config.settings, prompt.clone())
+        .await
+        .unwrap();
+    let asked = || prompt.0.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(asked(), 1, "asked once to connect");
+    // The emulator's sessions last an hour: a run needing 30 minutes goes ahead without a prompt.
+    acct.ensure_valid_for(std::time::Duration::from_secs(30 * 60))
+        .await
+        .unwrap();
+    assert_eq!(asked(), 1);
+    // A run that could outlast the session renews it first (the code is asked now, outside any
+    // request and its timeout), and the renewed session is what the clients then use.
+    emu.http("DELETE", "/_watchfloor/requests", "");
+    acct.ensure_valid_for(std::time::Duration::from_secs(2 * 3600))
+        .await
+        .unwrap();
+    assert_eq!(asked(), 2);
+    let reqs = emu.requests();
+    assert_eq!(
+        reqs.iter().filter(|r| r["action"] == "AssumeRole").count(),
+        1
+    );
+    let who = aws_sdk_sts::Client::new(&acct.sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(who.account(), Some(PROD));
+}

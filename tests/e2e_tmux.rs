@@ -182,3 +182,47 @@ fn read_only_console_shows_badge_and_refuses_actions() {
     let s = t.wait_for("the process to exit", 10, |s| s.contains("EXIT="));
     assert!(s.contains("EXIT=0"), "{s}");
 }
+
+#[test]
+fn a_panic_in_an_action_is_compensated_and_reported_while_the_console_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let t = Tmux::start(
+        "jobpanic",
+        &wrapped(
+            "RUST_BACKTRACE=0 WATCHFLOOR_TEST_PANIC_AFTER=\"to allow-all\"",
+            &format!(
+                "demo --seed 3 --speed 40 --color never --case IR-8 --audit-log {}",
+                audit.display()
+            ),
+        ),
+    );
+    t.wait_for("the fleet table", 30, |s| s.contains("RISK"));
+    t.keys(&["/", "b", "a", "s", "t", "i", "o", "n", "Enter"]);
+    t.wait_for("the filtered view", 10, |s| s.contains("/bastion (1 of"));
+    t.keys(&["Q"]);
+    t.wait_for("the confirmation panel", 20, |s| {
+        s.contains("press Y to quarantine")
+    });
+    t.keys(&["Y"]);
+    // The job panicked mid-way: compensated onto isolation, failed visibly; the console is intact
+    // and says a background task panicked.
+    let s = t.wait_for("the failed job", 30, |s| {
+        s.contains("panicked") && s.contains("compensated: 1 interface(s)")
+    });
+    assert!(s.contains("QUARANTINE"), "{s}");
+    t.wait_for("the background panic notice", 10, |s| {
+        s.contains("a background task panicked")
+    });
+    let (recs, bad) = watchfloor::triage::AuditLog::read(&audit).unwrap();
+    assert!(bad.is_empty(), "{bad:?}");
+    assert!(
+        recs.iter()
+            .any(|r| r.step.contains("(compensating)") && r.result.as_deref() == Some("ok")),
+        "{recs:#?}"
+    );
+    t.keys(&["Escape", "q"]);
+    let s = t.wait_for("the process to exit", 10, |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=0"), "{s}");
+    assert!(!s.contains("-icanon"), "terminal left in raw mode:\n{s}");
+}

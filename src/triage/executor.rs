@@ -24,6 +24,9 @@ pub type Accounts = Arc<Mutex<HashMap<String, Connected>>>;
 /// How long a run waits for its account to connect (a resumed quarantine right at start-up).
 const CONNECT_WAIT: Duration = Duration::from_secs(90);
 
+/// How long credentials must stay valid beyond the allow-all wait when a run starts.
+pub const RUN_MARGIN: Duration = Duration::from_secs(15 * 60);
+
 /// Where actions go.
 #[derive(Clone)]
 pub enum Backend {
@@ -264,6 +267,13 @@ async fn run_job(inner: Arc<Inner>, job: Job) -> Result<(), String> {
         }
         Backend::Aws(accounts) => {
             let acct = account(accounts, &job.target.account_id).await?;
+            if !job.preview {
+                // An MFA session that would expire mid-run is renewed now, while the console
+                // can still ask for a code.
+                acct.ensure_valid_for(settings.quarantine_wait + RUN_MARGIN)
+                    .await
+                    .map_err(|e| format!("{}: nothing was done", e.message))?;
+            }
             let ops = AwsOps::for_region(&acct, &job.target.region);
             let operator = acct.identity_arn.clone();
             drive(&ops, &mut audit, &mut journal, &inner, job, operator).await

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use super::aws_ops::AwsOps;
+use super::executor::RUN_MARGIN;
 use super::{
     Action, AuditLog, Context, Journal, Ops, Runner, Target, TriageError, Verdict, escape_controls,
 };
@@ -196,6 +197,9 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
         }
     }
     drop(err);
+    acct.ensure_valid_for(ctx.quarantine_wait + RUN_MARGIN)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: nothing was done", e.message))?;
     let result = runner.run(&preview.action).await;
     report(&runner.progress, result, &path)
 }
@@ -349,6 +353,14 @@ async fn resume(cli: &Cli, config: &crate::config::Config, yes: bool) -> anyhow:
             instance_id: k.instance_id.clone(),
         };
         let ctx = context(config, q.case.clone(), acct.identity_arn.clone());
+        if let Err(e) = acct
+            .ensure_valid_for(ctx.quarantine_wait + RUN_MARGIN)
+            .await
+        {
+            failed = true;
+            let _ = writeln!(std::io::stderr(), "watchfloor: {}", e.message);
+            continue;
+        }
         let mut runner = Runner::new(&ops, &mut audit, &mut journal, target, ctx);
         let result = runner.run(&Action::Quarantine).await;
         failed |= result.is_err();

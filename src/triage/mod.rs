@@ -678,8 +678,14 @@ impl<'a, O: Ops> Runner<'a, O> {
 
     /// Test hooks after a completed step: `interrupt_after` returns as if the process died
     /// there; `WATCHFLOOR_TEST_HANG_AFTER` (set by the SIGKILL tests of the real binary) prints
-    /// the step on stderr and hangs so the test can kill the process at exactly that point.
+    /// the step on stderr and hangs so the test can kill the process at exactly that point;
+    /// `WATCHFLOOR_TEST_PANIC_AFTER` panics there (the console's panic handling is tested so).
     fn crash_point(&self, step: &str) -> Result<(), TriageError> {
+        if let Some(p) = std::env::var_os("WATCHFLOOR_TEST_PANIC_AFTER")
+            && step.contains(p.to_string_lossy().as_ref())
+        {
+            panic!("WATCHFLOOR_TEST_PANIC_AFTER: panicking after {step}");
+        }
         if self
             .interrupt_after
             .as_deref()

@@ -168,8 +168,9 @@ pub fn triage(
         .keys_for(K::Confirm)
         .first()
         .map_or_else(|| "confirm".to_string(), |k| k.to_string());
-    // The verdict summary and the prompt are pinned to the bottom: a long plan is clipped, the
-    // way to confirm or cancel never is.
+    // The target stays pinned at the top, the verdict summary and the prompt at the bottom: a
+    // long plan is clipped, what is acted on and the way to confirm or cancel never are.
+    let head = std::mem::take(&mut lines);
     let mut foot: Vec<Line<'static>> = Vec::new();
     match &p.stage {
         Stage::Checking => lines.push(Line::from(Span::styled(
@@ -264,6 +265,9 @@ pub fn triage(
             foot.push(Line::from(Span::styled("enter/esc close", muted)));
         }
     }
+    // While running and when done the newest steps matter most: one row per step (cut at the
+    // panel's edge; the audit log has every step whole), scrolled to the end.
+    let follow = matches!(p.stage, Stage::Running { .. } | Stage::Done { .. });
     let w = area.width.min(90);
     let inner_w = w.saturating_sub(2).max(1);
     let rows = |ls: &[Line<'static>]| -> u16 {
@@ -271,8 +275,14 @@ pub fn triage(
             .map(|l| (l.width() as u16).div_ceil(inner_w).max(1))
             .sum()
     };
+    let head_h = rows(&head);
     let foot_h = rows(&foot);
-    let h = (rows(&lines) + foot_h + 2).min(area.height);
+    let body_rows = if follow {
+        u16::try_from(lines.len()).unwrap_or(u16::MAX)
+    } else {
+        rows(&lines)
+    };
+    let h = (head_h + body_rows + foot_h + 2).min(area.height);
     let rect = centered(area, w, h);
     frame.render_widget(Clear, rect);
     let block = Block::new()
@@ -282,23 +292,27 @@ pub fn triage(
         .style(theme.base());
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let [body, bottom] =
-        Layout::vertical([Constraint::Min(0), Constraint::Length(foot_h)]).areas(inner);
-    // While running and when done the newest steps matter most: one row per step (cut at the
-    // panel's edge; the audit log has every step whole), scrolled to the end.
-    let follow = matches!(p.stage, Stage::Running { .. } | Stage::Done { .. });
-    let para = Paragraph::new(lines.clone()).style(theme.base());
-    let para = if follow {
-        let n = u16::try_from(lines.len()).unwrap_or(u16::MAX);
-        para.scroll((n.saturating_sub(body.height), 0))
-    } else {
-        para.wrap(Wrap { trim: false })
-    };
-    frame.render_widget(para, body);
-    frame.render_widget(
-        Paragraph::new(foot)
+    let [top, body, bottom] = Layout::vertical([
+        Constraint::Length(head_h),
+        Constraint::Min(0),
+        Constraint::Length(foot_h),
+    ])
+    .areas(inner);
+    let wrapped = |ls: Vec<Line<'static>>| {
+        Paragraph::new(ls)
             .style(theme.base())
-            .wrap(Wrap { trim: false }),
-        bottom,
-    );
+            .wrap(Wrap { trim: false })
+    };
+    frame.render_widget(wrapped(head), top);
+    if follow {
+        frame.render_widget(
+            Paragraph::new(lines)
+                .style(theme.base())
+                .scroll((body_rows.saturating_sub(body.height), 0)),
+            body,
+        );
+    } else {
+        frame.render_widget(wrapped(lines), body);
+    }
+    frame.render_widget(wrapped(foot), bottom);
 }

@@ -85,10 +85,14 @@ impl std::fmt::Debug for MfaRoleProvider {
 
 impl MfaRoleProvider {
     async fn get(&self) -> Result<Credentials, CredentialsError> {
+        self.valid_for(Duration::from_secs(120)).await
+    }
+
+    /// Credentials valid for at least `margin`, asking for a new code when they are not.
+    async fn valid_for(&self, margin: Duration) -> Result<Credentials, CredentialsError> {
         let mut cached = self.cached.lock().await;
         if let Some(c) = cached.as_ref()
-            && c.expiry()
-                .is_some_and(|e| e > SystemTime::now() + Duration::from_secs(120))
+            && c.expiry().is_some_and(|e| e > SystemTime::now() + margin)
         {
             return Ok(c.clone());
         }
@@ -134,12 +138,36 @@ impl MfaRoleProvider {
     }
 }
 
-impl ProvideCredentials for MfaRoleProvider {
+/// The MFA session of an account, shared by its SDK clients and by triage.
+#[derive(Clone, Debug)]
+struct MfaSession(Arc<MfaRoleProvider>);
+
+impl ProvideCredentials for MfaSession {
     fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
     where
         Self: 'a,
     {
-        future::ProvideCredentials::new(self.get())
+        future::ProvideCredentials::new(self.0.get())
+    }
+}
+
+/// Renews credentials that need a person (an MFA code) before a long action starts, so that
+/// they do not expire mid-way, when nobody may be there to type a code (the console may be
+/// gone). Other credentials renew themselves and need nothing.
+#[derive(Clone, Debug)]
+pub struct Renewal(Arc<MfaRoleProvider>);
+
+impl Renewal {
+    /// Makes sure the session is valid for at least `min` from now, asking for a code if not.
+    /// Called outside any request, so the per-request timeout never cuts the prompt off.
+    pub async fn ensure(&self, min: Duration) -> Result<(), AwsError> {
+        self.0.valid_for(min).await.map(|_| ()).map_err(|e| {
+            AwsError::other(format!(
+                "`{}`: the MFA session could not be renewed before the action: {}",
+                self.0.alias,
+                super::error::one_line(&e.to_string())
+            ))
+        })
     }
 }
 
@@ -158,6 +186,18 @@ pub struct Connected {
     pub home_regions: Vec<String>,
     /// SDK configuration (credentials, endpoint, timeouts); clients override the region.
     pub sdk: SdkConfig,
+    /// For an MFA role: renews the session before a triage run (None: renews itself).
+    pub renewal: Option<Renewal>,
+}
+
+impl Connected {
+    /// Makes sure the credentials stay valid for `min` (see [`Renewal`]).
+    pub async fn ensure_valid_for(&self, min: Duration) -> Result<(), AwsError> {
+        match &self.renewal {
+            Some(r) => r.ensure(min).await,
+            None => Ok(()),
+        }
+    }
 }
 
 /// For the zero-config case: checks that the default chain finds credentials and a region, so a
@@ -241,6 +281,7 @@ pub async fn connect(
              see docs/configuration.md, or try `watchfloor demo`",
         ));
     }
+    let mut renewal = None;
     let sdk = match &acct.credentials {
         CredSpec::AssumeRole {
             role_arn,
@@ -265,7 +306,7 @@ pub async fn connect(
             session_name,
             ..
         } => {
-            let provider = MfaRoleProvider {
+            let provider = Arc::new(MfaRoleProvider {
                 alias: acct.alias.clone(),
                 sts: aws_sdk_sts::Client::new(&base),
                 role_arn: role_arn.clone(),
@@ -275,9 +316,10 @@ pub async fn connect(
                 prompt,
                 cached: Mutex::new(None),
                 declined: Default::default(),
-            };
+            });
+            renewal = Some(Renewal(provider.clone()));
             base.to_builder()
-                .credentials_provider(SharedCredentialsProvider::new(provider))
+                .credentials_provider(SharedCredentialsProvider::new(MfaSession(provider)))
                 // A person types the code: the SDK's default 5 s credential load timeout is too short.
                 .identity_cache(
                     aws_config::identity::IdentityCache::lazy()
@@ -328,5 +370,6 @@ pub async fn connect(
         home_regions: acct.home_regions.clone(),
         regions,
         sdk,
+        renewal,
     })
 }
