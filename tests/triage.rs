@@ -127,6 +127,27 @@ async fn quarantine_every_eni_then_release_exactly() {
     assert!(msg.contains("already quarantined"), "{msg}");
     assert!(mutating(&emu).is_empty(), "{:?}", mutating(&emu));
 
+    // Release's preview checks the restores it will make, attributes included.
+    {
+        let mut j = journal(&log);
+        let mut r = Runner::new(&ops, &mut log, &mut j, target(&fx.instance), ctx("IR-42"));
+        let p = r.preview(&RELEASE).await.unwrap();
+        let ops_checked: Vec<&str> = p.checks.iter().map(|(op, _)| op.as_str()).collect();
+        assert!(
+            ops_checked
+                .contains(&"ModifyInstanceAttribute InstanceInitiatedShutdownBehavior=terminate")
+                && ops_checked
+                    .iter()
+                    .any(|op| op.ends_with("DeleteOnTermination=true")),
+            "{ops_checked:?}"
+        );
+        assert!(
+            p.checks.iter().all(|(_, v)| *v == Verdict::Allowed),
+            "{:?}",
+            p.checks
+        );
+        assert!(!p.typed_confirmation, "the journal has the record");
+    }
     // Release: exact original groups, tags gone.
     act(&ops, &mut log, &fx.instance, RELEASE, None)
         .await

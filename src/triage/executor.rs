@@ -203,8 +203,9 @@ fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "no message".into())
 }
 
-/// Opens the audit log and the journal beside it.
-fn open_files(settings: &Settings) -> Result<(AuditLog, Journal), String> {
+/// Opens the audit log and the journal beside it; also returns the journal lines that could
+/// not be read (shown in the panel: printing them would scribble over the console).
+fn open_files(settings: &Settings) -> Result<(AuditLog, Journal, Vec<String>), String> {
     let audit = AuditLog::open(&settings.audit_path).map_err(|e| {
         format!(
             "cannot open the audit log {}: {e} — nothing was done",
@@ -218,16 +219,7 @@ fn open_files(settings: &Settings) -> Result<(AuditLog, Journal), String> {
             jpath.display()
         )
     })?;
-    for b in bad {
-        stderr_line(&format!("journal: {b}"));
-    }
-    Ok((audit, journal))
-}
-
-/// A line on stderr, never failing (the terminal may be gone).
-fn stderr_line(s: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "watchfloor: {s}");
+    Ok((audit, journal, bad))
 }
 
 /// The connected account of a job, waiting a while for it to connect.
@@ -256,14 +248,15 @@ async fn run_job(inner: Arc<Inner>, job: Job) -> Result<(), String> {
     if settings.dry_run && !job.preview {
         return Err("dry-run mode: actions stop at the DryRun check; nothing was done".into());
     }
-    let (mut audit, mut journal) = open_files(settings)?;
+    let (mut audit, mut journal, bad) = open_files(settings)?;
+    let files = (&mut audit, &mut journal, bad);
     match &inner.backend {
         Backend::Demo(world) => {
             let ops = DemoOps {
                 world: world.clone(),
                 scope: Scope::new(&job.target.account_id, &job.target.region),
             };
-            drive(&ops, &mut audit, &mut journal, &inner, job, "demo".into()).await
+            drive(&ops, files, &inner, job, "demo".into()).await
         }
         Backend::Aws(accounts) => {
             let acct = account(accounts, &job.target.account_id).await?;
@@ -276,15 +269,14 @@ async fn run_job(inner: Arc<Inner>, job: Job) -> Result<(), String> {
             }
             let ops = AwsOps::for_region(&acct, &job.target.region);
             let operator = acct.identity_arn.clone();
-            drive(&ops, &mut audit, &mut journal, &inner, job, operator).await
+            drive(&ops, files, &inner, job, operator).await
         }
     }
 }
 
 async fn drive<O: Ops>(
     ops: &O,
-    audit: &mut AuditLog,
-    journal: &mut Journal,
+    (audit, journal, bad): (&mut AuditLog, &mut Journal, Vec<String>),
     inner: &Inner,
     job: Job,
     operator: String,
@@ -305,9 +297,14 @@ async fn drive<O: Ops>(
             .preview(&job.action)
             .await
             .map_err(|e| e.to_string())?;
+        let mut plan: Vec<String> = bad
+            .iter()
+            .map(|b| format!("Journal line skipped (unreadable): {b}"))
+            .collect();
+        plan.extend(p.plan);
         let _ = inner.tx.send(TriageEvent::Plan {
             id: job.id,
-            plan: p.plan,
+            plan,
             checks: p
                 .checks
                 .into_iter()
@@ -329,6 +326,12 @@ async fn drive<O: Ops>(
             }
         })
     };
+    for b in &bad {
+        let _ = inner.tx.send(TriageEvent::Progress {
+            id: job.id,
+            line: format!("! journal line skipped (unreadable): {b}"),
+        });
+    }
     let result = runner.run(&job.action).await.map_err(|e| e.to_string());
     drop(runner);
     let _ = forward.await;
@@ -338,7 +341,7 @@ async fn drive<O: Ops>(
 
 /// After a panic mid-quarantine: whatever is on the allow-all group goes to isolation.
 async fn compensate_after_panic(inner: &Inner, job: &Job) -> String {
-    let Ok((mut audit, mut journal)) = open_files(&inner.settings) else {
+    let Ok((mut audit, mut journal, _)) = open_files(&inner.settings) else {
         return "could not open the audit log or journal to compensate".into();
     };
     let ctx = Context {

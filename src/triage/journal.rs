@@ -142,22 +142,32 @@ impl Journal {
                 termination_protection,
                 shutdown_behavior,
                 delete_on_termination,
-            } => {
-                self.open.insert(
-                    e.key,
-                    Quarantine {
-                        case: e.case,
-                        started: e.time,
-                        vpc_id,
-                        enis,
-                        standby: None,
-                        termination_protection,
-                        shutdown_behavior,
-                        delete_on_termination,
-                        isolated: false,
-                    },
-                );
-            }
+            } => match self.open.get_mut(&e.key) {
+                // A second `begin` for an open quarantine (two writers raced, console and
+                // headless): the first one saw the instance before anything changed, so what
+                // it recorded wins; the second only adds interfaces the first did not know.
+                Some(q) => {
+                    for (eni, groups) in enis {
+                        q.enis.entry(eni).or_insert(groups);
+                    }
+                }
+                None => {
+                    self.open.insert(
+                        e.key,
+                        Quarantine {
+                            case: e.case,
+                            started: e.time,
+                            vpc_id,
+                            enis,
+                            standby: None,
+                            termination_protection,
+                            shutdown_behavior,
+                            delete_on_termination,
+                            isolated: false,
+                        },
+                    );
+                }
+            },
             Event::Interface { eni, groups } => {
                 if let Some(q) = self.open.get_mut(&e.key) {
                     q.enis.entry(eni).or_insert(groups);
@@ -306,5 +316,25 @@ mod tests {
         let (j, _) = Journal::open(&p).unwrap();
         assert!(j.get(&key("i-1")).is_none());
         assert!(j.get(&key("i-2")).unwrap().isolated);
+    }
+
+    #[test]
+    fn a_second_begin_never_overwrites_the_originals_of_an_open_quarantine() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        // Console and headless raced: the console recorded the real groups and moved the
+        // interface; the headless run then saw it on watchfloor's group and recorded nothing for
+        // it, but a new interface.
+        let (mut a, _) = Journal::open(&p).unwrap();
+        let (mut b, _) = Journal::open(&p).unwrap();
+        a.append(&key("i-1"), "IR-1", begin(&[("eni-1", &["sg-real"])]))
+            .unwrap();
+        b.append(&key("i-1"), "IR-2", begin(&[("eni-2", &["sg-new"])]))
+            .unwrap();
+        let (j, _) = Journal::open(&p).unwrap();
+        let q = j.get(&key("i-1")).unwrap();
+        assert_eq!(q.case, "IR-1");
+        assert_eq!(q.enis["eni-1"], vec!["sg-real".to_string()]);
+        assert_eq!(q.enis["eni-2"], vec!["sg-new".to_string()]);
     }
 }

@@ -299,6 +299,32 @@ impl<'a, O: Ops> Runner<'a, O> {
                     && f.shutdown_behavior.as_deref() != Some(b.as_str())
                 {
                     p.plan.push(format!("Shutdown behaviour back to {b}."));
+                    let v = Verdict::of(&ops.set_shutdown_behavior(&id, b, true).await);
+                    p.checks.push((
+                        format!("ModifyInstanceAttribute InstanceInitiatedShutdownBehavior={b}"),
+                        v,
+                    ));
+                }
+                for (device, before) in &q.delete_on_termination {
+                    let now = f
+                        .volumes
+                        .iter()
+                        .find(|v| &v.device == device)
+                        .and_then(|v| v.delete_on_termination);
+                    if now.is_some() && now != Some(*before) {
+                        p.plan
+                            .push(format!("{device} DeleteOnTermination back to {before}."));
+                        let v = Verdict::of(
+                            &ops.set_delete_on_termination(&id, device, *before, true)
+                                .await,
+                        );
+                        p.checks.push((
+                            format!(
+                                "ModifyInstanceAttribute {device} DeleteOnTermination={before}"
+                            ),
+                            v,
+                        ));
+                    }
                 }
                 q.enis
             }
