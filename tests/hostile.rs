@@ -405,6 +405,12 @@ async fn create_tags_denied_still_isolates_with_a_warning() {
     );
     drop(r);
     drop(j);
+    // Without ec2:CreateTags, AWS also refuses tags on create: the group creation with
+    // tags is denied (once here), and watchfloor makes it untagged.
+    emu.post(
+        "/_watchfloor/faults",
+        &json!({"service": "ec2", "action": "CreateSecurityGroup", "code": "UnauthorizedOperation", "status": 403, "count": 1}),
+    );
     let (res, _, warnings) = act_full(&ops, &mut log, &fx.instance, Action::Quarantine, None).await;
     let msg = res.unwrap();
     assert!(msg.contains("quarantined"), "{msg}");

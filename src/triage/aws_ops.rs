@@ -106,36 +106,6 @@ impl AwsOps {
             .await
             .ok()
     }
-
-    async fn new_group(
-        &self,
-        vpc: &str,
-        name: &str,
-        what: &str,
-        case: &str,
-        dry_run: bool,
-    ) -> Result<String, AwsError> {
-        let out = self
-            .ec2
-            .create_security_group()
-            .group_name(name)
-            .description(format!("watchfloor {what} group (case {case})"))
-            .vpc_id(vpc)
-            .tag_specifications(tag_spec(
-                ResourceType::SecurityGroup,
-                &[
-                    ("watchfloor:role".into(), what.into()),
-                    ("watchfloor:case".into(), case.into()),
-                ],
-            ))
-            .dry_run(dry_run)
-            .send()
-            .await
-            .map_err(|e| describe("CreateSecurityGroup", &e))?;
-        out.group_id()
-            .map(str::to_string)
-            .ok_or_else(|| AwsError::other("CreateSecurityGroup returned no group id"))
-    }
 }
 
 impl Ops for AwsOps {
@@ -440,7 +410,37 @@ impl Ops for AwsOps {
         case: &str,
         dry_run: bool,
     ) -> Result<String, AwsError> {
-        self.new_group(vpc, name, role, case, dry_run).await
+        let req = || {
+            self.ec2
+                .create_security_group()
+                .group_name(name)
+                .description(format!("watchfloor {role} group (case {case})"))
+                .vpc_id(vpc)
+                .dry_run(dry_run)
+        };
+        let tagged = req()
+            .tag_specifications(tag_spec(
+                ResourceType::SecurityGroup,
+                &[
+                    ("watchfloor:role".into(), role.into()),
+                    ("watchfloor:case".into(), case.into()),
+                ],
+            ))
+            .send()
+            .await
+            .map_err(|e| describe("CreateSecurityGroup", &e));
+        // Tagging on create needs ec2:CreateTags; without it the group is made untagged (the
+        // tags are only labels: the group is found by name and checked by its rules).
+        let out = match tagged {
+            Err(e) if e.code.as_deref() == Some("UnauthorizedOperation") => req()
+                .send()
+                .await
+                .map_err(|e| describe("CreateSecurityGroup", &e))?,
+            other => other?,
+        };
+        out.group_id()
+            .map(str::to_string)
+            .ok_or_else(|| AwsError::other("CreateSecurityGroup returned no group id"))
     }
 
     async fn change_rules(
@@ -452,51 +452,40 @@ impl Ops for AwsOps {
         dry_run: bool,
     ) -> OpResult {
         let perms: Vec<IpPermission> = rules.iter().map(permission).collect();
+        // The four calls take the same input: group id, permissions, DryRun.
+        macro_rules! call {
+            ($op:ident, $name:literal) => {
+                self.ec2
+                    .$op()
+                    .group_id(group)
+                    .set_ip_permissions(Some(perms))
+                    .dry_run(dry_run)
+                    .send()
+                    .await
+                    .map_err(|e| describe($name, &e))?
+                    .request_id()
+                    .map(str::to_string)
+            };
+        }
         let request_id = match (direction, add) {
-            (Direction::Ingress, true) => self
-                .ec2
-                .authorize_security_group_ingress()
-                .group_id(group)
-                .set_ip_permissions(Some(perms))
-                .dry_run(dry_run)
-                .send()
-                .await
-                .map_err(|e| describe("AuthorizeSecurityGroupIngress", &e))?
-                .request_id()
-                .map(str::to_string),
-            (Direction::Ingress, false) => self
-                .ec2
-                .revoke_security_group_ingress()
-                .group_id(group)
-                .set_ip_permissions(Some(perms))
-                .dry_run(dry_run)
-                .send()
-                .await
-                .map_err(|e| describe("RevokeSecurityGroupIngress", &e))?
-                .request_id()
-                .map(str::to_string),
-            (Direction::Egress, true) => self
-                .ec2
-                .authorize_security_group_egress()
-                .group_id(group)
-                .set_ip_permissions(Some(perms))
-                .dry_run(dry_run)
-                .send()
-                .await
-                .map_err(|e| describe("AuthorizeSecurityGroupEgress", &e))?
-                .request_id()
-                .map(str::to_string),
-            (Direction::Egress, false) => self
-                .ec2
-                .revoke_security_group_egress()
-                .group_id(group)
-                .set_ip_permissions(Some(perms))
-                .dry_run(dry_run)
-                .send()
-                .await
-                .map_err(|e| describe("RevokeSecurityGroupEgress", &e))?
-                .request_id()
-                .map(str::to_string),
+            (Direction::Ingress, true) => {
+                call!(
+                    authorize_security_group_ingress,
+                    "AuthorizeSecurityGroupIngress"
+                )
+            }
+            (Direction::Ingress, false) => {
+                call!(revoke_security_group_ingress, "RevokeSecurityGroupIngress")
+            }
+            (Direction::Egress, true) => {
+                call!(
+                    authorize_security_group_egress,
+                    "AuthorizeSecurityGroupEgress"
+                )
+            }
+            (Direction::Egress, false) => {
+                call!(revoke_security_group_egress, "RevokeSecurityGroupEgress")
+            }
         };
         Ok(request_id)
     }

@@ -425,6 +425,15 @@ impl Verdict {
         }
     }
 
+    /// For a call the action can do without (the tag mirror): anything but allowed becomes a
+    /// warning saying what happens instead.
+    pub fn or_warning(self, instead: &str) -> Verdict {
+        match self {
+            Verdict::Allowed => Verdict::Allowed,
+            other => Verdict::Warning(format!("{}; {instead}", other.label())),
+        }
+    }
+
     /// True when the action may go ahead: allowed, not checkable in advance, or only a warning.
     pub fn permits(&self) -> bool {
         matches!(
@@ -602,10 +611,7 @@ impl<'a, O: Ops> Runner<'a, O> {
     {
         self.record(action, step, Phase::Intent, false, None, None)?;
         let r = f().await;
-        let (res, req) = match &r {
-            Ok((_, req)) => ("ok".to_string(), req.clone()),
-            Err(e) => (format!("error: {}", e.message), None),
-        };
+        let (res, req) = outcome(&r);
         if let Err(TriageError::Audit(m)) =
             self.record(action, step, Phase::Outcome, false, Some(res), req)
         {
@@ -613,7 +619,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                 "the call of step `{step}` returned but its outcome could not be recorded: {m}"
             )));
         }
-        self.finish_step(step, r)
+        self.finish_step(step, r, true)
     }
 
     /// Like `step`, but an audit record that cannot be written is a warning, never a block:
@@ -630,40 +636,29 @@ impl<'a, O: Ops> Runner<'a, O> {
     {
         let intent = self.record(action, step, Phase::Intent, false, None, None);
         let r = f().await;
-        let (res, req) = match &r {
-            Ok((_, req)) => ("ok".to_string(), req.clone()),
-            Err(e) => (format!("error: {}", e.message), None),
-        };
-        let outcome = self.record(action, step, Phase::Outcome, false, Some(res), req);
-        if let Some(Err(e)) = [intent, outcome].into_iter().find(Result::is_err) {
+        let (res, req) = outcome(&r);
+        let recorded = self.record(action, step, Phase::Outcome, false, Some(res), req);
+        if let Some(Err(e)) = [intent, recorded].into_iter().find(Result::is_err) {
             self.note(format!("! audit record of `{step}` lost: {e}"));
             self.warnings
                 .push(format!("audit record of `{step}` lost: {e}"));
         }
-        match r {
-            Ok((v, _)) => {
-                self.note(format!("✓ {step}"));
-                Ok(v)
-            }
-            Err(e) => {
-                self.note(format!("✗ {step}: {}", e.message));
-                Err(TriageError::Api {
-                    step: step.to_string(),
-                    error: e.message,
-                })
-            }
-        }
+        self.finish_step(step, r, false)
     }
 
+    /// Notes how a step ended; `crash` enables the test hooks (never during compensation).
     fn finish_step<T>(
         &mut self,
         step: &str,
         r: Result<(T, Option<String>), AwsError>,
+        crash: bool,
     ) -> Result<T, TriageError> {
         match r {
             Ok((v, _)) => {
                 self.note(format!("✓ {step}"));
-                self.crash_point(step)?;
+                if crash {
+                    self.crash_point(step)?;
+                }
                 Ok(v)
             }
             Err(e) => {
@@ -989,6 +984,14 @@ impl<'a, O: Ops> Runner<'a, O> {
             ids.len(),
             ids.join(", ")
         ))
+    }
+}
+
+/// The audit result (`ok` / `error: ...`) and request id of a call.
+fn outcome<T>(r: &Result<(T, Option<String>), AwsError>) -> (String, Option<String>) {
+    match r {
+        Ok((_, req)) => ("ok".to_string(), req.clone()),
+        Err(e) => (format!("error: {}", e.message), None),
     }
 }
 

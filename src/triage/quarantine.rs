@@ -87,6 +87,23 @@ pub fn diff(have: &[IngressRule], want: &[IngressRule]) -> (Vec<IngressRule>, Ve
     (revoke, add)
 }
 
+/// The calls that make a group exactly `want`: (direction, authorize?, rules), revokes first.
+pub fn changes(info: &GroupInfo, want: &Want) -> Vec<(Direction, bool, Vec<IngressRule>)> {
+    let mut out = Vec::new();
+    for (dir, have, want) in [
+        (Direction::Ingress, &info.ingress, &want.ingress),
+        (Direction::Egress, &info.egress, &want.egress),
+    ] {
+        let (revoke, add) = diff(have, want);
+        for (add_it, rules) in [(false, revoke), (true, add)] {
+            if !rules.is_empty() {
+                out.push((dir, add_it, rules));
+            }
+        }
+    }
+    out
+}
+
 pub(super) fn rules_label(rules: &[IngressRule]) -> String {
     rules
         .iter()
@@ -172,44 +189,28 @@ impl<'a, O: Ops> Runner<'a, O> {
             )));
         }
         let ops = self.ops;
-        let mut changed = false;
-        for (dir, have, want) in [
-            (Direction::Ingress, &info.ingress, &want.ingress),
-            (Direction::Egress, &info.egress, &want.egress),
-        ] {
-            let (revoke, add) = diff(have, want);
-            for (add_it, rules) in [(false, revoke), (true, add)] {
-                if rules.is_empty() {
-                    continue;
-                }
-                changed = true;
-                let step = format!(
-                    "{} {} {} rule(s) of {label} group {group}: {}",
-                    if add_it { "authorize" } else { "revoke" },
-                    rules.len(),
-                    dir.as_str(),
-                    rules_label(&rules)
-                );
-                self.step("quarantine", &step, || async {
-                    ops.change_rules(group, dir, add_it, &rules, false)
-                        .await
-                        .map(|r| ((), r))
-                })
-                .await?;
-            }
-        }
-        if changed {
-            let after = self.group_info(group).await?;
-            let left: Vec<IngressRule> = [
-                (&after.ingress, &want.ingress),
-                (&after.egress, &want.egress),
-            ]
-            .into_iter()
-            .flat_map(|(h, w)| {
-                let (r, a) = diff(h, w);
-                r.into_iter().chain(a)
+        let todo = changes(&info, want);
+        for (dir, add_it, rules) in &todo {
+            let step = format!(
+                "{} {} {} rule(s) of {label} group {group}: {}",
+                if *add_it { "authorize" } else { "revoke" },
+                rules.len(),
+                dir.as_str(),
+                rules_label(rules)
+            );
+            self.step("quarantine", &step, || async {
+                ops.change_rules(group, *dir, *add_it, rules, false)
+                    .await
+                    .map(|r| ((), r))
             })
-            .collect();
+            .await?;
+        }
+        if !todo.is_empty() {
+            let after = self.group_info(group).await?;
+            let left: Vec<IngressRule> = changes(&after, want)
+                .into_iter()
+                .flat_map(|(_, _, rules)| rules)
+                .collect();
             if !left.is_empty() {
                 return Err(TriageError::Api {
                     step: format!("verify {label} group {group}"),
@@ -776,14 +777,8 @@ impl<'a, O: Ops> Runner<'a, O> {
             let v = Verdict::of(
                 &ops.create_tags(&id, &[(TAG_CASE.into(), case.clone())], true)
                     .await,
-            );
-            let v = match v {
-                Verdict::Allowed => Verdict::Allowed,
-                other => Verdict::Warning(format!(
-                    "{}; the mirror will be skipped, quarantine goes on",
-                    other.label()
-                )),
-            };
+            )
+            .or_warning("the mirror will be skipped, quarantine goes on");
             p.checks.push(("CreateTags (mirror)".into(), v));
         }
         match member {
@@ -856,31 +851,21 @@ impl<'a, O: Ops> Runner<'a, O> {
             match group {
                 Some(g) => {
                     let info = self.group_info(g).await?;
-                    for (dir, have, want) in [
-                        (Direction::Ingress, &info.ingress, &want.ingress),
-                        (Direction::Egress, &info.egress, &want.egress),
-                    ] {
-                        let (revoke, add) = diff(have, want);
-                        for (add_it, rules) in [(false, revoke), (true, add)] {
-                            if rules.is_empty() {
-                                continue;
-                            }
-                            let v =
-                                Verdict::of(&ops.change_rules(g, dir, add_it, &rules, true).await);
-                            p.checks.push((
-                                format!(
-                                    "{}SecurityGroup{} {label} {g} ({} rule(s))",
-                                    if add_it { "Authorize" } else { "Revoke" },
-                                    if dir == Direction::Ingress {
-                                        "Ingress"
-                                    } else {
-                                        "Egress"
-                                    },
-                                    rules.len()
-                                ),
-                                v,
-                            ));
-                        }
+                    for (dir, add_it, rules) in changes(&info, &want) {
+                        let v = Verdict::of(&ops.change_rules(g, dir, add_it, &rules, true).await);
+                        p.checks.push((
+                            format!(
+                                "{}SecurityGroup{} {label} {g} ({} rule(s))",
+                                if add_it { "Authorize" } else { "Revoke" },
+                                if dir == Direction::Ingress {
+                                    "Ingress"
+                                } else {
+                                    "Egress"
+                                },
+                                rules.len()
+                            ),
+                            v,
+                        ));
                     }
                     let mut v = Verdict::Allowed;
                     for (eni, _) in &f.enis {

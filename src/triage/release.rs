@@ -9,6 +9,19 @@ use super::journal::{Event, Quarantine};
 use super::quarantine::rules_label;
 use super::{Facts, Ops, Preview, Runner, TAG_ASG, TriageError, Verdict};
 
+/// A step release can go on without: its failure is collected (and reported at the end), while a
+/// lost audit record or the crash test hook still stop the run. True when it worked.
+fn collect(r: Result<(), TriageError>, failed: &mut Vec<String>) -> Result<bool, TriageError> {
+    match r {
+        Ok(()) => Ok(true),
+        Err(e @ (TriageError::Interrupted(_) | TriageError::Audit(_))) => Err(e),
+        Err(e) => {
+            failed.push(e.to_string());
+            Ok(false)
+        }
+    }
+}
+
 /// A group named in instance tags, as checked.
 struct Checked {
     /// What is wrong with the tag record (empty: it may be used).
@@ -128,10 +141,8 @@ impl<'a, O: Ops> Runner<'a, O> {
                     || async { ops.set_eni_groups(eni, orig, false).await.map(|r| ((), r)) },
                 )
                 .await;
-            match r {
-                Ok(()) => restored.push(eni.clone()),
-                Err(e @ (TriageError::Interrupted(_) | TriageError::Audit(_))) => return Err(e),
-                Err(e) => failed.push(format!("{eni}: {e}")),
+            if collect(r, &mut failed)? {
+                restored.push(eni.clone());
             }
         }
         if let Err(e) = self.exit_standby(&f, record.as_ref()).await {
@@ -239,11 +250,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                     },
                 )
                 .await;
-            match r {
-                Ok(()) => {}
-                Err(e @ (TriageError::Interrupted(_) | TriageError::Audit(_))) => return Err(e),
-                Err(e) => failed.push(e.to_string()),
-            }
+            collect(r, &mut failed)?;
         }
         for (device, before) in &q.delete_on_termination {
             let now = f
@@ -265,11 +272,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                     },
                 )
                 .await;
-            match r {
-                Ok(()) => {}
-                Err(e @ (TriageError::Interrupted(_) | TriageError::Audit(_))) => return Err(e),
-                Err(e) => failed.push(e.to_string()),
-            }
+            collect(r, &mut failed)?;
         }
         Ok(failed)
     }
@@ -372,13 +375,8 @@ impl<'a, O: Ops> Runner<'a, O> {
         }
         let keys = f.mirror_keys();
         if !keys.is_empty() {
-            let v = match Verdict::of(&ops.delete_tags(&id, &keys, true).await) {
-                Verdict::Allowed => Verdict::Allowed,
-                other => Verdict::Warning(format!(
-                    "{}; the tag mirror would stay, release goes on",
-                    other.label()
-                )),
-            };
+            let v = Verdict::of(&ops.delete_tags(&id, &keys, true).await)
+                .or_warning("the tag mirror would stay, release goes on");
             p.checks.push(("DeleteTags (mirror)".into(), v));
         }
         Ok(())
