@@ -324,9 +324,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
         }
         Msg::Triage(e) => {
             triage::on_event(state, e);
-            triage::offer_resume(state);
             state.dirty = true;
-            Vec::new()
+            triage::offer_resume(state)
         }
         Msg::Data(u) => {
             // A fresh inventory replaces the console's final marks with what live data shows.
@@ -351,8 +350,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
                 }
                 state.dirty = true;
             }
-            triage::offer_resume(state);
-            Vec::new()
+            triage::offer_resume(state)
         }
         Msg::Tick(now) => {
             state.now = now;

@@ -528,6 +528,53 @@ mod triage_flow {
     }
 
     #[test]
+    fn an_unfinished_quarantine_is_offered_once_its_account_shows_and_resumed_with_one_key() {
+        let mut s = State::new("test", Keymap::default_map(), t0());
+        s.triage.enabled = true;
+        s.triage.resume = vec![crate::app::triage::ResumeOffer {
+            key: crate::triage::Key {
+                account_id: "111111111111".into(),
+                region: "us-east-1".into(),
+                instance_id: "i-c".into(),
+            },
+            case: "IR-OLD".into(),
+            started: t0(),
+        }];
+        // Not before the account x region is in the fleet (its alias is not known yet).
+        assert!(s.triage.panel.is_none());
+        let cmds = update(&mut s, Msg::Data(accounts()));
+        // The panel opens with a DryRun preview under the journal's case, not the session's.
+        let preview = job(&cmds);
+        assert!(preview.preview);
+        assert_eq!(preview.action, T::Quarantine);
+        assert_eq!(preview.case_id, "IR-OLD");
+        assert_eq!(preview.target.alias, "prod");
+        assert_eq!(preview.target.instance_id, "i-c");
+        let m = with_panel_action(
+            &s,
+            TriageEvent::Plan {
+                id: preview.id,
+                plan: vec!["Every interface → allow-all group…".into()],
+                checks: vec![("CreateTags (mirror)".into(), "allowed".into(), true)],
+                typed_confirmation: false,
+                action: T::Snapshot,
+            },
+        );
+        update(&mut s, m);
+        match &s.triage.panel.as_ref().unwrap().stage {
+            Stage::Ready { plan, .. } => {
+                assert!(plan[0].starts_with("UNFINISHED QUARANTINE"), "{plan:?}");
+                assert!(plan[0].contains("case IR-OLD"), "{plan:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let run = job(&key(&mut s, "Y"));
+        assert!(!run.preview);
+        assert_eq!(run.case_id, "IR-OLD");
+        assert!(s.triage.resume.is_empty(), "offered once");
+    }
+
+    #[test]
     fn a_re_rank_under_the_cursor_holds_triage_keys_back() {
         let mut s = armed();
         s.triage.case_id = Some("IR-1".into());

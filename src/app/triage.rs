@@ -58,8 +58,9 @@ pub struct Panel {
     pub stage: Stage,
     /// Instance id typed so far (when confirming by typing).
     pub typed: String,
-    /// Case of an unfinished quarantine offered for resume (the journal's, not the session's).
-    pub resume_case: Option<String>,
+    /// The unfinished quarantine this panel offers to resume (its case is the journal's, not
+    /// the session's).
+    pub resume: Option<ResumeOffer>,
 }
 
 /// An unfinished quarantine the journal holds, offered for resume at start-up.
@@ -102,7 +103,10 @@ pub struct TriageUi {
 
 fn new_job(state: &mut State, preview: bool) -> Option<Command> {
     let p = state.triage.panel.as_mut()?;
-    let case = p.resume_case.clone().or(state.triage.case_id.clone())?;
+    let case = match &p.resume {
+        Some(o) => o.case.clone(),
+        None => state.triage.case_id.clone()?,
+    };
     state.triage.next_id += 1;
     p.id = state.triage.next_id;
     if !preview {
@@ -135,20 +139,21 @@ fn open_panel(
         scope,
         stage: Stage::Checking,
         typed: String::new(),
-        resume_case: None,
+        resume: None,
     });
     new_job(state, true).into_iter().collect()
 }
 
 /// Opens the next resume offer whose account x region the fleet shows (so the panel can name
-/// the account's alias next to its verified id), when nothing else is open.
-pub fn offer_resume(state: &mut State) {
+/// the account's alias next to its verified id), when nothing else is open, and starts its
+/// DryRun preview like any quarantine.
+pub fn offer_resume(state: &mut State) -> Vec<Command> {
     if state.triage.panel.is_some()
         || state.triage.case_prompt.is_some()
         || !state.triage.enabled
         || state.triage.resume.is_empty()
     {
-        return;
+        return Vec::new();
     }
     let Some((i, scope)) = state.triage.resume.iter().enumerate().find_map(|(i, o)| {
         state
@@ -160,7 +165,7 @@ pub fn offer_resume(state: &mut State) {
             })
             .map(|s| (i, s))
     }) else {
-        return;
+        return Vec::new();
     };
     let o = state.triage.resume.remove(i);
     let sd = &state.fleet.scopes[scope];
@@ -180,23 +185,28 @@ pub fn offer_resume(state: &mut State) {
         },
         name,
         scope,
-        stage: Stage::Ready {
-            plan: vec![
-                format!(
-                    "UNFINISHED QUARANTINE in the journal: case {}, started {}. It was interrupted                      (closed terminal, crash or kill): its interfaces may still be on the allow-all                      group, open to the internet.",
-                    o.case,
-                    o.started.format("%Y-%m-%d %H:%M:%SZ")
-                ),
-                "Resume it: every step is decided again from the live groups and the journal                  (esc: not now; `watchfloor triage resume` does the same headless)."
-                    .into(),
-            ],
-            checks: Vec::new(),
-            typed: false,
-        },
+        stage: Stage::Checking,
         typed: String::new(),
-        resume_case: Some(o.case),
+        resume: Some(o),
     });
     state.dirty = true;
+    new_job(state, true).into_iter().collect()
+}
+
+/// What the resume panel says above the quarantine plan.
+fn resume_lines(o: &ResumeOffer) -> [String; 2] {
+    [
+        format!(
+            "UNFINISHED QUARANTINE in the journal: case {}, started {}. It was interrupted \
+             (closed terminal, crash or kill): its interfaces may still be on the allow-all \
+             group, open to the internet.",
+            o.case,
+            o.started.format("%Y-%m-%d %H:%M:%SZ")
+        ),
+        "Resume it: every step is decided again from the live groups and the journal \
+         (esc: not now; `watchfloor triage resume` does the same headless)."
+            .into(),
+    ]
 }
 
 /// A triage key was pressed on the fleet or detail screen.
@@ -410,6 +420,10 @@ pub fn on_event(state: &mut State, e: TriageEvent) {
                 if action.name() == p.action.name() {
                     p.action = action;
                 }
+                let plan = match &p.resume {
+                    Some(o) => resume_lines(o).into_iter().chain(plan).collect(),
+                    None => plan,
+                };
                 p.stage = Stage::Ready {
                     plan,
                     checks,

@@ -103,7 +103,7 @@ pub fn triage(
     let strong = theme.fg("fg").add_modifier(Modifier::BOLD);
     let muted = theme.fg("muted");
     let danger = theme.fg("critical").add_modifier(Modifier::BOLD);
-    let verb = match &p.resume_case {
+    let verb = match &p.resume {
         Some(_) => "RESUME QUARANTINE".to_string(),
         None => p.action.name().to_uppercase(),
     };
@@ -132,8 +132,9 @@ pub fn triage(
         Line::from(Span::styled(
             format!(
                 "case {}",
-                p.resume_case
-                    .as_deref()
+                p.resume
+                    .as_ref()
+                    .map(|o| o.case.as_str())
                     .or(state.triage.case_id.as_deref())
                     .unwrap_or("?")
             ),
