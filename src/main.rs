@@ -85,15 +85,16 @@ fn executor(
     )))
 }
 
-/// Unfinished quarantines the journal holds, to offer for resume in the console.
-fn resume_offers(cli: &Cli) -> anyhow::Result<Vec<ResumeOffer>> {
+/// Unfinished quarantines the journal holds, offered for resume in the console; lines of the
+/// journal that could not be read go to the footer notice.
+fn offer_resumes(state: &mut State, cli: &Cli) -> anyhow::Result<()> {
     let path = Journal::path_beside(&watchfloor::triage::headless::audit_path(cli)?);
     if !path.exists() {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    let (journal, _) = Journal::open(&path)
+    let (journal, bad) = Journal::open(&path)
         .map_err(|e| anyhow::anyhow!("cannot open the journal {}: {e}", path.display()))?;
-    Ok(journal
+    state.triage.resume = journal
         .unfinished()
         .into_iter()
         .map(|(key, q)| ResumeOffer {
@@ -101,7 +102,19 @@ fn resume_offers(cli: &Cli) -> anyhow::Result<Vec<ResumeOffer>> {
             case: q.case,
             started: q.started,
         })
-        .collect())
+        .collect();
+    if let Some(first) = bad.first() {
+        state.triage.notice = Some(format!(
+            "journal: {} unreadable line(s) skipped ({first})",
+            bad.len()
+        ));
+    } else if !state.triage.resume.is_empty() {
+        state.triage.notice = Some(format!(
+            "{} unfinished quarantine(s) in the journal: offered as their accounts connect (or `watchfloor triage resume`)",
+            state.triage.resume.len()
+        ));
+    }
+    Ok(())
 }
 
 /// A line on stderr that never fails (the terminal may be gone).
@@ -120,19 +133,32 @@ async fn console(
     exec: Option<Executor>,
 ) -> anyhow::Result<ExitCode> {
     use futures::FutureExt;
+    let prompts = replies.clone();
     let ended =
         std::panic::AssertUnwindSafe(tui::run(state, theme, rx, triage_rx, replies, exec.clone()))
             .catch_unwind()
             .await;
+    // Nobody can type an MFA code any more: a prompt waiting for one fails instead of hanging.
+    prompts.close();
     if let Some(x) = exec.filter(|x| x.active() > 0) {
         if !matches!(ended, Ok(Ok(tui::Exit::Quit))) {
             x.hurry();
         }
+        // The terminal is cooked again: ctrl+c, ctrl+\, SIGTERM or a hangup now only cut the
+        // wait short; they never kill a run half-way.
+        let mut hurry = watchfloor::triage::headless::hurry_on_signals()?;
+        let x2 = x.clone();
+        let on_signal = tokio::spawn(async move {
+            if hurry.wait_for(|v| *v).await.is_ok() {
+                x2.hurry();
+            }
+        });
         say(&format!(
             "the console closed with {} triage action(s) running: finishing them now (outcomes go to the audit log)",
             x.active()
         ));
         x.drain().await;
+        on_signal.abort();
         say("running actions finished");
     }
     match ended {
@@ -226,7 +252,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             configure_triage(&mut state, &cli, &settings, exec.is_some());
             if exec.is_some() {
-                state.triage.resume = resume_offers(&cli)?;
+                offer_resumes(&mut state, &cli)?;
             }
             console(state, theme, rx, trx, MfaReplies::default(), exec).await
         }
@@ -249,7 +275,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut state = State::new("aws", keymap, Utc::now());
             configure_triage(&mut state, &cli, &settings, exec.is_some());
             if exec.is_some() {
-                state.triage.resume = resume_offers(&cli)?;
+                offer_resumes(&mut state, &cli)?;
             }
             console(state, theme, rx, trx, replies, exec).await
         }

@@ -680,15 +680,29 @@ async fn an_mfa_session_that_would_expire_during_a_run_is_renewed_before_it() {
     assert_eq!(asked(), 1);
     // A run that could outlast the session renews it first (the code is asked now, outside any
     // request and its timeout), and the renewed session is what the clients then use.
+    // (The emulator's sessions last exactly an hour: once a few seconds of this one are gone,
+    // a run needing 3597 s more than it has left, and a new session covers it.)
     emu.http("DELETE", "/_watchfloor/requests", "");
-    acct.ensure_valid_for(std::time::Duration::from_secs(2 * 3600))
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    acct.ensure_valid_for(std::time::Duration::from_secs(3597))
         .await
         .unwrap();
     assert_eq!(asked(), 2);
+    // A run longer than any session can be is refused before it starts, saying why.
+    let err = acct
+        .ensure_valid_for(std::time::Duration::from_secs(2 * 3600))
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("before the action could finish"),
+        "{}",
+        err.message
+    );
     let reqs = emu.requests();
     assert_eq!(
         reqs.iter().filter(|r| r["action"] == "AssumeRole").count(),
-        1
+        2,
+        "a new session each time one was too short (the refused run tried too)"
     );
     let who = aws_sdk_sts::Client::new(&acct.sdk)
         .get_caller_identity()

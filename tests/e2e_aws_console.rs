@@ -12,7 +12,7 @@ use support::Emulator;
 use support::tmux::{Tmux, wrapped};
 use support::triage::*;
 use watchfloor::triage::aws_ops::AwsOps;
-use watchfloor::triage::{Action, AuditLog, Ops};
+use watchfloor::triage::{Action, AuditLog, Journal, Ops};
 
 fn config(dir: &Path, emu: &Emulator, wait_secs: u32) -> PathBuf {
     let conf = dir.join("config.toml");
@@ -114,8 +114,14 @@ async fn closing_the_terminal_during_the_allow_all_wait_still_isolates() {
         assert!(Instant::now() < deadline, "no outcome record: {recs:#?}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    assert!(
+        Journal::path_beside(&audit).exists(),
+        "no journal was written"
+    );
     let log = AuditLog::open(&audit).unwrap();
-    assert!(journal(&log).unfinished().is_empty());
+    let j = journal(&log);
+    assert!(j.get(&target(&fx.instance).key()).unwrap().isolated);
+    assert!(j.unfinished().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,7 +156,9 @@ async fn an_unfinished_quarantine_is_offered_for_resume_at_start_up() {
         s.contains("quarantined: 2 interface(s) verified")
     });
     assert!(on_group(&ops, &fx, "watchfloor-isolation").await);
-    assert!(journal(&log).unfinished().is_empty());
+    let j = journal(&log);
+    assert!(j.get(&target(&fx.instance).key()).unwrap().isolated);
+    assert!(j.unfinished().is_empty());
     t.keys(&["Escape", "q"]);
     let s = t.wait_for("the process to exit", 15, |s| s.contains("EXIT="));
     assert!(s.contains("EXIT=0"), "{s}");

@@ -132,11 +132,14 @@ async fn release_without_a_local_record_checks_every_group_the_tags_name() {
     )
     .await
     .unwrap();
+    let trusting = |f: watchfloor::triage::Facts| Action::Release {
+        from_tags: Some(f.originals()),
+    };
     let err = act(
         &ops,
         &mut other_log,
         &fx.instance,
-        Action::Release { from_tags: true },
+        trusting(ops.describe(&fx.instance).await.unwrap()),
         None,
     )
     .await
@@ -165,7 +168,7 @@ async fn release_without_a_local_record_checks_every_group_the_tags_name() {
         &ops,
         &mut other_log,
         &fx.instance,
-        Action::Release { from_tags: true },
+        trusting(ops.describe(&fx.instance).await.unwrap()),
         None,
     )
     .await
@@ -195,7 +198,13 @@ async fn release_without_a_local_record_checks_every_group_the_tags_name() {
     );
     let p = r.preview(&RELEASE).await.unwrap();
     assert!(p.typed_confirmation);
-    assert_eq!(p.action, Action::Release { from_tags: true });
+    let reviewed = ops.describe(&fx.instance).await.unwrap().originals();
+    assert_eq!(
+        p.action,
+        Action::Release {
+            from_tags: Some(reviewed.clone())
+        }
+    );
     let plan = p.plan.join("\n");
     assert!(plan.contains("FROM INSTANCE TAGS, NOT VERIFIED"), "{plan}");
     assert!(
@@ -207,7 +216,38 @@ async fn release_without_a_local_record_checks_every_group_the_tags_name() {
         matches!(&err, TriageError::Refused(m) if m.contains("no local journal record")),
         "{err}"
     );
-    r.run(&Action::Release { from_tags: true }).await.unwrap();
+    // Between the review and the run, the attacker swaps in their own open group (it exists in
+    // the VPC, so it passes every check): the run refuses, nothing moves.
+    let evil = group(&ops, &fx.vpc, "legit", vec![everything_from_anywhere()]).await;
+    ops.create_tags(
+        &fx.instance,
+        &[(format!("{TAG_ORIGINAL}{eni0}"), evil)],
+        false,
+    )
+    .await
+    .unwrap();
+    let err = r.run(&p.action).await.unwrap_err();
+    assert!(
+        matches!(&err, TriageError::Refused(m) if m.contains("changed since")),
+        "{err}"
+    );
+    assert_eq!(groups_now(&ops, &fx.instance).await.len(), 2);
+    assert!(
+        groups_now(&ops, &fx.instance)
+            .await
+            .values()
+            .all(|g| g.len() == 1 && g[0] == iso),
+        "still isolated"
+    );
+    // The tags as reviewed again: released.
+    ops.create_tags(
+        &fx.instance,
+        &[(format!("{TAG_ORIGINAL}{eni0}"), fx.original[eni0].join(","))],
+        false,
+    )
+    .await
+    .unwrap();
+    r.run(&p.action).await.unwrap();
     assert_eq!(groups_now(&ops, &fx.instance).await, fx.original);
 }
 
@@ -236,7 +276,16 @@ async fn trap_groups_under_the_predictable_names_are_made_exact_before_anything_
         &ops,
         &fx.vpc,
         &format!("watchfloor-isolation-{}", fx.vpc),
-        vec![everything_from_anywhere()],
+        vec![
+            everything_from_anywhere(),
+            // The examiner's rule is already there, so the first authorize is allow-all's.
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .ip_ranges(IpRange::builder().cidr_ip("203.0.113.7/32").build())
+                .build(),
+        ],
     )
     .await;
     ops.ec2
@@ -254,26 +303,42 @@ async fn trap_groups_under_the_predictable_names_are_made_exact_before_anything_
         .await
         .unwrap();
 
-    // A rule that cannot be set stops the run before any interface moves.
+    // An allow-all rule that cannot be set, on the trap group and on a fresh group of our own,
+    // stops the run before any interface moves (each call is tried 3 times by the SDK).
     let emu = &_emu;
     emu.post(
         "/_watchfloor/faults",
-        &json!({"service": "ec2", "action": "AuthorizeSecurityGroupIngress", "code": "InternalError", "status": 500, "count": 3}),
+        &json!({"service": "ec2", "action": "AuthorizeSecurityGroupIngress", "code": "InternalError", "status": 500, "count": 6}),
     );
     let err = act(&ops, &mut log, &fx.instance, Action::Quarantine, None)
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("authorize"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("authorize 2 ingress rule(s) of allow-all group"),
+        "{err}"
+    );
     assert_eq!(
         groups_now(&ops, &fx.instance).await,
         fx.original,
         "nothing moved"
     );
-
+    // A trap group that keeps refusing (once more here) is replaced by a fresh group.
+    emu.post(
+        "/_watchfloor/faults",
+        &json!({"service": "ec2", "action": "AuthorizeSecurityGroupIngress", "code": "InternalError", "status": 500, "count": 3}),
+    );
+    let (res, _, warnings) = act_full(&ops, &mut log, &fx.instance, Action::Quarantine, None).await;
+    res.unwrap();
+    assert!(
+        warnings.iter().any(|w| w.contains("cannot be made exact")),
+        "{warnings:?}"
+    );
+    assert_isolated(&ops, &fx).await;
+    // Then the trap is made exact on the next run too (the fresh group carries on meanwhile).
     act(&ops, &mut log, &fx.instance, Action::Quarantine, None)
         .await
         .unwrap();
-    assert_isolated(&ops, &fx).await;
     let d = ops
         .ec2
         .describe_security_groups()
@@ -488,11 +553,21 @@ async fn an_interface_attached_mid_run_is_journaled_and_isolated() {
         "journaled before it moved"
     );
     drop(j);
-    act(&ops, &mut log, &fx.instance, RELEASE, None)
-        .await
-        .unwrap();
+    // Release puts back the interfaces that were there, and leaves the late one isolated: it
+    // may be the attacker's, and its groups then were open to everything.
+    let (res, _, warnings) = act_full(&ops, &mut log, &fx.instance, RELEASE, None).await;
+    res.unwrap();
     let back = groups_now(&ops, &fx.instance).await;
-    assert_eq!(back[late], vec![open]);
+    let iso = iso_of(&ops, &fx.vpc).await;
+    assert_eq!(back[late], vec![iso]);
+    for (eni, g) in &fx.original {
+        assert_eq!(&back[eni], g);
+    }
+    assert!(
+        warnings.iter().any(|w| w.contains("left isolated")),
+        "{warnings:?}"
+    );
+    assert!(journal(&log).get(&target(&fx.instance).key()).is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -515,6 +590,7 @@ async fn an_instance_terminated_mid_run_ends_in_a_reported_state_never_on_allow_
     .await;
     let err = res.unwrap_err();
     let msg = err.to_string();
+    assert!(msg.contains("terminated"), "the failure names it: {msg}");
     assert!(
         !msg.contains("COMPENSATION FAILED"),
         "compensation must work: {msg}"
@@ -538,6 +614,10 @@ async fn an_instance_terminated_mid_run_ends_in_a_reported_state_never_on_allow_
         .send()
         .await
         .unwrap();
+    assert!(
+        !d.network_interfaces().is_empty(),
+        "the secondary interface outlives the instance"
+    );
     for n in d.network_interfaces() {
         assert!(
             n.groups()

@@ -860,9 +860,15 @@ async fn a_sigkill_of_the_headless_process_at_each_step_is_resumed() {
         "to allow-all",
         "mirror state allow-all",
         "to isolation",
+        // After the last interface's move, before the final check and `isolated`.
+        "LAST",
     ];
     for step in steps {
         let fx = fixture(&ops).await;
+        // Interfaces move in device order.
+        let by_device = ops.describe(&fx.instance).await.unwrap().enis;
+        let last = format!("move {} to isolation", by_device.last().unwrap().0);
+        let step = if step == "LAST" { last.as_str() } else { step };
         let mut child = base(&[
             "triage",
             "quarantine",

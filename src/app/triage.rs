@@ -284,7 +284,7 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
             clear_stop_protection: false,
         },
         KeyAction::Quarantine => Action::Quarantine,
-        KeyAction::Release => Action::Release { from_tags: false },
+        KeyAction::Release => Action::Release { from_tags: None },
         _ => Action::Snapshot,
     };
     state.triage.notice = None;

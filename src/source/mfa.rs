@@ -2,7 +2,7 @@
 //! the code, the event loop answers through [`MfaReplies`]. Codes live only in memory.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
@@ -17,6 +17,7 @@ type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<String, String>>>>>
 pub struct ConsolePrompt {
     tx: mpsc::Sender<Update>,
     pending: Pending,
+    closed: Arc<AtomicBool>,
     next: AtomicU64,
 }
 
@@ -24,9 +25,24 @@ pub struct ConsolePrompt {
 #[derive(Clone, Default)]
 pub struct MfaReplies {
     pending: Pending,
+    closed: Arc<AtomicBool>,
 }
 
 impl MfaReplies {
+    /// The console is gone: every pending prompt, and every later one, fails at once (nobody
+    /// can type a code; a run waiting for one must not hang the process).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let waiting: Vec<_> = self
+            .pending
+            .lock()
+            .map(|mut m| m.drain().map(|(_, tx)| tx).collect())
+            .unwrap_or_default();
+        for tx in waiting {
+            let _ = tx.send(Err("the console closed: no MFA code can be typed".into()));
+        }
+    }
+
     /// Delivers the operator's answer (a code, or why there is none) to prompt `id`.
     pub fn answer(&self, id: u64, answer: Result<String, String>) {
         let tx = self.pending.lock().ok().and_then(|mut m| m.remove(&id));
@@ -40,13 +56,15 @@ impl ConsolePrompt {
     /// A prompt sending requests on `tx`, and the handle that answers them.
     pub fn new(tx: mpsc::Sender<Update>) -> (Arc<Self>, MfaReplies) {
         let pending: Pending = Arc::default();
+        let closed = Arc::new(AtomicBool::new(false));
         (
             Arc::new(ConsolePrompt {
                 tx,
                 pending: pending.clone(),
+                closed: closed.clone(),
                 next: AtomicU64::new(1),
             }),
-            MfaReplies { pending },
+            MfaReplies { pending, closed },
         )
     }
 }
@@ -79,6 +97,9 @@ impl MfaPrompt for ConsolePrompt {
         serial: &'a str,
     ) -> BoxFuture<'a, Result<String, String>> {
         Box::pin(async move {
+            if self.closed.load(Ordering::SeqCst) {
+                return Err("the console closed: no MFA code can be typed".into());
+            }
             let id = self.next.fetch_add(1, Ordering::Relaxed);
             let (tx, rx) = oneshot::channel();
             self.pending
@@ -130,6 +151,24 @@ mod tests {
         assert!(matches!(rx.recv().await, Some(Update::MfaCancel { id: c }) if c == id));
         // A late answer goes nowhere and does not panic.
         replies.answer(id, Ok("123456".into()));
+    }
+
+    #[tokio::test]
+    async fn closing_fails_pending_and_later_prompts() {
+        let (tx, mut rx) = mpsc::channel(4);
+        let (prompt, replies) = ConsolePrompt::new(tx);
+        let p2 = prompt.clone();
+        let ask = tokio::spawn(async move { p2.code("prod", "s").await });
+        assert!(matches!(rx.recv().await, Some(Update::MfaRequest { .. })));
+        replies.close();
+        assert!(ask.await.unwrap().unwrap_err().contains("console closed"));
+        assert!(
+            prompt
+                .code("prod", "s")
+                .await
+                .unwrap_err()
+                .contains("console closed")
+        );
     }
 
     #[tokio::test]

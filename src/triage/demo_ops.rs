@@ -396,7 +396,7 @@ mod tests {
         let f = ops.describe(&bastion.instance_id).await.unwrap();
         assert_eq!(f.shutdown_behavior.as_deref(), Some("stop"));
         assert_eq!(f.volumes[0].delete_on_termination, Some(false));
-        r.run(&Action::Release { from_tags: false }).await.unwrap();
+        r.run(&Action::Release { from_tags: None }).await.unwrap();
         let f = ops.describe(&bastion.instance_id).await.unwrap();
         assert_eq!(f.volumes[0].delete_on_termination, Some(true), "restored");
         let (back, _) = world.ec2_at(&scope, 300.0);

@@ -174,6 +174,10 @@ impl Executor {
                 Err(e) => Err(format!("the action was cancelled: {e}")),
             };
             if let Err(e) = result {
+                if !job.preview {
+                    // The console may be gone: the audit log must have the outcome too.
+                    record_failure(&inner.settings, &job, &e);
+                }
                 let _ = inner.tx.send(TriageEvent::Done { id, result: Err(e) });
             }
         });
@@ -193,6 +197,28 @@ impl Executor {
     pub async fn drain(&self) {
         let mut rx = self.inner.active.subscribe();
         let _ = rx.wait_for(|n| *n == 0).await;
+    }
+}
+
+/// Writes the outcome of a run that failed before (or outside) its runner, best-effort.
+fn record_failure(settings: &Settings, job: &Job, error: &str) {
+    let rec = super::Record {
+        time: chrono::Utc::now(),
+        case: job.case_id.clone(),
+        operator: "watchfloor".into(),
+        alias: job.target.alias.clone(),
+        account_id: job.target.account_id.clone(),
+        region: job.target.region.clone(),
+        instance_id: job.target.instance_id.clone(),
+        action: job.action.name().into(),
+        step: "result".into(),
+        phase: super::Phase::Outcome,
+        dry_run: false,
+        result: Some(format!("error: {error}")),
+        request_id: None,
+    };
+    if let Ok(mut log) = AuditLog::open(&settings.audit_path) {
+        let _ = log.append(&rec);
     }
 }
 

@@ -46,10 +46,6 @@ pub fn print_audit(cli: &Cli) -> anyhow::Result<ExitCode> {
 /// `watchfloor triage ACTION --account A --region R --instance I --case C`, and
 /// `watchfloor triage resume`.
 pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
-    // A closed terminal (SIGHUP) or SIGTERM must not kill a run half-way: with these listeners
-    // the signals are taken by the runtime, the run finishes and the audit log has the outcome.
-    let _hup = signal(tokio::signal::unix::SignalKind::hangup())?;
-    let _term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let config = cli.load_config()?;
     if cli.read_only || config.settings.read_only {
         bail!(
@@ -105,7 +101,7 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
             clear_stop_protection: args.clear_stop_protection,
         },
         TriageKind::Quarantine => Action::Quarantine,
-        TriageKind::Release => Action::Release { from_tags: false },
+        TriageKind::Release => Action::Release { from_tags: None },
         TriageKind::Snapshot | TriageKind::Resume => Action::Snapshot,
     };
     let ctx = context(&config, case, acct.identity_arn.clone());
@@ -197,6 +193,9 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
         }
     }
     drop(err);
+    // From here a closed terminal, ctrl+c or SIGTERM must not kill the run half-way: they are
+    // taken by the runtime and only cut the allow-all wait short; the audit log has the outcome.
+    runner.ctx.hurry = Some(hurry_on_signals()?);
     acct.ensure_valid_for(ctx.quarantine_wait + RUN_MARGIN)
         .await
         .map_err(|e| anyhow::anyhow!("{}: nothing was done", e.message))?;
@@ -304,6 +303,8 @@ async fn resume(cli: &Cli, config: &crate::config::Config, yes: bool) -> anyhow:
         }
     }
     drop(err);
+    // Confirmed: from here signals only cut the allow-all waits short (see `run`).
+    let hurry = hurry_on_signals()?;
     let mut connected: Vec<crate::source::aws::Connected> = Vec::new();
     let mut failed = false;
     for (k, q) in todo {
@@ -352,7 +353,8 @@ async fn resume(cli: &Cli, config: &crate::config::Config, yes: bool) -> anyhow:
             region: k.region.clone(),
             instance_id: k.instance_id.clone(),
         };
-        let ctx = context(config, q.case.clone(), acct.identity_arn.clone());
+        let mut ctx = context(config, q.case.clone(), acct.identity_arn.clone());
+        ctx.hurry = Some(hurry.clone());
         if let Err(e) = acct
             .ensure_valid_for(ctx.quarantine_wait + RUN_MARGIN)
             .await
@@ -376,6 +378,30 @@ async fn resume(cli: &Cli, config: &crate::config::Config, yes: bool) -> anyhow:
     Ok(ExitCode::from(u8::from(failed)))
 }
 
-fn signal(kind: tokio::signal::unix::SignalKind) -> anyhow::Result<tokio::signal::unix::Signal> {
-    tokio::signal::unix::signal(kind).context("cannot install signal handler")
+/// Takes SIGINT, SIGQUIT, SIGTERM and SIGHUP from now on (so none of them kills a run
+/// half-way) and turns the first of them into `true` on the returned channel: the signal to cut
+/// the allow-all wait short and isolate now.
+pub fn hurry_on_signals() -> anyhow::Result<tokio::sync::watch::Receiver<bool>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut sigs = Vec::new();
+    for kind in [
+        SignalKind::interrupt(),
+        SignalKind::quit(),
+        SignalKind::terminate(),
+        SignalKind::hangup(),
+    ] {
+        sigs.push(signal(kind).context("cannot install signal handler")?);
+    }
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        // The listeners stay registered as long as this task lives: for the process.
+        loop {
+            let got = futures::future::select_all(sigs.iter_mut().map(|s| Box::pin(s.recv())));
+            if got.await.0.is_none() {
+                return;
+            }
+            tx.send_replace(true);
+        }
+    });
+    Ok(rx)
 }

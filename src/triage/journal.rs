@@ -52,6 +52,9 @@ pub enum Event {
         /// Auto Scaling group name.
         asg: String,
     },
+    /// About to move interfaces onto the allow-all group: open to the internet, and unfinished,
+    /// until the next `isolated`.
+    Opening,
     /// Every attached interface was verified on the isolation group.
     Isolated,
     /// Release restored these interfaces (and, when `complete`, everything else).
@@ -89,6 +92,9 @@ pub struct Quarantine {
     pub vpc_id: String,
     /// ENI -> original groups, of every interface not yet restored.
     pub enis: BTreeMap<String, Vec<String>>,
+    /// Interfaces found attached after `begin` (possibly by the attacker): release leaves them
+    /// isolated rather than putting their groups back.
+    pub late: std::collections::BTreeSet<String>,
     /// Auto Scaling group it was put in Standby in.
     pub standby: Option<String>,
     /// DisableApiTermination before.
@@ -100,6 +106,16 @@ pub struct Quarantine {
     /// True once every interface was verified isolated.
     pub isolated: bool,
 }
+
+/// Held while an action runs on one instance: an exclusive lock on a file per instance beside the
+/// journal, so that two processes (a console and a headless run) never act on it at once.
+#[derive(Debug)]
+pub struct InstanceLock {
+    _file: std::fs::File,
+}
+
+/// How long an action waits for another process's action on the same instance.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The journal: its file, and every open quarantine in it.
 #[derive(Debug)]
@@ -159,6 +175,7 @@ impl Journal {
                             started: e.time,
                             vpc_id,
                             enis,
+                            late: Default::default(),
                             standby: None,
                             termination_protection,
                             shutdown_behavior,
@@ -169,13 +186,21 @@ impl Journal {
                 }
             },
             Event::Interface { eni, groups } => {
-                if let Some(q) = self.open.get_mut(&e.key) {
-                    q.enis.entry(eni).or_insert(groups);
+                if let Some(q) = self.open.get_mut(&e.key)
+                    && !q.enis.contains_key(&eni)
+                {
+                    q.late.insert(eni.clone());
+                    q.enis.insert(eni, groups);
                 }
             }
             Event::Standby { asg } => {
                 if let Some(q) = self.open.get_mut(&e.key) {
                     q.standby = Some(asg);
+                }
+            }
+            Event::Opening => {
+                if let Some(q) = self.open.get_mut(&e.key) {
+                    q.isolated = false;
                 }
             }
             Event::Isolated => {
@@ -211,6 +236,69 @@ impl Journal {
     /// The open quarantine of an instance, if the journal has one.
     pub fn get(&self, key: &Key) -> Option<&Quarantine> {
         self.open.get(key)
+    }
+
+    /// Takes the instance's lock, waiting up to two minutes for another process to finish;
+    /// `waiting` is called once if it has to wait.
+    pub async fn lock_instance(
+        &self,
+        key: &Key,
+        waiting: impl FnOnce(),
+    ) -> std::io::Result<InstanceLock> {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        let dir = self
+            .path()
+            .parent()
+            .map(|d| d.join("locks"))
+            .unwrap_or_else(|| PathBuf::from("locks"));
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)?;
+        // Ids come from the account or the command line: only their safe characters name a file.
+        let safe = |s: &str| -> String {
+            s.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        };
+        let name = format!(
+            "{}_{}_{}.lock",
+            safe(&key.account_id),
+            safe(&key.region),
+            safe(&key.instance_id)
+        );
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(dir.join(name))?;
+        let deadline = tokio::time::Instant::now() + LOCK_WAIT;
+        let mut waiting = Some(waiting);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(InstanceLock { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if let Some(w) = waiting.take() {
+                        w();
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::WouldBlock,
+                            "another watchfloor process has been acting on this instance for two minutes",
+                        ));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(e),
+            }
+        }
     }
 
     /// Quarantines begun but never verified isolated (a crash, a kill, a failure): to resume.
@@ -282,6 +370,7 @@ mod tests {
         let q = j.get(&key("i-1")).unwrap();
         assert_eq!(q.enis.len(), 2);
         assert_eq!(q.enis["eni-2"], vec!["sg-c".to_string()]);
+        assert!(q.late.contains("eni-2") && !q.late.contains("eni-1"));
         assert!(!q.isolated);
         let unfinished: Vec<String> = j
             .unfinished()
@@ -316,6 +405,49 @@ mod tests {
         let (j, _) = Journal::open(&p).unwrap();
         assert!(j.get(&key("i-1")).is_none());
         assert!(j.get(&key("i-2")).unwrap().isolated);
+        // A run that reopens an isolated instance (an attacker moved its groups back) makes it
+        // unfinished again until it is verified isolated.
+        drop(j);
+        let (mut j, _) = Journal::open(&p).unwrap();
+        j.append(&key("i-2"), "IR-1", Event::Opening).unwrap();
+        assert_eq!(j.unfinished().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn one_action_per_instance_across_processes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let (a, _) = Journal::open(&p).unwrap();
+        let (b, _) = Journal::open(&p).unwrap();
+        let held = a.lock_instance(&key("i-1"), || {}).await.unwrap();
+        // Another instance is free; the same one waits until the holder lets go.
+        let other = b.lock_instance(&key("i-2"), || panic!("i-2 is free")).await;
+        assert!(other.is_ok());
+        let waited = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let w = waited.clone();
+        let second = tokio::spawn(async move {
+            b.lock_instance(&key("i-1"), move || {
+                w.store(true, std::sync::atomic::Ordering::SeqCst)
+            })
+            .await
+            .map(|_| ())
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        assert!(waited.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(!second.is_finished());
+        drop(held);
+        second.await.unwrap().unwrap();
+        // An id with path characters names no other file.
+        let odd = Key {
+            instance_id: "../../etc/passwd".into(),
+            ..key("x")
+        };
+        a.lock_instance(&odd, || {}).await.unwrap();
+        assert!(
+            dir.path()
+                .join("locks/123456789012_us-east-1_______etc_passwd.lock")
+                .exists()
+        );
     }
 
     #[test]

@@ -18,17 +18,23 @@ pub struct JsonlFile {
 }
 
 impl JsonlFile {
-    /// Opens (creating) the file for appending. A directory it creates is 0700, a file it creates
-    /// 0600; an existing file of ours readable by others is tightened to 0600.
+    /// Opens (creating) the file for appending. A directory it creates is 0700 (and an existing
+    /// one named `watchfloor`, our state directory, is tightened to it), a file it creates 0600;
+    /// an existing file readable by others is tightened to 0600.
     pub fn open(path: &Path) -> std::io::Result<JsonlFile> {
         let dir = path
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .map(Path::to_path_buf);
-        if let Some(d) = &dir
-            && !d.exists()
-        {
-            DirBuilder::new().recursive(true).mode(0o700).create(d)?;
+        if let Some(d) = &dir {
+            if !d.exists() {
+                DirBuilder::new().recursive(true).mode(0o700).create(d)?;
+            } else if d.file_name().is_some_and(|n| n == "watchfloor")
+                && std::fs::metadata(d)?.permissions().mode() & 0o077 != 0
+            {
+                // watchfloor's own state directory, made readable by an older version.
+                std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))?;
+            }
         }
         let existed = path.exists();
         let file = OpenOptions::new()

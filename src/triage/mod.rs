@@ -38,6 +38,20 @@ pub const TAG_ASG: &str = "watchfloor:asg-standby";
 pub const ISOLATION_GROUP: &str = "watchfloor-isolation";
 /// Name prefix of the per-VPC allow-all group used to untrack existing flows before isolating.
 pub const ALLOW_ALL_GROUP: &str = "watchfloor-allow-all";
+/// True for the name of a VPC's isolation group as watchfloor makes it: `watchfloor-isolation-
+/// <vpc>`, or that with a `-<number>` suffix (a fresh group, when the one found under the plain
+/// name would not become exact). A name is still only a hint: the rules decide.
+pub fn is_isolation_name(name: &str, vpc: &str) -> bool {
+    name.strip_prefix(ISOLATION_GROUP)
+        .and_then(|r| r.strip_prefix('-'))
+        .and_then(|r| r.strip_prefix(vpc))
+        .is_some_and(|r| {
+            r.is_empty()
+                || r.strip_prefix('-')
+                    .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        })
+}
+
 /// Tags AWS allows on one resource.
 pub const TAG_LIMIT: usize = 50;
 
@@ -57,9 +71,10 @@ pub enum Action {
     Quarantine,
     /// Restore every ENI's journaled groups (and the attributes quarantine changed).
     Release {
-        /// Without a journal record, restore from the instance tags after checking every group
-        /// (the operator typed the instance id having seen them).
-        from_tags: bool,
+        /// Without a journal record: the groups per interface, read from the instance tags,
+        /// checked and shown to the operator, who typed the instance id having seen them. The
+        /// run refuses if the tags say anything else by then.
+        from_tags: Option<BTreeMap<String, Vec<String>>>,
     },
     /// Snapshot every EBS volume, tagged with the case.
     Snapshot,
@@ -700,6 +715,24 @@ impl<'a, O: Ops> Runner<'a, O> {
         Ok(())
     }
 
+    /// For a step the action goes on without: a failure becomes a warning naming what it
+    /// means; a lost audit record or the crash test hook still stop the run.
+    fn soft(
+        &mut self,
+        action: &str,
+        r: Result<(), TriageError>,
+        meaning: &str,
+    ) -> Result<(), TriageError> {
+        match r {
+            Ok(()) => Ok(()),
+            Err(e @ (TriageError::Interrupted(_) | TriageError::Audit(_))) => Err(e),
+            Err(e) => {
+                self.warn(action, format!("{e}: {meaning}"));
+                Ok(())
+            }
+        }
+    }
+
     /// Writes a journal entry (fsynced) before what it describes happens.
     fn journal(&mut self, event: journal::Event) -> Result<(), TriageError> {
         let key = self.target.key();
@@ -874,6 +907,15 @@ impl<'a, O: Ops> Runner<'a, O> {
     }
 
     async fn run_inner(&mut self, action: &Action) -> Result<String, TriageError> {
+        // One action at a time per instance, across processes too.
+        let key = self.target.key();
+        let mut waited = false;
+        let lock = self.journal.lock_instance(&key, || waited = true).await;
+        if waited {
+            self.note("… waited for another watchfloor process acting on this instance".into());
+        }
+        let _lock =
+            lock.map_err(|e| TriageError::Refused(format!("{e}: nothing was done (try again)")))?;
         self.verify_account(action.name()).await?;
         match action {
             Action::Stop {
@@ -882,7 +924,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                 clear_stop_protection,
             } => self.stop(*force, *hibernate, *clear_stop_protection).await,
             Action::Quarantine => self.quarantine().await,
-            Action::Release { from_tags } => self.release(*from_tags).await,
+            Action::Release { from_tags } => self.release(from_tags.as_ref()).await,
             Action::Snapshot => self.snapshot().await,
             Action::ArchiveFinding { finding_id, kind } => {
                 let ops = self.ops;
@@ -1062,6 +1104,19 @@ mod tests {
                 String::new()
             )]
         );
+    }
+
+    #[test]
+    fn isolation_group_names() {
+        assert!(is_isolation_name("watchfloor-isolation-vpc-1", "vpc-1"));
+        assert!(is_isolation_name(
+            "watchfloor-isolation-vpc-1-1765000000",
+            "vpc-1"
+        ));
+        assert!(!is_isolation_name("watchfloor-isolation-vpc-1-x", "vpc-1"));
+        assert!(!is_isolation_name("watchfloor-isolation-vpc-2", "vpc-1"));
+        assert!(!is_isolation_name("watchfloor-isolation-anything", "vpc-1"));
+        assert!(!is_isolation_name("watchfloor-isolation-vpc-1-", "vpc-1"));
     }
 
     #[test]

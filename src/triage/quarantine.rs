@@ -231,44 +231,59 @@ impl<'a, O: Ops> Runner<'a, O> {
     ) -> Result<Groups, TriageError> {
         let ops = self.ops;
         let case = self.ctx.case_id.clone();
+        let examiner = self.ctx.examiner_cidr.clone();
         let mut ids = Vec::new();
-        for (prefix, role, have) in [
-            (ISOLATION_GROUP, "isolation", &found.0),
-            (ALLOW_ALL_GROUP, "allow-all", &found.1),
+        for (prefix, role, have, want) in [
+            (
+                ISOLATION_GROUP,
+                "isolation",
+                &found.0,
+                isolation_rules(examiner.as_deref()),
+            ),
+            (ALLOW_ALL_GROUP, "allow-all", &found.1, allow_all_rules()),
         ] {
+            let case = &case;
+            let create = move |name: String| async move {
+                ops.create_group(vpc, &name, role, case, false)
+                    .await
+                    .map(|g| (g, None))
+            };
             let id = match have {
                 Some(g) => g.clone(),
                 None => {
                     let name = format!("{prefix}-{vpc}");
-                    self.step(
-                        "quarantine",
-                        &format!("create {role} group {name}"),
-                        || async {
-                            ops.create_group(vpc, &name, role, &case, false)
-                                .await
-                                .map(|g| (g, None))
-                        },
-                    )
+                    self.step("quarantine", &format!("create {role} group {name}"), || {
+                        create(name.clone())
+                    })
                     .await?
                 }
             };
-            ids.push(id);
+            match self.harden(&id, role, vpc, &want).await {
+                Ok(()) => ids.push(id),
+                Err(e @ (TriageError::Interrupted(_) | TriageError::Audit(_))) => return Err(e),
+                // A group found under the predictable name that will not become exact (someone
+                // keeps changing it): a new group of our own, made exact the same way.
+                Err(e) if have.is_some() => {
+                    self.warn(
+                        "quarantine",
+                        format!("{role} group {id} (found by name) cannot be made exact ({e}): using a new group"),
+                    );
+                    let name = format!("{prefix}-{vpc}-{}", Utc::now().timestamp());
+                    let fresh = self
+                        .step("quarantine", &format!("create {role} group {name}"), || {
+                            create(name.clone())
+                        })
+                        .await?;
+                    self.harden(&fresh, role, vpc, &want).await?;
+                    ids.push(fresh);
+                }
+                Err(e) => return Err(e),
+            }
         }
-        let g = Groups {
+        Ok(Groups {
             iso: ids[0].clone(),
             all: ids[1].clone(),
-        };
-        let examiner = self.ctx.examiner_cidr.clone();
-        self.harden(
-            &g.iso,
-            "isolation",
-            vpc,
-            &isolation_rules(examiner.as_deref()),
-        )
-        .await?;
-        self.harden(&g.all, "allow-all", vpc, &allow_all_rules())
-            .await?;
-        Ok(g)
+        })
     }
 
     /// Journals (before anything moves) every attached interface the journal does not know yet,
@@ -349,6 +364,107 @@ impl<'a, O: Ops> Runner<'a, O> {
     pub(super) async fn quarantine(&mut self) -> Result<String, TriageError> {
         let id = self.target.instance_id.clone();
         let f = self.facts().await?;
+        let vpc = f.vpc_id.clone().ok_or_else(|| {
+            TriageError::Refused(format!("{id} has no VPC: nothing to isolate with"))
+        })?;
+        let found = self.find_groups(&vpc).await?;
+        // The groups as made exact by this run, for compensation (the ids found by name until
+        // then).
+        let mut made: Option<Groups> = None;
+        match self.contain(&id, &f, &vpc, &found, &mut made).await {
+            Ok(msg) => Ok(msg),
+            Err(e @ TriageError::Interrupted(_)) => Err(e),
+            Err(e) => {
+                let ids = match &made {
+                    Some(g) => (Some(g.iso.clone()), Some(g.all.clone())),
+                    None => found,
+                };
+                let comp = self.compensate(&ids).await;
+                Err(match e {
+                    // Refused before anything moved and nothing to compensate: say it plainly.
+                    TriageError::Refused(m) if comp.is_none() => TriageError::Refused(m),
+                    e => TriageError::Api {
+                        step: "quarantine".into(),
+                        error: match comp {
+                            Some(c) => format!("{e}; {c}"),
+                            None => format!("{e}; no interface is on the allow-all group"),
+                        },
+                    },
+                })
+            }
+        }
+    }
+
+    /// Journals what quarantine will change, before anything changes (an open record is never
+    /// overwritten: it has the real originals), and mirrors it in tags, best-effort.
+    async fn journal_begin(
+        &mut self,
+        f: &Facts,
+        vpc: &str,
+        ours: &[&str],
+    ) -> Result<(), TriageError> {
+        if self.journal.get(&self.target.key()).is_some() {
+            return self.journal_interfaces(f, ours).await;
+        }
+        let mut enis = BTreeMap::new();
+        let mut mirror = Vec::new();
+        for (eni, groups) in &f.enis {
+            let originals: Vec<String> = groups
+                .iter()
+                .filter(|g| !ours.contains(&g.as_str()))
+                .cloned()
+                .collect();
+            if !originals.is_empty() {
+                mirror.extend(original_tags(eni, &originals));
+                enis.insert(eni.clone(), originals);
+            }
+        }
+        let what = enis
+            .iter()
+            .map(|(e, g)| format!("{e}={}", g.join(",")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        if f.shutdown_behavior.is_none()
+            || f.volumes.iter().any(|v| v.delete_on_termination.is_none())
+        {
+            self.warn(
+                "quarantine",
+                "the shutdown behaviour or a volume's DeleteOnTermination could not be read: release will not put it back".into(),
+            );
+        }
+        self.journal(Event::Begin {
+            vpc_id: vpc.to_string(),
+            enis,
+            termination_protection: f.termination_protection,
+            shutdown_behavior: f.shutdown_behavior.clone(),
+            delete_on_termination: f
+                .volumes
+                .iter()
+                .filter_map(|v| v.delete_on_termination.map(|d| (v.device.clone(), d)))
+                .collect(),
+        })?;
+        self.note(format!("✓ journal: original groups {what}"));
+        mirror.push((TAG_CASE.into(), self.ctx.case_id.clone()));
+        mirror.push((
+            TAG_AT.into(),
+            Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ));
+        mirror.push((TAG_STATE.into(), "recorded".into()));
+        self.mirror_if_room("quarantine", "original groups", f, mirror)
+            .await?;
+        self.journal_interfaces(f, ours).await
+    }
+
+    /// Every step after the first look: journal, Standby, evidence attributes, the groups,
+    /// allow-all, wait, isolation, and the final check. Any error here is compensated.
+    async fn contain(
+        &mut self,
+        id: &str,
+        f: &Facts,
+        vpc: &str,
+        found: &(Option<String>, Option<String>),
+        made: &mut Option<Groups>,
+    ) -> Result<String, TriageError> {
         if matches!(
             f.state,
             Some(InstanceState::Terminated | InstanceState::ShuttingDown)
@@ -358,182 +474,54 @@ impl<'a, O: Ops> Runner<'a, O> {
                 f.state.map_or("gone", |s| s.as_str())
             )));
         }
-        let vpc = f.vpc_id.clone().ok_or_else(|| {
-            TriageError::Refused(format!("{id} has no VPC: nothing to isolate with"))
-        })?;
         if f.enis.is_empty() {
             return Err(TriageError::Refused(format!(
                 "{id} has no network interface attached: nothing to isolate"
             )));
         }
-        let found = self.find_groups(&vpc).await?;
         let ours: Vec<&str> = [&found.0, &found.1]
             .into_iter()
             .flatten()
             .map(String::as_str)
             .collect();
         // 1. The journal, before anything changes.
-        let key = self.target.key();
-        if self.journal.get(&key).is_none() {
-            let mut enis = BTreeMap::new();
-            let mut mirror = Vec::new();
-            for (eni, groups) in &f.enis {
-                let originals: Vec<String> = groups
-                    .iter()
-                    .filter(|g| !ours.contains(&g.as_str()))
-                    .cloned()
-                    .collect();
-                if !originals.is_empty() {
-                    mirror.extend(original_tags(eni, &originals));
-                    enis.insert(eni.clone(), originals);
-                }
-            }
-            let what = enis
-                .iter()
-                .map(|(e, g)| format!("{e}={}", g.join(",")))
-                .collect::<Vec<_>>()
-                .join(" ");
-            self.journal(Event::Begin {
-                vpc_id: vpc.clone(),
-                enis,
-                termination_protection: f.termination_protection,
-                shutdown_behavior: f.shutdown_behavior.clone(),
-                delete_on_termination: f
-                    .volumes
-                    .iter()
-                    .filter_map(|v| v.delete_on_termination.map(|d| (v.device.clone(), d)))
-                    .collect(),
-            })?;
-            self.note(format!("✓ journal: original groups {what}"));
-            mirror.push((TAG_CASE.into(), self.ctx.case_id.clone()));
-            mirror.push((
-                TAG_AT.into(),
-                Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            ));
-            mirror.push((TAG_STATE.into(), "recorded".into()));
-            self.mirror_if_room("quarantine", "original groups", &f, mirror)
-                .await?;
-        }
-        self.journal_interfaces(&f, &ours).await?;
-        match self.contain(&id, &f, &vpc, &found).await {
-            Ok(msg) => Ok(msg),
-            Err(e @ TriageError::Interrupted(_)) => Err(e),
-            Err(e) => {
-                let comp = self.compensate(&found).await;
-                Err(TriageError::Api {
-                    step: "quarantine".into(),
-                    error: format!("{e}; {comp}"),
-                })
-            }
-        }
-    }
-
-    /// Steps 2 to 6: Standby, evidence attributes, the groups, allow-all, wait, isolation, and
-    /// the final check.
-    async fn contain(
-        &mut self,
-        id: &str,
-        f: &Facts,
-        vpc: &str,
-        found: &(Option<String>, Option<String>),
-    ) -> Result<String, TriageError> {
-        let ops = self.ops;
+        self.journal_begin(f, vpc, &ours).await?;
         // 2. An Auto Scaling member goes to Standby first, or the group replaces it. The group
-        //    name comes from DescribeAutoScalingInstances, never from a tag.
-        let member = ops
-            .asg_membership(id)
-            .await
-            .map_err(api("read Auto Scaling membership"))?;
-        if let Some((asg, life)) = member {
-            match life.as_str() {
-                "Standby" | "EnteringStandby" => {
-                    self.note(format!("✓ already in Standby in Auto Scaling group {asg}"));
-                }
-                "InService" => {
-                    self.journal(Event::Standby { asg: asg.clone() })?;
-                    let tags = vec![(super::TAG_ASG.to_string(), asg.clone())];
-                    self.mirror_if_room("quarantine", "Auto Scaling group", f, tags)
-                        .await?;
-                    self.step(
-                        "quarantine",
-                        &format!("enter standby in Auto Scaling group {asg}"),
-                        || async { ops.asg_standby(id, &asg, true).await.map(|r| ((), r)) },
-                    )
-                    .await?;
-                }
-                other => {
-                    return Err(TriageError::Refused(format!(
-                        "{id} is {other} in Auto Scaling group {asg}: cannot put it in Standby now; retry when it is InService"
-                    )));
-                }
-            }
-        }
+        //    name comes from DescribeAutoScalingInstances, never from a tag. Nothing here may
+        //    keep the cut from happening: a failure is a warning, and isolation goes on.
+        self.standby(id, f).await?;
         // 3. Evidence must survive: no termination, no shutdown-terminates, volumes kept.
-        if f.termination_protection != Some(true) {
-            self.step("quarantine", "termination protection on", || async {
-                ops.set_termination_protection(id, true, false)
-                    .await
-                    .map(|r| ((), r))
-            })
-            .await?;
-        }
-        if f.shutdown_behavior.as_deref() != Some("stop") {
-            self.step(
-                "quarantine",
-                "shutdown behaviour stop (InstanceInitiatedShutdownBehavior)",
-                || async {
-                    ops.set_shutdown_behavior(id, "stop", false)
-                        .await
-                        .map(|r| ((), r))
-                },
-            )
-            .await?;
-        }
-        for v in f
-            .volumes
-            .iter()
-            .filter(|v| v.delete_on_termination != Some(false))
-        {
-            self.step(
-                "quarantine",
-                &format!(
-                    "keep {} ({}) on termination (DeleteOnTermination=false)",
-                    v.volume_id, v.device
-                ),
-                || async {
-                    ops.set_delete_on_termination(id, &v.device, false, false)
-                        .await
-                        .map(|r| ((), r))
-                },
-            )
-            .await?;
-        }
+        self.keep_evidence(id, f).await?;
         // 4. Both groups exact, before any interface moves.
         let g = self.ensure_groups(vpc, found).await?;
+        *made = Some(g.clone());
         let ours = [g.iso.as_str(), g.all.as_str()];
         // 5. Allow-all first (existing flows become untracked), wait, then isolation.
         let now = self.facts().await?;
-        if now.enis.iter().all(|(_, gs)| on_only(gs, &g.iso)) && !now.enis.is_empty() {
-            return Ok(format!("{id} is already quarantined (no change)"));
-        }
-        self.journal_interfaces(&now, &ours).await?;
-        for (eni, groups) in &now.enis {
-            if on_only(groups, &g.iso) || on_only(groups, &g.all) {
-                continue;
+        let already = !now.enis.is_empty() && now.enis.iter().all(|(_, gs)| on_only(gs, &g.iso));
+        if !already {
+            self.journal_interfaces(&now, &ours).await?;
+            // From here the instance may be open to the internet until `isolated`: an earlier
+            // `isolated` no longer holds (an unfinished quarantine is offered for resume).
+            self.journal(Event::Opening)?;
+            for (eni, groups) in &now.enis {
+                if on_only(groups, &g.iso) || on_only(groups, &g.all) {
+                    continue;
+                }
+                self.move_eni(eni, &g.all, "allow-all").await?;
             }
-            self.move_eni(eni, &g.all, "allow-all").await?;
-        }
-        self.mirror_state("allow-all", &now).await?;
-        self.wait().await;
-        let now = self.facts().await?;
-        self.journal_interfaces(&now, &ours).await?;
-        for (eni, groups) in &now.enis {
-            if !on_only(groups, &g.iso) {
-                self.move_eni(eni, &g.iso, "isolation").await?;
+            self.mirror_state("allow-all", &now).await?;
+            self.wait().await;
+            let now = self.facts().await?;
+            self.journal_interfaces(&now, &ours).await?;
+            for (eni, groups) in &now.enis {
+                if !on_only(groups, &g.iso) {
+                    self.move_eni(eni, &g.iso, "isolation").await?;
+                }
             }
         }
-        // 6. Success only if a fresh look shows every attached interface on the isolation group
-        //    (and the instance still there).
+        // 6. Success only if a fresh look shows the instance still there, every attached
+        //    interface on the isolation group, and that group still exact.
         let end = self.facts().await?;
         if matches!(
             end.state,
@@ -562,13 +550,135 @@ impl<'a, O: Ops> Runner<'a, O> {
                 },
             });
         }
-        self.journal(Event::Isolated)?;
+        let examiner = self.ctx.examiner_cidr.clone();
+        self.harden(
+            &g.iso,
+            "isolation",
+            vpc,
+            &isolation_rules(examiner.as_deref()),
+        )
+        .await?;
+        let was_isolated = self
+            .journal
+            .get(&self.target.key())
+            .is_some_and(|q| q.isolated);
+        if !was_isolated {
+            self.journal(Event::Isolated)?;
+        }
         self.mirror_state("isolated", &end).await?;
-        Ok(format!(
-            "{id} quarantined: {} interface(s) verified on {}",
-            end.enis.len(),
-            g.iso
-        ))
+        Ok(if already && was_isolated {
+            format!("{id} is already quarantined (no change)")
+        } else {
+            format!(
+                "{id} quarantined: {} interface(s) verified on {}",
+                end.enis.len(),
+                g.iso
+            )
+        })
+    }
+
+    /// Step 2: Standby for an Auto Scaling member (journaled first). A failure is a warning:
+    /// the group may replace the instance, but it is isolated all the same.
+    async fn standby(&mut self, id: &str, f: &Facts) -> Result<(), TriageError> {
+        let ops = self.ops;
+        let member = match ops.asg_membership(id).await {
+            Ok(m) => m,
+            Err(e) => {
+                self.warn(
+                    "quarantine",
+                    format!(
+                        "Auto Scaling membership unreadable ({}): if the instance is in a group, the group may replace it",
+                        e.message
+                    ),
+                );
+                return Ok(());
+            }
+        };
+        let Some((asg, life)) = member else {
+            return Ok(());
+        };
+        match life.as_str() {
+            "Standby" | "EnteringStandby" => {
+                self.note(format!("✓ already in Standby in Auto Scaling group {asg}"));
+            }
+            "InService" => {
+                self.journal(Event::Standby { asg: asg.clone() })?;
+                let tags = vec![(super::TAG_ASG.to_string(), asg.clone())];
+                self.mirror_if_room("quarantine", "Auto Scaling group", f, tags)
+                    .await?;
+                let r = self
+                    .step(
+                        "quarantine",
+                        &format!("enter standby in Auto Scaling group {asg}"),
+                        || async { ops.asg_standby(id, &asg, true).await.map(|r| ((), r)) },
+                    )
+                    .await;
+                self.soft("quarantine", r, "the group may replace the instance; isolating it all the same")?;
+            }
+            other => self.warn(
+                "quarantine",
+                format!(
+                    "{id} is {other} in Auto Scaling group {asg}: it cannot be put in Standby now; isolating it all the same"
+                ),
+            ),
+        }
+        Ok(())
+    }
+
+    /// Step 3: termination protection, shutdown behaviour `stop`, volumes kept. Failures are
+    /// warnings: isolation matters more.
+    async fn keep_evidence(&mut self, id: &str, f: &Facts) -> Result<(), TriageError> {
+        let ops = self.ops;
+        if f.termination_protection != Some(true) {
+            let r = self
+                .step("quarantine", "termination protection on", || async {
+                    ops.set_termination_protection(id, true, false)
+                        .await
+                        .map(|r| ((), r))
+                })
+                .await;
+            self.soft("quarantine", r, "the instance can be terminated")?;
+        }
+        if f.shutdown_behavior.as_deref() != Some("stop") {
+            let r = self
+                .step(
+                    "quarantine",
+                    "shutdown behaviour stop (InstanceInitiatedShutdownBehavior)",
+                    || async {
+                        ops.set_shutdown_behavior(id, "stop", false)
+                            .await
+                            .map(|r| ((), r))
+                    },
+                )
+                .await;
+            self.soft("quarantine", r, "a shutdown from inside may terminate it")?;
+        }
+        for v in f
+            .volumes
+            .iter()
+            .filter(|v| v.delete_on_termination != Some(false))
+        {
+            let r = self
+                .step(
+                    "quarantine",
+                    &format!(
+                        "keep {} ({}) on termination (DeleteOnTermination=false)",
+                        v.volume_id, v.device
+                    ),
+                    || async {
+                        ops.set_delete_on_termination(id, &v.device, false, false)
+                            .await
+                            .map(|r| ((), r))
+                    },
+                )
+                .await;
+            self.soft(
+                "quarantine",
+                r,
+                &format!("{} would be deleted with the instance", v.volume_id),
+            )?;
+        }
+        Ok(())
     }
 
     async fn mirror_state(&mut self, state: &str, f: &Facts) -> Result<(), TriageError> {
@@ -618,26 +728,19 @@ impl<'a, O: Ops> Runner<'a, O> {
     /// After a failure: every interface that is (or may be) on the allow-all group goes to the
     /// isolation group. It only moves groups (no tags, no new records), goes on past a failing
     /// interface, and a lost audit record is a warning, never a block.
-    async fn compensate(&mut self, found: &(Option<String>, Option<String>)) -> String {
+    async fn compensate(&mut self, ids: &(Option<String>, Option<String>)) -> Option<String> {
         let id = self.target.instance_id.clone();
-        let vpc = self
-            .journal
-            .get(&self.target.key())
-            .map(|q| q.vpc_id.clone());
-        // The groups as they are now (one may have been created during this run).
-        let (iso, all) = match vpc {
-            Some(vpc) => self
-                .find_groups(&vpc)
-                .await
-                .unwrap_or_else(|_| found.clone()),
-            None => found.clone(),
+        let record = self.journal.get(&self.target.key()).cloned();
+        // The ids this run made or found; what is missing is looked up again by name (a group
+        // may have been created by the failing run).
+        let (iso, all) = match (&record, ids) {
+            (Some(q), (None, _) | (_, None)) => match self.find_groups(&q.vpc_id).await {
+                Ok((i, a)) => (ids.0.clone().or(i), ids.1.clone().or(a)),
+                Err(_) => ids.clone(),
+            },
+            _ => ids.clone(),
         };
-        let Some(iso) = iso else {
-            return "no isolation group exists: nothing could be moved to it".into();
-        };
-        let journaled: Vec<String> = self
-            .journal
-            .get(&self.target.key())
+        let journaled: Vec<String> = record
             .map(|q| q.enis.keys().cloned().collect())
             .unwrap_or_default();
         let targets: Vec<String> = match self.ops.describe(&id).await {
@@ -661,14 +764,21 @@ impl<'a, O: Ops> Runner<'a, O> {
             Err(_) => journaled,
         };
         if targets.is_empty() {
-            return "no interface is on the allow-all group".into();
+            return None;
         }
+        let Some(iso) = iso else {
+            return Some(format!(
+                "NO ISOLATION GROUP to move {} interface(s) to: the instance may be OPEN TO THE INTERNET; run quarantine again",
+                targets.len()
+            ));
+        };
         self.note(format!(
             "!! moving {} interface(s) to the isolation group (compensating)",
             targets.len()
         ));
         let ops = self.ops;
         let mut failed = Vec::new();
+        let mut gone = 0;
         for eni in &targets {
             let group = vec![iso.clone()];
             let r = self
@@ -682,21 +792,31 @@ impl<'a, O: Ops> Runner<'a, O> {
                     },
                 )
                 .await;
-            if let Err(e) = r {
-                failed.push(format!("{eni}: {e}"));
+            match r {
+                Ok(()) => {}
+                // Deleted with a terminated instance: nothing left to open.
+                Err(e) if e.to_string().contains("InvalidNetworkInterfaceID.NotFound") => {
+                    gone += 1;
+                }
+                Err(e) => failed.push(format!("{eni}: {e}")),
             }
         }
-        if failed.is_empty() {
+        let moved = targets.len() - gone - failed.len();
+        Some(if failed.is_empty() {
             format!(
-                "compensated: {} interface(s) moved to the isolation group {iso}",
-                targets.len()
+                "compensated: {moved} interface(s) moved to the isolation group {iso}{}",
+                if gone > 0 {
+                    format!(" ({gone} no longer exist)")
+                } else {
+                    String::new()
+                }
             )
         } else {
             format!(
                 "COMPENSATION FAILED for {}, the instance may be OPEN TO THE INTERNET: run quarantine again",
                 failed.join("; ")
             )
-        }
+        })
     }
 
     /// For a job that died (panicked) mid-way: put whatever is on the allow-all group onto the
@@ -715,7 +835,9 @@ impl<'a, O: Ops> Runner<'a, O> {
             Some(v) => self.find_groups(v).await.unwrap_or((None, None)),
             None => (None, None),
         };
-        self.compensate(&found).await
+        self.compensate(&found)
+            .await
+            .unwrap_or_else(|| "no interface was on the allow-all group".into())
     }
 
     /// Plan and DryRun checks of quarantine: each interface's move with its real target group,
@@ -774,11 +896,17 @@ impl<'a, O: Ops> Runner<'a, O> {
                 )),
             ));
         } else {
-            let v = Verdict::of(
-                &ops.create_tags(&id, &[(TAG_CASE.into(), case.clone())], true)
-                    .await,
-            )
-            .or_warning("the mirror will be skipped, quarantine goes on");
+            // The mirror as it will be written.
+            let mut mirror: Vec<(String, String)> = f
+                .enis
+                .iter()
+                .flat_map(|(eni, groups)| original_tags(eni, groups))
+                .collect();
+            mirror.push((TAG_CASE.into(), case.clone()));
+            mirror.push((TAG_AT.into(), Utc::now().to_rfc3339()));
+            mirror.push((TAG_STATE.into(), "recorded".into()));
+            let v = Verdict::of(&ops.create_tags(&id, &mirror, true).await)
+                .or_warning("the mirror will be skipped, quarantine goes on");
             p.checks.push(("CreateTags (mirror)".into(), v));
         }
         match member {
@@ -794,23 +922,30 @@ impl<'a, O: Ops> Runner<'a, O> {
             }
             Ok(Some((asg, life))) => p.checks.push((
                 format!("EnterStandby ({asg})"),
-                Verdict::Error(format!(
-                    "the instance is {life} in {asg}: retry when it is InService"
+                Verdict::Warning(format!(
+                    "the instance is {life} in {asg}: no Standby now; it is isolated all the same"
                 )),
             )),
             Ok(None) => {}
             Err(e) => p.checks.push((
                 "DescribeAutoScalingInstances".into(),
-                Verdict::Error(e.message),
+                Verdict::Warning(format!(
+                    "{}: if it is in a group, the group may replace it; it is isolated all the same",
+                    e.message
+                )),
             )),
         }
-        let v = Verdict::of(&ops.set_termination_protection(&id, true, true).await);
+        // The evidence steps are kept when they can be, never at the cost of the cut.
+        let evidence = "isolation goes on without it";
+        let v = Verdict::of(&ops.set_termination_protection(&id, true, true).await)
+            .or_warning(evidence);
         p.checks.push((
             "ModifyInstanceAttribute DisableApiTermination=true".into(),
             v,
         ));
         if f.shutdown_behavior.as_deref() != Some("stop") {
-            let v = Verdict::of(&ops.set_shutdown_behavior(&id, "stop", true).await);
+            let v = Verdict::of(&ops.set_shutdown_behavior(&id, "stop", true).await)
+                .or_warning(evidence);
             p.checks.push((
                 "ModifyInstanceAttribute InstanceInitiatedShutdownBehavior=stop".into(),
                 v,
@@ -824,7 +959,8 @@ impl<'a, O: Ops> Runner<'a, O> {
             let v = Verdict::of(
                 &ops.set_delete_on_termination(&id, &vol.device, false, true)
                     .await,
-            );
+            )
+            .or_warning(evidence);
             p.checks.push((
                 format!(
                     "ModifyInstanceAttribute {} DeleteOnTermination=false",

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::journal::{Event, Quarantine};
 use super::quarantine::rules_label;
-use super::{Facts, Ops, Preview, Runner, TAG_ASG, TriageError, Verdict};
+use super::{Facts, Ops, Preview, Runner, TAG_ASG, TAG_AT, TAG_STATE, TriageError, Verdict};
 
 /// A step release can go on without: its failure is collected (and reported at the end), while a
 /// lost audit record or the crash test hook still stop the run. True when it worked.
@@ -20,6 +20,19 @@ fn collect(r: Result<(), TriageError>, failed: &mut Vec<String>) -> Result<bool,
             Ok(false)
         }
     }
+}
+
+/// Up to eight rules, then how many more.
+fn some_rules(rules: &[crate::model::IngressRule]) -> String {
+    const SHOWN: usize = 8;
+    if rules.is_empty() {
+        return "nothing".into();
+    }
+    let mut out = rules_label(&rules[..rules.len().min(SHOWN)]);
+    if rules.len() > SHOWN {
+        out.push_str(&format!(" (+{} more)", rules.len() - SHOWN));
+    }
+    out
 }
 
 /// A group named in instance tags, as checked.
@@ -79,23 +92,53 @@ impl<'a, O: Ops> Runner<'a, O> {
                     .cloned()
                     .collect();
                 let opens = if world.is_empty() {
-                    "opens nothing to the internet".to_string()
+                    "no rule from 0.0.0.0/0 or ::/0".to_string()
                 } else {
                     format!("OPENS {} TO THE INTERNET", rules_label(&world))
                 };
-                shown.push((g.clone(), format!("{} — {opens}", info.name)));
+                // Every rule is shown: a near-world CIDR, another account's group or a prefix
+                // list can open as much as 0.0.0.0/0; the operator judges.
+                shown.push((
+                    g.clone(),
+                    format!(
+                        "{} — {opens}; in: {}; out: {}",
+                        info.name,
+                        some_rules(&info.ingress),
+                        some_rules(&info.egress)
+                    ),
+                ));
             }
             groups.insert(eni.clone(), shown);
         }
         Ok(Checked { problems, groups })
     }
 
-    pub(super) async fn release(&mut self, from_tags: bool) -> Result<String, TriageError> {
+    pub(super) async fn release(
+        &mut self,
+        reviewed: Option<&BTreeMap<String, Vec<String>>>,
+    ) -> Result<String, TriageError> {
         let id = self.target.instance_id.clone();
         let f = self.facts().await?;
         let record = self.journal.get(&self.target.key()).cloned();
         let originals = match &record {
-            Some(q) => q.enis.clone(),
+            Some(q) => {
+                // Interfaces that appeared during quarantine may be the attacker's: they stay
+                // isolated (their record is closed with the rest).
+                for eni in &q.late {
+                    self.warn(
+                        "release",
+                        format!(
+                            "{eni} was attached during quarantine (groups then: {}): left isolated; restore it by hand if it is yours",
+                            q.enis[eni].join(",")
+                        ),
+                    );
+                }
+                q.enis
+                    .iter()
+                    .filter(|(e, _)| !q.late.contains(*e))
+                    .map(|(e, g)| (e.clone(), g.clone()))
+                    .collect()
+            }
             None => {
                 let tags = f.originals();
                 if tags.is_empty() {
@@ -108,9 +151,18 @@ impl<'a, O: Ops> Runner<'a, O> {
                         checked.problems.join("; ")
                     )));
                 }
-                if !from_tags {
+                let Some(reviewed) = reviewed else {
                     return Err(TriageError::Refused(format!(
                         "no local journal record of {id}'s quarantine (quarantined from another machine?): releasing from its tags needs the groups reviewed and the instance id typed (console) or --from-tags (headless)"
+                    )));
+                };
+                if *reviewed != tags {
+                    return Err(TriageError::Refused(format!(
+                        "the instance tags changed since their groups were shown to you (now: {}): nothing was done; review them again",
+                        tags.iter()
+                            .map(|(e, g)| format!("{e}={}", g.join(",")))
+                            .collect::<Vec<_>>()
+                            .join(" ")
                     )));
                 }
                 self.warn(
@@ -150,15 +202,28 @@ impl<'a, O: Ops> Runner<'a, O> {
         }
         if let Some(q) = &record {
             failed.extend(self.restore_evidence(&f, q).await?);
+            let mut done = restored.clone();
+            if failed.is_empty() {
+                done.extend(q.late.iter().cloned());
+            }
             self.journal(Event::Restored {
-                enis: restored.clone(),
+                enis: done,
                 complete: failed.is_empty(),
             })?;
         }
         // The tag mirror of what was restored goes, best-effort.
+        // Only what this release accounts for: another responder's records stay.
         let mut keys: Vec<String> = restored.iter().flat_map(|e| f.original_keys(e)).collect();
         if failed.is_empty() {
-            keys = f.mirror_keys();
+            if let Some(q) = &record {
+                keys.extend(q.late.iter().flat_map(|e| f.original_keys(e)));
+            }
+            keys.extend(
+                [TAG_STATE, TAG_AT, TAG_ASG]
+                    .iter()
+                    .filter(|k| f.tags.contains_key(**k))
+                    .map(|k| k.to_string()),
+            );
         }
         if !keys.is_empty() {
             let id2 = id.clone();
@@ -289,10 +354,14 @@ impl<'a, O: Ops> Runner<'a, O> {
         let originals = match self.journal.get(&self.target.key()).cloned() {
             Some(q) => {
                 for (eni, g) in &q.enis {
-                    p.plan.push(format!(
-                        "Restore {eni} to {} (from the local journal).",
-                        g.join(", ")
-                    ));
+                    p.plan.push(if q.late.contains(eni) {
+                        format!(
+                            "Leave {eni} isolated: it was attached during quarantine (groups then: {}).",
+                            g.join(", ")
+                        )
+                    } else {
+                        format!("Restore {eni} to {} (from the local journal).", g.join(", "))
+                    });
                 }
                 if let Some(asg) = &q.standby {
                     p.plan
@@ -330,6 +399,9 @@ impl<'a, O: Ops> Runner<'a, O> {
                     }
                 }
                 q.enis
+                    .into_iter()
+                    .filter(|(e, _)| !q.late.contains(e))
+                    .collect()
             }
             None => {
                 let tags = f.originals();
@@ -362,7 +434,9 @@ impl<'a, O: Ops> Runner<'a, O> {
                     ));
                 }
                 p.typed_confirmation = true;
-                p.action = super::Action::Release { from_tags: true };
+                p.action = super::Action::Release {
+                    from_tags: Some(tags.clone()),
+                };
                 tags
             }
         };

@@ -258,7 +258,8 @@ fn cell<'a>(
 }
 
 /// The triage mark of a row: a console action's label, else what live data shows: QUARANTINED
-/// when every interface is on one watchfloor isolation group that opens nothing to the internet
+/// when every interface is on one group with the VPC's isolation-group name that opens nothing
+/// to the internet (inbound: the fleet view has no outbound rules)
 /// (never from the state tag, which anyone with CreateTags can set), ALLOW-ALL while an
 /// interrupted quarantine left an interface on the allow-all group, INCOMPLETE when only the tag
 /// claims a quarantine.
@@ -277,7 +278,9 @@ fn mark_of(state: &State, row: &Row) -> Option<String> {
         && row.instance.interfaces.iter().all(|n| {
             n.group_ids.len() == 1
                 && groups.get(&n.group_ids[0]).is_some_and(|g| {
-                    g.name.starts_with(crate::triage::ISOLATION_GROUP)
+                    g.vpc_id
+                        .as_deref()
+                        .is_some_and(|vpc| crate::triage::is_isolation_name(&g.name, vpc))
                         && g.ingress.iter().all(|r| !r.source.is_world())
                 })
         });

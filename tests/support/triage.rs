@@ -149,7 +149,7 @@ pub async fn act_full(
     (res, r.progress, r.warnings)
 }
 
-pub const RELEASE: Action = Action::Release { from_tags: false };
+pub const RELEASE: Action = Action::Release { from_tags: None };
 
 pub async fn setup() -> (Emulator, AwsOps, tempfile::TempDir) {
     let emu = Emulator::start();

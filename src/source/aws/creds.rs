@@ -138,6 +138,9 @@ impl MfaRoleProvider {
     }
 }
 
+/// How long a renewal before a triage run waits for the operator to type a code.
+const RENEWAL_WAIT: Duration = Duration::from_secs(300);
+
 /// The MFA session of an account, shared by its SDK clients and by triage.
 #[derive(Clone, Debug)]
 struct MfaSession(Arc<MfaRoleProvider>);
@@ -161,13 +164,28 @@ impl Renewal {
     /// Makes sure the session is valid for at least `min` from now, asking for a code if not.
     /// Called outside any request, so the per-request timeout never cuts the prompt off.
     pub async fn ensure(&self, min: Duration) -> Result<(), AwsError> {
-        self.0.valid_for(min).await.map(|_| ()).map_err(|e| {
+        let fail = |why: String| {
             AwsError::other(format!(
-                "`{}`: the MFA session could not be renewed before the action: {}",
-                self.0.alias,
-                super::error::one_line(&e.to_string())
+                "`{}`: the MFA session could not be renewed before the action: {why}",
+                self.0.alias
             ))
-        })
+        };
+        match tokio::time::timeout(RENEWAL_WAIT, self.0.valid_for(min)).await {
+            Ok(Ok(c)) if c.expiry().is_some_and(|e| e < SystemTime::now() + min) => {
+                Err(fail(format!(
+                    "the new session ends in {} minutes, before the action could finish: lower quarantine_wait_secs",
+                    c.expiry()
+                        .and_then(|e| e.duration_since(SystemTime::now()).ok())
+                        .map_or(0, |d| d.as_secs() / 60)
+                )))
+            }
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(fail(super::error::one_line(&e.to_string()))),
+            Err(_) => Err(fail(format!(
+                "no code typed within {} minutes",
+                RENEWAL_WAIT.as_secs() / 60
+            ))),
+        }
     }
 }
 
