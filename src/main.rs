@@ -146,10 +146,12 @@ async fn console(
         }
         // The terminal is cooked again: ctrl+c, ctrl+\, SIGTERM or a hangup now only cut the
         // wait short; they never kill a run half-way.
-        let mut hurry = watchfloor::triage::headless::hurry_on_signals()?;
         let x2 = x.clone();
+        let hurry = watchfloor::triage::headless::hurry_on_signals();
         let on_signal = tokio::spawn(async move {
-            if hurry.wait_for(|v| *v).await.is_ok() {
+            if let Ok(mut h) = hurry
+                && h.wait_for(|v| *v).await.is_ok()
+            {
                 x2.hurry();
             }
         });

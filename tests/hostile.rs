@@ -335,7 +335,7 @@ async fn trap_groups_under_the_predictable_names_are_made_exact_before_anything_
         "{warnings:?}"
     );
     assert_isolated(&ops, &fx).await;
-    // Then the trap is made exact on the next run too (the fresh group carries on meanwhile).
+    // The next run makes the trap allow-all group exact too (nothing moves: already isolated).
     act(&ops, &mut log, &fx.instance, Action::Quarantine, None)
         .await
         .unwrap();
@@ -384,15 +384,28 @@ async fn trap_groups_under_the_predictable_names_are_made_exact_before_anything_
             assert!(g.ip_permissions_egress().is_empty(), "C2 egress revoked");
         }
     }
-    // The allow-all group was made exact before the first interface moved onto it.
+    // In the run that moved the interfaces, the allow-all group was made exact (on a fresh
+    // group: the trap kept refusing) before the first interface moved onto it.
     let (recs, bad) = AuditLog::read(log.path()).unwrap();
     assert!(bad.is_empty());
-    let first = |p: &str| {
-        recs.iter()
-            .position(|r| r.phase == Phase::Intent && r.step.contains(p))
-            .unwrap_or_else(|| panic!("no step {p}"))
-    };
-    assert!(first("of allow-all group") < first("to allow-all group"));
+    let moved = recs
+        .iter()
+        .position(|r| r.phase == Phase::Intent && r.step.contains("to allow-all group"))
+        .expect("a move to allow-all");
+    let run_start = recs[..moved]
+        .iter()
+        .rposition(|r| r.step == "result")
+        .expect("an earlier run");
+    assert!(
+        recs[run_start..moved]
+            .iter()
+            .any(|r| r.phase == Phase::Outcome
+                && r.result.as_deref() == Some("ok")
+                && r.step
+                    .starts_with("authorize 2 ingress rule(s) of allow-all group")),
+        "{:#?}",
+        &recs[run_start..moved]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -679,4 +692,72 @@ async fn credentials_of_another_account_than_shown_are_refused() {
     );
     assert!(mutating(&emu).is_empty(), "{:?}", mutating(&emu));
     assert_eq!(groups_now(&ops, &fx.instance).await, fx.original);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denied_side_steps_only_warn_and_the_cut_still_happens() {
+    let (emu, ops, dir) = setup().await;
+    let mut log = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
+    let fx = fixture(&ops).await;
+    // The identity may not read Auto Scaling nor change attributes (or the attacker made these
+    // calls fail): Standby and evidence are skipped with warnings, the instance is isolated.
+    for action in ["ModifyInstanceAttribute", "DescribeAutoScalingInstances"] {
+        emu.post(
+            "/_watchfloor/faults",
+            &json!({"service": if action.starts_with("Describe") { "autoscaling" } else { "ec2" }, "action": action, "code": "UnauthorizedOperation", "status": 403, "count": 100}),
+        );
+    }
+    let (res, _, warnings) = act_full(&ops, &mut log, &fx.instance, Action::Quarantine, None).await;
+    res.unwrap();
+    assert_isolated(&ops, &fx).await;
+    for what in [
+        "Auto Scaling membership unreadable",
+        "the instance can be terminated",
+        "a shutdown from inside may terminate it",
+    ] {
+        assert!(
+            warnings.iter().any(|w| w.contains(what)),
+            "{what}: {warnings:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attacker_reopening_an_isolated_instance_makes_it_unfinished_again() {
+    let (_emu, ops, dir) = setup().await;
+    let mut log = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
+    let fx = fixture(&ops).await;
+    act(&ops, &mut log, &fx.instance, Action::Quarantine, None)
+        .await
+        .unwrap();
+    assert!(journal(&log).unfinished().is_empty());
+    // The attacker puts an interface back on an open group; the responder quarantines again
+    // and that run dies mid-way: the journal offers it for resume.
+    let open = group(&ops, &fx.vpc, "back-door", vec![everything_from_anywhere()]).await;
+    let (eni0, _) = fx.original.iter().next().unwrap();
+    ops.set_eni_groups(eni0, std::slice::from_ref(&open), false)
+        .await
+        .unwrap();
+    act(
+        &ops,
+        &mut log,
+        &fx.instance,
+        Action::Quarantine,
+        Some("to allow-all"),
+    )
+    .await
+    .unwrap_err();
+    let j = journal(&log);
+    assert_eq!(j.unfinished().len(), 1);
+    // Its originals are still the real ones, never the attacker's group.
+    assert_eq!(
+        j.get(&target(&fx.instance).key()).unwrap().enis,
+        fx.original
+    );
+    drop(j);
+    act(&ops, &mut log, &fx.instance, Action::Quarantine, None)
+        .await
+        .unwrap();
+    assert_isolated(&ops, &fx).await;
+    assert!(journal(&log).unfinished().is_empty());
 }

@@ -570,6 +570,7 @@ mod triage_flow {
         }
         let run = job(&key(&mut s, "Y"));
         assert!(!run.preview);
+        assert_eq!(run.action, T::Quarantine);
         assert_eq!(run.case_id, "IR-OLD");
         assert!(s.triage.resume.is_empty(), "offered once");
     }

@@ -95,6 +95,8 @@ pub struct Quarantine {
     /// Interfaces found attached after `begin` (possibly by the attacker): release leaves them
     /// isolated rather than putting their groups back.
     pub late: std::collections::BTreeSet<String>,
+    /// Every interface a `begin` recorded (restored or not): never "late".
+    pub begun: std::collections::BTreeSet<String>,
     /// Auto Scaling group it was put in Standby in.
     pub standby: Option<String>,
     /// DisableApiTermination before.
@@ -145,6 +147,17 @@ impl Journal {
         Ok((j, bad))
     }
 
+    /// Reads the file again (another process may have written since it was opened): done once
+    /// the instance lock is held, so a run decides from what is on disk.
+    pub fn reload(&mut self) -> std::io::Result<()> {
+        let (entries, _) = JsonlFile::read::<Entry>(self.file.path())?;
+        self.open.clear();
+        for e in entries {
+            self.apply(e);
+        }
+        Ok(())
+    }
+
     /// Where the journal is.
     pub fn path(&self) -> &Path {
         self.file.path()
@@ -164,10 +177,12 @@ impl Journal {
                 // it recorded wins; the second only adds interfaces the first did not know.
                 Some(q) => {
                     for (eni, groups) in enis {
+                        q.begun.insert(eni.clone());
                         q.enis.entry(eni).or_insert(groups);
                     }
                 }
                 None => {
+                    let begun = enis.keys().cloned().collect();
                     self.open.insert(
                         e.key,
                         Quarantine {
@@ -176,6 +191,7 @@ impl Journal {
                             vpc_id,
                             enis,
                             late: Default::default(),
+                            begun,
                             standby: None,
                             termination_protection,
                             shutdown_behavior,
@@ -189,7 +205,9 @@ impl Journal {
                 if let Some(q) = self.open.get_mut(&e.key)
                     && !q.enis.contains_key(&eni)
                 {
-                    q.late.insert(eni.clone());
+                    if !q.begun.contains(&eni) {
+                        q.late.insert(eni.clone());
+                    }
                     q.enis.insert(eni, groups);
                 }
             }

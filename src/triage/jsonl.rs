@@ -18,9 +18,9 @@ pub struct JsonlFile {
 }
 
 impl JsonlFile {
-    /// Opens (creating) the file for appending. A directory it creates is 0700 (and an existing
-    /// one named `watchfloor`, our state directory, is tightened to it), a file it creates 0600;
-    /// an existing file readable by others is tightened to 0600.
+    /// Opens (creating) the file for appending. A directory it creates is 0700 (and watchfloor's
+    /// default state directory is tightened to it), a file it creates 0600; an existing file
+    /// readable by others is tightened to 0600.
     pub fn open(path: &Path) -> std::io::Result<JsonlFile> {
         let dir = path
             .parent()
@@ -29,11 +29,13 @@ impl JsonlFile {
         if let Some(d) = &dir {
             if !d.exists() {
                 DirBuilder::new().recursive(true).mode(0o700).create(d)?;
-            } else if d.file_name().is_some_and(|n| n == "watchfloor")
-                && std::fs::metadata(d)?.permissions().mode() & 0o077 != 0
+            } else if super::AuditLog::default_path()
+                .is_some_and(|p| p.parent() == Some(d.as_path()))
+                && std::fs::metadata(d).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
             {
-                // watchfloor's own state directory, made readable by an older version.
-                std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))?;
+                // watchfloor's own default state directory, made readable by an older version
+                // (best-effort: a directory we cannot change still works).
+                let _ = std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700));
             }
         }
         let existed = path.exists();

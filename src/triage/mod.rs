@@ -723,14 +723,10 @@ impl<'a, O: Ops> Runner<'a, O> {
         r: Result<(), TriageError>,
         meaning: &str,
     ) -> Result<(), TriageError> {
-        match r {
-            Ok(()) => Ok(()),
-            Err(e @ (TriageError::Interrupted(_) | TriageError::Audit(_))) => Err(e),
-            Err(e) => {
-                self.warn(action, format!("{e}: {meaning}"));
-                Ok(())
-            }
+        if let Some(e) = tolerated(r)? {
+            self.warn(action, format!("{e}: {meaning}"));
         }
+        Ok(())
     }
 
     /// Writes a journal entry (fsynced) before what it describes happens.
@@ -761,20 +757,16 @@ impl<'a, O: Ops> Runner<'a, O> {
                 ops.create_tags(&id, &tags, false).await.map(|r| ((), r))
             })
             .await;
-        match r {
-            Ok(()) => Ok(()),
-            Err(e @ TriageError::Interrupted(_)) => Err(e),
-            Err(e) => {
-                self.mirror_off = true;
-                self.warn(
-                    action,
-                    format!(
-                        "tag mirror skipped ({e}): the journal keeps the record; other responders will not see it in tags"
-                    ),
-                );
-                Ok(())
-            }
+        if let Some(e) = tolerated(r)? {
+            self.mirror_off = true;
+            self.warn(
+                action,
+                format!(
+                    "tag mirror skipped ({e}): the journal keeps the record; other responders will not see it in tags"
+                ),
+            );
         }
+        Ok(())
     }
 
     async fn facts(&self) -> Result<Facts, TriageError> {
@@ -916,6 +908,10 @@ impl<'a, O: Ops> Runner<'a, O> {
         }
         let _lock =
             lock.map_err(|e| TriageError::Refused(format!("{e}: nothing was done (try again)")))?;
+        // What another process wrote while this one waited counts.
+        self.journal
+            .reload()
+            .map_err(|e| TriageError::Audit(format!("{}: {e}", self.journal.path().display())))?;
         self.verify_account(action.name()).await?;
         match action {
             Action::Stop {
@@ -1026,6 +1022,16 @@ impl<'a, O: Ops> Runner<'a, O> {
             ids.len(),
             ids.join(", ")
         ))
+    }
+}
+
+/// How a step the action can go on without ended: `Ok(None)` done, `Ok(Some(e))` failed and
+/// tolerated, `Err(e)` the run must stop all the same (a lost audit record, the crash test hook).
+fn tolerated<T>(r: Result<T, TriageError>) -> Result<Option<TriageError>, TriageError> {
+    match r {
+        Ok(_) => Ok(None),
+        Err(e @ (TriageError::Interrupted(_) | TriageError::Audit(_))) => Err(e),
+        Err(e) => Ok(Some(e)),
     }
 }
 

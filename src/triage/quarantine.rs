@@ -120,6 +120,12 @@ pub(super) fn rules_label(rules: &[IngressRule]) -> String {
         .join(", ")
 }
 
+/// The one group every attached interface is on alone, if there is one.
+fn single_group(f: &Facts) -> Option<String> {
+    let (_, first) = f.enis.first()?;
+    (first.len() == 1 && f.enis.iter().all(|(_, g)| g == first)).then(|| first[0].clone())
+}
+
 /// True when the interface is on exactly this one group.
 pub fn on_only(groups: &[String], group: &str) -> bool {
     groups.len() == 1 && groups[0] == group
@@ -157,6 +163,22 @@ impl<'a, O: Ops> Runner<'a, O> {
         }
         let [iso, all] = out;
         Ok((iso, all))
+    }
+
+    /// True for a group of this VPC named as watchfloor names isolation groups (a hint).
+    pub(super) async fn is_isolation_group(&self, group: &str, vpc: &str) -> bool {
+        self.group_info(group).await.is_ok_and(|i| {
+            i.vpc_id.as_deref() == Some(vpc) && super::is_isolation_name(&i.name, vpc)
+        })
+    }
+
+    /// Every interface alone on one isolation-named group of the VPC (what a finished
+    /// quarantine leaves; the rules are checked later).
+    async fn looks_isolated(&self, f: &Facts, vpc: &str) -> bool {
+        match single_group(f) {
+            Some(g) => self.is_isolation_group(&g, vpc).await,
+            None => false,
+        }
     }
 
     async fn group_info(&self, group: &str) -> Result<GroupInfo, TriageError> {
@@ -258,12 +280,11 @@ impl<'a, O: Ops> Runner<'a, O> {
                     .await?
                 }
             };
-            match self.harden(&id, role, vpc, &want).await {
-                Ok(()) => ids.push(id),
-                Err(e @ (TriageError::Interrupted(_) | TriageError::Audit(_))) => return Err(e),
+            match super::tolerated(self.harden(&id, role, vpc, &want).await)? {
+                None => ids.push(id),
                 // A group found under the predictable name that will not become exact (someone
                 // keeps changing it): a new group of our own, made exact the same way.
-                Err(e) if have.is_some() => {
+                Some(e) if have.is_some() => {
                     self.warn(
                         "quarantine",
                         format!("{role} group {id} (found by name) cannot be made exact ({e}): using a new group"),
@@ -277,7 +298,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                     self.harden(&fresh, role, vpc, &want).await?;
                     ids.push(fresh);
                 }
-                Err(e) => return Err(e),
+                Some(e) => return Err(e),
             }
         }
         Ok(Groups {
@@ -375,11 +396,11 @@ impl<'a, O: Ops> Runner<'a, O> {
             Ok(msg) => Ok(msg),
             Err(e @ TriageError::Interrupted(_)) => Err(e),
             Err(e) => {
-                let ids = match &made {
-                    Some(g) => (Some(g.iso.clone()), Some(g.all.clone())),
-                    None => found,
+                let (ids, verified) = match &made {
+                    Some(g) => ((Some(g.iso.clone()), Some(g.all.clone())), true),
+                    None => (found, false),
                 };
-                let comp = self.compensate(&ids).await;
+                let comp = self.compensate(&ids, verified).await;
                 Err(match e {
                     // Refused before anything moved and nothing to compensate: say it plainly.
                     TriageError::Refused(m) if comp.is_none() => TriageError::Refused(m),
@@ -486,6 +507,14 @@ impl<'a, O: Ops> Runner<'a, O> {
             .collect();
         // 1. The journal, before anything changes.
         self.journal_begin(f, vpc, &ours).await?;
+        let was_isolated = self
+            .journal
+            .get(&self.target.key())
+            .is_some_and(|q| q.isolated);
+        if was_isolated && !self.looks_isolated(f, vpc).await {
+            // Someone changed its groups since: unfinished until verified again.
+            self.journal(Event::Opening)?;
+        }
         // 2. An Auto Scaling member goes to Standby first, or the group replaces it. The group
         //    name comes from DescribeAutoScalingInstances, never from a tag. Nothing here may
         //    keep the cut from happening: a failure is a warning, and isolation goes on.
@@ -493,11 +522,31 @@ impl<'a, O: Ops> Runner<'a, O> {
         // 3. Evidence must survive: no termination, no shutdown-terminates, volumes kept.
         self.keep_evidence(id, f).await?;
         // 4. Both groups exact, before any interface moves.
-        let g = self.ensure_groups(vpc, found).await?;
+        let mut g = self.ensure_groups(vpc, found).await?;
+        let now = self.facts().await?;
+        // Isolated on another exact isolation group of this VPC (a fresh one an earlier run
+        // made): that one, made exact again, is the isolation group of this run.
+        if let Some(other) = single_group(&now)
+            && other != g.iso
+            && self.is_isolation_group(&other, vpc).await
+        {
+            let examiner = self.ctx.examiner_cidr.clone();
+            if self
+                .harden(
+                    &other,
+                    "isolation",
+                    vpc,
+                    &isolation_rules(examiner.as_deref()),
+                )
+                .await
+                .is_ok()
+            {
+                g.iso = other;
+            }
+        }
         *made = Some(g.clone());
         let ours = [g.iso.as_str(), g.all.as_str()];
         // 5. Allow-all first (existing flows become untracked), wait, then isolation.
-        let now = self.facts().await?;
         let already = !now.enis.is_empty() && now.enis.iter().all(|(_, gs)| on_only(gs, &g.iso));
         if !already {
             self.journal_interfaces(&now, &ours).await?;
@@ -551,13 +600,19 @@ impl<'a, O: Ops> Runner<'a, O> {
             });
         }
         let examiner = self.ctx.examiner_cidr.clone();
-        self.harden(
-            &g.iso,
-            "isolation",
-            vpc,
-            &isolation_rules(examiner.as_deref()),
-        )
-        .await?;
+        let exact = self
+            .harden(
+                &g.iso,
+                "isolation",
+                vpc,
+                &isolation_rules(examiner.as_deref()),
+            )
+            .await;
+        if let Err(e) = exact {
+            // Not isolated as it must be: unfinished again (offered for resume).
+            let _ = self.journal(Event::Opening);
+            return Err(e);
+        }
         let was_isolated = self
             .journal
             .get(&self.target.key())
@@ -728,7 +783,11 @@ impl<'a, O: Ops> Runner<'a, O> {
     /// After a failure: every interface that is (or may be) on the allow-all group goes to the
     /// isolation group. It only moves groups (no tags, no new records), goes on past a failing
     /// interface, and a lost audit record is a warning, never a block.
-    async fn compensate(&mut self, ids: &(Option<String>, Option<String>)) -> Option<String> {
+    async fn compensate(
+        &mut self,
+        ids: &(Option<String>, Option<String>),
+        verified: bool,
+    ) -> Option<String> {
         let id = self.target.instance_id.clone();
         let record = self.journal.get(&self.target.key()).cloned();
         // The ids this run made or found; what is missing is looked up again by name (a group
@@ -747,10 +806,25 @@ impl<'a, O: Ops> Runner<'a, O> {
             // Attached interfaces on the allow-all group, and journaled ones that are no longer
             // attached (detached, or left behind by a terminated instance) and may be on it.
             Ok(f) => {
+                // On this run's allow-all group, or on any group named like one (an earlier
+                // run's): moving those to isolation is never worse.
+                let ids: Vec<String> = f.enis.iter().flat_map(|(_, g)| g.clone()).collect();
+                let named: Vec<String> = self
+                    .ops
+                    .describe_groups(&ids)
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|g| g.name.starts_with(super::ALLOW_ALL_GROUP))
+                    .map(|g| g.group_id)
+                    .collect();
                 let mut t: Vec<String> = f
                     .enis
                     .iter()
-                    .filter(|(_, gs)| all.as_ref().is_some_and(|a| gs.contains(a)))
+                    .filter(|(_, gs)| {
+                        gs.iter()
+                            .any(|g| all.as_ref() == Some(g) || named.contains(g))
+                    })
                     .map(|(e, _)| e.clone())
                     .collect();
                 t.extend(
@@ -772,6 +846,23 @@ impl<'a, O: Ops> Runner<'a, O> {
                 targets.len()
             ));
         };
+        // A group this run did not make exact is made so first; moving onto it is never worse
+        // than allow-all, but it is not reported as isolation unless it is exact.
+        let mut unverified = false;
+        if !verified {
+            let vpc = self
+                .journal
+                .get(&self.target.key())
+                .map(|q| q.vpc_id.clone());
+            let examiner = self.ctx.examiner_cidr.clone();
+            unverified = match vpc {
+                Some(v) => self
+                    .harden(&iso, "isolation", &v, &isolation_rules(examiner.as_deref()))
+                    .await
+                    .is_err(),
+                None => true,
+            };
+        }
         self.note(format!(
             "!! moving {} interface(s) to the isolation group (compensating)",
             targets.len()
@@ -802,7 +893,11 @@ impl<'a, O: Ops> Runner<'a, O> {
             }
         }
         let moved = targets.len() - gone - failed.len();
-        Some(if failed.is_empty() {
+        Some(if failed.is_empty() && unverified {
+            format!(
+                "moved {moved} interface(s) off the allow-all group onto {iso}, whose rules could NOT be verified: the instance may be OPEN TO THE INTERNET; run quarantine again"
+            )
+        } else if failed.is_empty() {
             format!(
                 "compensated: {moved} interface(s) moved to the isolation group {iso}{}",
                 if gone > 0 {
@@ -835,7 +930,7 @@ impl<'a, O: Ops> Runner<'a, O> {
             Some(v) => self.find_groups(v).await.unwrap_or((None, None)),
             None => (None, None),
         };
-        self.compensate(&found)
+        self.compensate(&found, false)
             .await
             .unwrap_or_else(|| "no interface was on the allow-all group".into())
     }

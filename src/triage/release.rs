@@ -9,17 +9,16 @@ use super::journal::{Event, Quarantine};
 use super::quarantine::rules_label;
 use super::{Facts, Ops, Preview, Runner, TAG_ASG, TAG_AT, TAG_STATE, TriageError, Verdict};
 
-/// A step release can go on without: its failure is collected (and reported at the end), while a
-/// lost audit record or the crash test hook still stop the run. True when it worked.
+/// A step release can go on without: its failure is collected (and reported at the end).
+/// True when it worked.
 fn collect(r: Result<(), TriageError>, failed: &mut Vec<String>) -> Result<bool, TriageError> {
-    match r {
-        Ok(()) => Ok(true),
-        Err(e @ (TriageError::Interrupted(_) | TriageError::Audit(_))) => Err(e),
-        Err(e) => {
+    Ok(match super::tolerated(r)? {
+        None => true,
+        Some(e) => {
             failed.push(e.to_string());
-            Ok(false)
+            false
         }
-    }
+    })
 }
 
 /// Up to eight rules, then how many more.
@@ -199,6 +198,21 @@ impl<'a, O: Ops> Runner<'a, O> {
         }
         if let Err(e) = self.exit_standby(&f, record.as_ref()).await {
             failed.push(e.to_string());
+        }
+        // A late interface is left isolated only if it is: otherwise the record stays open.
+        if let Some(q) = &record {
+            for eni in &q.late {
+                let Some((_, groups)) = f.enis.iter().find(|(e, _)| e == eni) else {
+                    continue;
+                };
+                let isolated =
+                    groups.len() == 1 && self.is_isolation_group(&groups[0], &q.vpc_id).await;
+                if !isolated {
+                    failed.push(format!(
+                        "{eni} (attached during quarantine) is not on the isolation group: run quarantine again first"
+                    ));
+                }
+            }
         }
         if let Some(q) = &record {
             failed.extend(self.restore_evidence(&f, q).await?);
@@ -440,8 +454,9 @@ impl<'a, O: Ops> Runner<'a, O> {
                 tags
             }
         };
-        p.plan
-            .push("Remove the tag mirror. Termination protection stays on.".into());
+        p.plan.push(
+            "Remove the tag mirror of what is restored. Termination protection stays on.".into(),
+        );
         for (eni, groups) in &originals {
             let v = Verdict::of(&ops.set_eni_groups(eni, groups, true).await);
             p.checks

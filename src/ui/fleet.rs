@@ -258,8 +258,8 @@ fn cell<'a>(
 }
 
 /// The triage mark of a row: a console action's label, else what live data shows: QUARANTINED
-/// when every interface is on one group with the VPC's isolation-group name that opens nothing
-/// to the internet (inbound: the fleet view has no outbound rules)
+/// when every interface is on one group with the VPC's isolation-group name whose inbound rules
+/// are at most one TCP 22 rule, not from the world (the fleet view has no outbound rules)
 /// (never from the state tag, which anyone with CreateTags can set), ALLOW-ALL while an
 /// interrupted quarantine left an interface on the allow-all group, INCOMPLETE when only the tag
 /// claims a quarantine.
@@ -281,7 +281,14 @@ fn mark_of(state: &State, row: &Row) -> Option<String> {
                     g.vpc_id
                         .as_deref()
                         .is_some_and(|vpc| crate::triage::is_isolation_name(&g.name, vpc))
-                        && g.ingress.iter().all(|r| !r.source.is_world())
+                        && g.ingress.len() <= 1
+                        && g.ingress.iter().all(|r| {
+                            // At most the examiner's TCP 22, never from the world.
+                            !r.source.is_world()
+                                && r.protocol == "tcp"
+                                && r.from_port == Some(22)
+                                && r.to_port == Some(22)
+                        })
                 })
         });
     let on_allow_all = row.instance.interfaces.iter().any(|n| {
