@@ -212,6 +212,14 @@ impl Facts {
             .collect()
     }
 
+    /// DeleteOnTermination of the volume attached at `device`, if known.
+    pub fn delete_on_termination(&self, device: &str) -> Option<bool> {
+        self.volumes
+            .iter()
+            .find(|v| v.device == device)
+            .and_then(|v| v.delete_on_termination)
+    }
+
     /// Every tag key of the quarantine mirror on this instance.
     pub fn mirror_keys(&self) -> Vec<String> {
         self.tags
@@ -773,10 +781,7 @@ impl<'a, O: Ops> Runner<'a, O> {
         self.ops
             .describe(&self.target.instance_id)
             .await
-            .map_err(|e| TriageError::Api {
-                step: "describe instance".into(),
-                error: e.message,
-            })
+            .map_err(api("describe instance"))
     }
 
     /// Refuses unless STS says the credentials act in the account the operator saw named.
@@ -785,10 +790,7 @@ impl<'a, O: Ops> Runner<'a, O> {
             .ops
             .caller_account()
             .await
-            .map_err(|e| TriageError::Api {
-                step: "verify account (STS GetCallerIdentity)".into(),
-                error: e.message,
-            })?;
+            .map_err(api("verify account (STS GetCallerIdentity)"))?;
         if got != self.target.account_id {
             let msg = format!(
                 "STS says these credentials act in account {got}, not {} ({}) that was shown: nothing was done",
@@ -1022,6 +1024,15 @@ impl<'a, O: Ops> Runner<'a, O> {
             ids.len(),
             ids.join(", ")
         ))
+    }
+}
+
+/// Turns an AWS error into the failure of `step`.
+fn api(step: impl Into<String>) -> impl FnOnce(AwsError) -> TriageError {
+    let step = step.into();
+    move |e| TriageError::Api {
+        step,
+        error: e.message,
     }
 }
 

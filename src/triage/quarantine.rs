@@ -11,10 +11,9 @@ use chrono::Utc;
 use super::journal::Event;
 use super::{
     ALLOW_ALL_GROUP, Direction, Facts, GroupInfo, ISOLATION_GROUP, Ops, Preview, Runner, TAG_AT,
-    TAG_CASE, TAG_LIMIT, TAG_STATE, TriageError, Verdict, original_tags,
+    TAG_CASE, TAG_LIMIT, TAG_STATE, TriageError, Verdict, api, original_tags,
 };
 use crate::model::{IngressRule, InstanceState, RuleSource};
-use crate::source::aws::AwsError;
 
 /// The rules a watchfloor group must have, both ways.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,14 +128,6 @@ fn single_group(f: &Facts) -> Option<String> {
 /// True when the interface is on exactly this one group.
 pub fn on_only(groups: &[String], group: &str) -> bool {
     groups.len() == 1 && groups[0] == group
-}
-
-fn api(step: impl Into<String>) -> impl FnOnce(AwsError) -> TriageError {
-    let step = step.into();
-    move |e| TriageError::Api {
-        step,
-        error: e.message,
-    }
 }
 
 /// The VPC's two watchfloor groups by id, once made exact.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::journal::{Event, Quarantine};
 use super::quarantine::rules_label;
-use super::{Facts, Ops, Preview, Runner, TAG_ASG, TAG_AT, TAG_STATE, TriageError, Verdict};
+use super::{Facts, Ops, Preview, Runner, TAG_ASG, TAG_AT, TAG_STATE, TriageError, Verdict, api};
 
 /// A step release can go on without: its failure is collected (and reported at the end).
 /// True when it worked.
@@ -57,10 +57,7 @@ impl<'a, O: Ops> Runner<'a, O> {
             .ops
             .describe_groups(&ids)
             .await
-            .map_err(|e| TriageError::Api {
-                step: "read the groups named in the instance tags".into(),
-                error: e.message,
-            })?;
+            .map_err(api("read the groups named in the instance tags"))?;
         let mut groups = BTreeMap::new();
         for (eni, gs) in originals {
             if !f.enis.iter().any(|(e, _)| e == eni) {
@@ -288,10 +285,7 @@ impl<'a, O: Ops> Runner<'a, O> {
         let member = ops
             .asg_membership(&id)
             .await
-            .map_err(|e| TriageError::Api {
-                step: "read Auto Scaling membership".into(),
-                error: e.message,
-            })?;
+            .map_err(api("read Auto Scaling membership"))?;
         match member {
             Some((name, life)) if name == asg && life == "Standby" => {
                 self.step(
@@ -332,11 +326,7 @@ impl<'a, O: Ops> Runner<'a, O> {
             collect(r, &mut failed)?;
         }
         for (device, before) in &q.delete_on_termination {
-            let now = f
-                .volumes
-                .iter()
-                .find(|v| &v.device == device)
-                .and_then(|v| v.delete_on_termination);
+            let now = f.delete_on_termination(device);
             if now.is_none() || now == Some(*before) {
                 continue;
             }
@@ -392,11 +382,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                     ));
                 }
                 for (device, before) in &q.delete_on_termination {
-                    let now = f
-                        .volumes
-                        .iter()
-                        .find(|v| &v.device == device)
-                        .and_then(|v| v.delete_on_termination);
+                    let now = f.delete_on_termination(device);
                     if now.is_some() && now != Some(*before) {
                         p.plan
                             .push(format!("{device} DeleteOnTermination back to {before}."));
