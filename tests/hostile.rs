@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_ec2::types::{IpPermission, IpRange};
@@ -17,28 +16,7 @@ use watchfloor::triage::{
 };
 
 async fn group(ops: &AwsOps, vpc: &str, name: &str, perms: Vec<IpPermission>) -> String {
-    let g = ops
-        .ec2
-        .create_security_group()
-        .group_name(name)
-        .description(name)
-        .vpc_id(vpc)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_string();
-    if !perms.is_empty() {
-        ops.ec2
-            .authorize_security_group_ingress()
-            .group_id(&g)
-            .set_ip_permissions(Some(perms))
-            .send()
-            .await
-            .unwrap();
-    }
-    g
+    support::seed::group_in(&ops.ec2, vpc, name, perms).await
 }
 
 fn everything_from_anywhere() -> IpPermission {
@@ -64,15 +42,6 @@ async fn assert_isolated(ops: &AwsOps, fx: &Fixture) {
         "every interface on {iso}: {:?}",
         f.enis
     );
-}
-
-async fn groups_now(ops: &AwsOps, instance: &str) -> BTreeMap<String, Vec<String>> {
-    ops.describe(instance)
-        .await
-        .unwrap()
-        .enis
-        .into_iter()
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

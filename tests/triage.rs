@@ -258,13 +258,7 @@ async fn quarantine_resumes_after_a_crash_at_every_step() {
         act(&ops, &mut log, &fx.instance, RELEASE, None)
             .await
             .unwrap();
-        let back: BTreeMap<String, Vec<String>> = ops
-            .describe(&fx.instance)
-            .await
-            .unwrap()
-            .enis
-            .into_iter()
-            .collect();
+        let back = groups_now(&ops, &fx.instance).await;
         assert_eq!(back, fx.original, "after {step}: released exactly");
     }
     drop(emu);
@@ -943,13 +937,7 @@ async fn a_sigkill_of_the_headless_process_at_each_step_is_resumed() {
         act(&ops, &mut log, &fx.instance, RELEASE, None)
             .await
             .unwrap_or_else(|e| panic!("release after {step}: {e}"));
-        let back: BTreeMap<String, Vec<String>> = ops
-            .describe(&fx.instance)
-            .await
-            .unwrap()
-            .enis
-            .into_iter()
-            .collect();
+        let back = groups_now(&ops, &fx.instance).await;
         assert_eq!(back, fx.original, "after a kill at {step}");
     }
     drop(emu);

@@ -53,6 +53,16 @@ pub struct Seeded {
 
 pub async fn world_rule(ec2: &aws_sdk_ec2::Client, name: &str, perm: IpPermission) -> String {
     let vpc = default_vpc(ec2).await;
+    group_in(ec2, &vpc, name, vec![perm]).await
+}
+
+/// Creates a group named `name` in `vpc` with these inbound rules.
+pub async fn group_in(
+    ec2: &aws_sdk_ec2::Client,
+    vpc: &str,
+    name: &str,
+    perms: Vec<IpPermission>,
+) -> String {
     let g = ec2
         .create_security_group()
         .group_name(name)
@@ -64,12 +74,14 @@ pub async fn world_rule(ec2: &aws_sdk_ec2::Client, name: &str, perm: IpPermissio
         .group_id()
         .unwrap()
         .to_string();
-    ec2.authorize_security_group_ingress()
-        .group_id(&g)
-        .ip_permissions(perm)
-        .send()
-        .await
-        .unwrap();
+    if !perms.is_empty() {
+        ec2.authorize_security_group_ingress()
+            .group_id(&g)
+            .set_ip_permissions(Some(perms))
+            .send()
+            .await
+            .unwrap();
+    }
     g
 }
 

@@ -39,35 +39,13 @@ pub async fn fixture(ops: &AwsOps) -> Fixture {
         .unwrap();
     let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
     let mk = |name: &'static str, port: i32| {
-        let ec2 = ec2.clone();
-        let vpc = vpc.clone();
-        async move {
-            let g = ec2
-                .create_security_group()
-                .group_name(name)
-                .description(name)
-                .vpc_id(&vpc)
-                .send()
-                .await
-                .unwrap()
-                .group_id()
-                .unwrap()
-                .to_string();
-            ec2.authorize_security_group_ingress()
-                .group_id(&g)
-                .ip_permissions(
-                    IpPermission::builder()
-                        .ip_protocol("tcp")
-                        .from_port(port)
-                        .to_port(port)
-                        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                        .build(),
-                )
-                .send()
-                .await
-                .unwrap();
-            g
-        }
+        let perm = IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(port)
+            .to_port(port)
+            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+            .build();
+        super::seed::group_in(ec2, &vpc, name, vec![perm])
     };
     let (web, ssh, internal) = (
         mk("web", 443).await,
@@ -164,5 +142,15 @@ pub fn mutating(emu: &Emulator) -> Vec<String> {
         .filter(|r| r["dry_run"] != true)
         .filter_map(|r| r["action"].as_str().map(str::to_string))
         .filter(|a| !["Describe", "Get", "List"].iter().any(|p| a.starts_with(p)))
+        .collect()
+}
+
+/// Each attached interface's groups, as EC2 says now.
+pub async fn groups_now(ops: &AwsOps, instance: &str) -> BTreeMap<String, Vec<String>> {
+    ops.describe(instance)
+        .await
+        .unwrap()
+        .enis
+        .into_iter()
         .collect()
 }
