@@ -101,6 +101,7 @@ fn offer_resumes(state: &mut State, cli: &Cli) -> anyhow::Result<()> {
             key,
             case: q.case,
             started: q.started,
+            not_before: None,
         })
         .collect();
     if let Some(first) = bad.first() {

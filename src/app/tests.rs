@@ -539,11 +539,32 @@ mod triage_flow {
             },
             case: "IR-OLD".into(),
             started: t0(),
+            not_before: None,
         }];
         // Not before the account x region is in the fleet (its alias is not known yet).
         assert!(s.triage.panel.is_none());
         let cmds = update(&mut s, Msg::Data(accounts()));
         // The panel opens with a DryRun preview under the journal's case, not the session's.
+        let first = job(&cmds);
+        // That preview fails (throttled): the offer is not lost, it comes back 30 s later.
+        update(
+            &mut s,
+            Msg::Triage(TriageEvent::Done {
+                id: first.id,
+                result: Err("DescribeInstances: throttled".into()),
+            }),
+        );
+        assert!(s.triage.panel.is_none());
+        assert!(
+            s.triage
+                .notice
+                .as_deref()
+                .unwrap()
+                .contains("offered again")
+        );
+        assert!(update(&mut s, Msg::Data(accounts())).is_empty(), "not yet");
+        update(&mut s, Msg::Tick(t0() + TimeDelta::seconds(31)));
+        let cmds = update(&mut s, Msg::Data(accounts()));
         let preview = job(&cmds);
         assert!(preview.preview);
         assert_eq!(preview.action, T::Quarantine);

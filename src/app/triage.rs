@@ -72,6 +72,8 @@ pub struct ResumeOffer {
     pub case: String,
     /// When it started.
     pub started: DateTime<Utc>,
+    /// Not offered again before this (its preview failed, e.g. throttled).
+    pub not_before: Option<DateTime<Utc>>,
 }
 
 /// Triage state of the console.
@@ -155,7 +157,11 @@ pub fn offer_resume(state: &mut State) -> Vec<Command> {
     {
         return Vec::new();
     }
+    let now = state.now;
     let Some((i, scope)) = state.triage.resume.iter().enumerate().find_map(|(i, o)| {
+        if o.not_before.is_some_and(|t| now < t) {
+            return None;
+        }
         state
             .fleet
             .scopes
@@ -439,6 +445,24 @@ pub fn on_event(state: &mut State, e: TriageEvent) {
             }
         }
         TriageEvent::Done { id, result } => {
+            // A resume offer whose preview failed (throttled, unreachable) is offered again
+            // in a while, not lost: the instance may be open to the internet.
+            if let Err(e) = &result
+                && let Some(p) = state.triage.panel.as_ref().filter(|p| p.id == id)
+                && p.stage == Stage::Checking
+                && let Some(o) = p.resume.clone()
+            {
+                state.triage.notice = Some(format!(
+                    "the unfinished quarantine of {} could not be checked ({e}): offered again in 30 s",
+                    o.key.instance_id
+                ));
+                state.triage.resume.push(ResumeOffer {
+                    not_before: Some(state.now + chrono::TimeDelta::seconds(30)),
+                    ..o
+                });
+                state.triage.panel = None;
+                return;
+            }
             if let Some((scope, instance, action)) = state.triage.jobs.remove(&id) {
                 if let (Ok(_), Action::ArchiveFinding { finding_id, .. }) = (&result, &action) {
                     state.fleet.forget_finding(scope, finding_id, state.now);

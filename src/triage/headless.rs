@@ -196,9 +196,13 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
     // From here a closed terminal, ctrl+c or SIGTERM must not kill the run half-way: they are
     // taken by the runtime and only cut the allow-all wait short; the audit log has the outcome.
     runner.ctx.hurry = Some(hurry_on_signals()?);
-    acct.ensure_valid_for(ctx.quarantine_wait + RUN_MARGIN)
+    if let Err(e) = acct
+        .ensure_valid_for(ctx.quarantine_wait + RUN_MARGIN)
         .await
-        .map_err(|e| anyhow::anyhow!("{}: nothing was done", e.message))?;
+    {
+        runner.record_not_started(&preview.action, &e.message);
+        bail!("{}: nothing was done", e.message);
+    }
     let result = runner.run(&preview.action).await;
     report(&runner.progress, result, &path)
 }
@@ -355,15 +359,16 @@ async fn resume(cli: &Cli, config: &crate::config::Config, yes: bool) -> anyhow:
         };
         let mut ctx = context(config, q.case.clone(), acct.identity_arn.clone());
         ctx.hurry = Some(hurry.clone());
-        if let Err(e) = acct
+        let renewed = acct
             .ensure_valid_for(ctx.quarantine_wait + RUN_MARGIN)
-            .await
-        {
+            .await;
+        let mut runner = Runner::new(&ops, &mut audit, &mut journal, target, ctx);
+        if let Err(e) = renewed {
             failed = true;
+            runner.record_not_started(&Action::Quarantine, &e.message);
             let _ = writeln!(std::io::stderr(), "watchfloor: {}", e.message);
             continue;
         }
-        let mut runner = Runner::new(&ops, &mut audit, &mut journal, target, ctx);
         let result = runner.run(&Action::Quarantine).await;
         failed |= result.is_err();
         let _ = writeln!(

@@ -900,6 +900,19 @@ impl<'a, O: Ops> Runner<'a, O> {
         r
     }
 
+    /// Records the outcome of a run that could not start (the MFA session was not renewed),
+    /// best-effort: nothing was done, and the audit log says so.
+    pub fn record_not_started(&mut self, action: &Action, why: &str) {
+        let _ = self.record(
+            action.name(),
+            "result",
+            Phase::Outcome,
+            false,
+            Some(format!("error: {why}; nothing was done")),
+            None,
+        );
+    }
+
     async fn run_inner(&mut self, action: &Action) -> Result<String, TriageError> {
         // One action at a time per instance, across processes too.
         let key = self.target.key();
