@@ -26,24 +26,6 @@ fn everything_from_anywhere() -> IpPermission {
         .build()
 }
 
-async fn iso_of(ops: &AwsOps, vpc: &str) -> String {
-    ops.find_group(vpc, &format!("watchfloor-isolation-{vpc}"))
-        .await
-        .unwrap()
-        .expect("isolation group")
-}
-
-async fn assert_isolated(ops: &AwsOps, fx: &Fixture) {
-    let iso = iso_of(ops, &fx.vpc).await;
-    let f = ops.describe(&fx.instance).await.unwrap();
-    assert!(!f.enis.is_empty());
-    assert!(
-        f.enis.iter().all(|(_, g)| g == &vec![iso.clone()]),
-        "every interface on {iso}: {:?}",
-        f.enis
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_state_and_original_groups_tags_drive_nothing() {
     let (_emu, ops, dir) = setup().await;
@@ -62,7 +44,7 @@ async fn forged_state_and_original_groups_tags_drive_nothing() {
     act(&ops, &mut log, &fx.instance, Action::Quarantine, None)
         .await
         .unwrap();
-    assert_isolated(&ops, &fx).await;
+    assert_isolated(&ops, &fx, "").await;
     // The journal holds the real originals, from the live groups, not the forged tags.
     let j = journal(&log);
     assert_eq!(
@@ -146,7 +128,7 @@ async fn release_without_a_local_record_checks_every_group_the_tags_name() {
         err.to_string().contains("not in the instance's VPC"),
         "{err}"
     );
-    assert_isolated(&ops, &fx).await;
+    assert_isolated(&ops, &fx, "").await;
 
     // 2. Tags naming real groups of the VPC: the preview shows them as unverified, with what
     //    each opens to the internet, and asks for the typed id; plain release refuses.
@@ -303,7 +285,7 @@ async fn trap_groups_under_the_predictable_names_are_made_exact_before_anything_
         warnings.iter().any(|w| w.contains("cannot be made exact")),
         "{warnings:?}"
     );
-    assert_isolated(&ops, &fx).await;
+    assert_isolated(&ops, &fx, "").await;
     // The next run makes the trap allow-all group exact too (nothing moves: already isolated).
     act(&ops, &mut log, &fx.instance, Action::Quarantine, None)
         .await
@@ -411,7 +393,7 @@ async fn an_instance_at_the_50_tag_limit_is_still_isolated() {
 
     let (res, _, warnings) = act_full(&ops, &mut log, &fx.instance, Action::Quarantine, None).await;
     res.unwrap();
-    assert_isolated(&ops, &fx).await;
+    assert_isolated(&ops, &fx, "").await;
     assert!(
         warnings.iter().any(|w| w.contains("tag mirror")),
         "{warnings:?}"
@@ -461,7 +443,7 @@ async fn create_tags_denied_still_isolates_with_a_warning() {
     let (res, _, warnings) = act_full(&ops, &mut log, &fx.instance, Action::Quarantine, None).await;
     let msg = res.unwrap();
     assert!(msg.contains("quarantined"), "{msg}");
-    assert_isolated(&ops, &fx).await;
+    assert_isolated(&ops, &fx, "").await;
     assert!(
         warnings.iter().any(|w| w.contains("tag mirror skipped")),
         "{warnings:?}"
@@ -526,7 +508,7 @@ async fn an_interface_attached_mid_run_is_journaled_and_isolated() {
     res.unwrap();
     let now = groups_now(&ops, &fx.instance).await;
     assert_eq!(now.len(), 3, "{now:?}");
-    assert_isolated(&ops, &fx).await;
+    assert_isolated(&ops, &fx, "").await;
     let late = now.keys().find(|e| !fx.original.contains_key(*e)).unwrap();
     let j = journal(&log);
     assert_eq!(
@@ -678,7 +660,7 @@ async fn denied_side_steps_only_warn_and_the_cut_still_happens() {
     }
     let (res, _, warnings) = act_full(&ops, &mut log, &fx.instance, Action::Quarantine, None).await;
     res.unwrap();
-    assert_isolated(&ops, &fx).await;
+    assert_isolated(&ops, &fx, "").await;
     for what in [
         "Auto Scaling membership unreadable",
         "the instance can be terminated",
@@ -727,6 +709,6 @@ async fn an_attacker_reopening_an_isolated_instance_makes_it_unfinished_again() 
     act(&ops, &mut log, &fx.instance, Action::Quarantine, None)
         .await
         .unwrap();
-    assert_isolated(&ops, &fx).await;
+    assert_isolated(&ops, &fx, "").await;
     assert!(journal(&log).unfinished().is_empty());
 }

@@ -242,16 +242,7 @@ async fn quarantine_resumes_after_a_crash_at_every_step() {
             .await
             .unwrap_or_else(|e| panic!("resume after {step}: {e}"));
         let f = ops.describe(&fx.instance).await.unwrap();
-        let iso = ops
-            .find_group(&fx.vpc, &format!("watchfloor-isolation-{}", fx.vpc))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(
-            f.enis.iter().all(|(_, g)| g == &vec![iso.clone()]),
-            "after {step}: {:?}",
-            f.enis
-        );
+        assert_isolated(&ops, &fx, &format!("after {step}")).await;
         assert_eq!(f.tags[TAG_STATE], "isolated");
         // A crash during release resumes too, and the originals come back exactly.
         let _ = act(&ops, &mut log, &fx.instance, RELEASE, Some("restore")).await;
@@ -648,17 +639,7 @@ async fn a_failure_after_allow_all_is_compensated_never_left_open() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("compensated"), "{err}");
-    let iso = ops
-        .find_group(&fx.vpc, &format!("watchfloor-isolation-{}", fx.vpc))
-        .await
-        .unwrap()
-        .unwrap();
-    let f = ops.describe(&fx.instance).await.unwrap();
-    assert!(
-        f.enis.iter().all(|(_, g)| g == &vec![iso.clone()]),
-        "never left on allow-all: {:?}",
-        f.enis
-    );
+    assert_isolated(&ops, &fx, "never left on allow-all").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -920,17 +901,7 @@ async fn a_sigkill_of_the_headless_process_at_each_step_is_resumed() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{step}: {err}");
         assert!(err.contains(&fx.instance) && err.contains("IR-66"), "{err}");
-        let iso = ops
-            .find_group(&fx.vpc, &format!("watchfloor-isolation-{}", fx.vpc))
-            .await
-            .unwrap()
-            .unwrap();
-        let f = ops.describe(&fx.instance).await.unwrap();
-        assert!(
-            f.enis.iter().all(|(_, g)| g == &vec![iso.clone()]),
-            "after a kill at {step}: {:?}",
-            f.enis
-        );
+        assert_isolated(&ops, &fx, &format!("after a kill at {step}")).await;
         assert!(journal(&log).unfinished().is_empty(), "{step}");
         // And release brings back exactly what was there.
         let mut log = log;

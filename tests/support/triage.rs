@@ -154,3 +154,23 @@ pub async fn groups_now(ops: &AwsOps, instance: &str) -> BTreeMap<String, Vec<St
         .into_iter()
         .collect()
 }
+
+/// The VPC's isolation group, found by watchfloor's name for it.
+pub async fn iso_of(ops: &AwsOps, vpc: &str) -> String {
+    ops.find_group(vpc, &format!("watchfloor-isolation-{vpc}"))
+        .await
+        .unwrap()
+        .expect("isolation group")
+}
+
+/// Every attached interface of the fixture's instance is on the isolation group alone.
+pub async fn assert_isolated(ops: &AwsOps, fx: &Fixture, what: &str) {
+    let iso = iso_of(ops, &fx.vpc).await;
+    let f = ops.describe(&fx.instance).await.unwrap();
+    assert!(!f.enis.is_empty(), "{what}: no interface");
+    assert!(
+        f.enis.iter().all(|(_, g)| g == &vec![iso.clone()]),
+        "{what}: every interface on {iso}: {:?}",
+        f.enis
+    );
+}
