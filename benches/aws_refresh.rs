@@ -23,7 +23,7 @@ use aws_sdk_ec2::types::{
 use serde_json::{Value, json};
 use support::{Emulator, set_test_credentials};
 use watchfloor::config::Config;
-use watchfloor::source::Update;
+use watchfloor::feed::{Data, Report};
 use watchfloor::source::aws::{self, TerminalPrompt};
 
 /// The default credentials' account (see `set_test_credentials`), then two assumed-role ones.
@@ -558,7 +558,7 @@ fn bench_watchfloor(
         "STS, per account (not in the scope rows): {}",
         action_list(&runs.sts)
     );
-    println!("(requests = the emulator's record; self = watchfloor's own Update::Requests count)");
+    println!("(requests = the emulator's record; self = watchfloor's own Report::Requests count)");
     let (min, med) = min_median(&runs.times);
     println!(
         "wall time of {RUNS} runs: {} ms; min {:.1} ms, median {:.1} ms",
@@ -581,37 +581,42 @@ fn bench_watchfloor(
 }
 
 /// Fails on any failed feed or wrong count; returns watchfloor's own request count per scope.
-fn check_updates(updates: &[Update], scopes: &[Scope]) -> Result<BTreeMap<(String, String), u64>> {
+fn check_updates(updates: &[Report], scopes: &[Scope]) -> Result<BTreeMap<(String, String), u64>> {
     let mut reported = BTreeMap::new();
     let mut instances = BTreeMap::new();
     let mut findings = BTreeMap::new();
     let mut failures = Vec::new();
     for u in updates {
         match u {
-            Update::Failed {
+            Report::Failed {
                 scope,
                 feed,
                 message,
                 ..
             } => failures.push(format!(
-                "{} {} {}: {message}",
-                scope.account_id,
-                scope.region,
-                feed.name()
+                "{} {} {feed}: {message}",
+                scope.account_id, scope.region
             )),
-            Update::Ec2 {
-                scope,
-                instances: i,
+            Report::Data {
+                data:
+                    Data::Inventory {
+                        scope,
+                        instances: i,
+                        ..
+                    },
                 ..
             } => {
                 instances.insert((scope.account_id.clone(), scope.region.clone()), i.len());
             }
-            Update::Findings {
-                scope, findings: f, ..
+            Report::Data {
+                data: Data::Findings {
+                    scope, findings: f, ..
+                },
+                ..
             } => {
                 findings.insert((scope.account_id.clone(), scope.region.clone()), f.len());
             }
-            Update::Requests { scope, calls, .. } => {
+            Report::Requests { scope, calls, .. } => {
                 *reported
                     .entry((scope.account_id.clone(), scope.region.clone()))
                     .or_insert(0) += calls;

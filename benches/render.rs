@@ -11,12 +11,12 @@ use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_ma
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use watchfloor::app::{Msg, State, update};
+use watchfloor::feed::{AccountInfo, Data, Report};
 use watchfloor::keymap::Keymap;
 use watchfloor::model::{
     CpuSeries, Finding, IngressRule, Instance, InstanceState, NetworkInterface, RuleSource, Scope,
     SecurityGroup,
 };
-use watchfloor::source::{AccountInfo, Update};
 use watchfloor::theme::{ColorMode, Theme};
 
 const SCOPES: usize = 10;
@@ -101,11 +101,12 @@ fn fleet(total: usize) -> State {
         .map(|a| AccountInfo {
             alias: format!("acct{a}"),
             account_id: scope(a * 2).account_id,
+            verified: true,
             regions: vec!["us-east-1".into(), "eu-west-1".into()],
             home_regions: vec!["us-east-1".into()],
         })
         .collect();
-    update(&mut s, Msg::Data(Update::Accounts(accounts)));
+    update(&mut s, Msg::Feed(Report::Accounts(accounts)));
     for sc in 0..SCOPES {
         let insts = instances(sc, total / SCOPES);
         let series = insts
@@ -146,28 +147,37 @@ fn fleet(total: usize) -> State {
             .collect();
         update(
             &mut s,
-            Msg::Data(Update::Ec2 {
-                scope: scope(sc),
+            Msg::Feed(Report::Data {
+                feed: "ec2",
                 at: now,
-                instances: insts,
-                groups: groups(),
+                data: Data::Inventory {
+                    scope: scope(sc),
+                    instances: insts,
+                    groups: groups(),
+                },
             }),
         );
         update(
             &mut s,
-            Msg::Data(Update::Cpu {
-                scope: scope(sc),
+            Msg::Feed(Report::Data {
+                feed: "cpu",
                 at: now,
-                series,
+                data: Data::Cpu {
+                    scope: scope(sc),
+                    series,
+                },
             }),
         );
         update(
             &mut s,
-            Msg::Data(Update::Findings {
-                scope: scope(sc),
+            Msg::Feed(Report::Data {
+                feed: "findings",
                 at: now,
-                findings,
-                complete: true,
+                data: Data::Findings {
+                    scope: scope(sc),
+                    findings,
+                    complete: true,
+                },
             }),
         );
     }
@@ -200,17 +210,20 @@ fn apply(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(6)).sample_size(30);
     // One EC2 snapshot of 10,000 instances for one account x region, into a 10,000-instance fleet.
     let base = fleet(10_000);
-    let snapshot = Update::Ec2 {
-        scope: scope(0),
+    let snapshot = Report::Data {
+        feed: "ec2",
         at: base.now,
-        instances: instances(0, 10_000),
-        groups: groups(),
+        data: Data::Inventory {
+            scope: scope(0),
+            instances: instances(0, 10_000),
+            groups: groups(),
+        },
     };
     g.bench_function("ec2_snapshot_10000_into_10000", |b| {
         b.iter_batched(
             || (base.clone(), snapshot.clone()),
             |(mut s, u)| {
-                update(&mut s, Msg::Data(u));
+                update(&mut s, Msg::Feed(u));
                 s
             },
             BatchSize::LargeInput,

@@ -1,12 +1,13 @@
 //! watchfloor: a terminal security operations console for AWS fleets.
 //!
-//! Data flow: sources (one task per account x region x feed) send owned [`source::Update`]s over a
-//! channel; [`app::update`] applies them purely; [`ui::render`] draws the state; [`tui`] runs the
+//! Data flow: feeds (one driver task per account x region x feed, see [`feed`]) send owned
+//! [`feed::Report`]s over a channel; [`app::update`] applies them purely; [`ui::render`] draws the state; [`tui`] runs the
 //! event loop. See docs/architecture.md.
 
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod feed;
 pub mod keymap;
 pub mod model;
 pub mod snapshot;

@@ -13,8 +13,8 @@ use watchfloor::app::triage::ResumeOffer;
 use watchfloor::app::{Msg, State, update};
 use watchfloor::cli::{Cli, Command, Format};
 use watchfloor::source::aws;
-use watchfloor::source::demo::DemoWorld;
-use watchfloor::source::mfa::{ConsolePrompt, MfaReplies};
+use watchfloor::source::demo::{self, DemoWorld};
+use watchfloor::source::mfa::{ConsolePrompt, MfaReplies, Prompt};
 use watchfloor::triage::Journal;
 use watchfloor::triage::executor::{
     Accounts, Backend, Executor, Settings as ExecSettings, TriageEvent,
@@ -128,17 +128,25 @@ fn say(s: &str) {
 async fn console(
     state: State,
     theme: watchfloor::theme::Theme,
-    rx: mpsc::Receiver<watchfloor::source::Update>,
+    rx: mpsc::Receiver<watchfloor::feed::Report>,
+    prompt_rx: mpsc::Receiver<Prompt>,
     triage_rx: mpsc::UnboundedReceiver<TriageEvent>,
     replies: MfaReplies,
     exec: Option<Executor>,
 ) -> anyhow::Result<ExitCode> {
     use futures::FutureExt;
     let prompts = replies.clone();
-    let ended =
-        std::panic::AssertUnwindSafe(tui::run(state, theme, rx, triage_rx, replies, exec.clone()))
-            .catch_unwind()
-            .await;
+    let ended = std::panic::AssertUnwindSafe(tui::run(
+        state,
+        theme,
+        rx,
+        prompt_rx,
+        triage_rx,
+        replies,
+        exec.clone(),
+    ))
+    .catch_unwind()
+    .await;
     // Nobody can type an MFA code any more: a prompt waiting for one fails instead of hanging.
     prompts.close();
     if let Some(x) = exec.filter(|x| x.active() > 0) {
@@ -201,9 +209,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Snapshot(args)) => {
             let (source, updates) = if args.demo {
                 let now = Utc::now().trunc_subsecs(0);
-                let world =
-                    DemoWorld::new(args.seed, now - chrono::TimeDelta::seconds(args.at as i64));
-                ("demo", world.poll_all(args.at, now))
+                let world = Arc::new(DemoWorld::new(
+                    args.seed,
+                    now - chrono::TimeDelta::seconds(args.at as i64),
+                ));
+                ("demo", demo::poll_all(&world, args.at, now).await)
             } else {
                 let config = cli.load_config()?;
                 if config.path.as_os_str().is_empty() {
@@ -219,7 +229,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let now = Utc::now().trunc_subsecs(0);
             let mut state = State::new(source, keymap, now);
             for u in updates {
-                update(&mut state, Msg::Data(u));
+                update(&mut state, Msg::Feed(u));
             }
             let snap = snapshot::build(&state.fleet, source, now);
             // Rendered in memory first so a closed pipe is told apart from a formatting error.
@@ -247,7 +257,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (ttx, trx) = mpsc::unbounded_channel();
             let settings = watchfloor::config::Settings::default();
             let exec = executor(&cli, &settings, Backend::Demo(world.clone()), ttx)?;
-            watchfloor::source::demo::spawn(world, tx);
+            tokio::spawn(demo::spawn(world, tx));
+            // The demo asks for no MFA code: its prompt channel stays empty.
+            let (_prompt_tx, prompt_rx) = mpsc::channel(1);
             let mut state = State::new(
                 format!("demo seed {} ×{}", args.seed, args.speed),
                 keymap,
@@ -257,7 +269,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if exec.is_some() {
                 offer_resumes(&mut state, &cli)?;
             }
-            console(state, theme, rx, trx, MfaReplies::default(), exec).await
+            console(
+                state,
+                theme,
+                rx,
+                prompt_rx,
+                trx,
+                MfaReplies::default(),
+                exec,
+            )
+            .await
         }
         None => {
             let theme = cli.load_theme()?;
@@ -270,7 +291,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (tx, rx) = mpsc::channel(4096);
             let (ttx, trx) = mpsc::unbounded_channel();
             // MFA codes are typed into the console, and asked again when a session expires.
-            let (prompt, replies) = ConsolePrompt::new(tx.clone());
+            let (prompt_tx, prompt_rx) = mpsc::channel(64);
+            let (prompt, replies) = ConsolePrompt::new(prompt_tx);
             let settings = config.settings.clone();
             let registry = Accounts::default();
             let exec = executor(&cli, &settings, Backend::Aws(registry.clone()), ttx)?;
@@ -280,7 +302,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if exec.is_some() {
                 offer_resumes(&mut state, &cli)?;
             }
-            console(state, theme, rx, trx, replies, exec).await
+            console(state, theme, rx, prompt_rx, trx, replies, exec).await
         }
     }
 }

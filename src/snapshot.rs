@@ -130,10 +130,11 @@ pub fn build(fleet: &Fleet, source: &str, now: DateTime<Utc>) -> Snapshot {
                 .iter()
                 .filter(|s| s.scope.account_id == a.account_id)
                 .map(|s| {
-                    let errors: Vec<String> = crate::source::Feed::ALL
+                    let errors: Vec<String> = s
+                        .feeds
                         .iter()
-                        .filter_map(|f| match &s.feeds[f.index()].state {
-                            FeedState::Error(m) => Some(format!("{}: {m}", f.name())),
+                        .filter_map(|f| match &f.state {
+                            FeedState::Error(m) => Some(format!("{}: {m}", f.name)),
                             _ => None,
                         })
                         .collect();

@@ -21,9 +21,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::app::{Command, Msg, State, update};
+use crate::feed::Report;
 use crate::keymap::Key;
-use crate::source::Update;
-use crate::source::mfa::MfaReplies;
+use crate::source::mfa::{MfaReplies, Prompt};
 use crate::theme::Theme;
 use crate::triage::executor::{Executor, TriageEvent};
 
@@ -106,7 +106,8 @@ pub enum Exit {
 pub async fn run(
     mut state: State,
     theme: Theme,
-    mut rx: mpsc::Receiver<Update>,
+    mut rx: mpsc::Receiver<Report>,
+    mut prompt_rx: mpsc::Receiver<Prompt>,
     mut triage_rx: mpsc::UnboundedReceiver<TriageEvent>,
     replies: MfaReplies,
     exec: Option<Executor>,
@@ -118,6 +119,7 @@ pub async fn run(
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut feeds_open = true;
+    let mut prompts_open = true;
     // Test hook (used by tests/e2e_tmux.rs): panic after the first frame to prove the terminal
     // is restored on panic.
     let panic_for_test = std::env::var_os("WATCHFLOOR_TEST_PANIC").is_some();
@@ -151,13 +153,17 @@ pub async fn run(
                 Some(e) => update(&mut state, Msg::Triage(e)),
                 None => Vec::new(),
             },
+            p = prompt_rx.recv(), if prompts_open => match p {
+                Some(p) => update(&mut state, Msg::Prompt(p)),
+                None => { prompts_open = false; Vec::new() }
+            },
             u = rx.recv(), if feeds_open => match u {
                 Some(u) => {
-                    let mut cmds = update(&mut state, Msg::Data(u));
+                    let mut cmds = update(&mut state, Msg::Feed(u));
                     // Coalesce a burst into one frame.
                     for _ in 0..MAX_BATCH {
                         match rx.try_recv() {
-                            Ok(u) => cmds.extend(update(&mut state, Msg::Data(u))),
+                            Ok(u) => cmds.extend(update(&mut state, Msg::Feed(u))),
                             Err(_) => break,
                         }
                     }

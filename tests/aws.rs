@@ -15,9 +15,9 @@ use support::{Emulator, set_test_credentials};
 use tokio::sync::mpsc;
 use watchfloor::app::{Msg, State, update};
 use watchfloor::config::Config;
+use watchfloor::feed::{Data, Report};
 use watchfloor::keymap::Keymap;
 use watchfloor::source::aws::{self, TerminalPrompt};
-use watchfloor::source::{Feed, Update};
 
 const MAIN: &str = "123456789012";
 const PROD: &str = "222222222222";
@@ -52,10 +52,10 @@ endpoint_url = "{url}"
     Config::parse(std::path::Path::new("test-config.toml"), &src).expect("valid test config")
 }
 
-fn apply(updates: Vec<Update>) -> State {
+fn apply(updates: Vec<Report>) -> State {
     let mut s = State::new("aws", Keymap::default_map(), Utc::now());
     for u in updates {
-        update(&mut s, Msg::Data(u));
+        update(&mut s, Msg::Feed(u));
     }
     s
 }
@@ -329,11 +329,11 @@ async fn describe_calls_page_through_every_reservation() {
 
 /// Waits for an update matching `pred`, up to `secs`.
 async fn wait_for(
-    rx: &mut mpsc::Receiver<Update>,
+    rx: &mut mpsc::Receiver<Report>,
     secs: u64,
     what: &str,
-    pred: impl Fn(&Update) -> bool,
-) -> Update {
+    pred: impl Fn(&Report) -> bool,
+) -> Report {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
@@ -377,16 +377,10 @@ async fn throttling_backs_off_and_recovers_while_other_feeds_go_on() {
     let (tx, mut rx) = mpsc::channel(1024);
     aws::spawn(c, Arc::new(TerminalPrompt), tx, None);
     let failed = wait_for(&mut rx, 60, "a throttled EC2 poll", |u| {
-        matches!(
-            u,
-            Update::Failed {
-                feed: Feed::Ec2,
-                ..
-            }
-        )
+        matches!(u, Report::Failed { feed: "ec2", .. })
     })
     .await;
-    let Update::Failed { message, .. } = failed else {
+    let Report::Failed { message, .. } = failed else {
         unreachable!()
     };
     assert!(
@@ -395,15 +389,31 @@ async fn throttling_backs_off_and_recovers_while_other_feeds_go_on() {
     );
     // Findings keep arriving meanwhile (they do not depend on EC2).
     wait_for(&mut rx, 30, "findings despite EC2 throttling", |u| {
-        matches!(u, Update::Findings { .. })
+        matches!(
+            u,
+            Report::Data {
+                data: Data::Findings { .. },
+                ..
+            }
+        )
     })
     .await;
     // And EC2 recovers by itself.
     let ok = wait_for(&mut rx, 60, "EC2 to recover", |u| {
-        matches!(u, Update::Ec2 { .. })
+        matches!(
+            u,
+            Report::Data {
+                data: Data::Inventory { .. },
+                ..
+            }
+        )
     })
     .await;
-    let Update::Ec2 { instances, .. } = ok else {
+    let Report::Data {
+        data: Data::Inventory { instances, .. },
+        ..
+    } = ok
+    else {
         unreachable!()
     };
     assert_eq!(instances.len(), 3);
@@ -418,22 +428,22 @@ async fn emulator_outage_is_reported_and_recovered_without_panic() {
     let (tx, mut rx) = mpsc::channel(1024);
     aws::spawn(c, Arc::new(TerminalPrompt), tx, None);
     wait_for(&mut rx, 60, "first EC2 inventory", |u| {
-        matches!(u, Update::Ec2 { .. })
-    })
-    .await;
-    let port = emu.port;
-    emu.kill();
-    let failed = wait_for(&mut rx, 60, "the outage to be reported", |u| {
         matches!(
             u,
-            Update::Failed {
-                feed: Feed::Ec2,
+            Report::Data {
+                data: Data::Inventory { .. },
                 ..
             }
         )
     })
     .await;
-    let Update::Failed { message, .. } = failed else {
+    let port = emu.port;
+    emu.kill();
+    let failed = wait_for(&mut rx, 60, "the outage to be reported", |u| {
+        matches!(u, Report::Failed { feed: "ec2", .. })
+    })
+    .await;
+    let Report::Failed { message, .. } = failed else {
         unreachable!()
     };
     // Whichever EC2 call was in flight names itself, and says why in plain words.
@@ -447,19 +457,31 @@ async fn emulator_outage_is_reported_and_recovered_without_panic() {
     // The emulator comes back on the same port: the feed recovers by itself.
     let _emu2 = Emulator::start_on(port);
     wait_for(&mut rx, 90, "EC2 to recover after the outage", |u| {
-        matches!(u, Update::Ec2 { .. })
+        matches!(
+            u,
+            Report::Data {
+                data: Data::Inventory { .. },
+                ..
+            }
+        )
     })
     .await;
     wait_for(&mut rx, 60, "findings to recover", |u| {
-        matches!(u, Update::Findings { .. })
+        matches!(
+            u,
+            Report::Data {
+                data: Data::Findings { .. },
+                ..
+            }
+        )
     })
     .await;
 }
 
 /// Short description of an update for test traces.
-fn other_summary(u: &Update) -> String {
+fn other_summary(u: &Report) -> String {
     match u {
-        Update::Failed {
+        Report::Failed {
             scope,
             feed,
             message,
@@ -468,8 +490,11 @@ fn other_summary(u: &Update) -> String {
             "Failed {}/{} {:?}: {message}",
             scope.account_id, scope.region, feed
         ),
-        Update::Ec2 {
-            scope, instances, ..
+        Report::Data {
+            data: Data::Inventory {
+                scope, instances, ..
+            },
+            ..
         } => format!(
             "Ec2 {}/{} {}",
             scope.account_id,
@@ -585,10 +610,10 @@ async fn an_account_that_failed_to_connect_is_retried() {
     let (tx, mut rx) = mpsc::channel(1024);
     aws::spawn(c, Arc::new(TerminalPrompt), tx, None);
     let failed = wait_for(&mut rx, 60, "the denied account's error", |u| {
-        matches!(u, Update::Failed { .. })
+        matches!(u, Report::Failed { .. })
     })
     .await;
-    let Update::Failed { message, .. } = failed else {
+    let Report::Failed { message, .. } = failed else {
         unreachable!()
     };
     assert!(
@@ -602,10 +627,20 @@ async fn an_account_that_failed_to_connect_is_retried() {
         &json!({"role_arn": role}).to_string(),
     );
     let ok = wait_for(&mut rx, 60, "the account to connect and report EC2", |u| {
-        matches!(u, Update::Ec2 { .. })
+        matches!(
+            u,
+            Report::Data {
+                data: Data::Inventory { .. },
+                ..
+            }
+        )
     })
     .await;
-    let Update::Ec2 { scope, .. } = ok else {
+    let Report::Data {
+        data: Data::Inventory { scope, .. },
+        ..
+    } = ok
+    else {
         unreachable!()
     };
     assert_eq!(scope.account_id, BROKEN);
@@ -639,10 +674,10 @@ async fn a_declined_mfa_prompt_is_not_asked_again() {
     let (tx, mut rx) = mpsc::channel(1024);
     aws::spawn(config, prompt.clone(), tx, None);
     let failed = wait_for(&mut rx, 30, "the declined account's error", |u| {
-        matches!(u, Update::Failed { .. })
+        matches!(u, Report::Failed { .. })
     })
     .await;
-    let Update::Failed { message, .. } = failed else {
+    let Report::Failed { message, .. } = failed else {
         unreachable!()
     };
     assert!(

@@ -577,7 +577,7 @@ async fn archive_finding_removes_it_from_the_live_set() {
         .expect("seeded id")
         .to_string();
     let gd = aws_sdk_guardduty::Client::new(&cfg);
-    let mut poller = watchfloor::source::aws::guardduty::FindingsPoller::default();
+    let mut poller = watchfloor::source::aws::findings::FindingsPoller::default();
     assert_eq!(
         poller
             .poll(&gd, chrono::Utc::now())
@@ -600,7 +600,7 @@ async fn archive_finding_removes_it_from_the_live_set() {
     .await
     .unwrap();
     assert!(msg.contains("archived"), "{msg}");
-    let mut fresh = watchfloor::source::aws::guardduty::FindingsPoller::default();
+    let mut fresh = watchfloor::source::aws::findings::FindingsPoller::default();
     assert!(
         fresh
             .poll(&gd, chrono::Utc::now())

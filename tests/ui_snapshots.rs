@@ -6,18 +6,18 @@ use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
 use watchfloor::app::{Msg, State, update};
 use watchfloor::keymap::{Key, Keymap};
-use watchfloor::source::demo::DemoWorld;
+use watchfloor::source::demo::{self, DemoWorld};
 use watchfloor::theme::{ColorMode, Theme};
 
 /// The demo fleet after the whole campaign (seed 7), at a fixed clock.
 fn campaign_state(t: f64) -> State {
     let origin = Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap();
-    let world = DemoWorld::new(7, origin);
+    let world = std::sync::Arc::new(DemoWorld::new(7, origin));
     let now = world.time_of(t);
     let mut s = State::new("demo seed 7", Keymap::default_map(), now);
     s.triage.enabled = true;
-    for u in world.poll_all(t, now) {
-        update(&mut s, Msg::Data(u));
+    for u in futures::executor::block_on(demo::poll_all(&world, t, now)) {
+        update(&mut s, Msg::Feed(u));
     }
     s
 }

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::feed::{AccountInfo, Data, Report};
 use crate::model::exposure::Exposure;
 use crate::model::risk::is_saturated;
 use crate::model::{
     CpuSeries, Finding, Instance, Risk, RiskInput, Scope, SecurityGroup, exposure_of, risk_of,
 };
-use crate::source::{AccountInfo, Feed, Update};
 
 use super::SortKey;
 
@@ -28,28 +28,38 @@ pub enum FeedState {
     Error(String),
 }
 
-/// Status and freshness of one feed of one account x region.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Status, freshness and cost of one feed of one account x region.
+#[derive(Debug, Clone, PartialEq)]
 pub struct FeedStatus {
+    /// The feed's name.
+    pub name: &'static str,
     /// Current state.
     pub state: FeedState,
     /// Time of the last successful poll.
     pub last_ok: Option<DateTime<Utc>>,
     /// Expected seconds between polls.
     pub interval_secs: u32,
-}
-
-impl Default for FeedStatus {
-    fn default() -> Self {
-        FeedStatus {
-            state: FeedState::Waiting,
-            last_ok: None,
-            interval_secs: 60,
-        }
-    }
+    /// API calls made.
+    pub calls: u64,
+    /// CloudWatch metrics requested.
+    pub metrics: u64,
+    /// CloudWatch metrics the feed will request per day at current settings, once it said.
+    pub metrics_per_day: Option<f64>,
 }
 
 impl FeedStatus {
+    fn new(name: &'static str) -> Self {
+        FeedStatus {
+            name,
+            state: FeedState::Waiting,
+            last_ok: None,
+            interval_secs: 60,
+            calls: 0,
+            metrics: 0,
+            metrics_per_day: None,
+        }
+    }
+
     /// Data older than this is stale: two missed polls plus slack.
     pub fn stale_after_secs(&self) -> i64 {
         2 * i64::from(self.interval_secs) + 30
@@ -77,7 +87,7 @@ pub enum ScopeHealth {
     /// Some data is older than it should be; its age in seconds.
     Stale(i64),
     /// A feed failed: which one and why (older data kept).
-    Error(Feed, String),
+    Error(&'static str, String),
 }
 
 /// Everything known about one account x region.
@@ -89,31 +99,53 @@ pub struct ScopeData {
     pub alias: String,
     /// Region outside the account's home regions.
     pub unusual_region: bool,
-    /// Feed statuses, indexed by [`Feed::index`].
-    pub feeds: [FeedStatus; 3],
+    /// Feed statuses, in the order the source registered them.
+    pub feeds: Vec<FeedStatus>,
+    /// When the last inventory arrived (rows exist from then on).
+    pub inventory_at: Option<DateTime<Utc>>,
     /// Security groups by id.
     pub groups: HashMap<String, SecurityGroup>,
     /// CPU history by instance id.
     pub cpu: HashMap<String, CpuSeries>,
     /// Live (non-archived) findings by finding id.
     pub findings: HashMap<String, Finding>,
-    /// API calls made, per feed.
-    pub calls: [u64; 3],
-    /// CloudWatch metrics the CPU feed will request per day at current settings.
-    pub metrics_per_day: Option<f64>,
-    /// CloudWatch metrics requested.
-    pub metrics: u64,
+    /// STS confirmed the account id (triage refuses an unverified account).
+    pub verified: bool,
     /// The account is no longer announced under this id (e.g. a placeholder replaced once the
     /// account connected): not shown.
     pub retired: bool,
 }
 
 impl ScopeData {
+    /// A feed's status, created (at the end of the order) on first mention.
+    fn feed_mut(&mut self, name: &'static str) -> &mut FeedStatus {
+        match self.feeds.iter().position(|f| f.name == name) {
+            Some(i) => &mut self.feeds[i],
+            None => {
+                self.feeds.push(FeedStatus::new(name));
+                self.feeds.last_mut().expect("just pushed")
+            }
+        }
+    }
+
+    /// A feed's status, if the source ever mentioned it.
+    pub fn feed(&self, name: &str) -> Option<&FeedStatus> {
+        self.feeds.iter().find(|f| f.name == name)
+    }
+
+    /// CloudWatch metrics per day the scope's feeds projected, once any did.
+    pub fn metrics_per_day(&self) -> Option<f64> {
+        self.feeds
+            .iter()
+            .filter_map(|f| f.metrics_per_day)
+            .reduce(|a, b| a + b)
+    }
+
     /// Overall health now.
     pub fn health(&self, now: DateTime<Utc>) -> ScopeHealth {
-        for f in Feed::ALL {
-            if let FeedState::Error(m) = &self.feeds[f.index()].state {
-                return ScopeHealth::Error(f, m.clone());
+        for f in &self.feeds {
+            if let FeedState::Error(m) = &f.state {
+                return ScopeHealth::Error(f.name, m.clone());
             }
         }
         if let Some(age) = self
@@ -125,7 +157,7 @@ impl ScopeData {
         {
             return ScopeHealth::Stale(age);
         }
-        if self.feeds[Feed::Ec2.index()].last_ok.is_none() {
+        if self.inventory_at.is_none() {
             return ScopeHealth::Loading;
         }
         ScopeHealth::Ok(
@@ -180,8 +212,8 @@ pub struct Totals {
     pub with_findings: usize,
     /// Instances with a world-open port on an address family they have on the internet.
     pub world_open: usize,
-    /// API calls per feed, all scopes.
-    pub calls: [u64; 3],
+    /// API calls per feed, all scopes, in the order feeds were first seen.
+    pub calls: Vec<(&'static str, u64)>,
     /// CloudWatch metrics requested, all scopes.
     pub metrics: u64,
 }
@@ -213,22 +245,22 @@ impl Fleet {
             .iter()
             .find(|a| a.account_id == scope.account_id)
             .map_or_else(|| scope.account_id.clone(), |a| a.alias.clone());
-        let unusual_region = self
+        let account = self
             .accounts
             .iter()
-            .find(|a| a.account_id == scope.account_id)
+            .find(|a| a.account_id == scope.account_id);
+        let unusual_region = account
             .is_some_and(|a| !a.home_regions.is_empty() && !a.home_regions.contains(&scope.region));
         self.scopes.push(ScopeData {
             scope: scope.clone(),
             alias,
             unusual_region,
-            feeds: Default::default(),
+            feeds: Vec::new(),
+            inventory_at: None,
             groups: HashMap::default(),
             cpu: HashMap::default(),
             findings: HashMap::default(),
-            calls: [0; 3],
-            metrics_per_day: None,
-            metrics: 0,
+            verified: account.is_some_and(|a| a.verified),
             retired: false,
         });
         let i = self.scopes.len() - 1;
@@ -248,10 +280,10 @@ impl Fleet {
             .find(|r| r.scope == scope && r.instance.instance_id == instance_id)
     }
 
-    /// Applies a feed update; returns true when rows or statuses changed.
-    pub fn apply(&mut self, update: Update, now: DateTime<Utc>) -> bool {
-        match update {
-            Update::Accounts(accounts) => {
+    /// Applies a feed report; returns true when rows or statuses changed.
+    pub fn apply(&mut self, report: Report, now: DateTime<Utc>) -> bool {
+        match report {
+            Report::Accounts(accounts) => {
                 self.accounts = accounts;
                 let scopes: Vec<Scope> = self
                     .accounts
@@ -263,16 +295,14 @@ impl Fleet {
                 }
                 // Refresh aliases and home-region flags of scopes created earlier.
                 for sd in &mut self.scopes {
-                    sd.retired = !self
+                    let account = self
                         .accounts
                         .iter()
-                        .any(|a| a.account_id == sd.scope.account_id);
-                    if let Some(a) = self
-                        .accounts
-                        .iter()
-                        .find(|a| a.account_id == sd.scope.account_id)
-                    {
+                        .find(|a| a.account_id == sd.scope.account_id);
+                    sd.retired = account.is_none();
+                    if let Some(a) = account {
                         sd.alias = a.alias.clone();
+                        sd.verified = a.verified;
                         sd.unusual_region = !a.home_regions.is_empty()
                             && !a.home_regions.contains(&sd.scope.region);
                     }
@@ -282,61 +312,80 @@ impl Fleet {
                     self.recompute_scope(s, now);
                 }
             }
-            Update::Schedule {
+            Report::Schedule {
                 scope,
                 feed,
                 interval_secs,
             } => {
                 let s = self.scope_index(&scope);
-                self.scopes[s].feeds[feed.index()].interval_secs = interval_secs.max(1);
+                self.scopes[s].feed_mut(feed).interval_secs = interval_secs.max(1);
+                self.total_calls(feed);
             }
-            Update::Loading { scope, feed } => {
+            Report::Loading { scope, feed } => {
                 let s = self.scope_index(&scope);
-                let f = &mut self.scopes[s].feeds[feed.index()];
+                let f = self.scopes[s].feed_mut(feed);
                 if !matches!(f.state, FeedState::Error(_)) {
                     f.state = FeedState::Loading;
                 }
             }
-            Update::Failed {
+            Report::Failed {
                 scope,
                 feed,
                 message,
                 ..
             } => {
                 let s = self.scope_index(&scope);
-                self.scopes[s].feeds[feed.index()].state = FeedState::Error(message);
+                self.scopes[s].feed_mut(feed).state = FeedState::Error(message);
             }
-            Update::CpuCost {
-                scope,
-                metrics_per_day,
-            } => {
-                let s = self.scope_index(&scope);
-                self.scopes[s].metrics_per_day = Some(metrics_per_day);
-            }
-            // Prompts are view state, handled by `update`.
-            Update::MfaRequest { .. } | Update::MfaCancel { .. } => return false,
-            Update::Requests {
+            Report::Requests {
                 scope,
                 feed,
                 calls,
                 metrics,
+                metrics_per_day,
             } => {
                 let s = self.scope_index(&scope);
-                self.scopes[s].calls[feed.index()] += calls;
-                self.scopes[s].metrics += metrics;
-                self.totals.calls[feed.index()] += calls;
+                let f = self.scopes[s].feed_mut(feed);
+                f.calls += calls;
+                f.metrics += metrics;
+                if metrics_per_day.is_some() {
+                    f.metrics_per_day = metrics_per_day;
+                }
+                *self.total_calls(feed) += calls;
                 self.totals.metrics += metrics;
                 self.counting_since.get_or_insert(now);
             }
-            Update::Ec2 {
-                scope,
-                at,
-                instances,
-                groups,
+            Report::Data { feed, at, data } => {
+                let s = self.scope_index(data.scope());
+                self.mark_ok(s, feed, at);
+                self.apply_data(s, data, at, now);
+            }
+        }
+        self.recount();
+        true
+    }
+
+    /// The fleet-wide call counter of a feed (created in first-seen order).
+    fn total_calls(&mut self, feed: &'static str) -> &mut u64 {
+        let calls = &mut self.totals.calls;
+        let i = match calls.iter().position(|(n, _)| *n == feed) {
+            Some(i) => i,
+            None => {
+                calls.push((feed, 0));
+                calls.len() - 1
+            }
+        };
+        &mut calls[i].1
+    }
+
+    fn apply_data(&mut self, s: usize, data: Data, at: DateTime<Utc>, now: DateTime<Utc>) {
+        match data {
+            Data::Inventory {
+                instances, groups, ..
             } => {
-                let s = self.scope_index(&scope);
-                self.mark_ok(s, Feed::Ec2, at);
-                self.scopes[s].groups = groups
+                let sd = &mut self.scopes[s];
+                sd.inventory_at = Some(sd.inventory_at.map_or(at, |t| t.max(at)));
+                sd.groups = groups
                     .into_iter()
                     .map(|g| (g.group_id.clone(), g))
                     .collect();
@@ -372,26 +421,17 @@ impl Fleet {
                     .map(|r| r.instance.instance_id.as_str())
                     .collect();
                 self.scopes[s].cpu.retain(|k, _| ids.contains(k.as_str()));
-                self.recompute_scope(s, now);
             }
-            Update::Cpu { scope, at, series } => {
-                let s = self.scope_index(&scope);
-                self.mark_ok(s, Feed::Cpu, at);
+            Data::Cpu { series, .. } => {
                 for (id, new) in series {
                     let e = self.scopes[s].cpu.entry(id).or_default();
                     e.period_secs = new.period_secs;
                     e.merge(new.points);
                 }
-                self.recompute_scope(s, now);
             }
-            Update::Findings {
-                scope,
-                at,
-                findings,
-                complete,
+            Data::Findings {
+                findings, complete, ..
             } => {
-                let s = self.scope_index(&scope);
-                self.mark_ok(s, Feed::Findings, at);
                 let store = &mut self.scopes[s].findings;
                 if complete {
                     store.clear();
@@ -403,15 +443,13 @@ impl Fleet {
                         store.insert(f.id.clone(), f);
                     }
                 }
-                self.recompute_scope(s, now);
             }
         }
-        self.recount();
-        true
+        self.recompute_scope(s, now);
     }
 
-    fn mark_ok(&mut self, s: usize, feed: Feed, at: DateTime<Utc>) {
-        let f = &mut self.scopes[s].feeds[feed.index()];
+    fn mark_ok(&mut self, s: usize, feed: &'static str, at: DateTime<Utc>) {
+        let f = self.scopes[s].feed_mut(feed);
         f.state = FeedState::Ok;
         f.last_ok = Some(f.last_ok.map_or(at, |t| t.max(at)));
     }
@@ -491,23 +529,23 @@ impl Fleet {
         t.world_open = self.rows.iter().filter(|r| r.reachable).count();
     }
 
-    /// CloudWatch cost per day ($0.01 per 1,000 metrics): projected from the CPU feeds' schedules
+    /// CloudWatch cost per day ($0.01 per 1,000 metrics): projected from the feeds' schedules
     /// when they report it, else extrapolated from the metrics requested so far.
     pub fn cloudwatch_usd_per_day(&self, now: DateTime<Utc>) -> Option<f64> {
         let projected: Vec<f64> = self
             .scopes
             .iter()
-            .filter_map(|s| s.metrics_per_day)
+            .filter_map(ScopeData::metrics_per_day)
             .collect();
         if !projected.is_empty() {
-            return Some(crate::source::cloudwatch_usd(projected.iter().sum::<f64>()));
+            return Some(crate::feed::cloudwatch_usd(projected.iter().sum::<f64>()));
         }
         let since = self.counting_since?;
         let secs = (now - since).num_seconds();
         if secs < 1 {
             return None;
         }
-        Some(crate::source::cloudwatch_usd(
+        Some(crate::feed::cloudwatch_usd(
             self.totals.metrics as f64 / secs as f64 * 86_400.0,
         ))
     }

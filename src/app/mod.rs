@@ -9,8 +9,9 @@ pub use fleet::{
     FeedState, FeedStatus, Fleet, Row, ScopeData, ScopeHealth, Totals, compare as fleet_compare,
 };
 
+use crate::feed::{Data, Report};
 use crate::keymap::{Action, Key, KeyCode, Keymap};
-use crate::source::Update;
+use crate::source::mfa::Prompt;
 
 /// Columns the fleet table can be sorted by (cycled with `sort-next`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,8 +158,10 @@ pub struct State {
 /// Input to `update`.
 #[derive(Debug, Clone)]
 pub enum Msg {
-    /// Data from a feed.
-    Data(Update),
+    /// A report from a feed (the only thing that reaches the fleet model).
+    Feed(Report),
+    /// An MFA prompt raised or withdrawn by the AWS source.
+    Prompt(Prompt),
     /// News from the triage executor.
     Triage(crate::triage::executor::TriageEvent),
     /// A key press.
@@ -307,7 +310,7 @@ impl State {
 /// Applies one message. Pure: no I/O, no clock reads, no await.
 pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
     match msg {
-        Msg::Data(Update::MfaRequest { id, alias, serial }) => {
+        Msg::Prompt(Prompt::Ask { id, alias, serial }) => {
             state.ui.mfa.push_back(MfaPromptState {
                 id,
                 alias,
@@ -317,7 +320,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             state.dirty = true;
             Vec::new()
         }
-        Msg::Data(Update::MfaCancel { id }) => {
+        Msg::Prompt(Prompt::Cancel { id }) => {
             state.ui.mfa.retain(|p| p.id != id);
             state.dirty = true;
             Vec::new()
@@ -327,9 +330,12 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             state.dirty = true;
             triage::offer_resume(state)
         }
-        Msg::Data(u) => {
+        Msg::Feed(u) => {
             // A fresh inventory replaces the console's final marks with what live data shows.
-            if let Update::Ec2 { scope, .. } = &u
+            if let Report::Data {
+                data: Data::Inventory { scope, .. },
+                ..
+            } = &u
                 && let Some(ix) = state.fleet.find_scope(scope)
             {
                 state

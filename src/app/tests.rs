@@ -3,12 +3,13 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
 use super::*;
+use crate::feed::{AccountInfo, Data, Report};
 use crate::keymap::Key;
 use crate::model::{
     CpuSeries, Finding, IngressRule, Instance, InstanceState, NetworkInterface, RuleSource, Scope,
     SecurityGroup,
 };
-use crate::source::{AccountInfo, Feed, Update};
+use crate::source::mfa::Prompt;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap()
@@ -70,10 +71,11 @@ fn finding(id: &str, instance: &str, kind: &str, sev: f64) -> Finding {
     }
 }
 
-fn accounts() -> Update {
-    Update::Accounts(vec![AccountInfo {
+fn accounts() -> Report {
+    Report::Accounts(vec![AccountInfo {
         alias: "prod".into(),
         account_id: "111111111111".into(),
+        verified: true,
         regions: vec!["us-east-1".into()],
         home_regions: vec!["us-east-1".into()],
     }])
@@ -82,32 +84,38 @@ fn accounts() -> Update {
 /// State with three instances: `i-a` (quiet), `i-b` (ssh open), `i-c` (miner finding).
 fn state() -> State {
     let mut s = State::new("test", Keymap::default_map(), t0());
-    update(&mut s, Msg::Data(accounts()));
+    update(&mut s, Msg::Feed(accounts()));
     update(
         &mut s,
-        Msg::Data(Update::Ec2 {
-            scope: scope(),
+        Msg::Feed(Report::Data {
+            feed: "ec2",
             at: t0(),
-            instances: vec![
-                inst("i-a", "quiet", &[], false),
-                inst("i-b", "bastion", &["sg-ssh"], true),
-                inst("i-c", "miner", &[], false),
-            ],
-            groups: vec![ssh_world()],
+            data: Data::Inventory {
+                scope: scope(),
+                instances: vec![
+                    inst("i-a", "quiet", &[], false),
+                    inst("i-b", "bastion", &["sg-ssh"], true),
+                    inst("i-c", "miner", &[], false),
+                ],
+                groups: vec![ssh_world()],
+            },
         }),
     );
     update(
         &mut s,
-        Msg::Data(Update::Findings {
-            scope: scope(),
+        Msg::Feed(Report::Data {
+            feed: "findings",
             at: t0(),
-            findings: vec![finding(
-                "f1",
-                "i-c",
-                "CryptoCurrency:EC2/BitcoinTool.B!DNS",
-                8.0,
-            )],
-            complete: true,
+            data: Data::Findings {
+                scope: scope(),
+                findings: vec![finding(
+                    "f1",
+                    "i-c",
+                    "CryptoCurrency:EC2/BitcoinTool.B!DNS",
+                    8.0,
+                )],
+                complete: true,
+            },
         }),
     );
     s
@@ -220,14 +228,17 @@ fn archived_findings_disappear_and_complete_sets_replace() {
     f.archived = true;
     update(
         &mut s,
-        Msg::Data(Update::Findings {
-            scope: scope(),
+        Msg::Feed(Report::Data {
+            feed: "findings",
             at: t0(),
-            findings: vec![
-                f,
-                finding("f2", "i-a", "Recon:EC2/PortProbeUnprotectedPort", 2.0),
-            ],
-            complete: false,
+            data: Data::Findings {
+                scope: scope(),
+                findings: vec![
+                    f,
+                    finding("f2", "i-a", "Recon:EC2/PortProbeUnprotectedPort", 2.0),
+                ],
+                complete: false,
+            },
         }),
     );
     assert_eq!(s.fleet.totals.with_findings, 1);
@@ -235,11 +246,14 @@ fn archived_findings_disappear_and_complete_sets_replace() {
     assert!(s.fleet.findings_of(0, "i-c").is_empty());
     update(
         &mut s,
-        Msg::Data(Update::Findings {
-            scope: scope(),
+        Msg::Feed(Report::Data {
+            feed: "findings",
             at: t0(),
-            findings: vec![],
-            complete: true,
+            data: Data::Findings {
+                scope: scope(),
+                findings: vec![],
+                complete: true,
+            },
         }),
     );
     assert_eq!(s.fleet.totals.with_findings, 0);
@@ -253,16 +267,19 @@ fn cpu_saturation_raises_rank() {
         .collect();
     update(
         &mut s,
-        Msg::Data(Update::Cpu {
-            scope: scope(),
+        Msg::Feed(Report::Data {
+            feed: "cpu",
             at: t0(),
-            series: vec![(
-                "i-a".into(),
-                CpuSeries {
-                    period_secs: 60,
-                    points: pts,
-                },
-            )],
+            data: Data::Cpu {
+                scope: scope(),
+                series: vec![(
+                    "i-a".into(),
+                    CpuSeries {
+                        period_secs: 60,
+                        points: pts,
+                    },
+                )],
+            },
         }),
     );
     assert_eq!(s.fleet.totals.saturated, 1);
@@ -278,17 +295,17 @@ fn failure_keeps_data_and_goes_stale() {
     let mut s = state();
     update(
         &mut s,
-        Msg::Data(Update::Schedule {
+        Msg::Feed(Report::Schedule {
             scope: scope(),
-            feed: Feed::Ec2,
+            feed: "ec2",
             interval_secs: 60,
         }),
     );
     update(
         &mut s,
-        Msg::Data(Update::Failed {
+        Msg::Feed(Report::Failed {
             scope: scope(),
-            feed: Feed::Ec2,
+            feed: "ec2",
             at: t0(),
             message: "ExpiredToken: the security token included in the request is expired".into(),
         }),
@@ -296,16 +313,19 @@ fn failure_keeps_data_and_goes_stale() {
     assert_eq!(s.fleet.rows.len(), 3, "last data kept");
     assert!(matches!(
         s.fleet.scopes[0].health(s.now),
-        ScopeHealth::Error(Feed::Ec2, _)
+        ScopeHealth::Error("ec2", _)
     ));
     // A later success clears the error; then time passes without polls: stale.
     update(
         &mut s,
-        Msg::Data(Update::Ec2 {
-            scope: scope(),
+        Msg::Feed(Report::Data {
+            feed: "ec2",
             at: t0(),
-            instances: vec![inst("i-a", "quiet", &[], false)],
-            groups: vec![],
+            data: Data::Inventory {
+                scope: scope(),
+                instances: vec![inst("i-a", "quiet", &[], false)],
+                groups: vec![],
+            },
         }),
     );
     assert_eq!(s.fleet.rows.len(), 1, "gone instances are removed");
@@ -325,14 +345,17 @@ fn top_follows_worst_but_moved_cursor_keeps_instance() {
     // At the top: a new worse instance takes the cursor.
     update(
         &mut s,
-        Msg::Data(Update::Findings {
-            scope: scope(),
+        Msg::Feed(Report::Data {
+            feed: "findings",
             at: t0(),
-            findings: vec![
-                finding("f1", "i-c", "CryptoCurrency:EC2/BitcoinTool.B!DNS", 8.0),
-                finding("f3", "i-a", "Impact:Runtime/CryptoMinerExecuted", 9.5),
-            ],
-            complete: true,
+            data: Data::Findings {
+                scope: scope(),
+                findings: vec![
+                    finding("f1", "i-c", "CryptoCurrency:EC2/BitcoinTool.B!DNS", 8.0),
+                    finding("f3", "i-a", "Impact:Runtime/CryptoMinerExecuted", 9.5),
+                ],
+                complete: true,
+            },
         }),
     );
     assert_eq!(s.selected_row().unwrap().instance.instance_id, "i-a");
@@ -341,16 +364,19 @@ fn top_follows_worst_but_moved_cursor_keeps_instance() {
     let chosen = s.selected_row().unwrap().instance.instance_id.clone();
     update(
         &mut s,
-        Msg::Data(Update::Findings {
-            scope: scope(),
+        Msg::Feed(Report::Data {
+            feed: "findings",
             at: t0(),
-            findings: vec![finding(
-                "f4",
-                "i-b",
-                "Impact:Runtime/CryptoMinerExecuted",
-                10.0,
-            )],
-            complete: true,
+            data: Data::Findings {
+                scope: scope(),
+                findings: vec![finding(
+                    "f4",
+                    "i-b",
+                    "Impact:Runtime/CryptoMinerExecuted",
+                    10.0,
+                )],
+                complete: true,
+            },
         }),
     );
     assert_eq!(s.selected_row().unwrap().instance.instance_id, chosen);
@@ -361,11 +387,14 @@ fn unusual_region_from_home_regions() {
     let mut s = state();
     update(
         &mut s,
-        Msg::Data(Update::Ec2 {
-            scope: Scope::new("111111111111", "ap-south-1"),
+        Msg::Feed(Report::Data {
+            feed: "ec2",
             at: t0(),
-            instances: vec![inst("i-z", "gpu", &[], false)],
-            groups: vec![],
+            data: Data::Inventory {
+                scope: Scope::new("111111111111", "ap-south-1"),
+                instances: vec![inst("i-z", "gpu", &[], false)],
+                groups: vec![],
+            },
         }),
     );
     let ix = s
@@ -380,16 +409,19 @@ fn unusual_region_from_home_regions() {
 #[test]
 fn page_keys_and_resize_clamp() {
     let mut s = State::new("test", Keymap::default_map(), t0());
-    update(&mut s, Msg::Data(accounts()));
+    update(&mut s, Msg::Feed(accounts()));
     update(
         &mut s,
-        Msg::Data(Update::Ec2 {
-            scope: scope(),
+        Msg::Feed(Report::Data {
+            feed: "ec2",
             at: t0(),
-            instances: (0..50)
-                .map(|i| inst(&format!("i-{i:03}"), "", &[], false))
-                .collect(),
-            groups: vec![],
+            data: Data::Inventory {
+                scope: scope(),
+                instances: (0..50)
+                    .map(|i| inst(&format!("i-{i:03}"), "", &[], false))
+                    .collect(),
+                groups: vec![],
+            },
         }),
     );
     update(&mut s, Msg::Resize { page: 10 });
@@ -410,11 +442,12 @@ fn cost_extrapolates_metrics_rate() {
     let mut s = state();
     update(
         &mut s,
-        Msg::Data(Update::Requests {
+        Msg::Feed(Report::Requests {
             scope: scope(),
-            feed: Feed::Cpu,
+            feed: "cpu",
             calls: 1,
             metrics: 100,
+            metrics_per_day: None,
         }),
     );
     update(&mut s, Msg::Tick(t0() + TimeDelta::seconds(60)));
@@ -428,7 +461,7 @@ fn mfa_prompt_takes_six_digits_and_answers() {
     let mut s = state();
     update(
         &mut s,
-        Msg::Data(Update::MfaRequest {
+        Msg::Prompt(Prompt::Ask {
             id: 7,
             alias: "prod".into(),
             serial: "arn:aws:iam::111111111111:mfa/alice".into(),
@@ -458,7 +491,7 @@ fn mfa_prompt_takes_six_digits_and_answers() {
     // Esc declines.
     update(
         &mut s,
-        Msg::Data(Update::MfaRequest {
+        Msg::Prompt(Prompt::Ask {
             id: 8,
             alias: "prod".into(),
             serial: "s".into(),
@@ -484,9 +517,12 @@ fn projected_cloudwatch_cost_wins_over_extrapolation() {
     let mut s = state();
     update(
         &mut s,
-        Msg::Data(Update::CpuCost {
+        Msg::Feed(Report::Requests {
             scope: scope(),
-            metrics_per_day: 288_000.0,
+            feed: "cpu",
+            calls: 0,
+            metrics: 0,
+            metrics_per_day: Some(288_000.0),
         }),
     );
     assert!((s.fleet.cloudwatch_usd_per_day(s.now).unwrap() - 2.88).abs() < 1e-9);
@@ -543,7 +579,7 @@ mod triage_flow {
         }];
         // Not before the account x region is in the fleet (its alias is not known yet).
         assert!(s.triage.panel.is_none());
-        let cmds = update(&mut s, Msg::Data(accounts()));
+        let cmds = update(&mut s, Msg::Feed(accounts()));
         // The panel opens with a DryRun preview under the journal's case, not the session's.
         let first = job(&cmds);
         // That preview fails (throttled): the offer is not lost, it comes back 30 s later.
@@ -562,9 +598,9 @@ mod triage_flow {
                 .unwrap()
                 .contains("offered again")
         );
-        assert!(update(&mut s, Msg::Data(accounts())).is_empty(), "not yet");
+        assert!(update(&mut s, Msg::Feed(accounts())).is_empty(), "not yet");
         update(&mut s, Msg::Tick(t0() + TimeDelta::seconds(31)));
-        let cmds = update(&mut s, Msg::Data(accounts()));
+        let cmds = update(&mut s, Msg::Feed(accounts()));
         let preview = job(&cmds);
         assert!(preview.preview);
         assert_eq!(preview.action, T::Quarantine);
@@ -605,15 +641,18 @@ mod triage_flow {
         let now = s.now;
         update(
             &mut s,
-            Msg::Data(Update::Findings {
-                scope: scope(),
+            Msg::Feed(Report::Data {
+                feed: "findings",
                 at: now,
-                findings: vec![
-                    finding("f1", "i-c", "CryptoCurrency:EC2/BitcoinTool.B!DNS", 8.0),
-                    finding("f9", "i-b", "UnauthorizedAccess:EC2/SSHBruteForce", 9.5),
-                    finding("f8", "i-b", "CryptoCurrency:EC2/BitcoinTool.B!DNS", 9.0),
-                ],
-                complete: true,
+                data: Data::Findings {
+                    scope: scope(),
+                    findings: vec![
+                        finding("f1", "i-c", "CryptoCurrency:EC2/BitcoinTool.B!DNS", 8.0),
+                        finding("f9", "i-b", "UnauthorizedAccess:EC2/SSHBruteForce", 9.5),
+                        finding("f8", "i-b", "CryptoCurrency:EC2/BitcoinTool.B!DNS", 9.0),
+                    ],
+                    complete: true,
+                },
             }),
         );
         assert_eq!(s.selected_row().unwrap().instance.instance_id, "i-b");
@@ -822,14 +861,17 @@ mod triage_flow {
         s.triage.case_id = Some("IR-1".into());
         update(
             &mut s,
-            Msg::Data(Update::Findings {
-                scope: scope(),
+            Msg::Feed(Report::Data {
+                feed: "findings",
                 at: t0(),
-                findings: vec![
-                    finding("f1", "i-c", "CryptoCurrency:EC2/BitcoinTool.B!DNS", 8.0),
-                    finding("f2", "i-c", "Recon:EC2/PortProbeUnprotectedPort", 2.0),
-                ],
-                complete: true,
+                data: Data::Findings {
+                    scope: scope(),
+                    findings: vec![
+                        finding("f1", "i-c", "CryptoCurrency:EC2/BitcoinTool.B!DNS", 8.0),
+                        finding("f2", "i-c", "Recon:EC2/PortProbeUnprotectedPort", 2.0),
+                    ],
+                    complete: true,
+                },
             }),
         );
         assert!(
@@ -895,11 +937,14 @@ fn rows_keep_scope_order_across_polls_and_placeholders_retire() {
     let other = Scope::new("222222222222", "us-east-1");
     update(
         &mut s,
-        Msg::Data(Update::Ec2 {
-            scope: other.clone(),
+        Msg::Feed(Report::Data {
+            feed: "ec2",
             at: t0(),
-            instances: vec![inst("i-z", "z", &[], false)],
-            groups: vec![],
+            data: Data::Inventory {
+                scope: other.clone(),
+                instances: vec![inst("i-z", "z", &[], false)],
+                groups: vec![],
+            },
         }),
     );
     let order = |s: &State| {
@@ -913,20 +958,23 @@ fn rows_keep_scope_order_across_polls_and_placeholders_retire() {
     // A new poll of the first scope does not move its rows behind the second scope's.
     update(
         &mut s,
-        Msg::Data(Update::Ec2 {
-            scope: scope(),
+        Msg::Feed(Report::Data {
+            feed: "ec2",
             at: t0(),
-            instances: vec![
-                inst("i-a", "quiet", &[], false),
-                inst("i-b", "bastion", &["sg-ssh"], true),
-                inst("i-c", "miner", &[], false),
-            ],
-            groups: vec![ssh_world()],
+            data: Data::Inventory {
+                scope: scope(),
+                instances: vec![
+                    inst("i-a", "quiet", &[], false),
+                    inst("i-b", "bastion", &["sg-ssh"], true),
+                    inst("i-c", "miner", &[], false),
+                ],
+                groups: vec![ssh_world()],
+            },
         }),
     );
     assert_eq!(order(&s), before);
     // Once the accounts list no longer names 222222222222, its scope is retired (not shown).
-    update(&mut s, Msg::Data(accounts()));
+    update(&mut s, Msg::Feed(accounts()));
     let ix = s.fleet.find_scope(&other).unwrap();
     assert!(s.fleet.scopes[ix].retired);
     assert!(!s.fleet.scopes[0].retired);
@@ -937,7 +985,7 @@ fn a_withdrawn_mfa_prompt_closes() {
     let mut s = state();
     update(
         &mut s,
-        Msg::Data(Update::MfaRequest {
+        Msg::Prompt(Prompt::Ask {
             id: 3,
             alias: "prod".into(),
             serial: "s".into(),
@@ -945,13 +993,13 @@ fn a_withdrawn_mfa_prompt_closes() {
     );
     update(
         &mut s,
-        Msg::Data(Update::MfaRequest {
+        Msg::Prompt(Prompt::Ask {
             id: 4,
             alias: "data".into(),
             serial: "s".into(),
         }),
     );
-    update(&mut s, Msg::Data(Update::MfaCancel { id: 3 }));
+    update(&mut s, Msg::Prompt(Prompt::Cancel { id: 3 }));
     assert_eq!(s.ui.mfa.len(), 1);
     assert_eq!(s.ui.mfa[0].id, 4);
 }

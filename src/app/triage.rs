@@ -245,11 +245,7 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
         return Vec::new();
     };
     let sd = &state.fleet.scopes[row.scope];
-    if sd
-        .scope
-        .account_id
-        .starts_with(crate::source::aws::UNVERIFIED)
-    {
+    if !sd.verified {
         state.triage.notice = Some(format!(
             "account `{}` is not verified: cannot act on it",
             sd.alias

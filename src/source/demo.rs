@@ -17,7 +17,10 @@ use crate::model::{
     CpuSeries, Finding, IngressRule, Instance, InstanceState, NetworkInterface, RuleSource, Scope,
     SecurityGroup,
 };
-use crate::source::{AccountInfo, Feed, Update};
+use futures::future::BoxFuture;
+
+use crate::feed::{AccountInfo, Data, Feed, FeedError, Polled, Report};
+use crate::source::aws::{cpu, ec2, findings};
 
 /// Simulated seconds between CPU samples.
 pub const CPU_PERIOD_SECS: u32 = 10;
@@ -53,7 +56,7 @@ struct DemoInstance {
 #[derive(Debug, Clone)]
 struct Outage {
     scope: Scope,
-    feed: Feed,
+    feed: &'static str,
     from: f64,
     to: f64,
     message: &'static str,
@@ -283,6 +286,7 @@ impl DemoWorld {
             .map(|a| AccountInfo {
                 alias: a.alias.into(),
                 account_id: a.id.into(),
+                verified: true,
                 regions: a.regions.iter().map(|s| s.to_string()).collect(),
                 home_regions: a.home.iter().map(|s| s.to_string()).collect(),
             })
@@ -527,10 +531,10 @@ impl DemoWorld {
         // 5. A throttled GuardDuty feed for a while (error, then stale data, then recovery).
         self.outages.push(Outage {
             scope: data_euw1,
-            feed: Feed::Findings,
+            feed: findings::NAME,
             from: 120.0,
             to: 170.0,
-            message: "ThrottlingException: Rate exceeded (backing off, retry in 8s)",
+            message: "ThrottlingException: Rate exceeded (backing off)",
         });
     }
 
@@ -687,64 +691,153 @@ impl DemoWorld {
     }
 
     /// The failure a feed shows at simulated time `t`, if any.
-    pub fn outage_at(&self, scope: &Scope, feed: Feed, t: f64) -> Option<&'static str> {
+    pub fn outage_at(&self, scope: &Scope, feed: &str, t: f64) -> Option<&'static str> {
         self.outages
             .iter()
             .find(|o| &o.scope == scope && o.feed == feed && o.from <= t && t < o.to)
             .map(|o| o.message)
     }
 
-    /// One complete poll of every feed of every scope at simulated time `t`.
-    pub fn poll_all(&self, t: f64, fetched_at: DateTime<Utc>) -> Vec<Update> {
-        let mut out = vec![Update::Accounts(self.accounts())];
-        for scope in self.scopes() {
-            for feed in Feed::ALL {
-                if let Some(msg) = self.outage_at(&scope, feed, t) {
-                    out.push(Update::Failed {
-                        scope: scope.clone(),
-                        feed,
-                        at: fetched_at,
-                        message: msg.into(),
-                    });
-                    continue;
-                }
-                out.push(self.poll(
-                    &scope,
-                    feed,
-                    t - BACKFILL as f64 * f64::from(CPU_PERIOD_SECS),
-                    t,
-                    fetched_at,
-                ));
-            }
-        }
-        out
-    }
-
-    /// One poll of one feed; CPU returns samples in (`since`, `t`].
-    pub fn poll(&self, scope: &Scope, feed: Feed, since: f64, t: f64, at: DateTime<Utc>) -> Update {
-        match feed {
-            Feed::Ec2 => {
-                let (instances, groups) = self.ec2_at(scope, t);
-                Update::Ec2 {
-                    scope: scope.clone(),
-                    at,
+    /// What one poll of feed `name` brings at simulated time `t`; CPU returns samples in
+    /// (`since`, `t`].
+    fn data(&self, scope: &Scope, name: &str, since: f64, t: f64) -> Data {
+        let scope = scope.clone();
+        match name {
+            ec2::NAME => {
+                let (instances, groups) = self.ec2_at(&scope, t);
+                Data::Inventory {
+                    scope,
                     instances,
                     groups,
                 }
             }
-            Feed::Cpu => Update::Cpu {
-                scope: scope.clone(),
-                at,
-                series: self.cpu_between(scope, since, t),
+            cpu::NAME => Data::Cpu {
+                series: self.cpu_between(&scope, since, t),
+                scope,
             },
-            Feed::Findings => Update::Findings {
-                scope: scope.clone(),
-                at,
-                findings: self.findings_at(scope, t),
+            _ => Data::Findings {
+                findings: self.findings_at(&scope, t),
+                scope,
                 complete: true,
             },
         }
     }
+}
+
+/// The demo's feeds, in display order (the same names as the AWS feeds they simulate).
+const FEEDS: [&str; 3] = [ec2::NAME, cpu::NAME, findings::NAME];
+
+/// Where a demo feed reads simulated time from.
+#[derive(Debug, Clone, Copy)]
+pub enum Clock {
+    /// Simulated time runs `speed` times faster than real time from `start`.
+    Live {
+        /// Real start of the demo.
+        start: tokio::time::Instant,
+    },
+    /// Frozen at simulated second `t`; data is stamped `fetched_at` (snapshots, tests).
+    At {
+        /// Simulated seconds.
+        t: f64,
+        /// Time stamped on the data.
+        fetched_at: DateTime<Utc>,
+    },
+}
+
+/// One simulated feed of one account x region.
+pub struct DemoFeed {
+    world: Arc<DemoWorld>,
+    home: Scope,
+    name: &'static str,
+    clock: Clock,
+    /// CPU samples up to this simulated second were already sent.
+    since: f64,
+    start_after: Duration,
+}
+
+impl DemoFeed {
+    fn now(&self) -> (f64, DateTime<Utc>) {
+        match self.clock {
+            Clock::Live { start } => (start.elapsed().as_secs_f64() * self.world.speed, Utc::now()),
+            Clock::At { t, fetched_at } => (t, fetched_at),
+        }
+    }
+}
+
+impl Feed for DemoFeed {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn home(&self) -> &Scope {
+        &self.home
+    }
+    fn interval(&self) -> Duration {
+        Duration::from_secs(u64::from(POLL_SECS))
+    }
+    fn start_after(&self) -> Duration {
+        self.start_after
+    }
+    fn poll(&mut self) -> BoxFuture<'_, Result<Polled, FeedError>> {
+        let (t, at) = self.now();
+        let r = match self.world.outage_at(&self.home, self.name, t) {
+            Some(message) => Err(FeedError {
+                message: message.into(),
+                throttled: true,
+                calls: 1,
+            }),
+            None => {
+                let data = self.world.data(&self.home, self.name, self.since, t);
+                self.since = t;
+                let (calls, metrics) = simulated_cost(&data);
+                // What this fleet would cost on AWS polled at basic monitoring's 5 minutes.
+                let metrics_per_day = match &data {
+                    Data::Cpu { series, .. } => Some(series.len() as f64 * 288.0),
+                    _ => None,
+                };
+                Ok(Polled {
+                    at,
+                    data: vec![data],
+                    calls,
+                    metrics,
+                    metrics_per_day,
+                })
+            }
+        };
+        Box::pin(std::future::ready(r))
+    }
+    fn retry_after(&self, _: &FeedError, _: u32) -> Duration {
+        // The simulated outage ends on the demo's own timeline, not the retry's.
+        self.interval()
+    }
+}
+
+/// Every feed of every demo account x region, reading time from `clock`.
+pub fn feeds(world: &Arc<DemoWorld>, clock: Clock) -> Vec<Box<dyn Feed>> {
+    let mut out: Vec<Box<dyn Feed>> = Vec::new();
+    for (i, scope) in world.scopes().into_iter().enumerate() {
+        for (f, name) in FEEDS.into_iter().enumerate() {
+            out.push(Box::new(DemoFeed {
+                world: world.clone(),
+                home: scope.clone(),
+                name,
+                clock,
+                since: match clock {
+                    Clock::Live { .. } => -(BACKFILL as f64) * f64::from(CPU_PERIOD_SECS),
+                    Clock::At { t, .. } => t - BACKFILL as f64 * f64::from(CPU_PERIOD_SECS),
+                },
+                // Staggered first polls: the header shows accounts arriving.
+                start_after: Duration::from_millis(150 * i as u64 + 40 * f as u64),
+            }));
+        }
+    }
+    out
+}
+
+/// One complete poll of every feed of every scope at simulated time `t` (for `snapshot`).
+pub async fn poll_all(world: &Arc<DemoWorld>, t: f64, fetched_at: DateTime<Utc>) -> Vec<Report> {
+    let mut out = vec![Report::Accounts(world.accounts())];
+    out.extend(crate::feed::poll_once(feeds(world, Clock::At { t, fetched_at })).await);
+    out
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -817,96 +910,26 @@ fn make_instance(
     }
 }
 
-/// Starts the demo feeds: one task per account x region x feed, polling every [`POLL_SECS`]
-/// real seconds; simulated time runs `speed` times faster than real time.
-pub fn spawn(world: Arc<DemoWorld>, tx: mpsc::Sender<Update>) {
-    let start = tokio::time::Instant::now();
-    let speed = world.speed;
-    let _ = tx.try_send(Update::Accounts(world.accounts()));
-    for (i, scope) in world.scopes().into_iter().enumerate() {
-        for feed in Feed::ALL {
-            let world = world.clone();
-            let tx = tx.clone();
-            let scope = scope.clone();
-            tokio::spawn(async move {
-                let _ = tx
-                    .send(Update::Schedule {
-                        scope: scope.clone(),
-                        feed,
-                        interval_secs: POLL_SECS,
-                    })
-                    .await;
-                // Stagger first polls so the header shows accounts arriving.
-                tokio::time::sleep(Duration::from_millis(
-                    150 * i as u64 + 40 * feed.index() as u64,
-                ))
-                .await;
-                let mut since = -(BACKFILL as f64) * f64::from(CPU_PERIOD_SECS);
-                let mut tick = tokio::time::interval(Duration::from_secs(u64::from(POLL_SECS)));
-                loop {
-                    tick.tick().await;
-                    let t = start.elapsed().as_secs_f64() * speed;
-                    if tx
-                        .send(Update::Loading {
-                            scope: scope.clone(),
-                            feed,
-                        })
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                    let now = Utc::now();
-                    let msg = match world.outage_at(&scope, feed, t) {
-                        Some(m) => Update::Failed {
-                            scope: scope.clone(),
-                            feed,
-                            at: now,
-                            message: m.into(),
-                        },
-                        None => {
-                            let u = world.poll(&scope, feed, since, t, now);
-                            since = t;
-                            u
-                        }
-                    };
-                    if let Update::Cpu { series, .. } = &msg {
-                        // What this fleet would cost on AWS polled at basic monitoring's 5 minutes.
-                        let _ = tx
-                            .send(Update::CpuCost {
-                                scope: scope.clone(),
-                                metrics_per_day: series.len() as f64 * 288.0,
-                            })
-                            .await;
-                    }
-                    let (calls, metrics) = simulated_cost(&msg);
-                    if tx.send(msg).await.is_err() {
-                        return;
-                    }
-                    let _ = tx
-                        .send(Update::Requests {
-                            scope: scope.clone(),
-                            feed,
-                            calls,
-                            metrics,
-                        })
-                        .await;
-                }
-            });
-        }
+/// Starts the demo feeds: one driver task per account x region x feed, polling every
+/// [`POLL_SECS`] real seconds; simulated time runs `speed` times faster than real time.
+pub async fn spawn(world: Arc<DemoWorld>, tx: mpsc::Sender<Report>) {
+    let clock = Clock::Live {
+        start: tokio::time::Instant::now(),
+    };
+    if tx.send(Report::Accounts(world.accounts())).await.is_ok() {
+        crate::feed::start(feeds(&world, clock), tx).await;
     }
 }
 
 /// API calls and metrics the same poll would cost against AWS.
-fn simulated_cost(u: &Update) -> (u64, u64) {
-    match u {
-        Update::Ec2 { .. } => (3, 0),
-        Update::Cpu { series, .. } => {
+fn simulated_cost(d: &Data) -> (u64, u64) {
+    match d {
+        Data::Inventory { .. } => (3, 0),
+        Data::Cpu { series, .. } => {
             let n = series.len() as u64;
             (n.div_ceil(500).max(1), n)
         }
-        Update::Findings { findings, .. } => (1 + (findings.len() as u64).div_ceil(50) * 2, 0),
-        _ => (1, 0),
+        Data::Findings { findings, .. } => (1 + (findings.len() as u64).div_ceil(50) * 2, 0),
     }
 }
 
@@ -1003,8 +1026,8 @@ mod tests {
     fn outage_window() {
         let w = world(1);
         let s = Scope::new("456789012345", "eu-west-1");
-        assert!(w.outage_at(&s, Feed::Findings, 100.0).is_none());
-        assert!(w.outage_at(&s, Feed::Findings, 130.0).is_some());
-        assert!(w.outage_at(&s, Feed::Ec2, 130.0).is_none());
+        assert!(w.outage_at(&s, findings::NAME, 100.0).is_none());
+        assert!(w.outage_at(&s, findings::NAME, 130.0).is_some());
+        assert!(w.outage_at(&s, ec2::NAME, 130.0).is_none());
     }
 }

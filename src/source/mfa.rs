@@ -1,5 +1,6 @@
-//! MFA codes asked in the console: the AWS source sends `Update::MfaRequest`, the operator types
-//! the code, the event loop answers through [`MfaReplies`]. Codes live only in memory.
+//! MFA codes asked in the console: the AWS source sends a [`Prompt`] on its own channel, the
+//! operator types the code, the event loop answers through [`MfaReplies`]. Codes live only in
+//! memory.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -8,14 +9,32 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
-use super::Update;
 use super::aws::MfaPrompt;
+
+/// What the console is asked about MFA (never feed data: it goes to the view, not the fleet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prompt {
+    /// The operator must type an MFA code for an account (answered through [`MfaReplies`]).
+    Ask {
+        /// Request id to answer.
+        id: u64,
+        /// Account alias.
+        alias: String,
+        /// MFA device serial or ARN.
+        serial: String,
+    },
+    /// A prompt nobody waits for any more: close it.
+    Cancel {
+        /// Request id.
+        id: u64,
+    },
+}
 
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<String, String>>>>>;
 
 /// Prompts through the console.
 pub struct ConsolePrompt {
-    tx: mpsc::Sender<Update>,
+    tx: mpsc::Sender<Prompt>,
     pending: Pending,
     closed: Arc<AtomicBool>,
     next: AtomicU64,
@@ -54,7 +73,7 @@ impl MfaReplies {
 
 impl ConsolePrompt {
     /// A prompt sending requests on `tx`, and the handle that answers them.
-    pub fn new(tx: mpsc::Sender<Update>) -> (Arc<Self>, MfaReplies) {
+    pub fn new(tx: mpsc::Sender<Prompt>) -> (Arc<Self>, MfaReplies) {
         let pending: Pending = Arc::default();
         let closed = Arc::new(AtomicBool::new(false));
         (
@@ -74,7 +93,7 @@ impl ConsolePrompt {
 struct Abandon {
     id: u64,
     pending: Pending,
-    tx: mpsc::Sender<Update>,
+    tx: mpsc::Sender<Prompt>,
     answered: bool,
 }
 
@@ -86,7 +105,7 @@ impl Drop for Abandon {
         if let Ok(mut m) = self.pending.lock() {
             m.remove(&self.id);
         }
-        let _ = self.tx.try_send(Update::MfaCancel { id: self.id });
+        let _ = self.tx.try_send(Prompt::Cancel { id: self.id });
     }
 }
 
@@ -113,7 +132,7 @@ impl MfaPrompt for ConsolePrompt {
                 answered: false,
             };
             self.tx
-                .send(Update::MfaRequest {
+                .send(Prompt::Ask {
                     id,
                     alias: alias.to_string(),
                     serial: serial.to_string(),
@@ -144,11 +163,11 @@ mod tests {
             )
             .await;
         });
-        let Some(Update::MfaRequest { id, .. }) = rx.recv().await else {
+        let Some(Prompt::Ask { id, .. }) = rx.recv().await else {
             panic!("expected an MFA request");
         };
         ask.await.unwrap();
-        assert!(matches!(rx.recv().await, Some(Update::MfaCancel { id: c }) if c == id));
+        assert!(matches!(rx.recv().await, Some(Prompt::Cancel { id: c }) if c == id));
         // A late answer goes nowhere and does not panic.
         replies.answer(id, Ok("123456".into()));
     }
@@ -159,7 +178,7 @@ mod tests {
         let (prompt, replies) = ConsolePrompt::new(tx);
         let p2 = prompt.clone();
         let ask = tokio::spawn(async move { p2.code("prod", "s").await });
-        assert!(matches!(rx.recv().await, Some(Update::MfaRequest { .. })));
+        assert!(matches!(rx.recv().await, Some(Prompt::Ask { .. })));
         replies.close();
         assert!(ask.await.unwrap().unwrap_err().contains("console closed"));
         assert!(
@@ -176,7 +195,7 @@ mod tests {
         let (tx, mut rx) = mpsc::channel(4);
         let (prompt, replies) = ConsolePrompt::new(tx);
         let ask = tokio::spawn(async move { prompt.code("prod", "arn:aws:iam::1:mfa/a").await });
-        let Some(Update::MfaRequest { id, alias, .. }) = rx.recv().await else {
+        let Some(Prompt::Ask { id, alias, .. }) = rx.recv().await else {
             panic!("expected an MFA request");
         };
         assert_eq!(alias, "prod");

@@ -34,7 +34,7 @@ fn chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
                     1,
                 ),
                 ScopeHealth::Error(feed, m) => (
-                    format!("{name} ✗{} {}", feed.name(), super::widgets::fit(&m, 40)),
+                    format!("{name} ✗{feed} {}", super::widgets::fit(&m, 40)),
                     role("error").add_modifier(Modifier::BOLD),
                     0,
                 ),
@@ -104,8 +104,12 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         format!("{} w/ findings", t.with_findings),
         format!("{} world-open", t.world_open),
         format!(
-            "requests ec2 {} · cw {} · gd {}",
-            t.calls[0], t.calls[1], t.calls[2]
+            "requests {}",
+            t.calls
+                .iter()
+                .map(|(feed, n)| format!("{feed} {n}"))
+                .collect::<Vec<_>>()
+                .join(" · ")
         ),
     ];
     let short = [
@@ -116,21 +120,31 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         String::new(),
     ];
     let source = format!("[{}]", state.source);
-    let width = |parts: &[String]| -> usize {
-        12 + source.chars().count()
-            + parts
-                .iter()
-                .filter(|p| !p.is_empty())
-                .map(|p| p.chars().count() + 3)
-                .sum::<usize>()
-            + cost.as_ref().map_or(0, |c| c.chars().count() + 3)
+    let width = |parts: &[String], cost_shown: bool, source_shown: bool| -> usize {
+        12 + if source_shown {
+            source.chars().count()
+        } else {
+            0
+        } + parts
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| p.chars().count() + 3)
+            .sum::<usize>()
+            + cost
+                .as_ref()
+                .filter(|_| cost_shown)
+                .map_or(0, |c| c.chars().count() + 3)
             + clock.len()
             + 3
     };
-    let (parts, show_cost, show_source) = if width(&long) <= area.width as usize {
+    // Narrower terminals drop the request counts, then the cost, then the source label.
+    let fits = |parts: &[String], c: bool, s: bool| width(parts, c, s) <= area.width as usize;
+    let (parts, show_cost, show_source) = if fits(&long, true, true) {
         (long, true, true)
-    } else if width(&short) <= area.width as usize {
+    } else if fits(&short, true, true) {
         (short, true, true)
+    } else if fits(&short, false, true) {
+        (short, false, true)
     } else {
         (short, false, false)
     };

@@ -81,8 +81,15 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
     )));
     // Accounts and what polling them costs (the `stats` part of this screen).
     lines.push(Line::raw(""));
+    let feeds: Vec<&'static str> = state.fleet.totals.calls.iter().map(|c| c.0).collect();
+    let requests = format!("requests {}", feeds.join("/"));
+    // The request counts column is as wide as its heading.
+    let rw = requests.chars().count() + 2;
     lines.push(Line::from(Span::styled(
-        "  ACCOUNTS (id verified with STS)    requests ec2/cw/gd    CloudWatch metrics/day",
+        format!(
+            "{:<42}{requests:<rw$}CloudWatch metrics/day",
+            "  ACCOUNTS (id verified with STS)"
+        ),
         theme.fg("title").add_modifier(Modifier::BOLD),
     )));
     for a in &state.fleet.accounts {
@@ -92,22 +99,32 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
             .iter()
             .filter(|s| s.scope.account_id == a.account_id)
             .collect();
-        let calls = |i: usize| scopes.iter().map(|s| s.calls[i]).sum::<u64>();
-        let known: Vec<f64> = scopes.iter().filter_map(|s| s.metrics_per_day).collect();
+        let calls: Vec<String> = feeds
+            .iter()
+            .map(|f| {
+                let n: u64 = scopes
+                    .iter()
+                    .filter_map(|s| s.feed(f))
+                    .map(|s| s.calls)
+                    .sum();
+                n.to_string()
+            })
+            .collect();
+        let known: Vec<f64> = scopes.iter().filter_map(|s| s.metrics_per_day()).collect();
         let cost = if known.is_empty() {
-            "    not yet known".to_string()
+            "not yet known".to_string()
         } else {
             let per_day = known.iter().fold(0.0, |a, b| a + b);
             format!(
-                "    {per_day:>9.0} (${:.2}/day)",
-                crate::source::cloudwatch_usd(per_day)
+                "{per_day:>9.0} (${:.2}/day)",
+                crate::feed::cloudwatch_usd(per_day)
             )
         };
         lines.push(Line::from(vec![
             Span::styled(format!("  {:<10} ", a.alias), key),
             Span::raw(format!("{:<14}", a.account_id)),
             Span::raw(format!("{:>3} region(s)  ", a.regions.len())),
-            Span::raw(format!("{:>6}/{}/{}", calls(0), calls(1), calls(2))),
+            Span::raw(format!("{:<rw$}", calls.join("/"))),
             Span::styled(cost, muted),
         ]));
     }

@@ -1,14 +1,20 @@
 //! EC2 feed: DescribeInstances, DescribeSecurityGroups and DescribeNetworkInterfaces, paged by 1,000.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types as t;
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use tokio::sync::watch;
 
+use super::Clients;
 use super::error::{AwsError, describe};
+use crate::feed::{Data, Feed, FeedError, Polled};
 use crate::model::{
-    IngressRule, Instance, InstanceState, NetworkInterface, RuleSource, SecurityGroup,
+    IngressRule, Instance, InstanceState, NetworkInterface, RuleSource, Scope, SecurityGroup,
 };
 
 /// Largest page EC2 describe calls accept.
@@ -27,6 +33,78 @@ pub struct Inventory {
     pub reservations: usize,
     /// ENIs seen.
     pub enis: usize,
+}
+
+/// The feed's name in every layer.
+pub const NAME: &str = "ec2";
+
+/// What the inventory tells the feeds that need it: nothing yet, the latest instances, or why
+/// there has never been an inventory.
+pub type Shared = watch::Receiver<Option<Result<Arc<Vec<Instance>>, String>>>;
+
+/// The EC2 feed of one account x region: the full inventory each poll, shared with the feeds
+/// that work from it (CPU).
+pub struct Ec2Feed {
+    clients: Clients,
+    interval: Duration,
+    shared: watch::Sender<Option<Result<Arc<Vec<Instance>>, String>>>,
+    had_inventory: bool,
+}
+
+impl Ec2Feed {
+    /// The feed, and the receiver its dependants read the inventory from.
+    pub fn new(clients: Clients, interval: Duration) -> (Self, Shared) {
+        let (shared, rx) = watch::channel(None);
+        let feed = Ec2Feed {
+            clients,
+            interval,
+            shared,
+            had_inventory: false,
+        };
+        (feed, rx)
+    }
+}
+
+impl Feed for Ec2Feed {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn home(&self) -> &Scope {
+        &self.clients.scope
+    }
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+    fn poll(&mut self) -> BoxFuture<'_, Result<Polled, FeedError>> {
+        Box::pin(async move {
+            match poll(&self.clients.ec2).await {
+                Ok(inv) => {
+                    self.had_inventory = true;
+                    self.shared
+                        .send_replace(Some(Ok(Arc::new(inv.instances.clone()))));
+                    Ok(Polled {
+                        at: Utc::now(),
+                        data: vec![Data::Inventory {
+                            scope: self.clients.scope.clone(),
+                            instances: inv.instances,
+                            groups: inv.groups,
+                        }],
+                        calls: inv.calls,
+                        metrics: 0,
+                        metrics_per_day: None,
+                    })
+                }
+                Err(e) => {
+                    // Dependants keep working from the last good inventory; without one they
+                    // say why they have nothing to poll.
+                    if !self.had_inventory {
+                        self.shared.send_replace(Some(Err(e.message.clone())));
+                    }
+                    Err(e.into())
+                }
+            }
+        })
+    }
 }
 
 /// Converts an SDK timestamp.

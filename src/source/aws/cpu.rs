@@ -2,14 +2,117 @@
 //! at its metric's period (5 min basic monitoring, 1 min detailed) and never more often.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 use chrono::{DateTime, TimeDelta, Utc};
+use futures::future::BoxFuture;
 
-use super::ec2::to_chrono;
+use super::Clients;
+use super::ec2::{Shared, to_chrono};
 use super::error::{AwsError, describe};
-use crate::model::CpuSeries;
+use crate::feed::{Data, Feed, FeedError, Polled};
+use crate::model::{CpuSeries, Instance, InstanceState, Scope};
+
+/// The feed's name in every layer.
+pub const NAME: &str = "cpu";
+/// How soon a CPU feed with no inventory to work from looks again (it makes no call meanwhile).
+const NO_INVENTORY_RETRY: Duration = Duration::from_secs(5);
+
+/// The CPU feed of one account x region: CPUUtilization of the instances the EC2 feed last saw.
+pub struct CpuFeed {
+    clients: Clients,
+    interval: Duration,
+    inventory: Shared,
+    schedule: Schedule,
+    /// The last poll found no inventory to work from.
+    waiting: bool,
+}
+
+impl CpuFeed {
+    /// The feed, reading its instances from the EC2 feed's `inventory`.
+    pub fn new(clients: Clients, interval: Duration, inventory: Shared) -> Self {
+        CpuFeed {
+            clients,
+            interval,
+            inventory,
+            schedule: Schedule::default(),
+            waiting: false,
+        }
+    }
+
+    /// The instances to poll: waits for the first inventory; fails when there has never been one.
+    async fn instances(&mut self) -> Result<std::sync::Arc<Vec<Instance>>, FeedError> {
+        loop {
+            if let Some(r) = self.inventory.borrow_and_update().clone() {
+                return r.map_err(|e| {
+                    FeedError::local(format!("not polled: EC2 inventory failed ({e})"))
+                });
+            }
+            if self.inventory.changed().await.is_err() {
+                return Err(FeedError::local("not polled: the EC2 feed stopped"));
+            }
+        }
+    }
+}
+
+impl Feed for CpuFeed {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn home(&self) -> &Scope {
+        &self.clients.scope
+    }
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+    fn poll(&mut self) -> BoxFuture<'_, Result<Polled, FeedError>> {
+        Box::pin(async move {
+            let instances = self.instances().await;
+            self.waiting = instances.is_err();
+            let targets = targets(&instances?);
+            let p = self
+                .schedule
+                .poll(&self.clients.cloudwatch, &targets, Utc::now())
+                .await?;
+            Ok(Polled {
+                at: Utc::now(),
+                data: vec![Data::Cpu {
+                    scope: self.clients.scope.clone(),
+                    series: p.series,
+                }],
+                calls: p.calls,
+                metrics: p.metrics,
+                metrics_per_day: Some(metrics_per_day(&targets)),
+            })
+        })
+    }
+    fn retry_after(&self, err: &FeedError, failures: u32) -> Duration {
+        if self.waiting {
+            NO_INVENTORY_RETRY
+        } else {
+            crate::feed::backoff(err, failures, self.interval)
+        }
+    }
+}
+
+/// CPU targets from an inventory: instances that can report CPU.
+pub fn targets(instances: &[Instance]) -> Vec<Target> {
+    instances
+        .iter()
+        .filter(|i| {
+            matches!(
+                i.state,
+                InstanceState::Running | InstanceState::Pending | InstanceState::Stopping
+            )
+        })
+        .map(|i| Target {
+            instance_id: i.instance_id.clone(),
+            detailed: i.detailed_monitoring,
+        })
+        .collect()
+}
 
 /// Most queries GetMetricData takes in one call.
 pub const MAX_QUERIES: usize = 500;
@@ -212,9 +315,9 @@ mod tests {
     fn cost_matches_the_design_figure() {
         // 10,000 instances polled every 60 s the naive way: about $144/day.
         let naive: Vec<Target> = (0..10_000).map(|i| t(&i.to_string(), true)).collect();
-        assert!((crate::source::cloudwatch_usd(metrics_per_day(&naive)) - 144.0).abs() < 1e-6);
+        assert!((crate::feed::cloudwatch_usd(metrics_per_day(&naive)) - 144.0).abs() < 1e-6);
         // Basic monitoring polled at its real 5-minute period costs a fifth.
         let basic: Vec<Target> = (0..10_000).map(|i| t(&i.to_string(), false)).collect();
-        assert!((crate::source::cloudwatch_usd(metrics_per_day(&basic)) - 28.8).abs() < 1e-6);
+        assert!((crate::feed::cloudwatch_usd(metrics_per_day(&basic)) - 28.8).abs() < 1e-6);
     }
 }

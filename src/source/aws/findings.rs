@@ -1,12 +1,69 @@
 //! Findings feed: ListDetectors, ListFindings (not archived, updated since the last poll),
 //! GetFindings 50 ids a call; findings mapped to instances by resource.instanceDetails.instanceId.
 
+use std::time::Duration;
+
 use aws_sdk_guardduty::Client;
 use aws_sdk_guardduty::types::{Condition, FindingCriteria};
 use chrono::{DateTime, TimeDelta, Utc};
+use futures::future::BoxFuture;
 
+use super::Clients;
 use super::error::{AwsError, describe};
-use crate::model::Finding;
+use crate::feed::{Data, Feed, FeedError, Polled};
+use crate::model::{Finding, Scope};
+
+/// The feed's name in every layer.
+pub const NAME: &str = "findings";
+
+/// The GuardDuty findings feed of one account x region.
+pub struct FindingsFeed {
+    clients: Clients,
+    interval: Duration,
+    poller: FindingsPoller,
+}
+
+impl FindingsFeed {
+    /// The feed, polling every `interval`.
+    pub fn new(clients: Clients, interval: Duration) -> Self {
+        FindingsFeed {
+            clients,
+            interval,
+            poller: FindingsPoller::default(),
+        }
+    }
+}
+
+impl Feed for FindingsFeed {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn home(&self) -> &Scope {
+        &self.clients.scope
+    }
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+    fn poll(&mut self) -> BoxFuture<'_, Result<Polled, FeedError>> {
+        Box::pin(async move {
+            let r = self
+                .poller
+                .poll(&self.clients.guardduty, Utc::now())
+                .await?;
+            Ok(Polled {
+                at: Utc::now(),
+                data: vec![Data::Findings {
+                    scope: self.clients.scope.clone(),
+                    findings: r.findings,
+                    complete: r.complete,
+                }],
+                calls: r.calls,
+                metrics: 0,
+                metrics_per_day: None,
+            })
+        })
+    }
+}
 
 /// Most ids GetFindings takes, and ListFindings' largest page.
 pub const BATCH: usize = 50;

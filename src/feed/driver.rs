@@ -1,0 +1,280 @@
+//! The one loop every feed runs in, for AWS and demo alike: schedule, loading, data or failure,
+//! request counts, backoff. Also the one-shot version `snapshot` uses.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+
+use super::{Feed, FeedError, Polled, Report};
+
+/// Announces every feed's schedule, in the order given, then runs each feed on its own task
+/// until the receiving side closes.
+pub async fn start(feeds: Vec<Box<dyn Feed>>, tx: mpsc::Sender<Report>) {
+    let schedules: Vec<Report> = feeds.iter().map(|f| schedule(&**f)).collect();
+    for s in schedules {
+        if tx.send(s).await.is_err() {
+            return;
+        }
+    }
+    for f in feeds {
+        tokio::spawn(run(f, tx.clone()));
+    }
+}
+
+/// Polls every feed once, concurrently: their schedules (in the order given), then each feed's
+/// data and requests or its failure, in the order given.
+pub async fn poll_once(feeds: Vec<Box<dyn Feed>>) -> Vec<Report> {
+    let mut out: Vec<Report> = feeds.iter().map(|f| schedule(&**f)).collect();
+    let polls = feeds.into_iter().map(|mut f| async move {
+        let r = f.poll().await;
+        outcome(&*f, r, None)
+    });
+    out.extend(futures::future::join_all(polls).await.into_iter().flatten());
+    out
+}
+
+/// Runs one feed until the receiving side closes.
+pub async fn run(mut feed: Box<dyn Feed>, tx: mpsc::Sender<Report>) {
+    tokio::time::sleep(feed.start_after()).await;
+    let mut failures = 0u32;
+    loop {
+        let loading = Report::Loading {
+            scope: feed.home().clone(),
+            feed: feed.name(),
+        };
+        if tx.send(loading).await.is_err() {
+            return;
+        }
+        let r = feed.poll().await;
+        let wait = match &r {
+            Ok(_) => {
+                failures = 0;
+                feed.interval()
+            }
+            Err(e) => {
+                failures += 1;
+                feed.retry_after(e, failures)
+            }
+        };
+        for report in outcome(&*feed, r, Some(wait)) {
+            if tx.send(report).await.is_err() {
+                return;
+            }
+        }
+        tokio::time::sleep(wait).await;
+    }
+}
+
+fn schedule(f: &dyn Feed) -> Report {
+    Report::Schedule {
+        scope: f.home().clone(),
+        feed: f.name(),
+        interval_secs: u32::try_from(f.interval().as_secs()).unwrap_or(u32::MAX),
+    }
+}
+
+/// The reports of one poll: its data then its requests, or its failure then its requests. A
+/// failure says when it is retried, when it will be.
+fn outcome(f: &dyn Feed, r: Result<Polled, FeedError>, retry: Option<Duration>) -> Vec<Report> {
+    let (scope, feed) = (f.home().clone(), f.name());
+    match r {
+        Ok(p) => {
+            let at = p.at;
+            let mut out: Vec<Report> = p
+                .data
+                .into_iter()
+                .map(|data| Report::Data { feed, at, data })
+                .collect();
+            out.push(Report::Requests {
+                scope,
+                feed,
+                calls: p.calls,
+                metrics: p.metrics,
+                metrics_per_day: p.metrics_per_day,
+            });
+            out
+        }
+        Err(e) => {
+            let message = match retry {
+                Some(w) => format!("{} (retry in {}s)", e.message, w.as_secs().max(1)),
+                None => e.message,
+            };
+            vec![
+                Report::Failed {
+                    scope: scope.clone(),
+                    feed,
+                    at: Utc::now(),
+                    message,
+                },
+                Report::Requests {
+                    scope,
+                    feed,
+                    calls: e.calls,
+                    metrics: 0,
+                    metrics_per_day: None,
+                },
+            ]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::feed::Data;
+    use crate::model::Scope;
+    use futures::future::BoxFuture;
+    use std::collections::VecDeque;
+
+    /// A feed that plays a script of poll results.
+    struct Scripted {
+        home: Scope,
+        script: VecDeque<Result<Polled, FeedError>>,
+    }
+
+    impl Feed for Scripted {
+        fn name(&self) -> &'static str {
+            "scripted"
+        }
+        fn home(&self) -> &Scope {
+            &self.home
+        }
+        fn interval(&self) -> Duration {
+            Duration::from_secs(60)
+        }
+        fn poll(&mut self) -> BoxFuture<'_, Result<Polled, FeedError>> {
+            let next = self
+                .script
+                .pop_front()
+                .unwrap_or_else(|| Err(FeedError::local("script ended")));
+            Box::pin(async move { next })
+        }
+        fn retry_after(&self, _: &FeedError, failures: u32) -> Duration {
+            Duration::from_secs(u64::from(failures) * 7)
+        }
+    }
+
+    fn ok(n: usize) -> Result<Polled, FeedError> {
+        Ok(Polled {
+            at: Utc::now(),
+            data: vec![Data::Cpu {
+                scope: Scope::new("111111111111", "us-east-1"),
+                series: (0..n)
+                    .map(|i| (format!("i-{i}"), Default::default()))
+                    .collect(),
+            }],
+            calls: 2,
+            metrics: n as u64,
+            metrics_per_day: Some(288.0 * n as f64),
+        })
+    }
+
+    fn failed(msg: &str) -> Result<Polled, FeedError> {
+        Err(FeedError {
+            message: msg.into(),
+            throttled: false,
+            calls: 1,
+        })
+    }
+
+    /// Report kinds as short strings, with the fields that matter here.
+    fn describe(r: &Report) -> String {
+        match r {
+            Report::Accounts(_) => "accounts".into(),
+            Report::Schedule { interval_secs, .. } => format!("schedule {interval_secs}"),
+            Report::Loading { .. } => "loading".into(),
+            Report::Data { data, .. } => match data {
+                Data::Cpu { series, .. } => format!("cpu {}", series.len()),
+                _ => "other data".into(),
+            },
+            Report::Failed { message, .. } => format!("failed {message}"),
+            Report::Requests {
+                calls,
+                metrics,
+                metrics_per_day,
+                ..
+            } => format!("requests {calls} {metrics} {metrics_per_day:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn schedule_loading_data_failure_backoff_recovery() {
+        let feed = Scripted {
+            home: Scope::new("111111111111", "us-east-1"),
+            script: VecDeque::from([ok(3), failed("boom"), failed("boom again"), ok(1)]),
+        };
+        let (tx, mut rx) = mpsc::channel(64);
+        let t0 = tokio::time::Instant::now();
+        start(vec![Box::new(feed)], tx).await;
+        let mut seen = Vec::new();
+        while seen.len() < 13 {
+            let r = rx.recv().await.expect("driver keeps running");
+            seen.push((t0.elapsed().as_secs(), describe(&r)));
+        }
+        let want: Vec<(u64, String)> = [
+            (0, "schedule 60"),
+            (0, "loading"),
+            (0, "cpu 3"),
+            (0, "requests 2 3 Some(864.0)"),
+            // The interval after a success, then the feed's own backoff after each failure.
+            (60, "loading"),
+            (60, "failed boom (retry in 7s)"),
+            (60, "requests 1 0 None"),
+            (67, "loading"),
+            (67, "failed boom again (retry in 14s)"),
+            (67, "requests 1 0 None"),
+            (81, "loading"),
+            (81, "cpu 1"),
+            (81, "requests 2 1 Some(288.0)"),
+        ]
+        .into_iter()
+        .map(|(t, s)| (t, s.to_string()))
+        .collect();
+        assert_eq!(seen, want);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_driver_stops_when_the_app_is_gone() {
+        let feed = Scripted {
+            home: Scope::new("111111111111", "us-east-1"),
+            script: VecDeque::from([ok(1), ok(1)]),
+        };
+        let (tx, mut rx) = mpsc::channel(64);
+        let task = tokio::spawn(run(Box::new(feed), tx));
+        assert!(matches!(rx.recv().await, Some(Report::Loading { .. })));
+        drop(rx);
+        tokio::time::timeout(Duration::from_secs(3600), task)
+            .await
+            .expect("run returns once nobody listens")
+            .expect("no panic");
+    }
+
+    #[tokio::test]
+    async fn one_shot_keeps_order_and_reports_failures_without_a_retry() {
+        let a = Scripted {
+            home: Scope::new("111111111111", "us-east-1"),
+            script: VecDeque::from([failed("denied")]),
+        };
+        let b = Scripted {
+            home: Scope::new("111111111111", "eu-west-1"),
+            script: VecDeque::from([ok(2)]),
+        };
+        let out: Vec<String> = poll_once(vec![Box::new(a), Box::new(b)])
+            .await
+            .iter()
+            .map(describe)
+            .collect();
+        assert_eq!(
+            out,
+            [
+                "schedule 60",
+                "schedule 60",
+                "failed denied",
+                "requests 1 0 None",
+                "cpu 2",
+                "requests 2 2 Some(576.0)",
+            ]
+        );
+    }
+}

@@ -1,0 +1,229 @@
+//! Feeds as plug-ins: the [`Feed`] trait every data source implements (AWS and demo alike), the
+//! [`Report`]s the driver sends to the fleet model, and the driver that runs them.
+//!
+//! A feed runs in one account x region, its *home*: its schedule, loading state, failures and
+//! request counts are reported there. The data of one poll may address any scope, so a feed
+//! that serves a whole region of an organization (GuardDuty through its delegated administrator,
+//! CloudWatch through a monitoring account) returns one [`Data`] per member scope.
+
+pub mod driver;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use rand::Rng;
+use serde::Serialize;
+
+use crate::model::{CpuSeries, Finding, Instance, Scope, SecurityGroup};
+
+pub use driver::{poll_once, start};
+
+/// What CloudWatch charges for `metrics` metrics requested by GetMetricData ($0.01 per 1,000).
+pub fn cloudwatch_usd(metrics: f64) -> f64 {
+    metrics * 0.01 / 1000.0
+}
+
+/// A data source polled on a schedule. Implement it, register it in the source's feed list, and
+/// give its data a column or a detail section: the driver does the rest.
+pub trait Feed: Send {
+    /// The feed's one name in every layer (header, help, snapshot errors, status).
+    fn name(&self) -> &'static str;
+    /// The account x region the feed runs in (where its status and requests are counted).
+    fn home(&self) -> &Scope;
+    /// Time between successful polls.
+    fn interval(&self) -> Duration;
+    /// Wait before the first poll (the demo staggers its feeds so accounts arrive one by one).
+    fn start_after(&self) -> Duration {
+        Duration::ZERO
+    }
+    /// One poll: the data it brought and what it cost.
+    fn poll(&mut self) -> BoxFuture<'_, Result<Polled, FeedError>>;
+    /// Wait before retrying after `failures` consecutive failures (from 1).
+    fn retry_after(&self, err: &FeedError, failures: u32) -> Duration {
+        backoff(err, failures, self.interval())
+    }
+}
+
+/// One successful poll.
+#[derive(Debug, Clone)]
+pub struct Polled {
+    /// When the data was fetched.
+    pub at: DateTime<Utc>,
+    /// What the poll brought, each addressed to its scope.
+    pub data: Vec<Data>,
+    /// API calls made.
+    pub calls: u64,
+    /// CloudWatch metrics requested (priced per 1,000).
+    pub metrics: u64,
+    /// CloudWatch metrics this feed will request per day at its current settings, when it
+    /// requests any.
+    pub metrics_per_day: Option<f64>,
+}
+
+/// Why a poll failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedError {
+    /// One line for the operator.
+    pub message: String,
+    /// Back off as for throttling.
+    pub throttled: bool,
+    /// API calls the failed poll made.
+    pub calls: u64,
+}
+
+impl FeedError {
+    /// A failure that made no API call (e.g. a feed waiting for another feed's data).
+    pub fn local(message: impl Into<String>) -> Self {
+        FeedError {
+            message: message.into(),
+            throttled: false,
+            calls: 0,
+        }
+    }
+}
+
+impl From<crate::source::aws::AwsError> for FeedError {
+    fn from(e: crate::source::aws::AwsError) -> Self {
+        FeedError {
+            throttled: e.throttled,
+            message: e.message,
+            calls: 1,
+        }
+    }
+}
+
+impl std::fmt::Display for FeedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Delay before retrying after `failures` consecutive failures: exponential with jitter, shorter
+/// caps for throttling (the token bucket refills in seconds).
+pub fn backoff(err: &FeedError, failures: u32, interval: Duration) -> Duration {
+    let (base, cap) = if err.throttled {
+        (2.0, 120.0)
+    } else {
+        (5.0_f64.min(interval.as_secs_f64()), 300.0)
+    };
+    let exp = (base * 2f64.powi(failures.saturating_sub(1).min(16) as i32)).min(cap);
+    let jitter = rand::rng().random_range(0.5..1.0);
+    Duration::from_secs_f64((exp * jitter).max(0.5))
+}
+
+/// An account as the source knows it: alias, id, regions to watch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountInfo {
+    /// Operator-chosen alias, unique.
+    pub alias: String,
+    /// 12-digit id; for an account that never connected, the id the config expects or a
+    /// placeholder naming the alias (see `verified`).
+    pub account_id: String,
+    /// True when STS confirmed `account_id` with the account's own credentials.
+    pub verified: bool,
+    /// Regions polled.
+    pub regions: Vec<String>,
+    /// Regions where this account normally runs workloads; others are flagged unusual.
+    /// Empty means "no baseline": nothing is flagged.
+    pub home_regions: Vec<String>,
+}
+
+/// What one poll brought for one scope. Every payload is owned: the app never shares memory
+/// with a feed task.
+#[derive(Debug, Clone)]
+pub enum Data {
+    /// Full EC2 inventory of a scope (replaces the previous one).
+    Inventory {
+        /// Account x region.
+        scope: Scope,
+        /// Every instance.
+        instances: Vec<Instance>,
+        /// Every security group referenced (or all in the region).
+        groups: Vec<SecurityGroup>,
+    },
+    /// New CPU samples per instance (merged into the history).
+    Cpu {
+        /// Account x region.
+        scope: Scope,
+        /// Instance id and its new samples (`period_secs` set).
+        series: Vec<(String, CpuSeries)>,
+    },
+    /// GuardDuty findings.
+    Findings {
+        /// Account x region.
+        scope: Scope,
+        /// Findings (archived ones remove earlier copies).
+        findings: Vec<Finding>,
+        /// True: this is the complete set; false: changes since the last poll.
+        complete: bool,
+    },
+}
+
+impl Data {
+    /// The scope the data belongs to.
+    pub fn scope(&self) -> &Scope {
+        match self {
+            Data::Inventory { scope, .. }
+            | Data::Cpu { scope, .. }
+            | Data::Findings { scope, .. } => scope,
+        }
+    }
+}
+
+/// What the feeds tell the fleet model (and nothing else reaches it).
+#[derive(Debug, Clone)]
+pub enum Report {
+    /// The set of accounts and regions (sent first, and again when it changes).
+    Accounts(Vec<AccountInfo>),
+    /// A feed's expected refresh interval (used for staleness). Sent once per feed, in the
+    /// source's registration order, before any poll.
+    Schedule {
+        /// The feed's home.
+        scope: Scope,
+        /// Feed name.
+        feed: &'static str,
+        /// Seconds between polls.
+        interval_secs: u32,
+    },
+    /// A poll started.
+    Loading {
+        /// The feed's home.
+        scope: Scope,
+        /// Feed name.
+        feed: &'static str,
+    },
+    /// Data from a successful poll: marks the feed fresh in the data's scope.
+    Data {
+        /// Feed name.
+        feed: &'static str,
+        /// When it was fetched.
+        at: DateTime<Utc>,
+        /// The data.
+        data: Data,
+    },
+    /// A poll failed; earlier data stays, marked stale once it ages.
+    Failed {
+        /// The feed's home.
+        scope: Scope,
+        /// Feed name.
+        feed: &'static str,
+        /// When it failed.
+        at: DateTime<Utc>,
+        /// Plain-words reason.
+        message: String,
+    },
+    /// What a poll cost, and what the feed will cost per day from now on.
+    Requests {
+        /// The feed's home.
+        scope: Scope,
+        /// Feed name.
+        feed: &'static str,
+        /// API calls made.
+        calls: u64,
+        /// CloudWatch metrics requested (priced per 1,000).
+        metrics: u64,
+        /// CloudWatch metrics per day at current settings, when the feed requests any.
+        metrics_per_day: Option<f64>,
+    },
+}
