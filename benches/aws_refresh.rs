@@ -22,9 +22,10 @@ use aws_sdk_ec2::types::{
 };
 use serde_json::{Value, json};
 use support::{Emulator, set_test_credentials};
+use watchfloor::aws::TerminalPrompt;
 use watchfloor::config::Config;
 use watchfloor::feed::{Data, Report};
-use watchfloor::source::aws::{self, TerminalPrompt};
+use watchfloor::source::aws;
 
 /// The default credentials' account (see `set_test_credentials`), then two assumed-role ones.
 const ACCOUNTS: [&str; 3] = ["123456789012", "222222222222", "444444444444"];

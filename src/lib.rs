@@ -5,6 +5,7 @@
 //! event loop. See docs/architecture.md.
 
 pub mod app;
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod feed;

@@ -217,13 +217,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 let config = cli.load_config()?;
                 if config.path.as_os_str().is_empty() {
-                    aws::creds::preflight_default_chain()
+                    watchfloor::aws::creds::preflight_default_chain()
                         .await
                         .map_err(anyhow::Error::msg)?;
                 }
                 (
                     "aws",
-                    aws::poll_once(&config, Arc::new(aws::TerminalPrompt)).await,
+                    aws::poll_once(&config, Arc::new(watchfloor::aws::TerminalPrompt)).await,
                 )
             };
             let now = Utc::now().trunc_subsecs(0);
@@ -284,7 +284,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let theme = cli.load_theme()?;
             let config = cli.load_config()?;
             if config.path.as_os_str().is_empty() {
-                aws::creds::preflight_default_chain()
+                watchfloor::aws::creds::preflight_default_chain()
                     .await
                     .map_err(anyhow::Error::msg)?;
             }

@@ -14,10 +14,11 @@ use support::seed::{assume, run, sdk, seed};
 use support::{Emulator, set_test_credentials};
 use tokio::sync::mpsc;
 use watchfloor::app::{Msg, State, update};
+use watchfloor::aws::TerminalPrompt;
 use watchfloor::config::Config;
 use watchfloor::feed::{Data, Report};
 use watchfloor::keymap::Keymap;
-use watchfloor::source::aws::{self, TerminalPrompt};
+use watchfloor::source::aws;
 
 const MAIN: &str = "123456789012";
 const PROD: &str = "222222222222";
@@ -508,7 +509,7 @@ fn other_summary(u: &Report) -> String {
 /// Answers MFA prompts with a fixed code and counts them.
 struct ScriptedMfa(std::sync::atomic::AtomicUsize);
 
-impl aws::MfaPrompt for ScriptedMfa {
+impl watchfloor::aws::MfaPrompt for ScriptedMfa {
     fn code<'a>(
         &'a self,
         _alias: &'a str,
@@ -583,7 +584,7 @@ fn no_credentials_is_one_clear_line() {
 async fn regions_all_lists_the_enabled_regions() {
     let emu = Emulator::start();
     let cfg = sdk(&emu, "us-east-1", None).await;
-    let regions = aws::ec2::enabled_regions(&aws_sdk_ec2::Client::new(&cfg))
+    let regions = watchfloor::aws::enabled_regions(&aws_sdk_ec2::Client::new(&cfg))
         .await
         .unwrap();
     assert!(regions.len() > 10, "{regions:?}");
@@ -646,17 +647,18 @@ async fn an_account_that_failed_to_connect_is_retried() {
     assert_eq!(scope.account_id, BROKEN);
 }
 
-/// Declines every MFA prompt and counts them.
+/// Declines every MFA prompt and counts them. Its reason is worded unlike watchfloor's own, so
+/// the test shows that the error's kind, not its text, stops the retries.
 struct DecliningMfa(std::sync::atomic::AtomicUsize);
 
-impl aws::MfaPrompt for DecliningMfa {
+impl watchfloor::aws::MfaPrompt for DecliningMfa {
     fn code<'a>(
         &'a self,
         alias: &'a str,
         _serial: &'a str,
     ) -> futures::future::BoxFuture<'a, Result<String, String>> {
         self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Box::pin(async move { Err(format!("no MFA code given for `{alias}`")) })
+        Box::pin(async move { Err(format!("operator pressed esc for `{alias}`")) })
     }
 }
 
@@ -681,7 +683,7 @@ async fn a_declined_mfa_prompt_is_not_asked_again() {
         unreachable!()
     };
     assert!(
-        message.contains("no MFA code given") && message.contains("restart watchfloor"),
+        message.contains("operator pressed esc") && message.contains("not retried"),
         "{message}"
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -703,9 +705,10 @@ async fn an_mfa_session_that_would_expire_during_a_run_is_renewed_before_it() {
     );
     let config = Config::parse(std::path::Path::new("mfa.toml"), &src).unwrap();
     let prompt = Arc::new(ScriptedMfa(Default::default()));
-    let acct = aws::creds::connect(&config.accounts[0], &config.settings, prompt.clone())
-        .await
-        .unwrap();
+    let acct =
+        watchfloor::aws::creds::connect(&config.accounts[0], &config.settings, prompt.clone())
+            .await
+            .unwrap();
     let asked = || prompt.0.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(asked(), 1, "asked once to connect");
     // The emulator's sessions last an hour: a run needing 30 minutes goes ahead without a prompt.

@@ -83,10 +83,10 @@ impl FeedError {
     }
 }
 
-impl From<crate::source::aws::AwsError> for FeedError {
-    fn from(e: crate::source::aws::AwsError) -> Self {
+impl From<crate::aws::AwsError> for FeedError {
+    fn from(e: crate::aws::AwsError) -> Self {
         FeedError {
-            throttled: e.throttled,
+            throttled: e.throttled(),
             message: e.message,
             calls: 1,
         }

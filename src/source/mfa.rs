@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
-use super::aws::MfaPrompt;
+use crate::aws::MfaPrompt;
 
 /// What the console is asked about MFA (never feed data: it goes to the view, not the fleet).
 #[derive(Debug, Clone, PartialEq, Eq)]

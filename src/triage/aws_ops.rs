@@ -9,10 +9,10 @@ use aws_sdk_ec2::types::{
 };
 
 use super::{Direction, Facts, GroupInfo, OpResult, Ops, Volume};
+use crate::aws::convert::flatten_permission;
+use crate::aws::error::describe;
+use crate::aws::{AwsError, ErrorKind};
 use crate::model::{IngressRule, InstanceState, RuleSource};
-use crate::source::aws::AwsError;
-use crate::source::aws::ec2::flatten_permission;
-use crate::source::aws::error::describe;
 
 /// Clients of one account x region, built only when triage is enabled (never in read-only mode).
 #[derive(Debug, Clone)]
@@ -39,7 +39,7 @@ impl AwsOps {
     }
 
     /// Clients for `region` of a connected account.
-    pub fn for_region(acct: &crate::source::aws::Connected, region: &str) -> Self {
+    pub fn for_region(acct: &crate::aws::Connected, region: &str) -> Self {
         let sdk = acct
             .sdk
             .to_builder()
@@ -432,7 +432,7 @@ impl Ops for AwsOps {
         // Tagging on create needs ec2:CreateTags; without it the group is made untagged (the
         // tags are only labels: the group is found by name and checked by its rules).
         let out = match tagged {
-            Err(e) if e.code.as_deref() == Some("UnauthorizedOperation") => req()
+            Err(e) if e.kind == ErrorKind::Denied => req()
                 .send()
                 .await
                 .map_err(|e| describe("CreateSecurityGroup", &e))?,

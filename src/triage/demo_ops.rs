@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::{Direction, Facts, GroupInfo, OpResult, Ops, Volume};
+use crate::aws::AwsError;
 use crate::model::{IngressRule, InstanceState, RuleSource, Scope, SecurityGroup};
-use crate::source::aws::AwsError;
 use crate::source::demo::DemoWorld;
 
 /// The demo fleet, as triage sees one account x region of it.

@@ -14,8 +14,8 @@ use tokio::sync::{mpsc, watch};
 use super::aws_ops::AwsOps;
 use super::demo_ops::DemoOps;
 use super::{Action, AuditLog, Context, Journal, Key, Ops, Runner, Target};
+use crate::aws::Connected;
 use crate::model::Scope;
-use crate::source::aws::Connected;
 use crate::source::demo::DemoWorld;
 
 /// Connected AWS accounts by id, filled in by the AWS source as accounts connect.

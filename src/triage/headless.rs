@@ -13,9 +13,9 @@ use super::executor::RUN_MARGIN;
 use super::{
     Action, AuditLog, Context, Journal, Ops, Runner, Target, TriageError, Verdict, escape_controls,
 };
+use crate::aws::{TerminalPrompt, creds};
 use crate::cli::{Cli, TriageArgs, TriageKind};
 use crate::config::Regions;
-use crate::source::aws::{TerminalPrompt, creds};
 
 /// Exit code when the DryRun check says the identity may not do it.
 pub const EXIT_DENIED: u8 = 3;
@@ -309,7 +309,7 @@ async fn resume(cli: &Cli, config: &crate::config::Config, yes: bool) -> anyhow:
     drop(err);
     // Confirmed: from here signals only cut the allow-all waits short (see `run`).
     let hurry = hurry_on_signals()?;
-    let mut connected: Vec<crate::source::aws::Connected> = Vec::new();
+    let mut connected: Vec<crate::aws::Connected> = Vec::new();
     let mut failed = false;
     for (k, q) in todo {
         let mut acct = connected

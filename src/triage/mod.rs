@@ -21,8 +21,8 @@ use chrono::Utc;
 pub use audit::{AuditLog, Phase, Record};
 pub use journal::{Journal, Key};
 
+use crate::aws::{AwsError, ErrorKind};
 use crate::model::{IngressRule, InstanceState};
-use crate::source::aws::AwsError;
 
 /// Tag holding the case id (a mirror for other responders; never read back as truth).
 pub const TAG_CASE: &str = "watchfloor:case";
@@ -438,11 +438,9 @@ impl Verdict {
     pub fn of<T>(r: &Result<T, AwsError>) -> Verdict {
         match r {
             Ok(_) => Verdict::Allowed,
-            Err(e) => match e.code.as_deref() {
-                Some("DryRunOperation") => Verdict::Allowed,
-                Some(c) if c.contains("Unauthorized") || c.contains("AccessDenied") => {
-                    Verdict::Denied(e.message.clone())
-                }
+            Err(e) => match e.kind {
+                ErrorKind::DryRunOk => Verdict::Allowed,
+                ErrorKind::Denied => Verdict::Denied(e.message.clone()),
                 _ => Verdict::Error(e.message.clone()),
             },
         }

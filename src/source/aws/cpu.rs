@@ -9,9 +9,10 @@ use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::future::BoxFuture;
 
-use super::Clients;
-use super::ec2::{Shared, to_chrono};
-use super::error::{AwsError, describe};
+use super::ec2::Shared;
+use crate::aws::Clients;
+use crate::aws::convert::to_chrono;
+use crate::aws::error::{AwsError, describe};
 use crate::feed::{Data, Feed, FeedError, Polled};
 use crate::model::{CpuSeries, Instance, InstanceState, Scope};
 

@@ -8,8 +8,8 @@ use aws_sdk_guardduty::types::{Condition, FindingCriteria};
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::future::BoxFuture;
 
-use super::Clients;
-use super::error::{AwsError, describe};
+use crate::aws::Clients;
+use crate::aws::error::{AwsError, describe};
 use crate::feed::{Data, Feed, FeedError, Polled};
 use crate::model::{Finding, Scope};
 

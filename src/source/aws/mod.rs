@@ -2,66 +2,24 @@
 //! [`feeds`]), each on its own task in the feed driver with its own schedule and backoff.
 
 pub mod cpu;
-pub mod creds;
 pub mod ec2;
-pub mod error;
 pub mod findings;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::Region;
 use chrono::Utc;
 use tokio::sync::mpsc;
 
+use crate::aws::{AwsError, Clients, Connected, ErrorKind, MfaPrompt, connect_all, creds};
 use crate::config::{Config, Regions, Settings};
 use crate::feed::{AccountInfo, Feed, Report};
 use crate::model::Scope;
-pub use creds::{Connected, MfaPrompt, TerminalPrompt};
-pub use error::AwsError;
 
 /// Stand-in id, shown in the id column, for an account that never connected (its
 /// [`AccountInfo::verified`] is false; nothing reads this text back).
 fn unverified_id(alias: &str) -> String {
     format!("unverified:{alias}")
-}
-
-/// Regional clients of one account x region.
-#[derive(Clone, Debug)]
-pub struct Clients {
-    /// Account x region.
-    pub scope: Scope,
-    /// EC2.
-    pub ec2: aws_sdk_ec2::Client,
-    /// CloudWatch.
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
-    /// GuardDuty.
-    pub guardduty: aws_sdk_guardduty::Client,
-}
-
-impl Clients {
-    /// Clients for `region` sharing the account's credentials.
-    pub fn new(acct: &Connected, region: &str) -> Self {
-        let r = Region::new(region.to_string());
-        Clients {
-            scope: Scope::new(&acct.account_id, region),
-            ec2: aws_sdk_ec2::Client::from_conf(
-                aws_sdk_ec2::config::Builder::from(&acct.sdk)
-                    .region(r.clone())
-                    .build(),
-            ),
-            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
-                aws_sdk_cloudwatch::config::Builder::from(&acct.sdk)
-                    .region(r.clone())
-                    .build(),
-            ),
-            guardduty: aws_sdk_guardduty::Client::from_conf(
-                aws_sdk_guardduty::config::Builder::from(&acct.sdk)
-                    .region(r)
-                    .build(),
-            ),
-        }
-    }
 }
 
 /// The account as announced to the app; failed accounts keep their alias and configured regions.
@@ -88,22 +46,6 @@ fn failed_info(cfg: &crate::config::AccountConfig) -> AccountInfo {
         },
         home_regions: cfg.home_regions.clone(),
     }
-}
-
-/// Connects every account concurrently; failures come back as (config index, error).
-pub async fn connect_all(
-    config: &Config,
-    prompt: Arc<dyn MfaPrompt>,
-) -> Vec<Result<Connected, (usize, AwsError)>> {
-    let futs = config.accounts.iter().enumerate().map(|(i, a)| {
-        let prompt = prompt.clone();
-        async move {
-            creds::connect(a, &config.settings, prompt)
-                .await
-                .map_err(|e| (i, e))
-        }
-    });
-    futures::future::join_all(futs).await
 }
 
 /// The feeds of one account x region, in display order: adding a feed is one line here.
@@ -181,10 +123,13 @@ pub fn spawn(
                         {
                             // Two aliases for one account would merge their rows and confuse
                             // which alias an action names: the later one is refused.
-                            Some(other) => Err(AwsError::other(format!(
-                                "`{}` is the same account ({}) as `{}`: remove one of the two aliases",
-                                acct.alias, acct.account_id, other.alias
-                            ))),
+                            Some(other) => Err(AwsError::new(
+                                ErrorKind::DuplicateAccount,
+                                format!(
+                                    "`{}` is the same account ({}) as `{}`: remove one of the two aliases",
+                                    acct.alias, acct.account_id, other.alias
+                                ),
+                            )),
                             None => Ok(acct),
                         }
                     }
@@ -214,7 +159,7 @@ pub fn spawn(
                     }
                     Err(e) => {
                         let mut fi = failed_info(&cfg);
-                        if e.message.contains("is the same account") {
+                        if e.kind == ErrorKind::DuplicateAccount {
                             // Never report this error on the other alias's real scopes.
                             fi.account_id = unverified_id(&cfg.alias);
                         }
@@ -225,8 +170,8 @@ pub fn spawn(
                             a.clone()
                         };
                         let _ = tx.send(Report::Accounts(list)).await;
-                        let declined = e.message.contains("no MFA code given")
-                            || e.message.contains("is the same account");
+                        let declined =
+                            matches!(e.kind, ErrorKind::MfaDeclined | ErrorKind::DuplicateAccount);
                         let wait = reconnect_delay(attempt, settings.ec2_interval_secs);
                         let message = if declined {
                             format!(

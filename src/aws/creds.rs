@@ -15,7 +15,7 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use futures::future::BoxFuture;
 use tokio::sync::Mutex;
 
-use super::error::{AwsError, describe};
+use super::error::{AwsError, ErrorKind, describe};
 use crate::config::{AccountConfig, Credentials as CredSpec, Regions, Settings};
 
 /// Asks the operator for an MFA token code (TUI prompt or terminal).
@@ -84,6 +84,11 @@ impl std::fmt::Debug for MfaRoleProvider {
 }
 
 impl MfaRoleProvider {
+    /// The operator declined this account's MFA prompt: no code will be asked again.
+    fn declined(&self) -> bool {
+        self.declined.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     async fn get(&self) -> Result<Credentials, CredentialsError> {
         self.valid_for(Duration::from_secs(120)).await
     }
@@ -165,10 +170,18 @@ impl Renewal {
     /// Called outside any request, so the per-request timeout never cuts the prompt off.
     pub async fn ensure(&self, min: Duration) -> Result<(), AwsError> {
         let fail = |why: String| {
-            AwsError::other(format!(
-                "`{}`: the MFA session could not be renewed before the action: {why}",
-                self.0.alias
-            ))
+            let kind = if self.0.declined() {
+                ErrorKind::MfaDeclined
+            } else {
+                ErrorKind::Other
+            };
+            AwsError::new(
+                kind,
+                format!(
+                    "`{}`: the MFA session could not be renewed before the action: {why}",
+                    self.0.alias
+                ),
+            )
         };
         match tokio::time::timeout(RENEWAL_WAIT, self.0.valid_for(min)).await {
             Ok(Ok(c)) if c.expiry().is_some_and(|e| e < SystemTime::now() + min) => {
@@ -354,6 +367,9 @@ pub async fn connect(
         .await
         .map_err(|e| {
             let mut err = describe("GetCallerIdentity (verifying the account)", &e);
+            if renewal.as_ref().is_some_and(|r| r.0.declined()) {
+                err.kind = ErrorKind::MfaDeclined;
+            }
             if let aws_sdk_sts::error::SdkError::DispatchFailure(_) | aws_sdk_sts::error::SdkError::ConstructionFailure(_) = &e
                 && let Some(inner) = std::error::Error::source(&e)
                 && inner.to_string().contains("credentials")
@@ -379,7 +395,7 @@ pub async fn connect(
         Regions::List(_) => vec![sdk.region().map(|r| r.to_string()).ok_or_else(|| {
             AwsError::other("no region: set AWS_REGION, or `regions` in the config")
         })?],
-        Regions::All => super::ec2::enabled_regions(&aws_sdk_ec2::Client::new(&sdk)).await?,
+        Regions::All => super::enabled_regions(&aws_sdk_ec2::Client::new(&sdk)).await?,
     };
     Ok(Connected {
         alias: acct.alias.clone(),

@@ -1,4 +1,4 @@
-//! Plain-words AWS errors: what failed, whether to back off as throttling, never a secret.
+//! Plain-words AWS errors with a kind to decide on (back off, refuse, retry), never a secret.
 
 use std::error::Error as StdError;
 
@@ -33,31 +33,57 @@ const DENIED: &[&str] = &[
     "UnauthorizedAccess",
 ];
 
+/// What kind of failure an [`AwsError`] is: callers decide on this, never on the message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The service throttled the call: back off.
+    Throttled,
+    /// The credentials expired or are not valid.
+    Expired,
+    /// The identity lacks permission.
+    Denied,
+    /// A DryRun call that would have succeeded (`DryRunOperation`).
+    DryRunOk,
+    /// The operator gave no MFA code for the account: not retried until restart.
+    MfaDeclined,
+    /// The account is already connected under another alias: not retried.
+    DuplicateAccount,
+    /// No answer: network error, timeout, endpoint down.
+    Unreachable,
+    /// Anything else (bad parameter, missing resource, unexpected reply).
+    Other,
+}
+
 /// A failed AWS call, described for the operator.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct AwsError {
+    /// What kind of failure.
+    pub kind: ErrorKind,
     /// The service's error code, when it answered.
     pub code: Option<String>,
     /// One line: what happened and, where known, what to do.
     pub message: String,
-    /// True when the caller should back off as for throttling.
-    pub throttled: bool,
-}
-
-impl std::fmt::Display for AwsError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
 }
 
 impl AwsError {
-    /// An error that did not come from an SDK call.
-    pub fn other(message: impl Into<String>) -> Self {
+    /// An error of `kind` that did not come from an SDK call.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         AwsError {
+            kind,
             code: None,
             message: message.into(),
-            throttled: false,
         }
+    }
+
+    /// An error that did not come from an SDK call.
+    pub fn other(message: impl Into<String>) -> Self {
+        AwsError::new(ErrorKind::Other, message)
+    }
+
+    /// True when the caller should back off as for throttling.
+    pub fn throttled(&self) -> bool {
+        self.kind == ErrorKind::Throttled
     }
 }
 
@@ -74,9 +100,10 @@ where
             let msg = e.message().unwrap_or("no message");
             classify(op, code, msg)
         }
-        SdkError::TimeoutError(_) => {
-            AwsError::other(format!("{op}: timed out (no answer in time)"))
-        }
+        SdkError::TimeoutError(_) => AwsError::new(
+            ErrorKind::Unreachable,
+            format!("{op}: timed out (no answer in time)"),
+        ),
         SdkError::DispatchFailure(df) => {
             let why = if df.is_io() {
                 "network error"
@@ -85,7 +112,10 @@ where
             } else {
                 "cannot send request"
             };
-            AwsError::other(format!("{op}: {why}: {}", chain(err)))
+            AwsError::new(
+                ErrorKind::Unreachable,
+                format!("{op}: {why}: {}", chain(err)),
+            )
         }
         SdkError::ConstructionFailure(_) => AwsError::other(format!(
             "{op}: cannot build the request (credentials or region missing?): {}",
@@ -98,17 +128,27 @@ where
 /// Classifies a service error code and message.
 pub fn classify(op: &str, code: Option<String>, message: &str) -> AwsError {
     let c = code.as_deref().unwrap_or("");
-    let throttled = THROTTLING.contains(&c);
-    let hint = if throttled {
-        " (throttled: backing off)"
+    let kind = if THROTTLING.contains(&c) {
+        ErrorKind::Throttled
     } else if EXPIRED.contains(&c) {
-        " (credentials expired or invalid: refresh them, e.g. `aws sso login`)"
-    } else if DENIED.contains(&c) {
-        " (permission missing: see docs/iam.md)"
+        ErrorKind::Expired
+    } else if DENIED.contains(&c) || c.contains("Unauthorized") || c.contains("AccessDenied") {
+        ErrorKind::Denied
+    } else if c == "DryRunOperation" {
+        ErrorKind::DryRunOk
     } else {
-        ""
+        ErrorKind::Other
+    };
+    let hint = match kind {
+        ErrorKind::Throttled => " (throttled: backing off)",
+        ErrorKind::Expired => {
+            " (credentials expired or invalid: refresh them, e.g. `aws sso login`)"
+        }
+        ErrorKind::Denied => " (permission missing: see docs/iam.md)",
+        _ => "",
     };
     AwsError {
+        kind,
         message: format!(
             "{op}: {}{}{hint}",
             if c.is_empty() {
@@ -119,7 +159,6 @@ pub fn classify(op: &str, code: Option<String>, message: &str) -> AwsError {
             one_line(message)
         ),
         code,
-        throttled,
     }
 }
 
@@ -158,7 +197,7 @@ mod tests {
             Some("RequestLimitExceeded".into()),
             "Request limit exceeded.",
         );
-        assert!(t.throttled);
+        assert_eq!(t.kind, ErrorKind::Throttled);
         assert_eq!(
             t.message,
             "DescribeInstances: RequestLimitExceeded: Request limit exceeded. (throttled: backing off)"
@@ -168,9 +207,16 @@ mod tests {
             Some("ExpiredToken".into()),
             "The security token included in the request is expired",
         );
-        assert!(!e.throttled);
+        assert_eq!(e.kind, ErrorKind::Expired);
         assert!(e.message.contains("credentials expired"));
         let d = classify("ListFindings", Some("AccessDeniedException".into()), "no");
+        assert_eq!(d.kind, ErrorKind::Denied);
+        let dry = classify(
+            "StopInstances",
+            Some("DryRunOperation".into()),
+            "would succeed",
+        );
+        assert_eq!(dry.kind, ErrorKind::DryRunOk);
         assert!(d.message.ends_with("(permission missing: see docs/iam.md)"));
         let n = classify("X", None, "  multi\n line  ");
         assert_eq!(n.message, "X: multi line");

@@ -1,0 +1,87 @@
+//! The one AWS layer the feeds and triage both use: regional clients, credentials and verified
+//! identity, and typed errors. Neither side imports the other.
+
+pub mod convert;
+pub mod creds;
+pub mod error;
+
+use std::sync::Arc;
+
+use aws_config::Region;
+
+use crate::config::Config;
+use crate::model::Scope;
+pub use creds::{Connected, MfaPrompt, TerminalPrompt};
+use error::describe;
+pub use error::{AwsError, ErrorKind};
+
+/// Regional clients of one account x region.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    /// Account x region.
+    pub scope: Scope,
+    /// EC2.
+    pub ec2: aws_sdk_ec2::Client,
+    /// CloudWatch.
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// GuardDuty.
+    pub guardduty: aws_sdk_guardduty::Client,
+}
+
+impl Clients {
+    /// Clients for `region` sharing the account's credentials.
+    pub fn new(acct: &Connected, region: &str) -> Self {
+        let r = Region::new(region.to_string());
+        Clients {
+            scope: Scope::new(&acct.account_id, region),
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(&acct.sdk)
+                    .region(r.clone())
+                    .build(),
+            ),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
+                aws_sdk_cloudwatch::config::Builder::from(&acct.sdk)
+                    .region(r.clone())
+                    .build(),
+            ),
+            guardduty: aws_sdk_guardduty::Client::from_conf(
+                aws_sdk_guardduty::config::Builder::from(&acct.sdk)
+                    .region(r)
+                    .build(),
+            ),
+        }
+    }
+}
+
+/// Connects every account concurrently; failures come back as (config index, error).
+pub async fn connect_all(
+    config: &Config,
+    prompt: Arc<dyn MfaPrompt>,
+) -> Vec<Result<Connected, (usize, AwsError)>> {
+    let futs = config.accounts.iter().enumerate().map(|(i, a)| {
+        let prompt = prompt.clone();
+        async move {
+            creds::connect(a, &config.settings, prompt)
+                .await
+                .map_err(|e| (i, e))
+        }
+    });
+    futures::future::join_all(futs).await
+}
+
+/// Lists the regions enabled for the account (for `regions = "all"`).
+pub async fn enabled_regions(client: &aws_sdk_ec2::Client) -> Result<Vec<String>, AwsError> {
+    let out = client
+        .describe_regions()
+        .send()
+        .await
+        .map_err(|e| describe("DescribeRegions", &e))?;
+    let mut v: Vec<String> = out
+        .regions()
+        .iter()
+        .filter(|r| r.opt_in_status() != Some("not-opted-in"))
+        .filter_map(|r| r.region_name().map(str::to_string))
+        .collect();
+    v.sort();
+    Ok(v)
+}
