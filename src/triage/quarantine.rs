@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 
 use super::journal::Event;
+use super::runner::{api, tolerated};
 use super::{
     ALLOW_ALL_GROUP, Direction, Facts, GroupInfo, ISOLATION_GROUP, Ops, Preview, Runner, TAG_AT,
-    TAG_CASE, TAG_LIMIT, TAG_STATE, TriageError, Verdict, api, original_tags,
+    TAG_CASE, TAG_LIMIT, TAG_STATE, TriageError, Verdict, original_tags,
 };
 use crate::model::{IngressRule, InstanceState, RuleSource};
 
@@ -271,7 +272,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                     .await?
                 }
             };
-            match super::tolerated(self.harden(&id, role, vpc, &want).await)? {
+            match tolerated(self.harden(&id, role, vpc, &want).await)? {
                 None => ids.push(id),
                 // A group found under the predictable name that will not become exact (someone
                 // keeps changing it): a new group of our own, made exact the same way.

@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 
 use super::journal::{Event, Quarantine};
 use super::quarantine::rules_label;
-use super::{Facts, Ops, Preview, Runner, TAG_ASG, TAG_AT, TAG_STATE, TriageError, Verdict, api};
+use super::runner::{api, tolerated};
+use super::{Facts, Ops, Preview, Runner, TAG_ASG, TAG_AT, TAG_STATE, TriageError, Verdict};
 
 /// A step release can go on without: its failure is collected (and reported at the end).
 /// True when it worked.
 fn collect(r: Result<(), TriageError>, failed: &mut Vec<String>) -> Result<bool, TriageError> {
-    Ok(match super::tolerated(r)? {
+    Ok(match tolerated(r)? {
         None => true,
         Some(e) => {
             failed.push(e.to_string());
