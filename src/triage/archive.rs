@@ -1,7 +1,7 @@
 //! Archive a GuardDuty finding, with its plan and (unchecked: GuardDuty has no DryRun) preview
 //! next to the run.
 
-use super::{Ops, Preview, Runner, TriageError, Verdict};
+use super::{Check, Ops, Preview, Runner, TriageError, Verdict};
 
 /// Plan and check of archiving finding `finding_id` of type `kind`.
 pub(super) fn preview_archive(p: &mut Preview, finding_id: &str, kind: &str) {
@@ -9,8 +9,8 @@ pub(super) fn preview_archive(p: &mut Preview, finding_id: &str, kind: &str) {
         "Archive GuardDuty finding {kind} ({finding_id}): it leaves the fleet view and GuardDuty's \
          current findings; it can be unarchived in GuardDuty. Only archive what you have triaged."
     ));
-    p.checks.push((
-        "ArchiveFindings".into(),
+    p.checks.push(Check::new(
+        "ArchiveFindings",
         Verdict::Unchecked("GuardDuty has no DryRun".into()),
     ));
 }

@@ -5,7 +5,7 @@
 //! Each action has a file holding its plan and DryRun preview next to its run (`stop`,
 //! `quarantine`, `release`, `snapshot`, `archive`); `runner` drives them with audit records for
 //! every step; `ops` is the EC2 backend they call, `facts` what it says about the instance, and
-//! `verdict` what a DryRun said.
+//! `verdict` what a DryRun said, `step` how each step of a run went.
 
 mod archive;
 pub mod audit;
@@ -21,6 +21,7 @@ mod quarantine;
 mod release;
 mod runner;
 mod snapshot;
+mod step;
 mod stop;
 mod verdict;
 
@@ -32,7 +33,8 @@ pub use facts::{Facts, Volume, original_tags};
 pub use journal::{Journal, Key};
 pub use ops::{Direction, GroupInfo, OpResult, Ops};
 pub use runner::Runner;
-pub use verdict::{Preview, Verdict};
+pub use step::{Step, StepOutcome};
+pub use verdict::{Check, Preview, Verdict};
 
 /// Tag holding the case id (a mirror for other responders; never read back as truth).
 pub const TAG_CASE: &str = "watchfloor:case";

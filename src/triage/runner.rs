@@ -8,8 +8,8 @@ use chrono::Utc;
 
 use super::archive::preview_archive;
 use super::{
-    Action, AuditLog, Context, Facts, Journal, Ops, Phase, Preview, Record, Target, TriageError,
-    journal,
+    Action, AuditLog, Context, Facts, Journal, Ops, Phase, Preview, Record, Step, Target,
+    TriageError, journal,
 };
 use crate::source::aws::AwsError;
 
@@ -25,14 +25,14 @@ pub struct Runner<'a, O: Ops> {
     pub target: Target,
     /// Case, operator, settings.
     pub ctx: Context,
-    /// Progress lines, as steps complete.
-    pub progress: Vec<String>,
+    /// Progress, as steps complete.
+    pub progress: Vec<Step>,
     /// Warnings (tag mirror skipped, audit record lost during compensation, ...).
     pub warnings: Vec<String>,
     /// Test hook: stop (as if killed) right after the first step whose name contains this.
     pub interrupt_after: Option<String>,
-    /// Receives each progress line as it happens (the console shows them live).
-    pub notify: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    /// Receives each progress step as it happens (the console shows them live).
+    pub notify: Option<tokio::sync::mpsc::UnboundedSender<Step>>,
     /// Set once a tag-mirror write failed: the rest of the run skips the mirror.
     pub(super) mirror_off: bool,
 }
@@ -89,11 +89,12 @@ impl<'a, O: Ops> Runner<'a, O> {
             .map_err(|e| TriageError::Audit(format!("{}: {e}", self.audit.path().display())))
     }
 
-    pub(super) fn note(&mut self, line: String) {
+    /// A progress step: sent live to `notify` and kept in `progress`.
+    pub(super) fn note(&mut self, step: Step) {
         if let Some(n) = &self.notify {
-            let _ = n.send(line.clone());
+            let _ = n.send(step.clone());
         }
-        self.progress.push(line);
+        self.progress.push(step);
     }
 
     /// A warning: shown live, kept for the summary, and written to the audit log when it can
@@ -102,7 +103,7 @@ impl<'a, O: Ops> Runner<'a, O> {
         if self.warnings.contains(&msg) {
             return;
         }
-        self.note(format!("! {msg}"));
+        self.note(Step::warning(msg.clone()));
         if let Err(e) = self.record(
             action,
             &msg,
@@ -111,7 +112,7 @@ impl<'a, O: Ops> Runner<'a, O> {
             Some("warning".into()),
             None,
         ) {
-            self.note(format!("! {e}"));
+            self.note(Step::warning(e.to_string()));
         }
         self.warnings.push(msg);
     }
@@ -157,7 +158,7 @@ impl<'a, O: Ops> Runner<'a, O> {
         let (res, req) = outcome(&r);
         let recorded = self.record(action, step, Phase::Outcome, false, Some(res), req);
         if let Some(Err(e)) = [intent, recorded].into_iter().find(Result::is_err) {
-            self.note(format!("! audit record of `{step}` lost: {e}"));
+            self.note(Step::warning(format!("audit record of `{step}` lost: {e}")));
             self.warnings
                 .push(format!("audit record of `{step}` lost: {e}"));
         }
@@ -173,14 +174,14 @@ impl<'a, O: Ops> Runner<'a, O> {
     ) -> Result<T, TriageError> {
         match r {
             Ok((v, _)) => {
-                self.note(format!("✓ {step}"));
+                self.note(Step::done(step));
                 if crash {
                     self.crash_point(step)?;
                 }
                 Ok(v)
             }
             Err(e) => {
-                self.note(format!("✗ {step}: {}", e.message));
+                self.note(Step::failed(step, e.message.clone()));
                 Err(TriageError::Api {
                     step: step.to_string(),
                     error: e.message,
@@ -329,13 +330,13 @@ impl<'a, O: Ops> Runner<'a, O> {
             }
             Action::Snapshot => self.preview_snapshot(&f, &mut p).await,
         }
-        for (op, v) in p.checks.clone() {
+        for c in &p.checks {
             self.record(
                 action.name(),
-                &op,
+                &c.what,
                 Phase::Outcome,
                 true,
-                Some(v.label()),
+                Some(c.verdict.label()),
                 None,
             )?;
         }
@@ -364,7 +365,9 @@ impl<'a, O: Ops> Runner<'a, O> {
             Some(res),
             None,
         ) {
-            self.note(format!("! the outcome could not be recorded: {e}"));
+            self.note(Step::warning(format!(
+                "the outcome could not be recorded: {e}"
+            )));
         }
         r
     }
@@ -388,7 +391,9 @@ impl<'a, O: Ops> Runner<'a, O> {
         let mut waited = false;
         let lock = self.journal.lock_instance(&key, || waited = true).await;
         if waited {
-            self.note("… waited for another watchfloor process acting on this instance".into());
+            self.note(Step::wait(
+                "waited for another watchfloor process acting on this instance",
+            ));
         }
         let _lock =
             lock.map_err(|e| TriageError::Refused(format!("{e}: nothing was done (try again)")))?;

@@ -1,7 +1,7 @@
 //! Snapshot, with its plan and DryRun preview next to the run: one EBS snapshot per attached
 //! volume, tagged with the case and the instance.
 
-use super::{Facts, Ops, Preview, Runner, TAG_CASE, TriageError, Verdict};
+use super::{Check, Facts, Ops, Preview, Runner, TAG_CASE, TriageError, Verdict};
 
 impl<'a, O: Ops> Runner<'a, O> {
     /// Plan and DryRun check of snapshot: the volumes to snapshot, CreateSnapshot on the first.
@@ -15,7 +15,7 @@ impl<'a, O: Ops> Runner<'a, O> {
         ));
         if let Some(vol) = vols.first() {
             let v = Verdict::of(&self.ops.snapshot_volume(vol, "dry run", &[], true).await);
-            p.checks.push(("CreateSnapshot".into(), v));
+            p.checks.push(Check::new("CreateSnapshot", v));
         }
     }
 

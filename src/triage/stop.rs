@@ -1,7 +1,7 @@
 //! Stop, with its plan and DryRun preview next to the run: clears stop protection first when
 //! asked (attackers set it to block responders), then StopInstances (force / hibernate).
 
-use super::{Facts, Ops, Preview, Runner, TriageError, Verdict};
+use super::{Check, Facts, Ops, Preview, Runner, TriageError, Verdict};
 use crate::model::InstanceState;
 
 impl<'a, O: Ops> Runner<'a, O> {
@@ -19,11 +19,13 @@ impl<'a, O: Ops> Runner<'a, O> {
         p.plan = stop_plan(f, force, hibernate, clear_stop_protection);
         if clear_stop_protection && f.stop_protection == Some(true) {
             let v = Verdict::of(&self.ops.set_stop_protection(&id, false, true).await);
-            p.checks
-                .push(("ModifyInstanceAttribute DisableApiStop=false".into(), v));
+            p.checks.push(Check::new(
+                "ModifyInstanceAttribute DisableApiStop=false",
+                v,
+            ));
         }
         let v = Verdict::of(&self.ops.stop(&id, force, hibernate, true).await);
-        p.checks.push(("StopInstances".into(), v));
+        p.checks.push(Check::new("StopInstances", v));
     }
 
     pub(super) async fn stop(

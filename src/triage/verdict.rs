@@ -1,5 +1,5 @@
-//! What a DryRun call (or a check) said (`Verdict`), and the preview shown before a run
-//! (`Preview`).
+//! What a DryRun call (or a check) said (`Verdict`, `Check`), and the preview shown before a
+//! run (`Preview`).
 
 use super::Action;
 use crate::source::aws::AwsError;
@@ -63,13 +63,33 @@ impl Verdict {
     }
 }
 
+/// One DryRun call (or check) of a preview with its verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// What was checked: the call (`StopInstances`, `CreateTags (mirror)`) or the condition
+    /// (`VPC`, `network interfaces`).
+    pub what: String,
+    /// What it said.
+    pub verdict: Verdict,
+}
+
+impl Check {
+    /// A check of `what` with its verdict.
+    pub fn new(what: impl Into<String>, verdict: Verdict) -> Check {
+        Check {
+            what: what.into(),
+            verdict,
+        }
+    }
+}
+
 /// What the confirmation panel (and headless `triage`) shows before a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Preview {
     /// What will happen, in plain words.
     pub plan: Vec<String>,
     /// Each DryRun call (or check) with its verdict.
-    pub checks: Vec<(String, Verdict)>,
+    pub checks: Vec<Check>,
     /// The run must be confirmed by typing the instance id, whatever the settings say (release
     /// from unverified instance tags).
     pub typed_confirmation: bool,
