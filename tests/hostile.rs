@@ -12,7 +12,8 @@ use serde_json::json;
 use support::triage::*;
 use watchfloor::triage::aws_ops::AwsOps;
 use watchfloor::triage::{
-    Action, AuditLog, Ops, Phase, Runner, TAG_ORIGINAL, TAG_STATE, Target, TriageError, Verdict,
+    Action, AuditLog, Check, Ops, Phase, Runner, Step, TAG_ORIGINAL, TAG_STATE, Target,
+    TriageError, Verdict,
 };
 
 async fn group(ops: &AwsOps, vpc: &str, name: &str, perms: Vec<IpPermission>) -> String {
@@ -381,13 +382,20 @@ async fn an_instance_at_the_50_tag_limit_is_still_isolated() {
         p.plan
     );
     assert!(
-        p.checks
-            .iter()
-            .any(|(op, v)| op.starts_with("CreateTags") && matches!(v, Verdict::Warning(_))),
+        p.checks.iter().any(
+            |Check {
+                 what: op,
+                 verdict: v,
+             }| op.starts_with("CreateTags") && matches!(v, Verdict::Warning(_))
+        ),
         "{:?}",
         p.checks
     );
-    assert!(p.checks.iter().all(|(_, v)| v.permits()), "{:?}", p.checks);
+    assert!(
+        p.checks.iter().all(|Check { verdict: v, .. }| v.permits()),
+        "{:?}",
+        p.checks
+    );
     drop(r);
     drop(j);
 
@@ -423,10 +431,10 @@ async fn create_tags_denied_still_isolates_with_a_warning() {
     let mut j = journal(&log);
     let mut r = Runner::new(&ops, &mut log, &mut j, target(&fx.instance), ctx("IR-42"));
     let p = r.preview(&Action::Quarantine).await.unwrap();
-    let (_, v) = p
+    let Check { verdict: v, .. } = p
         .checks
         .iter()
-        .find(|(op, _)| op.starts_with("CreateTags"))
+        .find(|Check { what: op, .. }| op.starts_with("CreateTags"))
         .unwrap();
     assert!(
         matches!(v, Verdict::Warning(m) if m.contains("denied")),
@@ -456,7 +464,7 @@ async fn during_the_wait<F, Fut>(
     log: &mut AuditLog,
     instance: &str,
     meanwhile: F,
-) -> (Result<String, TriageError>, Vec<String>)
+) -> (Result<String, TriageError>, Vec<Step>)
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -468,8 +476,8 @@ where
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     r.notify = Some(tx);
     let attacker = async {
-        while let Some(line) = rx.recv().await {
-            if line.contains("waiting") {
+        while let Some(step) = rx.recv().await {
+            if step.text.contains("waiting") {
                 break;
             }
         }
@@ -611,9 +619,12 @@ async fn an_instance_with_no_interface_is_refused() {
     let mut r = Runner::new(&ops, &mut log, &mut j, target(&fx.instance), ctx("IR-42"));
     let p = r.preview(&Action::Quarantine).await.unwrap();
     assert!(
-        p.checks
-            .iter()
-            .any(|(op, v)| op == "network interfaces" && !v.permits()),
+        p.checks.iter().any(
+            |Check {
+                 what: op,
+                 verdict: v,
+             }| op == "network interfaces" && !v.permits()
+        ),
         "{:?}",
         p.checks
     );

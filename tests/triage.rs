@@ -13,7 +13,7 @@ use support::seed::{sdk, world_rule};
 use support::triage::*;
 use support::{Emulator, set_test_credentials};
 use watchfloor::triage::{
-    Action, AuditLog, Ops, Phase, Runner, TAG_ORIGINAL, TAG_STATE, TriageError, Verdict,
+    Action, AuditLog, Check, Ops, Phase, Runner, TAG_ORIGINAL, TAG_STATE, TriageError, Verdict,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,14 +31,14 @@ async fn quarantine_every_eni_then_release_exactly() {
     // Every interface's move is checked (the groups are not made yet: with their current
     // groups).
     assert!(
-        checks.iter().any(|(op, _)| op
+        checks.iter().any(|Check { what: op, .. }| op
             == "ModifyNetworkInterfaceAttribute (2 interface(s), with their current groups)"),
         "{checks:?}"
     );
     assert!(
         checks
             .iter()
-            .all(|(_, v)| matches!(v, Verdict::Allowed | Verdict::Unchecked(_))),
+            .all(|Check { verdict: v, .. }| matches!(v, Verdict::Allowed | Verdict::Unchecked(_))),
         "{checks:?}"
     );
     assert!(
@@ -132,7 +132,11 @@ async fn quarantine_every_eni_then_release_exactly() {
         let mut j = journal(&log);
         let mut r = Runner::new(&ops, &mut log, &mut j, target(&fx.instance), ctx("IR-42"));
         let p = r.preview(&RELEASE).await.unwrap();
-        let ops_checked: Vec<&str> = p.checks.iter().map(|(op, _)| op.as_str()).collect();
+        let ops_checked: Vec<&str> = p
+            .checks
+            .iter()
+            .map(|Check { what: op, .. }| op.as_str())
+            .collect();
         assert!(
             ops_checked
                 .contains(&"ModifyInstanceAttribute InstanceInitiatedShutdownBehavior=terminate")
@@ -142,7 +146,9 @@ async fn quarantine_every_eni_then_release_exactly() {
             "{ops_checked:?}"
         );
         assert!(
-            p.checks.iter().all(|(_, v)| *v == Verdict::Allowed),
+            p.checks
+                .iter()
+                .all(|Check { verdict: v, .. }| *v == Verdict::Allowed),
             "{:?}",
             p.checks
         );
@@ -325,7 +331,7 @@ async fn dry_run_reports_denied() {
         .unwrap()
         .checks;
     assert!(
-        matches!(&checks[0].1, Verdict::Denied(m) if m.contains("UnauthorizedOperation")),
+        matches!(&checks[0].verdict, Verdict::Denied(m) if m.contains("UnauthorizedOperation")),
         "{checks:?}"
     );
     let (recs, _) = AuditLog::read(log.path()).unwrap();

@@ -341,7 +341,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
                 state
                     .triage
                     .marks
-                    .retain(|(s, _), label| *s != ix || label.ends_with('…'));
+                    .retain(|(s, _), mark| *s != ix || mark.is_running());
             }
             if state.fleet.apply(u, state.now) {
                 let before = state

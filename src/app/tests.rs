@@ -717,12 +717,15 @@ mod triage_flow {
         );
         let run = job(&key(&mut s, "Y"));
         assert!(!run.preview);
-        assert_eq!(s.triage.marks[&(0, "i-c".to_string())], "QUARANTINING…");
+        assert_eq!(
+            s.triage.marks[&(0, "i-c".to_string())].to_string(),
+            "QUARANTINING…"
+        );
         update(
             &mut s,
             Msg::Triage(TriageEvent::Progress {
                 id: run.id,
-                line: "✓ record original groups".into(),
+                step: crate::triage::Step::done("record original groups"),
             }),
         );
         assert!(
@@ -735,7 +738,10 @@ mod triage_flow {
                 result: Ok("quarantined".into()),
             }),
         );
-        assert_eq!(s.triage.marks[&(0, "i-c".to_string())], "QUARANTINED");
+        assert_eq!(
+            s.triage.marks[&(0, "i-c".to_string())].to_string(),
+            "QUARANTINED"
+        );
         key(&mut s, "esc");
         assert!(s.triage.panel.is_none());
         // The case id is asked once per session.

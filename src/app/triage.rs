@@ -2,12 +2,13 @@
 //! second deliberate key or the typed instance id), live progress, and row marks.
 
 use std::collections::HashMap;
+use std::fmt;
 
 use chrono::{DateTime, Utc};
 
 use crate::keymap::{Action as KeyAction, Key, KeyCode};
 use crate::triage::executor::{Job, TriageEvent};
-use crate::triage::{Action, Key as JournalKey, Target};
+use crate::triage::{Action, Key as JournalKey, Step, Target};
 
 use super::{Command, Screen, State};
 
@@ -27,8 +28,8 @@ pub enum Stage {
     },
     /// Running; steps so far.
     Running {
-        /// Progress lines.
-        progress: Vec<String>,
+        /// Steps so far.
+        progress: Vec<Step>,
     },
     /// Finished.
     Done {
@@ -36,8 +37,8 @@ pub enum Stage {
         ok: bool,
         /// Summary or error.
         message: String,
-        /// Progress lines.
-        progress: Vec<String>,
+        /// Every step of the run.
+        progress: Vec<Step>,
     },
 }
 
@@ -76,6 +77,43 @@ pub struct ResumeOffer {
     pub not_before: Option<DateTime<Utc>>,
 }
 
+/// A row mark shown in the STATE column (and before the name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mark {
+    /// A console run on the row is under way (`QUARANTINING…`); it stays until the run ends.
+    Running(&'static str),
+    /// How a console run ended (`QUARANTINED`, `STOPPING`, `STOP FAILED`); the next inventory of
+    /// the row's scope replaces it with what live data shows.
+    Final(String),
+}
+
+impl Mark {
+    /// The mark of a run of `action` under way.
+    fn running(action: &Action) -> Mark {
+        Mark::Running(match action {
+            Action::Stop { .. } => "STOPPING",
+            Action::Quarantine => "QUARANTINING",
+            Action::Release { .. } => "RELEASING",
+            Action::Snapshot => "SNAPSHOTTING",
+            Action::ArchiveFinding { .. } => "ARCHIVING",
+        })
+    }
+
+    /// True while the run is under way.
+    pub fn is_running(&self) -> bool {
+        matches!(self, Mark::Running(_))
+    }
+}
+
+impl fmt::Display for Mark {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mark::Running(verb) => write!(f, "{verb}…"),
+            Mark::Final(label) => f.write_str(label),
+        }
+    }
+}
+
 /// Triage state of the console.
 #[derive(Debug, Clone, Default)]
 pub struct TriageUi {
@@ -95,8 +133,8 @@ pub struct TriageUi {
     pub next_id: u64,
     /// Runs started: id -> (scope, instance, action), to mark rows even with the panel closed.
     pub jobs: HashMap<u64, (usize, String, Action)>,
-    /// Row marks: (scope, instance) -> label shown in the STATE column.
-    pub marks: HashMap<(usize, String), String>,
+    /// Row marks: (scope, instance) -> mark shown in the STATE column.
+    pub marks: HashMap<(usize, String), Mark>,
     /// One-line notice for the footer (e.g. why a key did nothing).
     pub notice: Option<String>,
     /// Unfinished quarantines from the journal, offered one by one once their account shows.
@@ -393,15 +431,11 @@ pub fn panel_key(state: &mut State, key: Key) -> Vec<Command> {
             p.stage = Stage::Running {
                 progress: Vec::new(),
             };
-            let label = match p.action {
-                Action::Stop { .. } => "STOPPING…",
-                Action::Quarantine => "QUARANTINING…",
-                Action::Release { .. } => "RELEASING…",
-                Action::Snapshot => "SNAPSHOTTING…",
-                Action::ArchiveFinding { .. } => "ARCHIVING…",
-            };
             let mark_key = (p.scope, p.target.instance_id.clone());
-            state.triage.marks.insert(mark_key, label.into());
+            state
+                .triage
+                .marks
+                .insert(mark_key, Mark::running(&p.action));
             new_job(state, false).into_iter().collect()
         }
     }
@@ -433,11 +467,11 @@ pub fn on_event(state: &mut State, e: TriageEvent) {
                 };
             }
         }
-        TriageEvent::Progress { id, line } => {
+        TriageEvent::Progress { id, step } => {
             if let Some(p) = state.triage.panel.as_mut().filter(|p| p.id == id)
                 && let Stage::Running { progress } = &mut p.stage
             {
-                progress.push(line);
+                progress.push(step);
             }
         }
         TriageEvent::Done { id, result } => {
@@ -467,19 +501,25 @@ pub fn on_event(state: &mut State, e: TriageEvent) {
                 let key = (scope, instance);
                 match (&result, &action) {
                     (Ok(_), Action::Quarantine) => {
-                        state.triage.marks.insert(key, "QUARANTINED".into());
+                        state
+                            .triage
+                            .marks
+                            .insert(key, Mark::Final("QUARANTINED".into()));
                     }
                     (Ok(_), Action::Stop { .. }) => {
-                        state.triage.marks.insert(key, "STOPPING".into());
+                        state
+                            .triage
+                            .marks
+                            .insert(key, Mark::Final("STOPPING".into()));
                     }
                     (Ok(_), _) => {
                         state.triage.marks.remove(&key);
                     }
                     (Err(_), a) => {
-                        state
-                            .triage
-                            .marks
-                            .insert(key, format!("{} FAILED", a.name().to_uppercase()));
+                        state.triage.marks.insert(
+                            key,
+                            Mark::Final(format!("{} FAILED", a.name().to_uppercase())),
+                        );
                     }
                 }
             }

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::aws_ops::AwsOps;
 use super::demo_ops::DemoOps;
-use super::{Action, AuditLog, Context, Journal, Key, Ops, Runner, Target};
+use super::{Action, AuditLog, Context, Journal, Key, Ops, Runner, Step, Target};
 use crate::aws::Connected;
 use crate::model::Scope;
 use crate::source::demo::DemoWorld;
@@ -71,8 +71,8 @@ pub enum TriageEvent {
     Progress {
         /// Job id.
         id: u64,
-        /// `✓ step`, `✗ step: why`, `! warning`.
-        line: String,
+        /// The step and how it went.
+        step: Step,
     },
     /// A job ended.
     Done {
@@ -315,7 +315,7 @@ async fn drive<O: Ops>(
         examiner_cidr: settings.examiner_cidr.clone(),
         hurry: Some(inner.hurry.subscribe()),
     };
-    let (ntx, mut nrx) = mpsc::unbounded_channel::<String>();
+    let (ntx, mut nrx) = mpsc::unbounded_channel::<Step>();
     let mut runner = Runner::new(ops, audit, journal, job.target.clone(), ctx);
     runner.notify = Some(ntx);
     if job.preview {
@@ -334,7 +334,7 @@ async fn drive<O: Ops>(
             checks: p
                 .checks
                 .into_iter()
-                .map(|(op, v)| (op, v.label(), v.permits()))
+                .map(|c| (c.what, c.verdict.label(), c.verdict.permits()))
                 .collect(),
             typed_confirmation: p.typed_confirmation,
             action: p.action,
@@ -345,8 +345,8 @@ async fn drive<O: Ops>(
         let tx = inner.tx.clone();
         let id = job.id;
         tokio::spawn(async move {
-            while let Some(line) = nrx.recv().await {
-                if tx.send(TriageEvent::Progress { id, line }).is_err() {
+            while let Some(step) = nrx.recv().await {
+                if tx.send(TriageEvent::Progress { id, step }).is_err() {
                     return;
                 }
             }
@@ -355,7 +355,7 @@ async fn drive<O: Ops>(
     for b in &bad {
         let _ = inner.tx.send(TriageEvent::Progress {
             id: job.id,
-            line: format!("! journal line skipped (unreadable): {b}"),
+            step: Step::warning(format!("journal line skipped (unreadable): {b}")),
         });
     }
     let result = runner.run(&job.action).await.map_err(|e| e.to_string());
@@ -453,7 +453,9 @@ mod tests {
         let mut stopped = false;
         while !(waiting && stopped) {
             match tokio::time::timeout(Duration::from_secs(20), rx.recv()).await {
-                Ok(Some(TriageEvent::Progress { id: 1, line })) if line.contains("waiting") => {
+                Ok(Some(TriageEvent::Progress { id: 1, step }))
+                    if step.text.contains("waiting") =>
+                {
                     waiting = true
                 }
                 Ok(Some(TriageEvent::Done { id: 2, result })) => {

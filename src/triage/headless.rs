@@ -11,11 +11,13 @@ use anyhow::{Context as _, bail};
 use super::aws_ops::AwsOps;
 use super::executor::RUN_MARGIN;
 use super::{
-    Action, AuditLog, Context, Journal, Ops, Runner, Target, TriageError, Verdict, escape_controls,
+    Action, AuditLog, Context, Journal, Ops, Runner, Step, Target, TriageError, Verdict,
+    escape_controls,
 };
 use crate::aws::{TerminalPrompt, creds};
 use crate::cli::{Cli, TriageArgs, TriageKind};
 use crate::config::Regions;
+use crate::ui::step_line;
 
 /// Exit code when the DryRun check says the identity may not do it.
 pub const EXIT_DENIED: u8 = 3;
@@ -142,18 +144,18 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
     for line in &preview.plan {
         writeln!(err, "  - {}", escape_controls(line))?;
     }
-    for (op, v) in &preview.checks {
+    for c in &preview.checks {
         writeln!(
             err,
             "  dry run {}: {}",
-            escape_controls(op),
-            escape_controls(&v.label())
+            escape_controls(&c.what),
+            escape_controls(&c.verdict.label())
         )?;
     }
     if preview
         .checks
         .iter()
-        .any(|(_, v)| matches!(v, Verdict::Denied(_)))
+        .any(|c| matches!(c.verdict, Verdict::Denied(_)))
     {
         writeln!(
             err,
@@ -161,7 +163,7 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
         )?;
         return Ok(ExitCode::from(EXIT_DENIED));
     }
-    if preview.checks.iter().any(|(_, v)| !v.permits()) {
+    if preview.checks.iter().any(|c| !c.verdict.permits()) {
         writeln!(
             err,
             "watchfloor: the dry run failed (see above); nothing was changed"
@@ -210,13 +212,13 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
 /// Prints progress and the outcome; a terminal that went away meanwhile is no error (the
 /// audit log has everything).
 fn report(
-    progress: &[String],
+    progress: &[Step],
     result: Result<String, TriageError>,
     audit: &std::path::Path,
 ) -> anyhow::Result<ExitCode> {
     let mut err = std::io::stderr().lock();
     for p in progress {
-        let _ = writeln!(err, "  {}", escape_controls(p));
+        let _ = writeln!(err, "  {}", escape_controls(&step_line(p)));
     }
     match result {
         Ok(msg) => {

@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 
 use super::journal::Event;
+use super::runner::{api, tolerated};
 use super::{
-    ALLOW_ALL_GROUP, Direction, Facts, GroupInfo, ISOLATION_GROUP, Ops, Preview, Runner, TAG_AT,
-    TAG_CASE, TAG_LIMIT, TAG_STATE, TriageError, Verdict, api, original_tags,
+    ALLOW_ALL_GROUP, Check, Direction, Facts, GroupInfo, ISOLATION_GROUP, Ops, Preview, Runner,
+    Step, TAG_AT, TAG_CASE, TAG_LIMIT, TAG_STATE, TriageError, Verdict, original_tags,
 };
 use crate::model::{IngressRule, InstanceState, RuleSource};
 
@@ -231,7 +232,9 @@ impl<'a, O: Ops> Runner<'a, O> {
                 });
             }
         }
-        self.note(format!("✓ {label} group {group}: rules verified exact"));
+        self.note(Step::done(format!(
+            "{label} group {group}: rules verified exact"
+        )));
         Ok(())
     }
 
@@ -271,7 +274,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                     .await?
                 }
             };
-            match super::tolerated(self.harden(&id, role, vpc, &want).await)? {
+            match tolerated(self.harden(&id, role, vpc, &want).await)? {
                 None => ids.push(id),
                 // A group found under the predictable name that will not become exact (someone
                 // keeps changing it): a new group of our own, made exact the same way.
@@ -330,10 +333,10 @@ impl<'a, O: Ops> Runner<'a, O> {
                 eni: eni.clone(),
                 groups: originals.clone(),
             })?;
-            self.note(format!(
-                "✓ journal: {eni} original groups {}",
+            self.note(Step::done(format!(
+                "journal: {eni} original groups {}",
                 originals.join(",")
-            ));
+            )));
             mirror.extend(original_tags(eni, &originals));
         }
         self.mirror_if_room("quarantine", "original groups of new interfaces", f, mirror)
@@ -455,7 +458,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                 .filter_map(|v| v.delete_on_termination.map(|d| (v.device.clone(), d)))
                 .collect(),
         })?;
-        self.note(format!("✓ journal: original groups {what}"));
+        self.note(Step::done(format!("journal: original groups {what}")));
         mirror.push((TAG_CASE.into(), self.ctx.case_id.clone()));
         mirror.push((
             TAG_AT.into(),
@@ -645,7 +648,9 @@ impl<'a, O: Ops> Runner<'a, O> {
         };
         match life.as_str() {
             "Standby" | "EnteringStandby" => {
-                self.note(format!("✓ already in Standby in Auto Scaling group {asg}"));
+                self.note(Step::done(format!(
+                    "already in Standby in Auto Scaling group {asg}"
+                )));
             }
             "InService" => {
                 self.journal(Event::Standby { asg: asg.clone() })?;
@@ -754,16 +759,18 @@ impl<'a, O: Ops> Runner<'a, O> {
         if wait.is_zero() {
             return;
         }
-        self.note(format!(
-            "… waiting {}s before isolating (the instance is open to the internet meanwhile)",
+        self.note(Step::wait(format!(
+            "waiting {}s before isolating (the instance is open to the internet meanwhile)",
             wait.as_secs()
-        ));
+        )));
         match self.ctx.hurry.clone() {
             Some(mut h) => {
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     _ = h.wait_for(|v| *v) => {
-                        self.note("… wait cut short: the console is closing, isolating now".into());
+                        self.note(Step::wait(
+                            "wait cut short: the console is closing, isolating now",
+                        ));
                     }
                 }
             }
@@ -854,10 +861,10 @@ impl<'a, O: Ops> Runner<'a, O> {
                 None => true,
             };
         }
-        self.note(format!(
-            "!! moving {} interface(s) to the isolation group (compensating)",
+        self.note(Step::compensating(format!(
+            "moving {} interface(s) to the isolation group (compensating)",
             targets.len()
-        ));
+        )));
         let ops = self.ops;
         let mut failed = Vec::new();
         let mut gone = 0;
@@ -966,8 +973,8 @@ impl<'a, O: Ops> Runner<'a, O> {
                 .into(),
         );
         if f.enis.is_empty() {
-            p.checks.push((
-                "network interfaces".into(),
+            p.checks.push(Check::new(
+                "network interfaces",
                 Verdict::Error(
                     "the instance has no network interface attached: nothing to isolate".into(),
                 ),
@@ -975,8 +982,8 @@ impl<'a, O: Ops> Runner<'a, O> {
         }
         // The tag mirror: counted, and never a blocker.
         if tags + mirror_keys > TAG_LIMIT {
-            p.checks.push((
-                "CreateTags (mirror)".into(),
+            p.checks.push(Check::new(
+                "CreateTags (mirror)",
                 Verdict::Warning(format!(
                     "{tags} tags already: the mirror will be skipped; quarantine goes on (the journal keeps the record)"
                 )),
@@ -993,28 +1000,28 @@ impl<'a, O: Ops> Runner<'a, O> {
             mirror.push((TAG_STATE.into(), "recorded".into()));
             let v = Verdict::of(&ops.create_tags(&id, &mirror, true).await)
                 .or_warning("the mirror will be skipped, quarantine goes on");
-            p.checks.push(("CreateTags (mirror)".into(), v));
+            p.checks.push(Check::new("CreateTags (mirror)", v));
         }
         match member {
-            Ok(Some((asg, life))) if life == "InService" => p.checks.push((
+            Ok(Some((asg, life))) if life == "InService" => p.checks.push(Check::new(
                 format!("EnterStandby ({asg})"),
                 Verdict::Unchecked("Auto Scaling has no DryRun".into()),
             )),
             Ok(Some((asg, life))) if life == "Standby" || life == "EnteringStandby" => {
-                p.checks.push((
+                p.checks.push(Check::new(
                     format!("EnterStandby ({asg})"),
                     Verdict::Unchecked("already in Standby".into()),
                 ))
             }
-            Ok(Some((asg, life))) => p.checks.push((
+            Ok(Some((asg, life))) => p.checks.push(Check::new(
                 format!("EnterStandby ({asg})"),
                 Verdict::Warning(format!(
                     "the instance is {life} in {asg}: no Standby now; it is isolated all the same"
                 )),
             )),
             Ok(None) => {}
-            Err(e) => p.checks.push((
-                "DescribeAutoScalingInstances".into(),
+            Err(e) => p.checks.push(Check::new(
+                "DescribeAutoScalingInstances",
                 Verdict::Warning(format!(
                     "{}: if it is in a group, the group may replace it; it is isolated all the same",
                     e.message
@@ -1025,15 +1032,15 @@ impl<'a, O: Ops> Runner<'a, O> {
         let evidence = "isolation goes on without it";
         let v = Verdict::of(&ops.set_termination_protection(&id, true, true).await)
             .or_warning(evidence);
-        p.checks.push((
-            "ModifyInstanceAttribute DisableApiTermination=true".into(),
+        p.checks.push(Check::new(
+            "ModifyInstanceAttribute DisableApiTermination=true",
             v,
         ));
         if f.shutdown_behavior.as_deref() != Some("stop") {
             let v = Verdict::of(&ops.set_shutdown_behavior(&id, "stop", true).await)
                 .or_warning(evidence);
-            p.checks.push((
-                "ModifyInstanceAttribute InstanceInitiatedShutdownBehavior=stop".into(),
+            p.checks.push(Check::new(
+                "ModifyInstanceAttribute InstanceInitiatedShutdownBehavior=stop",
                 v,
             ));
         }
@@ -1047,7 +1054,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                     .await,
             )
             .or_warning(evidence);
-            p.checks.push((
+            p.checks.push(Check::new(
                 format!(
                     "ModifyInstanceAttribute {} DeleteOnTermination=false",
                     vol.device
@@ -1056,8 +1063,8 @@ impl<'a, O: Ops> Runner<'a, O> {
             ));
         }
         let Some(vpc) = f.vpc_id.clone() else {
-            p.checks.push((
-                "VPC".into(),
+            p.checks.push(Check::new(
+                "VPC",
                 Verdict::Error("the instance has no VPC: nothing to isolate with".into()),
             ));
             return Ok(());
@@ -1075,7 +1082,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                     let info = self.group_info(g).await?;
                     for (dir, add_it, rules) in changes(&info, &want) {
                         let v = Verdict::of(&ops.change_rules(g, dir, add_it, &rules, true).await);
-                        p.checks.push((
+                        p.checks.push(Check::new(
                             format!(
                                 "{}SecurityGroup{} {label} {g} ({} rule(s))",
                                 if add_it { "Authorize" } else { "Revoke" },
@@ -1098,7 +1105,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                             v = one;
                         }
                     }
-                    p.checks.push((
+                    p.checks.push(Check::new(
                         format!(
                             "ModifyNetworkInterfaceAttribute → {label} {g} ({} interface(s))",
                             f.enis.len()
@@ -1117,7 +1124,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                         )
                         .await,
                     );
-                    p.checks.push((
+                    p.checks.push(Check::new(
                         format!("CreateSecurityGroup {label} (rules set and read back at run time, before any interface moves)"),
                         v,
                     ));
@@ -1135,7 +1142,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                     v = one;
                 }
             }
-            p.checks.push((
+            p.checks.push(Check::new(
                 format!(
                     "ModifyNetworkInterfaceAttribute ({} interface(s), with their current groups)",
                     f.enis.len()

@@ -7,12 +7,15 @@ use std::collections::BTreeMap;
 
 use super::journal::{Event, Quarantine};
 use super::quarantine::rules_label;
-use super::{Facts, Ops, Preview, Runner, TAG_ASG, TAG_AT, TAG_STATE, TriageError, Verdict, api};
+use super::runner::{api, tolerated};
+use super::{
+    Check, Facts, Ops, Preview, Runner, Step, TAG_ASG, TAG_AT, TAG_STATE, TriageError, Verdict,
+};
 
 /// A step release can go on without: its failure is collected (and reported at the end).
 /// True when it worked.
 fn collect(r: Result<(), TriageError>, failed: &mut Vec<String>) -> Result<bool, TriageError> {
-    Ok(match super::tolerated(r)? {
+    Ok(match tolerated(r)? {
         None => true,
         Some(e) => {
             failed.push(e.to_string());
@@ -170,9 +173,9 @@ impl<'a, O: Ops> Runner<'a, O> {
         };
         let ops = self.ops;
         for (eni, _) in f.enis.iter().filter(|(e, _)| !originals.contains_key(e)) {
-            self.note(format!(
-                "! {eni} has no recorded groups (attached after quarantine?): left as is"
-            ));
+            self.note(Step::warning(format!(
+                "{eni} has no recorded groups (attached after quarantine?): left as is"
+            )));
         }
         // Restore by recorded ENI id, attached or not (a detached ENI keeps its groups).
         let mut restored: Vec<String> = Vec::new();
@@ -376,7 +379,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                 {
                     p.plan.push(format!("Shutdown behaviour back to {b}."));
                     let v = Verdict::of(&ops.set_shutdown_behavior(&id, b, true).await);
-                    p.checks.push((
+                    p.checks.push(Check::new(
                         format!("ModifyInstanceAttribute InstanceInitiatedShutdownBehavior={b}"),
                         v,
                     ));
@@ -390,7 +393,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                             &ops.set_delete_on_termination(&id, device, *before, true)
                                 .await,
                         );
-                        p.checks.push((
+                        p.checks.push(Check::new(
                             format!(
                                 "ModifyInstanceAttribute {device} DeleteOnTermination={before}"
                             ),
@@ -421,15 +424,15 @@ impl<'a, O: Ops> Runner<'a, O> {
                     }
                 }
                 if checked.problems.is_empty() {
-                    p.checks.push((
-                        "groups named in the tags".into(),
+                    p.checks.push(Check::new(
+                        "groups named in the tags",
                         Verdict::Warning(
                             "exist in the VPC, none is watchfloor's, interfaces attached; type the instance id to confirm".into(),
                         ),
                     ));
                 } else {
-                    p.checks.push((
-                        "groups named in the tags".into(),
+                    p.checks.push(Check::new(
+                        "groups named in the tags",
                         Verdict::Error(checked.problems.join("; ")),
                     ));
                 }
@@ -445,14 +448,16 @@ impl<'a, O: Ops> Runner<'a, O> {
         );
         for (eni, groups) in &originals {
             let v = Verdict::of(&ops.set_eni_groups(eni, groups, true).await);
-            p.checks
-                .push((format!("ModifyNetworkInterfaceAttribute {eni}"), v));
+            p.checks.push(Check::new(
+                format!("ModifyNetworkInterfaceAttribute {eni}"),
+                v,
+            ));
         }
         let keys = f.mirror_keys();
         if !keys.is_empty() {
             let v = Verdict::of(&ops.delete_tags(&id, &keys, true).await)
                 .or_warning("the tag mirror would stay, release goes on");
-            p.checks.push(("DeleteTags (mirror)".into(), v));
+            p.checks.push(Check::new("DeleteTags (mirror)", v));
         }
         Ok(())
     }

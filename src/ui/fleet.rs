@@ -269,7 +269,7 @@ fn mark_of(state: &State, row: &Row) -> Option<String> {
         .marks
         .get(&(row.scope, row.instance.instance_id.clone()))
     {
-        return Some(m.clone());
+        return Some(m.to_string());
     }
     let groups = &state.fleet.scopes[row.scope].groups;
     // From live groups only: a tag is a hint anyone can forge, and so is a group name, so

@@ -8,6 +8,7 @@ mod help;
 mod modal;
 
 pub use help::help_lines;
+pub use modal::step_line;
 pub mod widgets;
 
 use ratatui::Frame;

@@ -8,6 +8,20 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::app::MfaPromptState;
 use crate::theme::Theme;
+use crate::triage::{Step, StepOutcome};
+
+/// A progress step as the triage panel and headless `triage` print it: `✓ step`,
+/// `✗ step: why`, `! warning`, `… wait`, `!! compensation`.
+pub fn step_line(step: &Step) -> String {
+    let text = &step.text;
+    match &step.outcome {
+        StepOutcome::Done => format!("✓ {text}"),
+        StepOutcome::Failed(why) => format!("✗ {text}: {why}"),
+        StepOutcome::Warning => format!("! {text}"),
+        StepOutcome::Wait => format!("… {text}"),
+        StepOutcome::Compensating => format!("!! {text}"),
+    }
+}
 
 /// Draws the MFA prompt centred in `area`.
 pub fn mfa(frame: &mut Frame<'_>, area: Rect, p: &MfaPromptState, waiting: usize, theme: &Theme) {
@@ -243,8 +257,8 @@ pub fn triage(
                 "running… (esc hides this panel; the action goes on)",
                 key,
             )));
-            for l in progress {
-                lines.push(Line::raw(l.clone()));
+            for step in progress {
+                lines.push(Line::raw(step_line(step)));
             }
         }
         Stage::Done {
@@ -252,8 +266,8 @@ pub fn triage(
             message,
             progress,
         } => {
-            for l in progress {
-                lines.push(Line::raw(l.clone()));
+            for step in progress {
+                lines.push(Line::raw(step_line(step)));
             }
             foot.push(Line::from(Span::styled(
                 message.clone(),
@@ -316,4 +330,29 @@ pub fn triage(
         frame.render_widget(wrapped(lines), body);
     }
     frame.render_widget(wrapped(foot), bottom);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_print_with_the_glyph_of_their_outcome() {
+        let cases = [
+            (Step::done("stop instance"), "✓ stop instance"),
+            (
+                Step::failed("stop instance", "denied"),
+                "✗ stop instance: denied",
+            ),
+            (Step::warning("tag mirror skipped"), "! tag mirror skipped"),
+            (Step::wait("waiting 5s"), "… waiting 5s"),
+            (
+                Step::compensating("moving 1 interface(s)"),
+                "!! moving 1 interface(s)",
+            ),
+        ];
+        for (step, want) in cases {
+            assert_eq!(step_line(&step), want);
+        }
+    }
 }

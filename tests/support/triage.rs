@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use aws_sdk_ec2::types::{IpPermission, IpRange};
 use watchfloor::triage::aws_ops::AwsOps;
-use watchfloor::triage::{Action, AuditLog, Context, Journal, Ops, Runner, Target, TriageError};
+use watchfloor::triage::{
+    Action, AuditLog, Context, Journal, Ops, Runner, Step, Target, TriageError,
+};
 
 use super::seed::sdk;
 use super::{Emulator, set_test_credentials};
@@ -112,14 +114,14 @@ pub async fn act(
     act_full(ops, log, instance, action, interrupt).await.0
 }
 
-/// Runs an action; also returns its progress lines and warnings.
+/// Runs an action; also returns its progress steps and warnings.
 pub async fn act_full(
     ops: &AwsOps,
     log: &mut AuditLog,
     instance: &str,
     action: Action,
     interrupt: Option<&str>,
-) -> (Result<String, TriageError>, Vec<String>, Vec<String>) {
+) -> (Result<String, TriageError>, Vec<Step>, Vec<String>) {
     let mut j = journal(log);
     let mut r = Runner::new(ops, log, &mut j, target(instance), ctx("IR-42"));
     r.interrupt_after = interrupt.map(str::to_string);

@@ -1,0 +1,745 @@
+//! Validation: turns the raw, spanned config into the checked types, every mistake reported
+//! as `file:line:col: what is wrong: what is expected`.
+
+use std::collections::HashMap;
+use std::ops::{Range, RangeInclusive};
+use std::path::Path;
+
+use toml::Spanned;
+
+use super::ids::{
+    bad_region, check_cidr, check_endpoint_url, check_mfa_serial, is_iam_name_char,
+    is_valid_region, parse_role_arn, region_partition,
+};
+use super::raw::{RawAccount, RawConfig, RawRegions, RawSettings};
+use super::{AccountConfig, Config, Credentials, DEFAULT_SESSION_NAME, DOCS, Regions, Settings};
+use crate::span::FileError;
+
+/// Validates `raw`, read from `src` (the contents of `file`), into a [`Config`].
+pub(super) fn config(file: &Path, src: &str, raw: RawConfig) -> Result<Config, FileError> {
+    Cx { file, src }.config(raw)
+}
+
+/// Validation context: the file and its text, to turn spans into locations.
+struct Cx<'a> {
+    file: &'a Path,
+    src: &'a str,
+}
+
+impl Cx<'_> {
+    /// The whole file: settings, then every account (aliases unique, at most one account on the
+    /// default credential chain).
+    fn config(&self, raw: RawConfig) -> Result<Config, FileError> {
+        let settings = self.settings(raw.settings.unwrap_or_default())?;
+        if raw.account.is_empty() {
+            return Err(FileError::whole(
+                self.file,
+                format!("no accounts: add at least one [[account]] with an alias (see {DOCS})"),
+            ));
+        }
+        let mut aliases: HashMap<String, (String, usize)> = HashMap::new();
+        let mut default_chain: Option<(String, usize)> = None;
+        let mut accounts = Vec::with_capacity(raw.account.len());
+        for entry in &raw.account {
+            let acc = self.account(entry, &settings)?;
+            let alias_span = entry
+                .get_ref()
+                .alias
+                .as_ref()
+                .map_or(entry.span(), |a| a.span());
+            if let Some((first, line)) = aliases.get(&acc.alias.to_ascii_lowercase()) {
+                return Err(self.err(
+                    alias_span,
+                    format!(
+                        "duplicate alias `{}`: the account on line {line} is already `{first}` \
+                         (aliases ignore case); expected a unique alias",
+                        acc.alias
+                    ),
+                ));
+            }
+            aliases.insert(
+                acc.alias.to_ascii_lowercase(),
+                (acc.alias.clone(), acc.line),
+            );
+            if acc.credentials == Credentials::DefaultChain {
+                if let Some((first, line)) = &default_chain {
+                    return Err(self.err(
+                        entry.span(),
+                        format!(
+                            "account `{}` has neither `profile` nor `role_arn`, like account \
+                             `{first}` on line {line}: only one account may use the default \
+                             credential chain; expected profile = \"NAME\" or role_arn = \"ARN\"",
+                            acc.alias
+                        ),
+                    ));
+                }
+                default_chain = Some((acc.alias.clone(), acc.line));
+            }
+            accounts.push(acc);
+        }
+        Ok(Config {
+            settings,
+            accounts,
+            path: self.file.to_path_buf(),
+        })
+    }
+
+    fn err(&self, span: Range<usize>, msg: impl Into<String>) -> FileError {
+        FileError::at(self.file, self.src, span.start, msg)
+    }
+
+    fn line(&self, span: Range<usize>) -> usize {
+        crate::span::line_col(self.src, span.start).0
+    }
+
+    fn settings(&self, raw: RawSettings) -> Result<Settings, FileError> {
+        let d = Settings::default();
+        let secs =
+            |v: Option<Spanned<u32>>, key: &str, default: u32, range: RangeInclusive<u32>| {
+                let Some(v) = v else { return Ok(default) };
+                if range.contains(v.get_ref()) {
+                    Ok(*v.get_ref())
+                } else {
+                    let (lo, hi) = (range.start(), range.end());
+                    let n = v.get_ref();
+                    let msg =
+                        format!("`{key} = {n}` is out of range: expected {lo} to {hi} seconds");
+                    Err(self.err(v.span(), msg))
+                }
+            };
+        let regions = match &raw.regions {
+            None => None,
+            Some(r) => Some(self.region_list("regions", r, false)?.unwrap_or_default()),
+        };
+        if let Some(c) = &raw.examiner_cidr {
+            check_cidr(c.get_ref()).map_err(|m| self.err(c.span(), m))?;
+        }
+        Ok(Settings {
+            regions: regions.map(|l| l.iter().map(|r| r.get_ref().clone()).collect()),
+            ec2_interval_secs: secs(
+                raw.ec2_interval_secs,
+                "ec2_interval_secs",
+                d.ec2_interval_secs,
+                10..=3600,
+            )?,
+            findings_interval_secs: secs(
+                raw.findings_interval_secs,
+                "findings_interval_secs",
+                d.findings_interval_secs,
+                10..=3600,
+            )?,
+            cpu_interval_secs: secs(
+                raw.cpu_interval_secs,
+                "cpu_interval_secs",
+                d.cpu_interval_secs,
+                10..=3600,
+            )?,
+            request_timeout_secs: secs(
+                raw.request_timeout_secs,
+                "request_timeout_secs",
+                d.request_timeout_secs,
+                1..=300,
+            )?,
+            read_only: raw.read_only.unwrap_or(d.read_only),
+            examiner_cidr: raw.examiner_cidr.map(Spanned::into_inner),
+            quarantine_wait_secs: secs(
+                raw.quarantine_wait_secs,
+                "quarantine_wait_secs",
+                d.quarantine_wait_secs,
+                0..=600,
+            )?,
+            confirm_by_typing_id: raw.confirm_by_typing_id.unwrap_or(d.confirm_by_typing_id),
+        })
+    }
+
+    /// A validated region list (`None` for `"all"`): non-empty unless `allow_empty`, valid codes,
+    /// no duplicates.
+    fn region_list<'r, const ALL: bool>(
+        &self,
+        key: &str,
+        raw: &'r Spanned<RawRegions<ALL>>,
+        allow_empty: bool,
+    ) -> Result<Option<&'r [Spanned<String>]>, FileError> {
+        let expected = if ALL {
+            "a list like [\"us-east-1\"] or \"all\""
+        } else {
+            "a list like [\"us-east-1\"]"
+        };
+        let list = match raw.get_ref() {
+            RawRegions::Word(w) if ALL && w == "all" => return Ok(None),
+            RawRegions::Word(w) => {
+                let msg = if is_valid_region(w) {
+                    format!(
+                        "`{key}` must be a list: expected [\"{w}\"]{}",
+                        if ALL { " or \"all\"" } else { "" }
+                    )
+                } else if w == "all" {
+                    format!("`{key}` cannot be \"all\" here: expected {expected}")
+                } else {
+                    format!("bad `{key}` value \"{w}\": expected {expected}")
+                };
+                return Err(self.err(raw.span(), msg));
+            }
+            RawRegions::List(list) => list,
+        };
+        if list.is_empty() && !allow_empty {
+            let msg = format!("`{key}` is empty: expected at least one region, {expected}");
+            return Err(self.err(raw.span(), msg));
+        }
+        for (i, r) in list.iter().enumerate() {
+            if !is_valid_region(r.get_ref()) {
+                return Err(self.err(r.span(), bad_region(r.get_ref())));
+            }
+            if list[..i].iter().any(|p| p.get_ref() == r.get_ref()) {
+                let msg = format!(
+                    "duplicate region `{}` in `{key}`: expected each region once",
+                    r.get_ref()
+                );
+                return Err(self.err(r.span(), msg));
+            }
+        }
+        Ok(Some(list))
+    }
+
+    /// A string that must be non-empty and pass `ok`, else `bad KEY `VALUE`: EXPECTED`.
+    fn string(
+        &self,
+        key: &str,
+        v: &Spanned<String>,
+        ok: fn(&str) -> bool,
+        expected: &str,
+    ) -> Result<String, FileError> {
+        if ok(v.get_ref()) {
+            Ok(v.get_ref().clone())
+        } else {
+            Err(self.err(
+                v.span(),
+                format!("bad {key} `{}`: expected {expected}", v.get_ref()),
+            ))
+        }
+    }
+
+    fn account(
+        &self,
+        entry: &Spanned<RawAccount>,
+        settings: &Settings,
+    ) -> Result<AccountConfig, FileError> {
+        let raw = entry.get_ref();
+        let line = self.line(entry.span());
+        let alias_ok = |s: &str| {
+            (1..=32).contains(&s.len())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        };
+        let alias_form = "1-32 characters of letters, digits and _.-";
+        let alias = match &raw.alias {
+            Some(a) => self.string("alias", a, alias_ok, alias_form)?,
+            None => {
+                let msg = format!(
+                    "this [[account]] has no `alias`: expected alias = \"NAME\" ({alias_form})"
+                );
+                return Err(self.err(entry.span(), msg));
+            }
+        };
+        let (credentials, partition) = self.credentials(raw)?;
+
+        let own = match &raw.regions {
+            Some(r) => Some(self.region_list("regions", r, false)?),
+            None => None,
+        };
+        let regions = match (own, &settings.regions) {
+            (Some(None), _) => Regions::All,
+            (Some(Some(list)), _) => {
+                if let Some(p) = partition {
+                    self.same_partition(list, p)?;
+                }
+                Regions::List(list.iter().map(|r| r.get_ref().clone()).collect())
+            }
+            (None, Some(list)) => {
+                if let (Some(p), Some(arn)) = (partition, &raw.role_arn)
+                    && let Some(r) = list.iter().find(|r| region_partition(r) != p)
+                {
+                    let msg = format!(
+                        "role_arn is in partition {p} but region `{r}` (from [settings] regions) \
+                         is in {}: expected this account's own `regions` of partition {p}",
+                        region_partition(r)
+                    );
+                    return Err(self.err(arn.span(), msg));
+                }
+                Regions::List(list.clone())
+            }
+            (None, None) => {
+                let msg = format!(
+                    "account `{alias}` has no regions: set regions here or in [settings] \
+                     (a list like [\"us-east-1\"] or \"all\")"
+                );
+                return Err(self.err(entry.span(), msg));
+            }
+        };
+
+        let home_regions = match (&raw.home_regions, &regions) {
+            (Some(h), _) => {
+                let list = self
+                    .region_list("home_regions", h, true)?
+                    .unwrap_or_default();
+                if let Some(p) = partition {
+                    self.same_partition(list, p)?;
+                }
+                if let Regions::List(all) = &regions
+                    && let Some(r) = list.iter().find(|r| !all.contains(r.get_ref()))
+                {
+                    let msg = format!(
+                        "home region `{}` is not in this account's regions [{}]: expected one of \
+                         them (or add it to regions)",
+                        r.get_ref(),
+                        all.join(", ")
+                    );
+                    return Err(self.err(r.span(), msg));
+                }
+                list.iter().map(|r| r.get_ref().clone()).collect()
+            }
+            (None, Regions::List(all)) => all.clone(),
+            (None, Regions::All) => Vec::new(),
+        };
+
+        let endpoint_url = match &raw.endpoint_url {
+            Some(u) => {
+                check_endpoint_url(u.get_ref()).map_err(|why| {
+                    let msg = format!(
+                        "bad endpoint_url `{}`: {why}; expected http(s)://HOST[:PORT][/PATH], \
+                         e.g. http://127.0.0.1:5000",
+                        u.get_ref()
+                    );
+                    self.err(u.span(), msg)
+                })?;
+                Some(u.get_ref().clone())
+            }
+            None => None,
+        };
+
+        Ok(AccountConfig {
+            alias,
+            credentials,
+            regions,
+            home_regions,
+            endpoint_url,
+            line,
+        })
+    }
+
+    /// Every region of `list` is in partition `p` (that of the role ARN).
+    fn same_partition(&self, list: &[Spanned<String>], p: &str) -> Result<(), FileError> {
+        match list.iter().find(|r| region_partition(r.get_ref()) != p) {
+            Some(r) => Err(self.err(
+                r.span(),
+                format!(
+                    "region `{}` is in partition {} but role_arn is in partition {p}: expected \
+                     regions of partition {p}",
+                    r.get_ref(),
+                    region_partition(r.get_ref())
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The credentials of an account and, when it assumes a role, the role's partition.
+    fn credentials<'r>(
+        &self,
+        raw: &'r RawAccount,
+    ) -> Result<(Credentials, Option<&'r str>), FileError> {
+        let profile_ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c))
+        };
+        let profile_form = "the name of a profile in ~/.aws/config (letters, digits and _-/.%@:+)";
+        let Some(arn) = &raw.role_arn else {
+            let role_only = [
+                ("external_id", &raw.external_id),
+                ("source_profile", &raw.source_profile),
+                ("mfa_serial", &raw.mfa_serial),
+                ("session_name", &raw.session_name),
+            ];
+            if let Some((key, Some(v))) = role_only.into_iter().find(|(_, v)| v.is_some()) {
+                let hint = if key == "mfa_serial" {
+                    "; to assume a role with MFA set role_arn (and source_profile) here: aws-config \
+                     ignores mfa_serial in ~/.aws/config"
+                } else if raw.profile.is_some() {
+                    "; for a profile, set it in that profile's section of ~/.aws/config"
+                } else {
+                    ""
+                };
+                let msg = format!(
+                    "`{key}` is only used with `role_arn`: expected role_arn = \
+                     \"arn:aws:iam::ACCOUNT_ID:role/NAME\" in this account, or no {key}{hint}"
+                );
+                return Err(self.err(v.span(), msg));
+            }
+            return Ok(match &raw.profile {
+                Some(p) => (
+                    Credentials::Profile(self.string("profile", p, profile_ok, profile_form)?),
+                    None,
+                ),
+                None => (Credentials::DefaultChain, None),
+            });
+        };
+        if let Some(p) = &raw.profile {
+            let later = if p.span().start > arn.span().start {
+                p.span()
+            } else {
+                arn.span()
+            };
+            let msg = "both `profile` and `role_arn` are set: expected one of them (to assume a role \
+                       with a profile's credentials, write source_profile instead of profile)";
+            return Err(self.err(later, msg));
+        }
+        let partition = match parse_role_arn(arn.get_ref()) {
+            Ok(_) => arn.get_ref().split(':').nth(1).unwrap_or_default(),
+            Err(msg) => return Err(self.err(arn.span(), msg)),
+        };
+        let external_id = match &raw.external_id {
+            Some(x) => {
+                let s = x.get_ref();
+                let ok = (2..=1224).contains(&s.len())
+                    && s.chars()
+                        .all(|c| is_iam_name_char(c) || c == ':' || c == '/');
+                if !ok {
+                    // The value is not echoed: it may be meant to stay private.
+                    let msg = "bad external_id: expected 2-1224 characters of letters, digits and _+=,.@:/-";
+                    return Err(self.err(x.span(), msg));
+                }
+                Some(s.clone())
+            }
+            None => None,
+        };
+        let source_profile = match &raw.source_profile {
+            Some(p) => Some(self.string("source_profile", p, profile_ok, profile_form)?),
+            None => None,
+        };
+        let mfa_serial = match &raw.mfa_serial {
+            Some(m) => {
+                match check_mfa_serial(m.get_ref()) {
+                    Ok(Some(mp)) if mp != partition => {
+                        let msg = format!(
+                            "mfa_serial is in partition {mp} but role_arn is in {partition}: \
+                             expected an MFA device of partition {partition}"
+                        );
+                        return Err(self.err(m.span(), msg));
+                    }
+                    Ok(_) => {}
+                    Err(msg) => return Err(self.err(m.span(), msg)),
+                }
+                Some(m.get_ref().clone())
+            }
+            None => None,
+        };
+        let session_ok = |s: &str| (2..=64).contains(&s.len()) && s.chars().all(is_iam_name_char);
+        let session_name = match &raw.session_name {
+            Some(s) => self.string(
+                "session_name",
+                s,
+                session_ok,
+                "2-64 characters of letters, digits and _+=,.@-",
+            )?,
+            None => DEFAULT_SESSION_NAME.to_string(),
+        };
+        let credentials = Credentials::AssumeRole {
+            role_arn: arn.get_ref().clone(),
+            external_id,
+            source_profile,
+            mfa_serial,
+            session_name,
+        };
+        Ok((credentials, Some(partition)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::{OK_ACCOUNT, check, err, parse};
+
+    #[test]
+    fn missing_and_bad_alias() {
+        check(&[
+            (
+                "[[account]]\nprofile = \"p\"\n",
+                "config.toml:1:1: this [[account]] has no `alias`: expected alias = \"NAME\" (1-32 \
+                 characters of letters, digits and _.-)",
+            ),
+            (
+                "[[account]]\nalias = \"prod env\"\n",
+                "config.toml:2:9: bad alias `prod env`: expected 1-32 characters of letters, digits and _.-",
+            ),
+            (
+                "[[account]]\nalias = \"\"\n",
+                "config.toml:2:9: bad alias ``: expected 1-32 characters of letters, digits and _.-",
+            ),
+        ]);
+        let long = format!("[[account]]\nalias = \"{}\"\n", "a".repeat(33));
+        assert!(err(&long).starts_with("config.toml:2:9: bad alias `aaaa"));
+    }
+
+    #[test]
+    fn duplicate_alias_ignores_case_and_names_the_first_line() {
+        let src = format!(
+            "{OK_ACCOUNT}\n[[account]]\nalias = \"A\"\nprofile = \"q\"\nregions = [\"us-east-1\"]\n"
+        );
+        assert_eq!(
+            err(&src),
+            "config.toml:7:9: duplicate alias `A`: the account on line 1 is already `a` (aliases \
+             ignore case); expected a unique alias"
+        );
+    }
+
+    #[test]
+    fn credential_key_combinations() {
+        let arn = "arn:aws:iam::123456789012:role/r";
+        check(&[
+            (
+                &format!("[[account]]\nalias = \"a\"\nprofile = \"p\"\nrole_arn = \"{arn}\"\n"),
+                "config.toml:4:12: both `profile` and `role_arn` are set: expected one of them (to \
+                 assume a role with a profile's credentials, write source_profile instead of profile)",
+            ),
+            (
+                &format!("[[account]]\nalias = \"a\"\nrole_arn = \"{arn}\"\nprofile = \"p\"\n"),
+                "config.toml:4:11: both `profile` and `role_arn` are set: expected one of them (to \
+                 assume a role with a profile's credentials, write source_profile instead of profile)",
+            ),
+            (
+                "[[account]]\nalias = \"a\"\nprofile = \"p\"\nexternal_id = \"xyz\"\n",
+                "config.toml:4:15: `external_id` is only used with `role_arn`: expected role_arn = \
+                 \"arn:aws:iam::ACCOUNT_ID:role/NAME\" in this account, or no external_id; for a \
+                 profile, set it in that profile's section of ~/.aws/config",
+            ),
+            (
+                "[[account]]\nalias = \"a\"\nsource_profile = \"p\"\n",
+                "config.toml:3:18: `source_profile` is only used with `role_arn`: expected role_arn \
+                 = \"arn:aws:iam::ACCOUNT_ID:role/NAME\" in this account, or no source_profile",
+            ),
+            (
+                "[[account]]\nalias = \"a\"\nprofile = \"p\"\nmfa_serial = \"GAHT12345678\"\n",
+                "config.toml:4:14: `mfa_serial` is only used with `role_arn`: expected role_arn = \
+                 \"arn:aws:iam::ACCOUNT_ID:role/NAME\" in this account, or no mfa_serial; to assume \
+                 a role with MFA set role_arn (and source_profile) here: aws-config ignores \
+                 mfa_serial in ~/.aws/config",
+            ),
+            (
+                "[[account]]\nalias = \"a\"\nsession_name = \"s1\"\n",
+                "config.toml:3:16: `session_name` is only used with `role_arn`: expected role_arn = \
+                 \"arn:aws:iam::ACCOUNT_ID:role/NAME\" in this account, or no session_name",
+            ),
+            (
+                "[[account]]\nalias = \"a\"\nprofile = \"my profile\"\n",
+                "config.toml:3:11: bad profile `my profile`: expected the name of a profile in \
+                 ~/.aws/config (letters, digits and _-/.%@:+)",
+            ),
+            (
+                &format!(
+                    "[[account]]\nalias = \"a\"\nrole_arn = \"{arn}\"\nsource_profile = \"\"\n"
+                ),
+                "config.toml:4:18: bad source_profile ``: expected the name of a profile in \
+                 ~/.aws/config (letters, digits and _-/.%@:+)",
+            ),
+            (
+                &format!(
+                    "[[account]]\nalias = \"a\"\nrole_arn = \"{arn}\"\nsession_name = \"my session\"\n"
+                ),
+                "config.toml:4:16: bad session_name `my session`: expected 2-64 characters of \
+                 letters, digits and _+=,.@-",
+            ),
+            (
+                &format!(
+                    "[[account]]\nalias = \"a\"\nrole_arn = \"{arn}\"\nexternal_id = \"secret value\"\n"
+                ),
+                "config.toml:4:15: bad external_id: expected 2-1224 characters of letters, digits and _+=,.@:/-",
+            ),
+            (
+                &format!(
+                    "[[account]]\nalias = \"a\"\nrole_arn = \"{arn}\"\nmfa_serial = \"arn:aws:iam::123456789012:user/alice\"\n"
+                ),
+                "config.toml:4:14: bad mfa_serial `arn:aws:iam::123456789012:user/alice`: resource \
+                 `user/alice` is not `mfa/NAME`; expected arn:PARTITION:iam::ACCOUNT_ID:mfa/NAME or \
+                 a hardware token serial like GAHT12345678",
+            ),
+            (
+                &format!(
+                    "[[account]]\nalias = \"a\"\nrole_arn = \"{arn}\"\nmfa_serial = \"123456\"\n"
+                ),
+                "config.toml:4:14: bad mfa_serial `123456`: expected \
+                 arn:PARTITION:iam::ACCOUNT_ID:mfa/NAME or a hardware token serial like GAHT12345678",
+            ),
+            (
+                &format!(
+                    "[[account]]\nalias = \"a\"\nrole_arn = \"{arn}\"\nmfa_serial = \"arn:aws-cn:iam::123456789012:mfa/alice\"\n"
+                ),
+                "config.toml:4:14: mfa_serial is in partition aws-cn but role_arn is in aws: \
+                 expected an MFA device of partition aws",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn default_chain_at_most_once() {
+        let src = "[settings]\nregions = [\"us-east-1\"]\n\n[[account]]\nalias = \"one\"\n\n[[account]]\nalias = \"two\"\n";
+        assert_eq!(
+            err(src),
+            "config.toml:7:1: account `two` has neither `profile` nor `role_arn`, like account `one` \
+             on line 4: only one account may use the default credential chain; expected profile = \
+             \"NAME\" or role_arn = \"ARN\""
+        );
+    }
+
+    #[test]
+    fn region_lists() {
+        let acct = "[[account]]\nalias = \"a\"\nprofile = \"p\"\n";
+        let form = "expected a region code like us-east-1, eu-central-2 or us-gov-west-1";
+        check(&[
+            (
+                &format!("{acct}regions = [\"us-east-1\", \"us-east1\"]\n"),
+                &format!(
+                    "config.toml:4:25: bad region `us-east1`: {form} (did you mean `us-east-1`?)"
+                ),
+            ),
+            (
+                &format!("{acct}regions = [\"us-east-1a\"]\n"),
+                &format!(
+                    "config.toml:4:12: bad region `us-east-1a`: {form} (did you mean `us-east-1`?)"
+                ),
+            ),
+            (
+                &format!("{acct}regions = [\"mars-1\"]\n"),
+                &format!("config.toml:4:12: bad region `mars-1`: {form}"),
+            ),
+            (
+                &format!("{acct}regions = []\n"),
+                "config.toml:4:11: `regions` is empty: expected at least one region, a list like \
+                 [\"us-east-1\"] or \"all\"",
+            ),
+            (
+                &format!("{acct}regions = [\"us-east-1\", \"eu-west-1\", \"us-east-1\"]\n"),
+                "config.toml:4:38: duplicate region `us-east-1` in `regions`: expected each region once",
+            ),
+            (
+                &format!("{acct}regions = \"everywhere\"\n"),
+                "config.toml:4:11: bad `regions` value \"everywhere\": expected a list like \
+                 [\"us-east-1\"] or \"all\"",
+            ),
+            (
+                &format!("{acct}regions = \"us-east-1\"\n"),
+                "config.toml:4:11: `regions` must be a list: expected [\"us-east-1\"] or \"all\"",
+            ),
+            (
+                "[settings]\nregions = \"all\"\n",
+                "config.toml:2:11: `regions` cannot be \"all\" here: expected a list like [\"us-east-1\"]",
+            ),
+            (
+                "[settings]\nregions = []\n",
+                "config.toml:2:11: `regions` is empty: expected at least one region, a list like [\"us-east-1\"]",
+            ),
+            (
+                "[settings]\nregions = [\"eu-west-9x\"]\n",
+                &format!(
+                    "config.toml:2:12: bad region `eu-west-9x`: {form} (did you mean `eu-west-9`?)"
+                ),
+            ),
+            (
+                "[[account]]\nalias = \"a\"\nprofile = \"p\"\n",
+                "config.toml:1:1: account `a` has no regions: set regions here or in [settings] (a \
+                 list like [\"us-east-1\"] or \"all\")",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn home_regions() {
+        let acct = "[[account]]\nalias = \"a\"\nprofile = \"p\"\n";
+        check(&[
+            (
+                &format!(
+                    "{acct}regions = [\"us-east-1\", \"eu-west-1\"]\nhome_regions = [\"eu-west-2\"]\n"
+                ),
+                "config.toml:5:17: home region `eu-west-2` is not in this account's regions \
+                 [us-east-1, eu-west-1]: expected one of them (or add it to regions)",
+            ),
+            (
+                &format!(
+                    "{acct}regions = \"all\"\nhome_regions = [\"eu-west-2\", \"eu-west-2\"]\n"
+                ),
+                "config.toml:5:30: duplicate region `eu-west-2` in `home_regions`: expected each region once",
+            ),
+            (
+                &format!("{acct}regions = \"all\"\nhome_regions = \"all\"\n"),
+                "config.toml:5:16: `home_regions` cannot be \"all\" here: expected a list like [\"us-east-1\"]",
+            ),
+            (
+                &format!("{acct}regions = \"all\"\nhome_regions = \"eu-west-1\"\n"),
+                "config.toml:5:16: `home_regions` must be a list: expected [\"eu-west-1\"]",
+            ),
+        ]);
+        let c = parse(&format!("{acct}regions = \"all\"\nhome_regions = []\n")).unwrap();
+        assert!(c.accounts[0].home_regions.is_empty());
+    }
+
+    #[test]
+    fn partitions_must_match_the_role() {
+        let acct =
+            "[[account]]\nalias = \"a\"\nrole_arn = \"arn:aws-cn:iam::123456789012:role/r\"\n";
+        check(&[
+            (
+                &format!("{acct}regions = [\"cn-north-1\", \"us-east-1\"]\n"),
+                "config.toml:4:26: region `us-east-1` is in partition aws but role_arn is in \
+                 partition aws-cn: expected regions of partition aws-cn",
+            ),
+            (
+                &format!("{acct}regions = \"all\"\nhome_regions = [\"us-gov-west-1\"]\n"),
+                "config.toml:5:17: region `us-gov-west-1` is in partition aws-us-gov but role_arn is \
+                 in partition aws-cn: expected regions of partition aws-cn",
+            ),
+            (
+                &format!("[settings]\nregions = [\"us-east-1\"]\n\n{acct}"),
+                "config.toml:6:12: role_arn is in partition aws-cn but region `us-east-1` (from \
+                 [settings] regions) is in aws: expected this account's own `regions` of partition aws-cn",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn intervals_out_of_range() {
+        let cases = [
+            (
+                "ec2_interval_secs = 5",
+                "`ec2_interval_secs = 5` is out of range: expected 10 to 3600 seconds",
+            ),
+            (
+                "findings_interval_secs = 3601",
+                "`findings_interval_secs = 3601` is out of range: expected 10 to 3600 seconds",
+            ),
+            (
+                "cpu_interval_secs = 9",
+                "`cpu_interval_secs = 9` is out of range: expected 10 to 3600 seconds",
+            ),
+            (
+                "request_timeout_secs = 0",
+                "`request_timeout_secs = 0` is out of range: expected 1 to 300 seconds",
+            ),
+            (
+                "quarantine_wait_secs = 601",
+                "`quarantine_wait_secs = 601` is out of range: expected 0 to 600 seconds",
+            ),
+        ];
+        for (line, msg) in cases {
+            let col = line.find('=').unwrap() + 3;
+            let src = format!("[settings]\n{line}\n\n{OK_ACCOUNT}");
+            assert_eq!(err(&src), format!("config.toml:2:{col}: {msg}"));
+        }
+    }
+
+    #[test]
+    fn no_accounts() {
+        let want = "config.toml: no accounts: add at least one [[account]] with an alias (see docs/configuration.md)";
+        assert_eq!(err(""), want);
+        assert_eq!(err("[settings]\nread_only = true\n"), want);
+        assert_eq!(err("account = []\n"), want);
+    }
+}
