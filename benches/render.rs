@@ -13,6 +13,7 @@ use ratatui::backend::TestBackend;
 use watchfloor::app::{Msg, State, update};
 use watchfloor::feed::{AccountInfo, Data, Report};
 use watchfloor::keymap::Keymap;
+use watchfloor::model::credits::{CreditMode, Credits};
 use watchfloor::model::{
     CpuSeries, Finding, IngressRule, Instance, InstanceState, NetworkInterface, RuleSource, Scope,
     SecurityGroup,
@@ -89,6 +90,9 @@ fn instances(scope_ix: usize, n: usize) -> Vec<Instance> {
             termination_protection: Some(false),
             stop_protection: Some(false),
             asg: None,
+            image_id: None,
+            key_name: Some("ops".into()),
+            spot: false,
         })
         .collect()
 }
@@ -130,6 +134,28 @@ fn fleet(total: usize) -> State {
                 )
             })
             .collect();
+        // A third of the fleet is t3: credit balances for those, some spent.
+        let credits = insts
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.instance_type.starts_with("t3."))
+            .map(|(k, i)| {
+                let balance = (0..6)
+                    .map(|p| (now - TimeDelta::minutes(30 - 5 * p), (k % 5 * 20) as f64))
+                    .collect();
+                (
+                    i.instance_id.clone(),
+                    Credits {
+                        mode: Some(CreditMode::Standard),
+                        balance: CpuSeries {
+                            period_secs: 300,
+                            points: balance,
+                        },
+                        surplus: CpuSeries::default(),
+                    },
+                )
+            })
+            .collect();
         let findings = insts
             .iter()
             .step_by(50)
@@ -165,6 +191,7 @@ fn fleet(total: usize) -> State {
                 data: Data::Cpu {
                     scope: scope(sc),
                     series,
+                    credits,
                 },
             }),
         );

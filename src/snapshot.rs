@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::app::{FeedState, Fleet, ScopeHealth};
 use crate::model::exposure::Protocol;
+use crate::model::flags::Flags;
 
 /// Snapshot format version, bumped on incompatible changes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -115,6 +116,15 @@ pub struct InstanceOut {
     pub risk_reasons: Vec<String>,
     /// True when the region's data is stale or its last poll failed.
     pub stale: bool,
+    /// Named facts: `saturated`, `credits-exhausted`, `new-launch`, `foreign-ami`, ... (the list
+    /// is in docs/snapshot-format.md).
+    pub flags: Flags,
+    /// Latest CPU credit balance; null when the instance is not burstable or it is not known.
+    pub cpu_credit_balance: Option<f64>,
+    /// AMI the instance was launched from.
+    pub image_id: Option<String>,
+    /// Account that owns the AMI; null until described, or when DescribeImages does not know it.
+    pub image_owner: Option<String>,
 }
 
 /// Builds the snapshot from the fleet as it is now.
@@ -210,6 +220,16 @@ pub fn build(fleet: &Fleet, source: &str, now: DateTime<Utc>) -> Snapshot {
                     .map(|x| format!("{:+} {}", x.points, x.why))
                     .collect(),
                 stale: sd.rows_stale(now),
+                flags: r.flags,
+                cpu_credit_balance: r.credit_balance.map(|c| (c * 10.0).round() / 10.0),
+                image_id: r.instance.image_id.clone(),
+                image_owner: r
+                    .instance
+                    .image_id
+                    .as_ref()
+                    .and_then(|id| sd.images.get(id))
+                    .and_then(|i| i.as_ref())
+                    .map(|i| i.owner_id.clone()),
             }
         })
         .collect();
@@ -248,6 +268,10 @@ pub fn write_csv(s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
         "finding_types",
         "risk",
         "stale",
+        "flags",
+        "cpu_credit_balance",
+        "image_id",
+        "image_owner",
     ])?;
     for i in &s.instances {
         let ports: Vec<String> = i
@@ -298,6 +322,16 @@ pub fn write_csv(s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
             &types.join(";"),
             &i.risk.to_string(),
             &i.stale.to_string(),
+            &i.flags
+                .iter()
+                .map(|f| f.as_str())
+                .collect::<Vec<_>>()
+                .join(";"),
+            &i.cpu_credit_balance
+                .map(|c| format!("{c:.1}"))
+                .unwrap_or_default(),
+            i.image_id.as_deref().unwrap_or(""),
+            i.image_owner.as_deref().unwrap_or(""),
         ])?;
     }
     w.flush()?;

@@ -7,8 +7,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::feed::{AccountInfo, Data, Report};
+use crate::model::credits::{Credits, exhausted_at};
 use crate::model::exposure::Exposure;
-use crate::model::risk::is_saturated;
+use crate::model::flags::{Flag, Flags};
+use crate::model::image::{Image, image_flag};
+use crate::model::risk::{is_accelerator, is_saturated, is_very_large};
 use crate::model::{
     CpuSeries, Finding, Instance, Risk, RiskInput, Scope, SecurityGroup, exposure_of, risk_of,
 };
@@ -109,6 +112,10 @@ pub struct ScopeData {
     pub cpu: HashMap<String, CpuSeries>,
     /// Live (non-archived) findings by finding id.
     pub findings: HashMap<String, Finding>,
+    /// Credit metrics of burstable instances by instance id.
+    pub credits: HashMap<String, Credits>,
+    /// AMIs described, by image id (None: DescribeImages does not know it).
+    pub images: HashMap<String, Option<Image>>,
     /// STS confirmed the account id (triage refuses an unverified account).
     pub verified: bool,
     /// The account is no longer announced under this id (e.g. a placeholder replaced once the
@@ -189,8 +196,12 @@ pub struct Row {
     pub exposure: Arc<Exposure>,
     /// Latest CPU percent.
     pub cpu_now: Option<f64>,
-    /// CPU saturated (recent mean >= 90 %).
+    /// Saturated: CPU recent mean >= 90 %, or a burstable instance held at its baseline.
     pub saturated: bool,
+    /// Latest CPU credit balance of a burstable instance, while fresh.
+    pub credit_balance: Option<f64>,
+    /// The baseline % a burstable instance with no credits left is held at.
+    pub credits_exhausted: Option<f64>,
     /// Number of live findings.
     pub finding_count: usize,
     /// Worst finding severity.
@@ -199,6 +210,8 @@ pub struct Row {
     pub risk: Risk,
     /// A world-open port matches an address family the instance has on the internet.
     pub reachable: bool,
+    /// Named facts (saturated, new-launch, ...): the row marks, snapshot and filter use them.
+    pub flags: Flags,
 }
 
 /// Fleet-wide counters for the header.
@@ -212,6 +225,10 @@ pub struct Totals {
     pub with_findings: usize,
     /// Instances with a world-open port on an address family they have on the internet.
     pub world_open: usize,
+    /// Instances launched in the last 24 hours.
+    pub launched_24h: usize,
+    /// Of those, GPU or very large ones.
+    pub launched_24h_big: usize,
     /// API calls per feed, all scopes, in the order feeds were first seen.
     pub calls: Vec<(&'static str, u64)>,
     /// CloudWatch metrics requested, all scopes.
@@ -260,6 +277,8 @@ impl Fleet {
             groups: HashMap::default(),
             cpu: HashMap::default(),
             findings: HashMap::default(),
+            credits: HashMap::default(),
+            images: HashMap::default(),
             verified: account.is_some_and(|a| a.verified),
             retired: false,
         });
@@ -405,10 +424,13 @@ impl Fleet {
                         exposure: Arc::default(),
                         cpu_now: None,
                         saturated: false,
+                        credit_balance: None,
+                        credits_exhausted: None,
                         finding_count: 0,
                         worst_severity: None,
                         risk: Risk::default(),
                         reachable: false,
+                        flags: Flags::default(),
                     })
                     .collect();
                 let at = at.min(self.rows.len());
@@ -421,13 +443,25 @@ impl Fleet {
                     .map(|r| r.instance.instance_id.as_str())
                     .collect();
                 self.scopes[s].cpu.retain(|k, _| ids.contains(k.as_str()));
+                self.scopes[s]
+                    .credits
+                    .retain(|k, _| ids.contains(k.as_str()));
             }
-            Data::Cpu { series, .. } => {
+            Data::Cpu {
+                series, credits, ..
+            } => {
+                let sd = &mut self.scopes[s];
                 for (id, new) in series {
-                    let e = self.scopes[s].cpu.entry(id).or_default();
+                    let e = sd.cpu.entry(id).or_default();
                     e.period_secs = new.period_secs;
                     e.merge(new.points);
                 }
+                for (id, new) in credits {
+                    sd.credits.entry(id).or_default().merge(new);
+                }
+            }
+            Data::Images { images, .. } => {
+                self.scopes[s].images.extend(images);
             }
             Data::Findings {
                 findings, complete, ..
@@ -502,22 +536,51 @@ impl Fleet {
                     e
                 }
             };
-            // A sample older than three periods plus CloudWatch's lag is not "now".
-            let fresh = cpu.points.last().is_some_and(|(t, _)| {
-                (now - *t).num_seconds() <= 3 * i64::from(cpu.period_secs.max(1)) + 600
-            });
+            let fresh = is_fresh(cpu, now);
+            let live = row.instance.state.is_live();
             row.cpu_now = cpu.latest().filter(|_| fresh);
-            row.saturated = fresh && row.instance.state.is_live() && is_saturated(cpu);
+            let credits = sd.credits.get(id).filter(|c| is_fresh(&c.balance, now));
+            row.credit_balance = credits.and_then(|c| c.balance.latest());
+            row.credits_exhausted = credits
+                .filter(|_| fresh && live)
+                .and_then(|c| exhausted_at(&row.instance.instance_type, c, cpu));
+            row.saturated = (fresh && live && is_saturated(cpu)) || row.credits_exhausted.is_some();
             row.finding_count = findings.len();
             row.worst_severity = findings.iter().map(|f| f.severity).reduce(f64::max);
+            row.reachable = row.exposure.reachable_on(&row.instance);
+            let i = &row.instance;
+            let f = &mut row.flags;
+            *f = Flags::default();
+            f.set(Flag::Saturated, row.saturated);
+            f.set(Flag::CreditsExhausted, row.credits_exhausted.is_some());
+            f.set(
+                Flag::NewLaunch,
+                i.launch_time
+                    .is_some_and(|t| now - t < chrono::TimeDelta::hours(NEW_LAUNCH_HOURS)),
+            );
+            f.set(Flag::Gpu, is_accelerator(&i.instance_type));
+            f.set(Flag::VeryLarge, is_very_large(&i.instance_type));
+            f.set(Flag::UnusualRegion, sd.unusual_region);
+            f.set(Flag::WorldOpen, row.reachable);
+            f.set(Flag::Spot, i.spot);
+            f.set(Flag::NoKeyPair, i.key_name.is_none());
+            f.set(Flag::Quarantined, is_isolated(i, &sd.groups));
+            if let Some(flag) = i
+                .image_id
+                .as_ref()
+                .and_then(|id| image_flag(sd.images.get(id), &sd.scope.account_id))
+            {
+                f.set(flag, true);
+            }
             row.risk = risk_of(RiskInput {
                 instance: &row.instance,
                 exposure: &row.exposure,
                 cpu,
                 findings,
                 unusual_region: sd.unusual_region,
+                held_at_baseline: row.credits_exhausted,
+                flags: row.flags,
             });
-            row.reachable = row.exposure.reachable_on(&row.instance);
         }
     }
 
@@ -527,6 +590,16 @@ impl Fleet {
         t.saturated = self.rows.iter().filter(|r| r.saturated).count();
         t.with_findings = self.rows.iter().filter(|r| r.finding_count > 0).count();
         t.world_open = self.rows.iter().filter(|r| r.reachable).count();
+        let new: Vec<&Row> = self
+            .rows
+            .iter()
+            .filter(|r| r.flags.has(Flag::NewLaunch))
+            .collect();
+        t.launched_24h = new.len();
+        t.launched_24h_big = new
+            .iter()
+            .filter(|r| r.flags.has(Flag::Gpu) || r.flags.has(Flag::VeryLarge))
+            .count();
     }
 
     /// CloudWatch cost per day ($0.01 per 1,000 metrics): projected from the feeds' schedules
@@ -551,8 +624,41 @@ impl Fleet {
     }
 }
 
+/// Launched within this many hours: `new-launch`.
+pub const NEW_LAUNCH_HOURS: i64 = 24;
+
+/// Every interface on one watchfloor isolation group that opens nothing to the world. Judged
+/// from the live groups only: a tag is a hint anyone can forge, and so is a group name, so the
+/// group's rules must also say it (at most the examiner's TCP 22, never from the world).
+fn is_isolated(i: &Instance, groups: &HashMap<String, SecurityGroup>) -> bool {
+    !i.interfaces.is_empty()
+        && i.interfaces.iter().all(|n| {
+            n.group_ids.len() == 1
+                && groups.get(&n.group_ids[0]).is_some_and(|g| {
+                    g.vpc_id
+                        .as_deref()
+                        .is_some_and(|vpc| crate::triage::is_isolation_name(&g.name, vpc))
+                        && g.ingress.len() <= 1
+                        && g.ingress.iter().all(|r| {
+                            !r.source.is_world()
+                                && r.protocol == "tcp"
+                                && r.from_port == Some(22)
+                                && r.to_port == Some(22)
+                        })
+                })
+        })
+}
+
+/// A series whose last sample is younger than three periods plus CloudWatch's lag: its latest
+/// value is "now".
+fn is_fresh(series: &CpuSeries, now: DateTime<Utc>) -> bool {
+    series.points.last().is_some_and(|(t, _)| {
+        (now - *t).num_seconds() <= 3 * i64::from(series.period_secs.max(1)) + 600
+    })
+}
+
 /// The lower-cased text `/` matches against: alias, account, region, id, name, type, state,
-/// open ports, public IP and finding types. Built only while a filter is active.
+/// open ports, public IP, finding types and flags. Built only while a filter is active.
 pub fn search_text(fleet: &Fleet, row: &Row) -> String {
     let sd = &fleet.scopes[row.scope];
     let findings = fleet.findings_of(row.scope, &row.instance.instance_id);
@@ -569,11 +675,17 @@ pub fn search_text(fleet: &Fleet, row: &Row) -> String {
         ports.as_str(),
         i.public_ip().unwrap_or(""),
     ];
+    let flags = row.flags.iter().map(Flag::as_str);
     let len = parts.iter().map(|p| p.len() + 1).sum::<usize>()
-        + findings.iter().map(|f| f.kind.len() + 1).sum::<usize>();
+        + findings.iter().map(|f| f.kind.len() + 1).sum::<usize>()
+        + flags.clone().map(|f| f.len() + 1).sum::<usize>();
     let findings = findings.into_iter();
     let mut out = String::with_capacity(len);
-    for p in parts.into_iter().chain(findings.map(|f| f.kind.as_str())) {
+    for p in parts
+        .into_iter()
+        .chain(findings.map(|f| f.kind.as_str()))
+        .chain(flags.map(|f| -> &str { f }))
+    {
         out.push_str(p);
         out.push(' ');
     }

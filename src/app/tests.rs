@@ -5,6 +5,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use super::*;
 use crate::feed::{AccountInfo, Data, Report};
 use crate::keymap::Key;
+use crate::model::credits::{CreditMode, Credits};
 use crate::model::{
     CpuSeries, Finding, IngressRule, Instance, InstanceState, NetworkInterface, RuleSource, Scope,
     SecurityGroup,
@@ -41,6 +42,9 @@ fn inst(id: &str, name: &str, groups: &[&str], public: bool) -> Instance {
         termination_protection: None,
         stop_protection: None,
         asg: None,
+        image_id: None,
+        key_name: Some("ops".into()),
+        spot: false,
     }
 }
 
@@ -279,6 +283,7 @@ fn cpu_saturation_raises_rank() {
                         points: pts,
                     },
                 )],
+                credits: vec![],
             },
         }),
     );
@@ -288,6 +293,56 @@ fn cpu_saturation_raises_rank() {
         "i-a",
         "saturated quiet box now outranks the bastion"
     );
+}
+
+/// CPU and credit samples for `i-a` (a t3.micro, baseline 10 %) over the last 15 minutes.
+fn cpu_and_credits(cpu: f64, balance: f64) -> Msg {
+    let pts = |v: f64| CpuSeries {
+        period_secs: 300,
+        points: (0..3)
+            .map(|i| (t0() - TimeDelta::minutes(10 - 5 * i), v))
+            .collect(),
+    };
+    Msg::Feed(Report::Data {
+        feed: "cpu",
+        at: t0(),
+        data: Data::Cpu {
+            scope: scope(),
+            series: vec![("i-a".into(), pts(cpu))],
+            credits: vec![(
+                "i-a".into(),
+                Credits {
+                    mode: Some(CreditMode::Standard),
+                    balance: pts(balance),
+                    surplus: CpuSeries::default(),
+                },
+            )],
+        },
+    })
+}
+
+#[test]
+fn a_burstable_box_held_at_its_baseline_counts_as_saturated() {
+    let mut s = state();
+    // 10 % CPU on a t3.micro with no credits left: held at its baseline.
+    update(&mut s, cpu_and_credits(10.0, 0.0));
+    let row = s.fleet.row(0, "i-a").unwrap();
+    assert_eq!(row.credits_exhausted, Some(10.0));
+    assert_eq!(row.credit_balance, Some(0.0));
+    assert!(row.saturated);
+    assert_eq!(
+        s.fleet.totals.saturated, 1,
+        "in the header's saturated total"
+    );
+    assert!(row.risk.score >= 20, "{:?}", row.risk);
+    // The same CPU with credits to spend is just a quiet box.
+    let mut s = state();
+    update(&mut s, cpu_and_credits(10.0, 90.0));
+    let row = s.fleet.row(0, "i-a").unwrap();
+    assert_eq!(row.credits_exhausted, None);
+    assert_eq!(row.credit_balance, Some(90.0));
+    assert!(!row.saturated);
+    assert_eq!(s.fleet.totals.saturated, 0);
 }
 
 #[test]
@@ -403,7 +458,11 @@ fn unusual_region_from_home_regions() {
         .unwrap();
     assert!(s.fleet.scopes[ix].unusual_region);
     assert_eq!(s.fleet.scopes[ix].alias, "prod");
-    assert_eq!(s.fleet.row(ix, "i-z").unwrap().risk.score, 10);
+    // 10 for the region, 5 more because it was launched there just now.
+    let row = s.fleet.row(ix, "i-z").unwrap();
+    assert_eq!(row.risk.score, 15, "{:?}", row.risk.reasons);
+    assert!(row.flags.has(crate::model::flags::Flag::UnusualRegion));
+    assert!(row.flags.has(crate::model::flags::Flag::NewLaunch));
 }
 
 #[test]

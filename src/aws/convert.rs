@@ -166,6 +166,9 @@ pub fn convert_instance(i: &t::Instance, enis: Option<Vec<NetworkInterface>>) ->
         termination_protection: None,
         stop_protection: None,
         asg: tag("aws:autoscaling:groupName"),
+        image_id: i.image_id().map(str::to_string),
+        key_name: i.key_name().map(str::to_string),
+        spot: i.instance_lifecycle() == Some(&t::InstanceLifecycleType::Spot),
         tags,
     }
 }

@@ -163,6 +163,7 @@ mod tests {
                 series: (0..n)
                     .map(|i| (format!("i-{i}"), Default::default()))
                     .collect(),
+                credits: Vec::new(),
             }],
             calls: 2,
             metrics: n as u64,

@@ -15,6 +15,8 @@ use futures::future::BoxFuture;
 use rand::Rng;
 use serde::Serialize;
 
+use crate::model::credits::Credits;
+use crate::model::image::Image;
 use crate::model::{CpuSeries, Finding, Instance, Scope, SecurityGroup};
 
 pub use driver::{poll_once, start};
@@ -142,12 +144,22 @@ pub enum Data {
         /// Every security group referenced (or all in the region).
         groups: Vec<SecurityGroup>,
     },
-    /// New CPU samples per instance (merged into the history).
+    /// New CPU samples per instance (merged into the history), and the credit metrics of the
+    /// burstable ones.
     Cpu {
         /// Account x region.
         scope: Scope,
         /// Instance id and its new samples (`period_secs` set).
         series: Vec<(String, CpuSeries)>,
+        /// Burstable instance id and its new credit samples (with the credit mode).
+        credits: Vec<(String, Credits)>,
+    },
+    /// AMIs described since the last poll (each is described once).
+    Images {
+        /// Account x region.
+        scope: Scope,
+        /// AMI id and what DescribeImages said (None: it does not know the image).
+        images: Vec<(String, Option<Image>)>,
     },
     /// GuardDuty findings.
     Findings {
@@ -166,6 +178,7 @@ impl Data {
         match self {
             Data::Inventory { scope, .. }
             | Data::Cpu { scope, .. }
+            | Data::Images { scope, .. }
             | Data::Findings { scope, .. } => scope,
         }
     }

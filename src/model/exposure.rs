@@ -307,6 +307,9 @@ mod tests {
             termination_protection: None,
             stop_protection: None,
             asg: None,
+            image_id: None,
+            key_name: Some("ops".into()),
+            spot: false,
         }
     }
     fn groups(gs: Vec<SecurityGroup>) -> HashMap<String, SecurityGroup> {

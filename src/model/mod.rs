@@ -1,6 +1,9 @@
 //! Fleet domain types: instances, network interfaces, security groups, findings, CPU series.
 
+pub mod credits;
 pub mod exposure;
+pub mod flags;
+pub mod image;
 pub mod risk;
 
 use chrono::{DateTime, Utc};
@@ -191,6 +194,12 @@ pub struct Instance {
     pub stop_protection: Option<bool>,
     /// Auto Scaling group name (from the `aws:autoscaling:groupName` tag).
     pub asg: Option<String>,
+    /// AMI id it was launched from.
+    pub image_id: Option<String>,
+    /// Key pair name (None: launched without one).
+    pub key_name: Option<String>,
+    /// A Spot instance (InstanceLifecycle `spot`).
+    pub spot: bool,
 }
 
 impl Instance {

@@ -1,10 +1,12 @@
-//! Risk score (0-100): findings severity, CPU saturation, world-open ports, unusual region and type.
+//! Risk score (0-100): findings severity, CPU saturation (or a burstable instance held at its
+//! baseline), world-open ports, unusual region and type.
 //!
 //! The formula is documented in docs/risk.md; keep the two in step.
 
 use serde::Serialize;
 
 use super::exposure::Exposure;
+use super::flags::{Flag, Flags};
 use super::{CpuSeries, Finding, Instance};
 
 /// CPU percentage at or above which an instance counts as saturated.
@@ -33,6 +35,10 @@ pub struct RiskInput<'a> {
     pub findings: &'a [Finding],
     /// True when the region is outside the account's home regions.
     pub unusual_region: bool,
+    /// A burstable instance with no credits left, held at this baseline %.
+    pub held_at_baseline: Option<f64>,
+    /// Its flags (the launch radar weighs new launches with their image, type and region).
+    pub flags: Flags,
 }
 
 /// One contribution to the score, shown in the detail view.
@@ -61,20 +67,29 @@ pub fn is_saturated(cpu: &CpuSeries) -> bool {
 
 /// True for GPU / accelerator families and very large sizes, the miners' favourites.
 pub fn is_unusual_type(instance_type: &str) -> bool {
-    let (family, size) = instance_type.split_once('.').unwrap_or((instance_type, ""));
-    let accel = ["p", "g", "inf", "trn", "dl", "f", "vt"].iter().any(|pre| {
+    is_accelerator(instance_type) || is_very_large(instance_type)
+}
+
+/// True for GPU and other accelerator families (p, g, inf, trn, dl, f, vt).
+pub fn is_accelerator(instance_type: &str) -> bool {
+    let family = instance_type.split_once('.').map_or(instance_type, |p| p.0);
+    ["p", "g", "inf", "trn", "dl", "f", "vt"].iter().any(|pre| {
         family.starts_with(pre)
             && family[pre.len()..]
                 .chars()
                 .next()
                 .is_some_and(|c| c.is_ascii_digit())
-    });
-    let huge = size == "metal"
+    })
+}
+
+/// True for 16xlarge and up, and metal.
+pub fn is_very_large(instance_type: &str) -> bool {
+    let size = instance_type.split_once('.').map_or("", |p| p.1);
+    size == "metal"
         || size
             .strip_suffix("xlarge")
             .and_then(|n| n.parse::<u32>().ok())
-            .is_some_and(|n| n >= 16);
-    accel || huge
+            .is_some_and(|n| n >= 16)
 }
 
 /// Computes the risk score of one instance.
@@ -117,6 +132,12 @@ pub fn risk_of(input: RiskInput<'_>) -> Risk {
     {
         if mean >= SATURATED_PCT {
             add(20, format!("CPU saturated ({mean:.0}%)"));
+        } else if let Some(base) = input.held_at_baseline {
+            // As saturated as it is allowed to be: CPU % alone hides it.
+            add(
+                20,
+                format!("CPU credits exhausted: held at its {base:.0}% baseline ({mean:.0}%)"),
+            );
         } else if mean >= BUSY_PCT {
             add(8, format!("CPU busy ({mean:.0}%)"));
         }
@@ -159,8 +180,34 @@ pub fn risk_of(input: RiskInput<'_>) -> Risk {
         );
     }
 
+    // 5. Launch radar: a fresh launch is most suspicious with a stranger's image, a GPU type or
+    //    in a region the account never uses.
+    let f = input.flags;
+    if f.has(Flag::ForeignAmi) {
+        add(5, "AMI owned by another account".into());
+    } else if f.has(Flag::UnknownAmi) {
+        add(3, "AMI can no longer be described".into());
+    }
+    if f.has(Flag::NewLaunch) {
+        let with: Vec<&str> = [
+            (Flag::ForeignAmi, "a foreign AMI"),
+            (Flag::Gpu, "a GPU type"),
+            (Flag::UnusualRegion, "an unusual region"),
+        ]
+        .into_iter()
+        .filter(|(flag, _)| f.has(*flag))
+        .map(|(_, what)| what)
+        .collect();
+        if !with.is_empty() {
+            add(
+                5 * with.len() as i32,
+                format!("launched in the last 24 h with {}", with.join(", ")),
+            );
+        }
+    }
+
     let mut total: i32 = reasons.iter().map(|r| r.points).sum();
-    // 5. Not running: cannot burn CPU now, still compromised.
+    // 6. Not running: cannot burn CPU now, still compromised.
     if !input.instance.state.is_live() && total > 0 {
         let cut = total / 2;
         reasons.push(RiskReason {
@@ -204,6 +251,9 @@ mod tests {
             termination_protection: None,
             stop_protection: None,
             asg: None,
+            image_id: None,
+            key_name: Some("ops".into()),
+            spot: false,
         }
     }
     fn cpu(vals: &[f64]) -> CpuSeries {
@@ -256,8 +306,67 @@ mod tests {
             cpu: c,
             findings: f,
             unusual_region,
+            held_at_baseline: None,
+            flags: Flags::default(),
         })
         .score
+    }
+
+    #[test]
+    fn a_fresh_launch_weighs_with_its_image_type_and_region() {
+        let i = instance("p3.16xlarge", false, InstanceState::Running);
+        let with = |flags: &[Flag]| {
+            let mut f = Flags::default();
+            for x in flags {
+                f.set(*x, true);
+            }
+            risk_of(RiskInput {
+                instance: &i,
+                exposure: &Exposure::default(),
+                cpu: &CpuSeries::default(),
+                findings: &[],
+                unusual_region: false,
+                held_at_baseline: None,
+                flags: f,
+            })
+        };
+        let base = with(&[]).score;
+        // Launched long ago from its own image: only the type counts.
+        assert_eq!(base, 5);
+        // New, from a stranger's AMI, a GPU type: 5 (foreign) + 2 x 5 (new with both).
+        let r = with(&[Flag::NewLaunch, Flag::ForeignAmi, Flag::Gpu]);
+        assert_eq!(r.score, base + 15, "{:?}", r.reasons);
+        assert!(
+            r.reasons
+                .iter()
+                .any(|x| x.why == "launched in the last 24 h with a foreign AMI, a GPU type")
+        );
+        // New but unremarkable: no points for being new.
+        assert_eq!(with(&[Flag::NewLaunch]).score, base);
+        assert_eq!(with(&[Flag::UnknownAmi]).score, base + 3);
+    }
+
+    #[test]
+    fn a_burstable_instance_held_at_its_baseline_scores_as_saturated() {
+        let i = instance("t3.large", false, InstanceState::Running);
+        let at_baseline = cpu(&[30.0, 30.0, 30.0]);
+        let held = risk_of(RiskInput {
+            instance: &i,
+            exposure: &Exposure::default(),
+            cpu: &at_baseline,
+            findings: &[],
+            unusual_region: false,
+            held_at_baseline: Some(30.0),
+            flags: Flags::default(),
+        });
+        assert_eq!(held.score, 20);
+        assert!(
+            held.reasons[0].why.contains("credits exhausted"),
+            "{:?}",
+            held.reasons
+        );
+        // The same CPU with credits left scores nothing.
+        assert_eq!(score(&i, &Exposure::default(), &at_baseline, &[], false), 0);
     }
 
     #[test]
@@ -343,6 +452,8 @@ mod tests {
                 cpu: &CpuSeries::default(),
                 findings: &order,
                 unusual_region: false,
+                held_at_baseline: None,
+                flags: Flags::default(),
             });
             assert_eq!(r.reasons[0].why, "high finding B:new");
         }
@@ -359,6 +470,8 @@ mod tests {
             cpu: &CpuSeries::default(),
             findings: &[],
             unusual_region: false,
+            held_at_baseline: None,
+            flags: Flags::default(),
         });
         assert_eq!(r.score, 3);
         assert!(

@@ -20,7 +20,9 @@ use crate::model::{
 use futures::future::BoxFuture;
 
 use crate::feed::{AccountInfo, Data, Feed, FeedError, Polled, Report};
-use crate::source::aws::{cpu, ec2, findings};
+use crate::model::credits::{CreditMode, Credits, baseline_pct, is_burstable};
+use crate::model::image::Image;
+use crate::source::aws::{cpu, ec2, findings, images};
 
 /// Simulated seconds between CPU samples.
 pub const CPU_PERIOD_SECS: u32 = 10;
@@ -50,6 +52,8 @@ struct DemoInstance {
     miner_from: Option<f64>,
     findings: Vec<Scheduled>,
     noise_key: u64,
+    /// Credit mode of a burstable instance and its balance when the demo starts.
+    credits: Option<(CreditMode, f64)>,
 }
 
 /// A failure window of one feed of one scope (shows error / stale handling).
@@ -340,6 +344,7 @@ impl DemoWorld {
                         miner_from: None,
                         findings: Vec::new(),
                         noise_key: seed ^ serial.wrapping_mul(0x2545_F491_4F6C_DD1D),
+                        credits: None,
                     });
                 }
                 groups.insert(scope, gs);
@@ -356,6 +361,12 @@ impl DemoWorld {
             overrides: Default::default(),
         };
         world.plant_campaign(&mut rng, &mut serial);
+        // Other burstable boxes run in unlimited mode (the default for t3) with credits to spare.
+        for d in &mut world.instances {
+            if d.credits.is_none() && is_burstable(&d.instance.instance_type) {
+                d.credits = Some((CreditMode::Unlimited, 60.0 + 80.0 * unit(d.noise_key)));
+            }
+        }
         world
     }
 
@@ -408,6 +419,8 @@ impl DemoWorld {
                 },
             ],
             noise_key: self.seed ^ serial.wrapping_mul(0x2545_F491_4F6C_DD1D),
+            // Standard mode: mining spends its credits, then it is held at 30 %.
+            credits: Some((CreditMode::Standard, 40.0)),
         });
 
         // 2. GPU burst in a region prod never uses.
@@ -417,7 +430,7 @@ impl DemoWorld {
             .enumerate()
         {
             let at = 100.0 + 4.0 * i as f64;
-            let inst = make_instance(
+            let mut inst = make_instance(
                 rng,
                 &prod_aps1,
                 &gs,
@@ -428,6 +441,10 @@ impl DemoWorld {
                 false,
                 self.time_of(at),
             );
+            // A mining image shared from another account, Spot capacity, no key pair.
+            inst.image_id = Some(FOREIGN_IMAGE.into());
+            inst.key_name = None;
+            inst.spot = true;
             *serial += 1;
             self.instances.push(DemoInstance {
                 scope: prod_aps1.clone(),
@@ -450,6 +467,7 @@ impl DemoWorld {
                     },
                 ],
                 noise_key: self.seed ^ serial.wrapping_mul(0x2545_F491_4F6C_DD1D),
+credits: None,
             });
         }
 
@@ -494,6 +512,7 @@ impl DemoWorld {
                 },
             ],
             noise_key: self.seed ^ serial.wrapping_mul(0x2545_F491_4F6C_DD1D),
+            credits: None,
         });
 
         // 4. Huge compute in staging's unused region.
@@ -525,6 +544,7 @@ impl DemoWorld {
                     title: "EC2 instance is communicating with a Bitcoin mining pool",
                 }],
                 noise_key: self.seed ^ serial.wrapping_mul(0x2545_F491_4F6C_DD1D),
+                credits: None,
             });
         }
 
@@ -616,15 +636,96 @@ impl DemoWorld {
             .map(|d| d.scope.clone())
     }
 
+    /// The AMIs of the scope's instances that appeared after `since` (all of them on the first
+    /// poll, `since` None), as DescribeImages describes them: the account's own golden image, or
+    /// the stranger's mining image.
+    fn images_at(&self, scope: &Scope, since: Option<f64>, t: f64) -> Vec<(String, Option<Image>)> {
+        let ids: std::collections::BTreeSet<String> = self
+            .live(scope, t)
+            .filter(|d| since.is_none_or(|s| d.appears_at > s))
+            .filter_map(|d| d.instance.image_id.clone())
+            .collect();
+        ids.into_iter()
+            .map(|id| {
+                let (owner_id, name) = if id == FOREIGN_IMAGE {
+                    (FOREIGN_OWNER.to_string(), "xmrig-cuda-prebuilt")
+                } else {
+                    (scope.account_id.clone(), "golden-al2023")
+                };
+                let img = Image {
+                    image_id: id.clone(),
+                    owner_id,
+                    owner_alias: None,
+                    name: name.into(),
+                };
+                (id, Some(img))
+            })
+            .collect()
+    }
+
+    /// CPU credit balance of a burstable instance at simulated time `t`: a miner on a
+    /// standard-mode box spends it in a couple of simulated minutes.
+    fn credit_balance(d: &DemoInstance, t: f64) -> Option<f64> {
+        let (mode, start) = d.credits?;
+        Some(match (mode, d.miner_from) {
+            (CreditMode::Standard, Some(m)) if t >= m => (start - (t - m) * 0.4).max(0.0),
+            _ => start,
+        })
+    }
+
     /// CPU percent of an instance at simulated time `t`.
     fn cpu_value(&self, d: &DemoInstance, t: f64) -> f64 {
         let sample = (t / f64::from(CPU_PERIOD_SECS)).floor() as i64;
         let noise = unit(d.noise_key ^ sample as u64);
         if d.miner_from.is_some_and(|m| t >= m) {
+            // Out of credits in standard mode: held at the baseline, however hard it mines.
+            if let (Some(base), Some(b)) = (
+                baseline_pct(&d.instance.instance_type),
+                Self::credit_balance(d, t),
+            ) && b <= 0.0
+                && d.credits.is_some_and(|c| c.0 == CreditMode::Standard)
+            {
+                return base - 1.0 + 2.0 * noise;
+            }
             return 96.0 + 4.0 * noise;
         }
         let wave = 8.0 * ((t + d.noise_key as f64 % 600.0) / 90.0).sin();
         (d.cpu_base + wave + 10.0 * (noise - 0.5)).clamp(0.5, 99.0)
+    }
+
+    /// Credit samples of every live burstable instance of a scope in (`from`, `to`] simulated
+    /// seconds, taken with the CPU samples.
+    pub fn credits_between(&self, scope: &Scope, from: f64, to: f64) -> Vec<(String, Credits)> {
+        let p = f64::from(CPU_PERIOD_SECS);
+        let first = (from / p).floor() as i64 + 1;
+        let last = (to / p).floor() as i64;
+        self.live(scope, to)
+            .filter_map(|d| {
+                let (mode, _) = d.credits?;
+                let points: Vec<(DateTime<Utc>, f64)> = (first..=last)
+                    .map(|k| k as f64 * p)
+                    .filter(|ts| *ts >= d.appears_at)
+                    .filter_map(|ts| Some((self.time_of(ts), Self::credit_balance(d, ts)?)))
+                    .collect();
+                let surplus = if mode == CreditMode::Unlimited {
+                    points.iter().map(|(t, _)| (*t, 0.0)).collect()
+                } else {
+                    Vec::new()
+                };
+                let series = |points| CpuSeries {
+                    period_secs: self.period_secs(),
+                    points,
+                };
+                Some((
+                    d.instance.instance_id.clone(),
+                    Credits {
+                        mode: Some(mode),
+                        balance: series(points),
+                        surplus: series(surplus),
+                    },
+                ))
+            })
+            .collect()
     }
 
     /// CPU samples of every live instance of a scope taken in (`from`, `to`] simulated seconds.
@@ -699,8 +800,9 @@ impl DemoWorld {
     }
 
     /// What one poll of feed `name` brings at simulated time `t`; CPU returns samples in
-    /// (`since`, `t`].
-    fn data(&self, scope: &Scope, name: &str, since: f64, t: f64) -> Data {
+    /// (`since`, `t`], the last [`BACKFILL`] samples on the first poll (`since` None).
+    fn data(&self, scope: &Scope, name: &str, since: Option<f64>, t: f64) -> Data {
+        let from = since.unwrap_or(t - BACKFILL as f64 * f64::from(CPU_PERIOD_SECS));
         let scope = scope.clone();
         match name {
             ec2::NAME => {
@@ -712,7 +814,12 @@ impl DemoWorld {
                 }
             }
             cpu::NAME => Data::Cpu {
-                series: self.cpu_between(&scope, since, t),
+                series: self.cpu_between(&scope, from, t),
+                credits: self.credits_between(&scope, from, t),
+                scope,
+            },
+            images::NAME => Data::Images {
+                images: self.images_at(&scope, since, t),
                 scope,
             },
             _ => Data::Findings {
@@ -725,7 +832,7 @@ impl DemoWorld {
 }
 
 /// The demo's feeds, in display order (the same names as the AWS feeds they simulate).
-const FEEDS: [&str; 3] = [ec2::NAME, cpu::NAME, findings::NAME];
+const FEEDS: [&str; 4] = [ec2::NAME, cpu::NAME, images::NAME, findings::NAME];
 
 /// Where a demo feed reads simulated time from.
 #[derive(Debug, Clone, Copy)]
@@ -750,8 +857,8 @@ pub struct DemoFeed {
     home: Scope,
     name: &'static str,
     clock: Clock,
-    /// CPU samples up to this simulated second were already sent.
-    since: f64,
+    /// Data up to this simulated second was already sent (None: nothing yet).
+    since: Option<f64>,
     start_after: Duration,
 }
 
@@ -787,11 +894,13 @@ impl Feed for DemoFeed {
             }),
             None => {
                 let data = self.world.data(&self.home, self.name, self.since, t);
-                self.since = t;
+                self.since = Some(t);
                 let (calls, metrics) = simulated_cost(&data);
                 // What this fleet would cost on AWS polled at basic monitoring's 5 minutes.
                 let metrics_per_day = match &data {
-                    Data::Cpu { series, .. } => Some(series.len() as f64 * 288.0),
+                    Data::Cpu {
+                        series, credits, ..
+                    } => Some((series.len() + credit_metrics(credits)) as f64 * 288.0),
                     _ => None,
                 };
                 Ok(Polled {
@@ -821,10 +930,7 @@ pub fn feeds(world: &Arc<DemoWorld>, clock: Clock) -> Vec<Box<dyn Feed>> {
                 home: scope.clone(),
                 name,
                 clock,
-                since: match clock {
-                    Clock::Live { .. } => -(BACKFILL as f64) * f64::from(CPU_PERIOD_SECS),
-                    Clock::At { t, .. } => t - BACKFILL as f64 * f64::from(CPU_PERIOD_SECS),
-                },
+                since: None,
                 // Staggered first polls: the header shows accounts arriving.
                 start_after: Duration::from_millis(150 * i as u64 + 40 * f as u64),
             }));
@@ -907,8 +1013,24 @@ fn make_instance(
         termination_protection: Some(false),
         stop_protection: Some(false),
         asg: None,
+        image_id: Some(own_image(&scope.account_id)),
+        key_name: Some(format!("ops-{}", &scope.account_id[..4])),
+        spot: false,
     }
 }
+
+/// The AMI every ordinary demo instance of an account runs: the account's own golden image.
+fn own_image(account_id: &str) -> String {
+    let h = account_id
+        .bytes()
+        .fold(0u64, |a, b| splitmix(a ^ u64::from(b)));
+    format!("ami-0{:016x}", h)
+}
+
+/// The account the GPU boxes' AMI belongs to: nobody in the demo fleet.
+pub const FOREIGN_OWNER: &str = "777788889999";
+/// The AMI the GPU boxes were launched from, shared from [`FOREIGN_OWNER`].
+pub const FOREIGN_IMAGE: &str = "ami-0badc0ffee0ddf00d";
 
 /// Starts the demo feeds: one driver task per account x region x feed, polling every
 /// [`POLL_SECS`] real seconds; simulated time runs `speed` times faster than real time.
@@ -921,14 +1043,25 @@ pub async fn spawn(world: Arc<DemoWorld>, tx: mpsc::Sender<Report>) {
     }
 }
 
+/// Credit metrics the same poll reads on AWS: the balance, and the surplus in unlimited mode.
+fn credit_metrics(credits: &[(String, Credits)]) -> usize {
+    credits
+        .iter()
+        .map(|(_, c)| 1 + usize::from(c.mode == Some(CreditMode::Unlimited)))
+        .sum()
+}
+
 /// API calls and metrics the same poll would cost against AWS.
 fn simulated_cost(d: &Data) -> (u64, u64) {
     match d {
         Data::Inventory { .. } => (3, 0),
-        Data::Cpu { series, .. } => {
-            let n = series.len() as u64;
+        Data::Cpu {
+            series, credits, ..
+        } => {
+            let n = (series.len() + credit_metrics(credits)) as u64;
             (n.div_ceil(500).max(1), n)
         }
+        Data::Images { images, .. } => ((images.len() as u64).div_ceil(100), 0),
         Data::Findings { findings, .. } => (1 + (findings.len() as u64).div_ceil(50) * 2, 0),
     }
 }

@@ -2,7 +2,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Modifier;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Wrap};
 
@@ -136,6 +136,49 @@ pub fn render(
         inst.asg.clone().unwrap_or_else(|| "-".into()),
     ));
     lines.push(Line::from(l3));
+    let mut l4 = kv(
+        "image",
+        match (
+            &inst.image_id,
+            inst.image_id.as_ref().and_then(|id| scope.images.get(id)),
+        ) {
+            (None, _) => "-".into(),
+            (Some(id), None) => format!("{id} (not described yet)"),
+            (Some(id), Some(None)) => {
+                format!("{id} (cannot be described: deregistered or unshared)")
+            }
+            (Some(id), Some(Some(img))) => format!(
+                "{id} {} owner {}{}",
+                img.name,
+                img.owner_id,
+                img.owner_alias
+                    .as_deref()
+                    .map(|a| format!(" ({a})"))
+                    .unwrap_or_default()
+            ),
+        },
+    );
+    l4.extend(kv(
+        "key pair",
+        inst.key_name.clone().unwrap_or_else(|| "none".into()),
+    ));
+    if inst.spot {
+        l4.extend(kv("market", "spot".into()));
+    }
+    lines.push(Line::from(l4));
+    let flags: Vec<&str> = row.flags.iter().map(|f| f.as_str()).collect();
+    if !flags.is_empty() {
+        lines.push(Line::from(kv("flags", flags.join(" "))));
+    }
+    if let Some(base) = crate::model::credits::baseline_pct(&inst.instance_type) {
+        lines.push(Line::from(credit_line(
+            inst,
+            base,
+            scope.credits.get(&inst.instance_id),
+            row.credits_exhausted.is_some(),
+            label,
+        )));
+    }
     lines.push(Line::raw(""));
 
     // Risk.
@@ -286,4 +329,41 @@ pub fn render(
         Paragraph::new(lines).scroll((scroll.min(max_scroll), 0)),
         body_area,
     );
+}
+
+/// The credits line of a burstable instance: mode, balance, and the surplus it was charged.
+fn credit_line(
+    inst: &crate::model::Instance,
+    baseline: f64,
+    credits: Option<&crate::model::credits::Credits>,
+    exhausted: bool,
+    label: Style,
+) -> Vec<Span<'static>> {
+    use crate::model::credits::{CreditMode, surplus_usd};
+    let mut v = vec![Span::styled("CPU credits ", label)];
+    let Some(c) = credits else {
+        v.push(Span::raw(format!(
+            "not known yet (baseline {baseline:.0}%)"
+        )));
+        return v;
+    };
+    let mode = c.mode.unwrap_or(CreditMode::Unknown);
+    v.push(Span::raw(format!("{} mode · ", mode.as_str())));
+    v.push(match c.balance.latest() {
+        Some(b) if exhausted => Span::styled(
+            format!("balance {b:.1}: spent, held at its {baseline:.0}% baseline"),
+            label.add_modifier(Modifier::BOLD),
+        ),
+        Some(b) => Span::raw(format!("balance {b:.1} (baseline {baseline:.0}%)")),
+        None => Span::raw(format!("balance unknown (baseline {baseline:.0}%)")),
+    });
+    if mode == CreditMode::Unlimited {
+        let charged = c.surplus_charged();
+        let minutes = c.surplus.points.len() as u64 * u64::from(c.surplus.period_secs.max(1)) / 60;
+        v.push(Span::raw(format!(
+            " · surplus charged {charged:.1} credits ≈ ${:.2} over {minutes} min",
+            surplus_usd(&inst.instance_type, charged)
+        )));
+    }
+    v
 }

@@ -9,6 +9,7 @@ use ratatui::widgets::{Cell, Paragraph, Row as TRow, Table};
 use super::widgets::{bar, cpu_style, findings_span, fit, severity_glyph, sparkline};
 use crate::app::{Row, SortKey, State};
 use crate::model::SeverityBand;
+use crate::model::flags::Flag;
 use crate::theme::Theme;
 
 /// A table column.
@@ -217,6 +218,11 @@ fn cell<'a>(
             }
         },
         Col::Cpu => match row.cpu_now {
+            // No credits left: the bar would understate it, so say so, styled as saturated.
+            Some(p) if row.credits_exhausted.is_some() => Cell::from(Span::styled(
+                format!("0 cr {p:>4.0}%"),
+                cpu_style(theme, 100.0).add_modifier(Modifier::BOLD),
+            )),
             Some(p) => Cell::from(Span::styled(
                 format!("{}{:>4.0}%", bar(p, 5), p),
                 cpu_style(theme, p),
@@ -272,25 +278,6 @@ fn mark_of(state: &State, row: &Row) -> Option<String> {
         return Some(m.to_string());
     }
     let groups = &state.fleet.scopes[row.scope].groups;
-    // From live groups only: a tag is a hint anyone can forge, and so is a group name, so
-    // QUARANTINED also needs every such group to open nothing to the internet.
-    let isolated = !row.instance.interfaces.is_empty()
-        && row.instance.interfaces.iter().all(|n| {
-            n.group_ids.len() == 1
-                && groups.get(&n.group_ids[0]).is_some_and(|g| {
-                    g.vpc_id
-                        .as_deref()
-                        .is_some_and(|vpc| crate::triage::is_isolation_name(&g.name, vpc))
-                        && g.ingress.len() <= 1
-                        && g.ingress.iter().all(|r| {
-                            // At most the examiner's TCP 22, never from the world.
-                            !r.source.is_world()
-                                && r.protocol == "tcp"
-                                && r.from_port == Some(22)
-                                && r.to_port == Some(22)
-                        })
-                })
-        });
     let on_allow_all = row.instance.interfaces.iter().any(|n| {
         n.group_ids.iter().any(|g| {
             groups
@@ -303,7 +290,7 @@ fn mark_of(state: &State, row: &Row) -> Option<String> {
         .tags
         .iter()
         .any(|(k, _)| k == crate::triage::TAG_STATE);
-    if isolated {
+    if row.flags.has(Flag::Quarantined) {
         Some("QUARANTINED".into())
     } else if on_allow_all {
         Some("ALLOW-ALL: OPEN".into())

@@ -104,6 +104,10 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         format!("{} w/ findings", t.with_findings),
         format!("{} world-open", t.world_open),
         format!(
+            "{} launched 24h ({} GPU/large)",
+            t.launched_24h, t.launched_24h_big
+        ),
+        format!(
             "requests {}",
             t.calls
                 .iter()
@@ -117,8 +121,12 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         format!("{} sat", t.saturated),
         format!("{} find", t.with_findings),
         format!("{} open", t.world_open),
+        format!("{} new", t.launched_24h),
         String::new(),
     ];
+    // The narrowest form leaves the launches out too.
+    let mut shortest = short.clone();
+    shortest[4].clear();
     let source = format!("[{}]", state.source);
     let width = |parts: &[String], cost_shown: bool, source_shown: bool| -> usize {
         12 + if source_shown {
@@ -145,11 +153,20 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         (short, true, true)
     } else if fits(&short, false, true) {
         (short, false, true)
-    } else {
+    } else if fits(&short, false, false) {
         (short, false, false)
+    } else {
+        (shortest, false, false)
     };
     let sep = Span::styled(" │ ", hs);
-    let mut top = vec![Span::styled(" watchfloor ", bold)];
+    let mut top = vec![Span::styled(
+        if show_source {
+            " watchfloor "
+        } else {
+            " watchfloor"
+        },
+        bold,
+    )];
     if !state.triage.enabled {
         top.push(Span::styled(" RO ", bold.add_modifier(Modifier::REVERSED)));
     } else if state.triage.dry_run_only {
@@ -166,6 +183,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         t.saturated > 0,
         t.with_findings > 0,
         t.world_open > 0,
+        t.launched_24h_big > 0,
         false,
     ];
     for (p, strong) in parts.iter().zip(emphasise) {

@@ -1,11 +1,13 @@
 //! CPU feed: CloudWatch CPUUtilization via GetMetricData, 500 queries a call, each instance polled
-//! at its metric's period (5 min basic monitoring, 1 min detailed) and never more often.
+//! at its metric's period (5 min basic monitoring, 1 min detailed) and never more often. For
+//! burstable instances the same batches carry CPUCreditBalance, and CPUSurplusCreditsCharged in
+//! unlimited mode (modes from DescribeInstanceCreditSpecifications, cached for an hour).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::Client;
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
+use aws_sdk_cloudwatch::types::{Dimension, MetricDataQuery, MetricStat, ScanBy};
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::future::BoxFuture;
 
@@ -14,6 +16,7 @@ use crate::aws::Clients;
 use crate::aws::convert::to_chrono;
 use crate::aws::error::{AwsError, describe};
 use crate::feed::{Data, Feed, FeedError, Polled};
+use crate::model::credits::{CREDIT_PERIOD_SECS, CreditMode, Credits, is_burstable};
 use crate::model::{CpuSeries, Instance, InstanceState, Scope};
 
 /// The feed's name in every layer.
@@ -27,6 +30,9 @@ pub struct CpuFeed {
     interval: Duration,
     inventory: Shared,
     schedule: Schedule,
+    /// Credit mode per burstable instance, and when the modes were last read.
+    modes: HashMap<String, CreditMode>,
+    modes_at: Option<DateTime<Utc>>,
     /// The last poll found no inventory to work from.
     waiting: bool,
 }
@@ -39,6 +45,8 @@ impl CpuFeed {
             interval,
             inventory,
             schedule: Schedule::default(),
+            modes: HashMap::new(),
+            modes_at: None,
             waiting: false,
         }
     }
@@ -72,7 +80,9 @@ impl Feed for CpuFeed {
         Box::pin(async move {
             let instances = self.instances().await;
             self.waiting = instances.is_err();
-            let targets = targets(&instances?);
+            let instances = instances?;
+            let mode_calls = self.read_modes(&instances, Utc::now()).await;
+            let targets = targets(&instances, &self.modes);
             let p = self
                 .schedule
                 .poll(&self.clients.cloudwatch, &targets, Utc::now())
@@ -82,8 +92,9 @@ impl Feed for CpuFeed {
                 data: vec![Data::Cpu {
                     scope: self.clients.scope.clone(),
                     series: p.series,
+                    credits: p.credits,
                 }],
-                calls: p.calls,
+                calls: p.calls + mode_calls,
                 metrics: p.metrics,
                 metrics_per_day: Some(metrics_per_day(&targets)),
             })
@@ -98,8 +109,59 @@ impl Feed for CpuFeed {
     }
 }
 
-/// CPU targets from an inventory: instances that can report CPU.
-pub fn targets(instances: &[Instance]) -> Vec<Target> {
+impl CpuFeed {
+    /// Reads the credit mode of burstable instances not known yet (all of them once the modes
+    /// are an hour old: an attacker may switch a box to unlimited). A failed read leaves the
+    /// modes unknown and the CPU poll goes on. Returns the calls made.
+    async fn read_modes(&mut self, instances: &[Instance], now: DateTime<Utc>) -> u64 {
+        if self
+            .modes_at
+            .is_none_or(|t| now - t >= TimeDelta::seconds(MODES_MAX_AGE_SECS))
+        {
+            self.modes.clear();
+            self.modes_at = Some(now);
+        }
+        let wanted: Vec<String> = instances
+            .iter()
+            .filter(|i| is_burstable(&i.instance_type) && i.state.is_live())
+            .filter(|i| !self.modes.contains_key(&i.instance_id))
+            .map(|i| i.instance_id.clone())
+            .collect();
+        let mut calls = 0;
+        for chunk in wanted.chunks(MODE_BATCH) {
+            calls += 1;
+            let got = self
+                .clients
+                .ec2
+                .describe_instance_credit_specifications()
+                .set_instance_ids(Some(chunk.to_vec()))
+                .send()
+                .await;
+            let mut said: HashMap<String, CreditMode> = HashMap::new();
+            if let Ok(out) = got {
+                for spec in out.instance_credit_specifications() {
+                    if let (Some(id), Some(c)) = (spec.instance_id(), spec.cpu_credits()) {
+                        said.insert(id.to_string(), CreditMode::parse(c));
+                    }
+                }
+            }
+            for id in chunk {
+                let mode = said.remove(id).unwrap_or(CreditMode::Unknown);
+                self.modes.insert(id.clone(), mode);
+            }
+        }
+        calls
+    }
+}
+
+/// Instance ids per DescribeInstanceCreditSpecifications call.
+const MODE_BATCH: usize = 1000;
+/// Credit modes are read again after this long.
+const MODES_MAX_AGE_SECS: i64 = 3600;
+
+/// CPU targets from an inventory: instances that can report CPU, with the credit mode of the
+/// burstable ones.
+pub fn targets(instances: &[Instance], modes: &HashMap<String, CreditMode>) -> Vec<Target> {
     instances
         .iter()
         .filter(|i| {
@@ -111,6 +173,12 @@ pub fn targets(instances: &[Instance]) -> Vec<Target> {
         .map(|i| Target {
             instance_id: i.instance_id.clone(),
             detailed: i.detailed_monitoring,
+            credits: is_burstable(&i.instance_type).then(|| {
+                modes
+                    .get(&i.instance_id)
+                    .copied()
+                    .unwrap_or(CreditMode::Unknown)
+            }),
         })
         .collect()
 }
@@ -130,70 +198,140 @@ pub struct Target {
     pub instance_id: String,
     /// Detailed (1-minute) monitoring.
     pub detailed: bool,
+    /// Credit mode of a burstable instance (None: not burstable).
+    pub credits: Option<CreditMode>,
 }
 
-impl Target {
-    /// Metric period in seconds.
-    pub fn period(&self) -> u32 {
-        if self.detailed { 60 } else { 300 }
+/// A CloudWatch metric the feed reads for an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    /// CPUUtilization (Average).
+    Cpu,
+    /// CPUCreditBalance (Average), burstable instances.
+    CreditBalance,
+    /// CPUSurplusCreditsCharged (Sum), burstable instances in unlimited mode.
+    SurplusCharged,
+}
+
+impl Metric {
+    fn name(self) -> &'static str {
+        match self {
+            Metric::Cpu => "CPUUtilization",
+            Metric::CreditBalance => "CPUCreditBalance",
+            Metric::SurplusCharged => "CPUSurplusCreditsCharged",
+        }
+    }
+
+    fn stat(self) -> &'static str {
+        match self {
+            Metric::SurplusCharged => "Sum",
+            _ => "Average",
+        }
     }
 }
 
-/// Per-instance polling schedule: when each instance was last fetched up to.
+impl Target {
+    /// CPU metric period in seconds.
+    pub fn period(&self) -> u32 {
+        if self.detailed { 60 } else { 300 }
+    }
+
+    /// Every metric read for the instance, with its period: CPU at the monitoring's period; the
+    /// credit balance for a burstable instance, and the surplus charged in unlimited mode, at
+    /// the 5 minutes AWS publishes them at.
+    pub fn metrics(&self) -> Vec<(Metric, u32)> {
+        let mut v = vec![(Metric::Cpu, self.period())];
+        if let Some(mode) = self.credits {
+            v.push((Metric::CreditBalance, CREDIT_PERIOD_SECS));
+            if mode == CreditMode::Unlimited {
+                v.push((Metric::SurplusCharged, CREDIT_PERIOD_SECS));
+            }
+        }
+        v
+    }
+}
+
+/// Per-metric polling schedule: when each metric of each instance was last fetched up to.
 #[derive(Debug, Default)]
 pub struct Schedule {
-    fetched_until: HashMap<String, DateTime<Utc>>,
+    fetched_until: HashMap<(String, Metric), DateTime<Utc>>,
 }
 
 /// Result of one CPU poll.
 #[derive(Debug, Default)]
 pub struct CpuPoll {
-    /// New samples per instance.
+    /// New CPU samples per instance.
     pub series: Vec<(String, CpuSeries)>,
+    /// New credit samples per burstable instance (with its mode).
+    pub credits: Vec<(String, Credits)>,
     /// GetMetricData calls made.
     pub calls: u64,
     /// Metrics requested (what CloudWatch bills).
     pub metrics: u64,
 }
 
+/// One metric of one instance due now.
+#[derive(Debug, Clone, Copy)]
+pub struct Due<'a> {
+    /// The instance.
+    pub target: &'a Target,
+    /// The metric.
+    pub metric: Metric,
+    /// Its period.
+    pub period: u32,
+}
+
 impl Schedule {
-    /// Instances whose period has elapsed since their last fetch (or never fetched).
-    pub fn due<'a>(&self, targets: &'a [Target], now: DateTime<Utc>) -> Vec<&'a Target> {
+    /// Metrics whose period has elapsed since their last fetch (or never fetched).
+    pub fn due<'a>(&self, targets: &'a [Target], now: DateTime<Utc>) -> Vec<Due<'a>> {
         targets
             .iter()
-            .filter(|t| {
+            .flat_map(|t| {
+                t.metrics().into_iter().map(move |(metric, period)| Due {
+                    target: t,
+                    metric,
+                    period,
+                })
+            })
+            .filter(|d| {
                 self.fetched_until
-                    .get(&t.instance_id)
-                    .is_none_or(|last| now - *last >= TimeDelta::seconds(i64::from(t.period())))
+                    .get(&(d.target.instance_id.clone(), d.metric))
+                    .is_none_or(|last| now - *last >= TimeDelta::seconds(i64::from(d.period)))
             })
             .collect()
     }
 
-    /// Polls the due instances; forgets instances no longer targeted.
+    /// Polls the due metrics; forgets instances no longer targeted.
     pub async fn poll(
         &mut self,
         client: &Client,
         targets: &[Target],
         now: DateTime<Utc>,
     ) -> Result<CpuPoll, AwsError> {
-        self.fetched_until
-            .retain(|id, _| targets.iter().any(|t| &t.instance_id == id));
+        self.fetched_until.retain(|(id, metric), _| {
+            targets
+                .iter()
+                .any(|t| &t.instance_id == id && t.metrics().iter().any(|m| m.0 == *metric))
+        });
         let due = self.due(targets, now);
         let mut out = CpuPoll::default();
+        let mut cpu: Vec<(String, CpuSeries)> = Vec::new();
+        let mut credits: HashMap<String, Credits> = HashMap::new();
+        let mut fetched: Vec<(String, Metric)> = Vec::new();
         for batch in due.chunks(MAX_QUERIES) {
             let start = batch
                 .iter()
-                .map(|t| {
+                .map(|d| {
                     self.fetched_until
-                        .get(&t.instance_id)
+                        .get(&(d.target.instance_id.clone(), d.metric))
                         .map_or(now - BACKFILL, |last| {
-                            *last - LATE_MARGIN.max(TimeDelta::seconds(i64::from(t.period())))
+                            *last - LATE_MARGIN.max(TimeDelta::seconds(i64::from(d.period)))
                         })
                 })
                 .min()
                 .unwrap_or(now - BACKFILL);
             let queries: Vec<MetricDataQuery> =
-                batch.iter().enumerate().map(|(k, t)| query(k, t)).collect();
+                batch.iter().enumerate().map(|(k, d)| query(k, d)).collect();
             out.metrics += queries.len() as u64;
             let mut pages = client
                 .get_metric_data()
@@ -223,56 +361,74 @@ impl Schedule {
                     }
                 }
             }
-            for (k, t) in batch.iter().enumerate() {
+            for (k, d) in batch.iter().enumerate() {
                 let mut pts = points.remove(&k).unwrap_or_default();
                 pts.sort_by_key(|p| p.0);
-                out.series.push((
-                    t.instance_id.clone(),
-                    CpuSeries {
-                        period_secs: t.period(),
-                        points: pts,
-                    },
-                ));
+                let id = d.target.instance_id.clone();
+                let series = CpuSeries {
+                    period_secs: d.period,
+                    points: pts,
+                };
+                fetched.push((id.clone(), d.metric));
+                match d.metric {
+                    Metric::Cpu => cpu.push((id, series)),
+                    Metric::CreditBalance | Metric::SurplusCharged => {
+                        let c = credits.entry(id).or_insert_with(|| Credits {
+                            mode: d.target.credits,
+                            ..Credits::default()
+                        });
+                        if d.metric == Metric::CreditBalance {
+                            c.balance = series;
+                        } else {
+                            c.surplus = series;
+                        }
+                    }
+                }
             }
         }
         // Committed only once every batch succeeded: a failed batch is fetched again next time.
-        for (id, _) in &out.series {
-            self.fetched_until.insert(id.clone(), now);
+        for key in fetched {
+            self.fetched_until.insert(key, now);
         }
+        out.series = cpu;
+        out.credits = credits.into_iter().collect();
+        out.credits.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
     }
 }
 
-fn query(k: usize, t: &Target) -> MetricDataQuery {
+fn query(k: usize, d: &Due<'_>) -> MetricDataQuery {
     MetricDataQuery::builder()
         .id(format!("m{k}"))
         .metric_stat(
             MetricStat::builder()
                 .metric(
-                    Metric::builder()
+                    aws_sdk_cloudwatch::types::Metric::builder()
                         .namespace("AWS/EC2")
-                        .metric_name("CPUUtilization")
+                        .metric_name(d.metric.name())
                         .dimensions(
                             Dimension::builder()
                                 .name("InstanceId")
-                                .value(&t.instance_id)
+                                .value(&d.target.instance_id)
                                 .build(),
                         )
                         .build(),
                 )
-                .period(t.period() as i32)
-                .stat("Average")
+                .period(d.period as i32)
+                .stat(d.metric.stat())
                 .build(),
         )
         .return_data(true)
         .build()
 }
 
-/// Metrics requested per day when polling `targets` at their periods.
+/// Metrics requested per day when polling `targets` at their periods (credit metrics included:
+/// only burstable instances add them).
 pub fn metrics_per_day(targets: &[Target]) -> f64 {
     targets
         .iter()
-        .map(|t| 86_400.0 / f64::from(t.period()))
+        .flat_map(Target::metrics)
+        .map(|(_, period)| 86_400.0 / f64::from(period))
         .sum::<f64>()
 }
 
@@ -285,31 +441,62 @@ mod tests {
         Target {
             instance_id: id.into(),
             detailed,
+            credits: None,
         }
     }
 
+    fn burst(id: &str, mode: CreditMode) -> Target {
+        Target {
+            credits: Some(mode),
+            ..t(id, true)
+        }
+    }
+
+    fn names(v: Vec<Due<'_>>) -> Vec<String> {
+        v.into_iter()
+            .map(|d| format!("{} {:?}", d.target.instance_id, d.metric))
+            .collect()
+    }
+
     #[test]
-    fn each_instance_is_due_at_its_own_period() {
+    fn each_metric_is_due_at_its_own_period() {
         let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        let targets = vec![t("basic", false), t("detailed", true)];
+        let targets = vec![
+            t("basic", false),
+            t("detailed", true),
+            burst("t3", CreditMode::Unlimited),
+        ];
         let mut s = Schedule::default();
-        assert_eq!(s.due(&targets, now).len(), 2, "never fetched");
-        s.fetched_until.insert("basic".into(), now);
-        s.fetched_until.insert("detailed".into(), now);
-        let ids = |v: Vec<&Target>| {
-            v.into_iter()
-                .map(|t| t.instance_id.clone())
-                .collect::<Vec<_>>()
-        };
+        assert_eq!(
+            names(s.due(&targets, now)),
+            [
+                "basic Cpu",
+                "detailed Cpu",
+                "t3 Cpu",
+                "t3 CreditBalance",
+                "t3 SurplusCharged"
+            ],
+            "never fetched"
+        );
+        for d in s.due(&targets, now) {
+            s.fetched_until
+                .insert((d.target.instance_id.clone(), d.metric), now);
+        }
         assert!(s.due(&targets, now + TimeDelta::seconds(59)).is_empty());
+        // Detailed CPU every minute; credit metrics only every five, whatever the monitoring.
         assert_eq!(
-            ids(s.due(&targets, now + TimeDelta::seconds(60))),
-            vec!["detailed"]
+            names(s.due(&targets, now + TimeDelta::seconds(60))),
+            ["detailed Cpu", "t3 Cpu"]
         );
-        assert_eq!(
-            ids(s.due(&targets, now + TimeDelta::seconds(300))),
-            vec!["basic", "detailed"]
-        );
+        assert_eq!(s.due(&targets, now + TimeDelta::seconds(300)).len(), 5);
+    }
+
+    #[test]
+    fn only_burstable_instances_add_credit_metrics() {
+        assert_eq!(t("m5", false).metrics().len(), 1);
+        assert_eq!(burst("t3", CreditMode::Standard).metrics().len(), 2);
+        assert_eq!(burst("t3", CreditMode::Unknown).metrics().len(), 2);
+        assert_eq!(burst("t3", CreditMode::Unlimited).metrics().len(), 3);
     }
 
     #[test]
@@ -320,5 +507,20 @@ mod tests {
         // Basic monitoring polled at its real 5-minute period costs a fifth.
         let basic: Vec<Target> = (0..10_000).map(|i| t(&i.to_string(), false)).collect();
         assert!((crate::feed::cloudwatch_usd(metrics_per_day(&basic)) - 28.8).abs() < 1e-6);
+        // 30 % of them burstable in unlimited mode: two more metrics each at 5 minutes.
+        let mixed: Vec<Target> = (0..10_000)
+            .map(|i| {
+                let id = i.to_string();
+                if i % 10 < 3 {
+                    Target {
+                        credits: Some(CreditMode::Unlimited),
+                        ..t(&id, false)
+                    }
+                } else {
+                    t(&id, false)
+                }
+            })
+            .collect();
+        assert!((crate::feed::cloudwatch_usd(metrics_per_day(&mixed)) - 28.8 * 1.6).abs() < 1e-6);
     }
 }

@@ -4,6 +4,7 @@
 pub mod cpu;
 pub mod ec2;
 pub mod findings;
+pub mod images;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +58,11 @@ pub fn feeds(c: &Clients, settings: &Settings) -> Vec<Box<dyn Feed>> {
         Box::new(cpu::CpuFeed::new(
             c.clone(),
             secs(settings.cpu_interval_secs),
+            inventory.clone(),
+        )),
+        Box::new(images::ImagesFeed::new(
+            c.clone(),
+            secs(settings.ec2_interval_secs),
             inventory,
         )),
         Box::new(findings::FindingsFeed::new(

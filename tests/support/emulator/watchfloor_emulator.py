@@ -27,6 +27,7 @@ from xml.sax.saxutils import escape
 
 import wf_cloudwatch_cbor
 import wf_ec2_groups
+import wf_ec2_seed
 import wf_guardduty
 from wf_common import account_id_for, read_body, request_id, respond, respond_json, sigv4_scope
 
@@ -210,6 +211,26 @@ def control(environ, start_response, body: bytes):
         )
         return respond_json(start_response, 200, result)
 
+    if path == "/_watchfloor/ec2/credit-mode" and method == "POST":
+        try:
+            result = wf_ec2_seed.set_credit_mode(
+                str(data["account_id"]), data.get("region") or DEFAULT_REGION,
+                data["instance_id"], data["mode"],
+            )
+        except (KeyError, ValueError) as exc:
+            return respond_json(start_response, 400, {"error": f"credit-mode: {exc!r}"})
+        return respond_json(start_response, 200, result)
+
+    if path == "/_watchfloor/ec2/image-owner" and method == "POST":
+        try:
+            result = wf_ec2_seed.set_image_owner(
+                str(data["account_id"]), data.get("region") or DEFAULT_REGION,
+                data["image_id"], str(data["owner_id"]), data.get("owner_alias"),
+            )
+        except KeyError as exc:
+            return respond_json(start_response, 400, {"error": f"image-owner: {exc!r}"})
+        return respond_json(start_response, 200, result)
+
     if path == "/_watchfloor/state" and method == "DELETE":
         reset_extensions()
         return respond_json(start_response, 200, {"cleared": True})
@@ -226,6 +247,7 @@ class WatchfloorApp:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         wf_ec2_groups.apply()
+        wf_ec2_seed.apply()
         self.moto = DomainDispatcherApplication(create_backend_app)
 
     def __call__(self, environ, start_response):
