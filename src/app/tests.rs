@@ -534,6 +534,7 @@ mod triage_flow {
     use crate::app::triage::Stage;
     use crate::triage::Action as T;
     use crate::triage::executor::TriageEvent;
+    use crate::triage::{Check, Verdict};
 
     /// A plan event for the open panel's action (what the executor echoes back).
     fn with_panel_action(s: &State, e: TriageEvent) -> Msg {
@@ -613,7 +614,7 @@ mod triage_flow {
             TriageEvent::Plan {
                 id: preview.id,
                 plan: vec!["Every interface → allow-all group…".into()],
-                checks: vec![("CreateTags (mirror)".into(), "allowed".into(), true)],
+                checks: vec![Check::new("CreateTags (mirror)", Verdict::Allowed)],
                 typed_confirmation: false,
                 action: T::Snapshot,
             },
@@ -700,10 +701,9 @@ mod triage_flow {
             TriageEvent::Plan {
                 id: preview.id,
                 plan: vec!["Move every interface…".into()],
-                checks: vec![(
-                    "ModifyNetworkInterfaceAttribute".into(),
-                    "allowed".into(),
-                    true,
+                checks: vec![Check::new(
+                    "ModifyNetworkInterfaceAttribute",
+                    Verdict::Allowed,
                 )],
                 typed_confirmation: false,
                 action: T::Snapshot,
@@ -759,10 +759,9 @@ mod triage_flow {
             TriageEvent::Plan {
                 id: p.id,
                 plan: vec![],
-                checks: vec![(
-                    "StopInstances".into(),
-                    "denied: UnauthorizedOperation".into(),
-                    false,
+                checks: vec![Check::new(
+                    "StopInstances",
+                    Verdict::Denied("UnauthorizedOperation".into()),
                 )],
                 typed_confirmation: false,
                 action: T::Snapshot,
@@ -778,7 +777,7 @@ mod triage_flow {
             TriageEvent::Plan {
                 id: p.id,
                 plan: vec![],
-                checks: vec![("StopInstances".into(), "allowed".into(), true)],
+                checks: vec![Check::new("StopInstances", Verdict::Allowed)],
                 typed_confirmation: false,
                 action: T::Snapshot,
             },

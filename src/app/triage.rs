@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::keymap::{Action as KeyAction, Key, KeyCode};
 use crate::triage::executor::{Job, TriageEvent};
-use crate::triage::{Action, Key as JournalKey, Step, Target};
+use crate::triage::{Action, Check, Key as JournalKey, Step, Target};
 
 use super::{Command, Screen, State};
 
@@ -21,8 +21,8 @@ pub enum Stage {
     Ready {
         /// What will happen.
         plan: Vec<String>,
-        /// (operation, verdict label, allowed).
-        checks: Vec<(String, String, bool)>,
+        /// Each DryRun call (or check) with its verdict.
+        checks: Vec<Check>,
         /// Confirmation must be the typed instance id, whatever the settings say.
         typed: bool,
     },
@@ -461,7 +461,7 @@ pub fn panel_key(state: &mut State, key: Key) -> Vec<Command> {
             Vec::new()
         }
         Stage::Ready { checks, typed, .. } => {
-            let allowed = checks.iter().all(|c| c.2);
+            let allowed = checks.iter().all(|c| c.verdict.permits());
             let typing = typing_setting || *typed;
             // Stop options re-run the DryRun with the new parameters: f/h/c, or alt+f/h/c while
             // the instance id is being typed.
