@@ -2,11 +2,12 @@
 //!
 //! Data flow: feeds (one driver task per account x region x feed, see [`feed`]) send owned
 //! [`feed::Report`]s over a channel; [`app::update`] applies them purely; [`ui::render`] draws the state; [`tui`] runs the
-//! event loop. See docs/architecture.md.
+//! event loop; [`cmd`] holds the subcommands the binary runs. See docs/architecture.md.
 
 pub mod app;
 pub mod aws;
 pub mod cli;
+pub mod cmd;
 pub mod config;
 pub mod feed;
 pub mod keymap;

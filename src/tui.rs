@@ -112,6 +112,8 @@ pub async fn run(
     replies: MfaReplies,
     exec: Option<Executor>,
 ) -> Result<Exit> {
+    // Triage runs only where an executor exists: `update` then refuses every job itself.
+    state.triage.enabled &= exec.is_some();
     let (_guard, mut terminal) = TerminalGuard::enter()?;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -123,7 +125,6 @@ pub async fn run(
     // Test hook (used by tests/e2e_tmux.rs): panic after the first frame to prove the terminal
     // is restored on panic.
     let panic_for_test = std::env::var_os("WATCHFLOOR_TEST_PANIC").is_some();
-    let mut quit_pending = false;
     loop {
         if state.dirty {
             let size = terminal.size()?;
@@ -180,39 +181,19 @@ pub async fn run(
             _ = term.recv() => return Ok(Exit::Signal),
             _ = hup.recv() => return Ok(Exit::Signal),
         };
-        // Quitting while an action runs would cancel it mid-way (a quarantine could stop on the
-        // allow-all group): the first quit waits for running actions, a second one ends the
-        // console and the caller finishes them headless, without the rest of the wait.
-        if quit_pending && state.triage.jobs.is_empty() {
-            return Ok(Exit::Quit);
-        }
+        // `update` decides when to leave (a quit waits for running actions, see
+        // `app::triage::quit`) and which jobs may start; the loop only carries it out.
         for cmd in cmds {
             match cmd {
-                Command::Quit if state.triage.jobs.is_empty() => return Ok(Exit::Quit),
-                Command::Quit if quit_pending => return Ok(Exit::Forced),
-                Command::Quit => {
-                    quit_pending = true;
-                    state.triage.notice = Some(
-                        "an action is running: quitting when it finishes (quit again: isolate now and exit)"
-                            .into(),
-                    );
-                    state.dirty = true;
-                }
+                Command::Quit { forced: false } => return Ok(Exit::Quit),
+                Command::Quit { forced: true } => return Ok(Exit::Forced),
                 Command::MfaAnswer { id, answer } => replies.answer(id, answer),
-                Command::Triage(job) => match &exec {
-                    Some(x) => x.submit(job),
-                    None => {
-                        update(
-                            &mut state,
-                            Msg::Triage(TriageEvent::Done {
-                                id: job.id,
-                                result: Err(
-                                    "triage is disabled (read-only): nothing was done".into()
-                                ),
-                            }),
-                        );
+                // Without an executor triage is disabled, and `update` emits no job.
+                Command::Triage(job) => {
+                    if let Some(x) = &exec {
+                        x.submit(job);
                     }
-                },
+                }
             }
         }
     }

@@ -226,3 +226,88 @@ fn a_panic_in_an_action_is_compensated_and_reported_while_the_console_goes_on() 
     assert!(s.contains("EXIT=0"), "{s}");
     assert!(!s.contains("-icanon"), "terminal left in raw mode:\n{s}");
 }
+
+/// Starts a quarantine of the bastion in the demo (5 s allow-all wait) and quits during its
+/// wait; returns the pane and the audit log path (in `dir`).
+fn quit_during_a_quarantine(name: &str, dir: &std::path::Path) -> (Tmux, std::path::PathBuf) {
+    let audit = dir.join("audit.jsonl");
+    let t = Tmux::start(
+        name,
+        &wrapped(
+            "",
+            &format!(
+                "demo --seed 3 --speed 40 --color never --case IR-7 --audit-log {}",
+                audit.display()
+            ),
+        ),
+    );
+    t.wait_for("the fleet table", 30, |s| s.contains("RISK"));
+    t.keys(&["/", "b", "a", "s", "t", "i", "o", "n", "Enter"]);
+    t.wait_for("the filtered view", 10, |s| s.contains("/bastion (1 of"));
+    t.keys(&["Q"]);
+    t.wait_for("the confirmation panel", 20, |s| {
+        s.contains("press Y to quarantine")
+    });
+    t.keys(&["Y"]);
+    t.wait_for("the allow-all wait", 20, |s| s.contains("waiting 5s"));
+    t.keys(&["Escape", "q"]);
+    (t, audit)
+}
+
+/// True once the audit log holds the successful outcome of the quarantine.
+fn quarantined(audit: &std::path::Path) -> bool {
+    let (recs, bad) = watchfloor::triage::AuditLog::read(audit).unwrap();
+    assert!(bad.is_empty(), "{bad:?}");
+    recs.iter().any(|r| {
+        r.step == "result"
+            && r.result
+                .as_deref()
+                .is_some_and(|x| x.starts_with("ok: ") && x.contains("quarantined"))
+    })
+}
+
+#[test]
+fn quit_during_an_action_waits_for_it_and_starts_nothing_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let (t, audit) = quit_during_a_quarantine("quitwait", dir.path());
+    t.wait_for("the quit notice", 5, |s| {
+        s.contains("an action is running: quitting")
+    });
+    // No new action starts while the console waits to leave.
+    t.keys(&["S"]);
+    t.wait_for("the refusal", 5, |s| {
+        s.contains("quitting: no new action starts")
+    });
+    // The quarantine ends its wait and isolates; then the console leaves on its own.
+    let s = t.wait_for("the process to exit", 20, |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=0"), "{s}");
+    assert!(
+        !s.contains("finishing them now"),
+        "nothing was left to finish: {s}"
+    );
+    assert!(!s.contains("-icanon"), "terminal left in raw mode:\n{s}");
+    assert!(quarantined(&audit), "no outcome record");
+    let (recs, _) = watchfloor::triage::AuditLog::read(&audit).unwrap();
+    assert!(
+        !recs.iter().any(|r| r.action == "stop"),
+        "a stop was started while quitting: {recs:#?}"
+    );
+}
+
+#[test]
+fn a_second_quit_during_an_action_isolates_now_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (t, audit) = quit_during_a_quarantine("quitforce", dir.path());
+    t.wait_for("the quit notice", 5, |s| {
+        s.contains("an action is running: quitting")
+    });
+    t.keys(&["q"]);
+    let s = t.wait_for("the process to exit", 20, |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=0"), "{s}");
+    assert!(
+        s.contains("finishing them now") && s.contains("running actions finished"),
+        "{s}"
+    );
+    assert!(!s.contains("-icanon"), "terminal left in raw mode:\n{s}");
+    assert!(quarantined(&audit), "no outcome record");
+}

@@ -1,7 +1,8 @@
 //! Triage in a hostile account, against the AWS emulator with the real SDK: the attacker writes
-//! tags, pre-creates groups under watchfloor's names, fills the tag limit, attaches interfaces
-//! and terminates the instance while quarantine runs, and denies CreateTags. One test each; each
-//! checks that the instance ends isolated (or in a known, reported state), never more open.
+//! tags, pre-creates groups under watchfloor's names, fills the tag limit, attaches interfaces,
+//! terminates the instance or deletes the isolation group while quarantine runs, and denies
+//! CreateTags. One test each; each checks that the instance ends isolated (or in a known,
+//! reported state), never more open.
 
 mod support;
 
@@ -599,6 +600,78 @@ async fn an_instance_terminated_mid_run_ends_in_a_reported_state_never_on_allow_
             n.network_interface_id()
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_isolation_group_deleted_mid_run_is_reported_open_never_counted_as_gone() {
+    let (emu, ops, dir) = setup().await;
+    let mut log = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
+    let fx = fixture(&ops).await;
+    // The attacker deletes the isolation group (not in use yet) while the interfaces sit on
+    // allow-all: moving them onto it is NotFound, and so is compensating onto it (AWS says
+    // InvalidGroup.NotFound; the emulator does not check, so the answer is injected).
+    let (res, progress) = during_the_wait(&ops, &mut log, &fx.instance, || async {
+        let iso = iso_of(&ops, &fx.vpc).await;
+        ops.ec2
+            .delete_security_group()
+            .group_id(&iso)
+            .send()
+            .await
+            .unwrap();
+        emu.post(
+            "/_watchfloor/faults",
+            &json!({
+                "service": "ec2",
+                "action": "ModifyNetworkInterfaceAttribute",
+                "code": "InvalidGroup.NotFound",
+                "message": format!("The security group '{iso}' does not exist"),
+                "count": 10,
+            }),
+        );
+    })
+    .await;
+    let err = res.unwrap_err();
+    let msg = err.to_string();
+    // The NotFound was the group, not an interface: nothing is claimed gone or compensated.
+    assert!(
+        !msg.contains("no longer exist") && !msg.contains("compensated:"),
+        "{msg}\n{progress:#?}"
+    );
+    assert!(
+        msg.contains("OPEN TO THE INTERNET"),
+        "the failure says the instance may be open: {msg}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interface_deleted_mid_run_is_counted_gone_by_compensation() {
+    let (emu, ops, dir) = setup().await;
+    let mut log = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
+    let fx = fixture(&ops).await;
+    assert_eq!(fx.original.len(), 2);
+    // An interface vanishes (deleted with its instance) after the wait: moving it to isolation
+    // is InvalidNetworkInterfaceID.NotFound, and so is compensating it; the isolation group is
+    // still there, so it is gone, not a failure. (Injected: the emulator keeps the interface.)
+    let (res, progress) = during_the_wait(&ops, &mut log, &fx.instance, || async {
+        emu.post(
+            "/_watchfloor/faults",
+            &json!({
+                "service": "ec2",
+                "action": "ModifyNetworkInterfaceAttribute",
+                "code": "InvalidNetworkInterfaceID.NotFound",
+                "message": "The networkInterface ID does not exist",
+                "count": 2,
+            }),
+        );
+    })
+    .await;
+    let msg = res.unwrap_err().to_string();
+    assert!(
+        msg.contains("compensated: 1 interface(s) moved to the isolation group")
+            && msg.contains("(1 no longer exist)"),
+        "{msg}\n{progress:#?}"
+    );
+    assert!(!msg.contains("COMPENSATION FAILED"), "{msg}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

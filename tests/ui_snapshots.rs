@@ -125,16 +125,60 @@ fn triage_panel_80x24() {
                 "Keep the evidence: termination protection on, shutdown behaviour stop, volumes kept on termination."
                     .into(),
             ],
-            checks: vec![(
-                "ModifyNetworkInterfaceAttribute".into(),
-                "allowed".into(),
-                true,
+            checks: vec![watchfloor::triage::Check::new(
+                "ModifyNetworkInterfaceAttribute",
+                watchfloor::triage::Verdict::Allowed,
             )],
             typed_confirmation: false,
             action: watchfloor::triage::Action::Quarantine,
         }),
     );
     insta::assert_snapshot!(screen(&mut s, 80, 24, &plain()).backend());
+}
+
+#[test]
+fn triage_panel_names_a_denied_check_and_does_nothing() {
+    use watchfloor::triage::{Check, Verdict};
+    let mut s = campaign_state(300.0);
+    s.triage.case_id = Some("IR-42".into());
+    let later = s.now + chrono::TimeDelta::seconds(5);
+    update(&mut s, Msg::Tick(later));
+    keys(
+        &mut s,
+        &["/", "b", "a", "s", "t", "i", "o", "n", "enter", "S"],
+    );
+    let p = s.triage.panel.as_ref().expect("panel open");
+    let (id, action) = (p.id, p.action.clone());
+    update(
+        &mut s,
+        Msg::Triage(watchfloor::triage::executor::TriageEvent::Plan {
+            id,
+            plan: vec!["Stop the instance.".into()],
+            checks: vec![
+                Check::new("ModifyInstanceAttribute", Verdict::Allowed),
+                Check::new(
+                    "StopInstances",
+                    Verdict::Denied("UnauthorizedOperation".into()),
+                ),
+            ],
+            typed_confirmation: false,
+            action,
+        }),
+    );
+    let text = screen(&mut s, 120, 40, &plain()).backend().to_string();
+    assert!(
+        text.contains("dry run ModifyInstanceAttribute: allowed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("dry run StopInstances: denied: UnauthorizedOperation"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 check(s) NOT allowed: StopInstances"),
+        "{text}"
+    );
+    assert!(text.contains("not allowed: nothing will be done"), "{text}");
 }
 
 #[test]

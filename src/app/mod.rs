@@ -178,8 +178,13 @@ pub enum Msg {
 /// Side effects `update` asks the event loop to perform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// Leave the program (restoring the terminal).
-    Quit,
+    /// Leave the console (restoring the terminal). Only emitted when leaving is right: no run
+    /// under way, the last one just ended after a quit, or a second quit.
+    Quit {
+        /// Quit again while runs were under way: the caller finishes them at once, without the
+        /// rest of their wait.
+        forced: bool,
+    },
     /// Hand a triage job (preview or run) to the executor.
     Triage(crate::triage::executor::Job),
     /// Answer an MFA prompt: the code, or why there is none.
@@ -328,6 +333,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
         Msg::Triage(e) => {
             triage::on_event(state, e);
             state.dirty = true;
+            if let Some(quit) = triage::quit_if_drained(state) {
+                return vec![quit];
+            }
             triage::offer_resume(state)
         }
         Msg::Feed(u) => {
@@ -376,7 +384,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             state.dirty = true;
             state.triage.notice = None;
             if key == Key::ctrl('c') {
-                return vec![Command::Quit];
+                return triage::quit(state);
             }
             if !state.ui.mfa.is_empty() {
                 return edit_mfa(state, key);
@@ -482,7 +490,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         return Vec::new();
     }
     match (&mut state.ui.screen, action) {
-        (_, Action::Quit) => return vec![Command::Quit],
+        (_, Action::Quit) => return triage::quit(state),
         (Screen::Help { back, .. }, Action::Back | Action::Help) => {
             state.ui.screen = (**back).clone();
         }

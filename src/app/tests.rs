@@ -1,4 +1,5 @@
-//! Unit tests of `update()`: data application, navigation, filter, sort, staleness.
+//! Unit tests of `update()`: data application, navigation, filter, sort, staleness, console
+//! triage and the quit policy.
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
@@ -171,8 +172,8 @@ fn navigation_and_drill_in() {
     );
     key(&mut s, "esc");
     assert_eq!(s.ui.screen, Screen::Fleet);
-    assert_eq!(key(&mut s, "q"), vec![Command::Quit]);
-    assert_eq!(key(&mut s, "ctrl+c"), vec![Command::Quit]);
+    assert_eq!(key(&mut s, "q"), vec![Command::Quit { forced: false }]);
+    assert_eq!(key(&mut s, "ctrl+c"), vec![Command::Quit { forced: false }]);
 }
 
 #[test]
@@ -566,7 +567,7 @@ fn mfa_prompt_takes_six_digits_and_answers() {
     ));
     assert_eq!(
         key(&mut s, "q"),
-        vec![Command::Quit],
+        vec![Command::Quit { forced: false }],
         "keys are back to normal"
     );
 }
@@ -592,6 +593,7 @@ mod triage_flow {
     use crate::app::triage::Stage;
     use crate::triage::Action as T;
     use crate::triage::executor::TriageEvent;
+    use crate::triage::{Check, Verdict};
 
     /// A plan event for the open panel's action (what the executor echoes back).
     fn with_panel_action(s: &State, e: TriageEvent) -> Msg {
@@ -671,7 +673,7 @@ mod triage_flow {
             TriageEvent::Plan {
                 id: preview.id,
                 plan: vec!["Every interface → allow-all group…".into()],
-                checks: vec![("CreateTags (mirror)".into(), "allowed".into(), true)],
+                checks: vec![Check::new("CreateTags (mirror)", Verdict::Allowed)],
                 typed_confirmation: false,
                 action: T::Snapshot,
             },
@@ -758,10 +760,9 @@ mod triage_flow {
             TriageEvent::Plan {
                 id: preview.id,
                 plan: vec!["Move every interface…".into()],
-                checks: vec![(
-                    "ModifyNetworkInterfaceAttribute".into(),
-                    "allowed".into(),
-                    true,
+                checks: vec![Check::new(
+                    "ModifyNetworkInterfaceAttribute",
+                    Verdict::Allowed,
                 )],
                 typed_confirmation: false,
                 action: T::Snapshot,
@@ -817,10 +818,9 @@ mod triage_flow {
             TriageEvent::Plan {
                 id: p.id,
                 plan: vec![],
-                checks: vec![(
-                    "StopInstances".into(),
-                    "denied: UnauthorizedOperation".into(),
-                    false,
+                checks: vec![Check::new(
+                    "StopInstances",
+                    Verdict::Denied("UnauthorizedOperation".into()),
                 )],
                 typed_confirmation: false,
                 action: T::Snapshot,
@@ -836,7 +836,7 @@ mod triage_flow {
             TriageEvent::Plan {
                 id: p.id,
                 plan: vec![],
-                checks: vec![("StopInstances".into(), "allowed".into(), true)],
+                checks: vec![Check::new("StopInstances", Verdict::Allowed)],
                 typed_confirmation: false,
                 action: T::Snapshot,
             },
@@ -979,6 +979,190 @@ mod triage_flow {
             .map(|f| f.id.as_str())
             .collect();
         assert_eq!(left, vec!["f1"]);
+    }
+
+    /// A stop of the selected row (the miner, i-c), confirmed and running: its job.
+    fn running_stop(s: &mut State) -> crate::triage::executor::Job {
+        s.triage.case_id = Some("IR-1".into());
+        let p = job(&key(s, "S"));
+        ready(s, p.id);
+        let run = job(&key(s, "Y"));
+        assert!(!run.preview);
+        key(s, "esc");
+        run
+    }
+
+    /// The preview of job `id` came back with every check allowed.
+    fn ready(s: &mut State, id: u64) {
+        let m = with_panel_action(
+            s,
+            TriageEvent::Plan {
+                id,
+                plan: vec![],
+                checks: vec![],
+                typed_confirmation: false,
+                action: T::Snapshot,
+            },
+        );
+        update(s, m);
+        assert!(matches!(
+            s.triage.panel.as_ref().unwrap().stage,
+            Stage::Ready { .. }
+        ));
+    }
+
+    fn done(s: &mut State, id: u64) -> Vec<Command> {
+        update(
+            s,
+            Msg::Triage(TriageEvent::Done {
+                id,
+                result: Ok("done".into()),
+            }),
+        )
+    }
+
+    #[test]
+    fn quit_with_no_run_under_way_leaves_at_once() {
+        let mut s = armed();
+        s.triage.case_id = Some("IR-1".into());
+        // A preview in flight is not a run: nothing to wait for.
+        job(&key(&mut s, "S"));
+        key(&mut s, "esc");
+        assert_eq!(key(&mut s, "q"), vec![Command::Quit { forced: false }]);
+        assert!(!s.triage.quit_pending);
+    }
+
+    #[test]
+    fn a_first_quit_while_a_run_is_under_way_waits_and_says_so() {
+        let mut s = armed();
+        running_stop(&mut s);
+        assert!(key(&mut s, "q").is_empty(), "leaving would cancel the run");
+        assert!(s.triage.quit_pending);
+        assert_eq!(
+            s.triage.notice.as_deref(),
+            Some(crate::app::triage::QUIT_PENDING)
+        );
+        // Other news changes nothing: still waiting.
+        let now = s.now;
+        assert!(update(&mut s, Msg::Tick(now + TimeDelta::seconds(1))).is_empty());
+        assert!(update(&mut s, Msg::Feed(accounts())).is_empty());
+    }
+
+    #[test]
+    fn a_second_quit_while_a_run_is_under_way_forces() {
+        let mut s = armed();
+        running_stop(&mut s);
+        assert!(key(&mut s, "q").is_empty());
+        assert_eq!(key(&mut s, "q"), vec![Command::Quit { forced: true }]);
+        // ctrl+c counts as a quit too.
+        let mut s = armed();
+        running_stop(&mut s);
+        assert!(key(&mut s, "ctrl+c").is_empty());
+        assert_eq!(key(&mut s, "ctrl+c"), vec![Command::Quit { forced: true }]);
+    }
+
+    #[test]
+    fn the_last_run_ending_with_a_quit_pending_leaves() {
+        let mut s = armed();
+        let first = running_stop(&mut s);
+        key(&mut s, "j");
+        let second = running_stop(&mut s);
+        assert_ne!(first.target.instance_id, second.target.instance_id);
+        assert!(key(&mut s, "q").is_empty());
+        // One of two runs ended: still waiting for the other.
+        assert!(done(&mut s, first.id).is_empty());
+        assert!(s.triage.quit_pending);
+        // The last one ended: leave, not forced.
+        assert_eq!(
+            done(&mut s, second.id),
+            vec![Command::Quit { forced: false }]
+        );
+    }
+
+    #[test]
+    fn no_new_job_starts_while_a_quit_is_pending() {
+        let mut s = armed();
+        let run = running_stop(&mut s);
+        // A panel is open on the bastion when the operator quits (ctrl+c works over it).
+        key(&mut s, "j");
+        let p = job(&key(&mut s, "Q"));
+        ready(&mut s, p.id);
+        assert!(key(&mut s, "ctrl+c").is_empty());
+        assert!(s.triage.quit_pending);
+        // Its run cannot start: the panel ends with the reason and the row gets no mark.
+        assert!(key(&mut s, "Y").is_empty(), "no job while quitting");
+        assert_eq!(s.triage.jobs.len(), 1);
+        assert!(
+            !s.triage
+                .marks
+                .contains_key(&(0, p.target.instance_id.clone()))
+        );
+        assert!(matches!(
+            &s.triage.panel.as_ref().unwrap().stage,
+            Stage::Done { ok: false, message, .. } if message == crate::app::triage::DRAINING_JOB
+        ));
+        assert_eq!(
+            s.triage.notice.as_deref(),
+            Some(crate::app::triage::DRAINING_JOB)
+        );
+        key(&mut s, "enter");
+        assert!(s.triage.panel.is_none());
+        // A triage key is refused with the reason; no panel opens.
+        assert!(key(&mut s, "P").is_empty());
+        assert!(s.triage.panel.is_none() && s.triage.case_prompt.is_none());
+        assert_eq!(
+            s.triage.notice.as_deref(),
+            Some(crate::app::triage::DRAINING_JOB)
+        );
+        // An unfinished quarantine is not offered meanwhile (nor dropped).
+        s.triage.resume = vec![crate::app::triage::ResumeOffer {
+            key: crate::triage::Key {
+                account_id: "111111111111".into(),
+                region: "us-east-1".into(),
+                instance_id: "i-a".into(),
+            },
+            case: "IR-OLD".into(),
+            started: t0(),
+            not_before: None,
+        }];
+        assert!(update(&mut s, Msg::Feed(accounts())).is_empty());
+        assert!(s.triage.panel.is_none());
+        assert_eq!(s.triage.resume.len(), 1);
+        // The run ends: the console leaves.
+        assert_eq!(done(&mut s, run.id), vec![Command::Quit { forced: false }]);
+    }
+
+    #[test]
+    fn read_only_refuses_a_job_in_update() {
+        let mut s = armed();
+        s.triage.case_id = Some("IR-1".into());
+        let p = job(&key(&mut s, "S"));
+        ready(&mut s, p.id);
+        // Triage turned out disabled (no executor): the panel's run is refused here, not by
+        // the event loop.
+        s.triage.enabled = false;
+        assert!(key(&mut s, "Y").is_empty());
+        assert!(s.triage.jobs.is_empty());
+        assert!(s.triage.marks.is_empty());
+        assert!(matches!(
+            &s.triage.panel.as_ref().unwrap().stage,
+            Stage::Done { ok: false, message, .. } if message == crate::app::triage::READ_ONLY_JOB
+        ));
+        assert_eq!(
+            s.triage.notice.as_deref(),
+            Some(crate::app::triage::READ_ONLY_JOB)
+        );
+        // So is a re-run of the preview (a stop option), which would otherwise stay checking.
+        let mut s = armed();
+        s.triage.case_id = Some("IR-1".into());
+        let p = job(&key(&mut s, "S"));
+        ready(&mut s, p.id);
+        s.triage.enabled = false;
+        assert!(key(&mut s, "f").is_empty());
+        assert!(matches!(
+            &s.triage.panel.as_ref().unwrap().stage,
+            Stage::Done { ok: false, .. }
+        ));
     }
 
     #[test]

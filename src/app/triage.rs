@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::keymap::{Action as KeyAction, Key, KeyCode};
 use crate::triage::executor::{Job, TriageEvent};
-use crate::triage::{Action, Key as JournalKey, Step, Target};
+use crate::triage::{Action, Check, Key as JournalKey, Step, Target};
 
 use super::{Command, Screen, State};
 
@@ -21,8 +21,8 @@ pub enum Stage {
     Ready {
         /// What will happen.
         plan: Vec<String>,
-        /// (operation, verdict label, allowed).
-        checks: Vec<(String, String, bool)>,
+        /// Each DryRun call (or check) with its verdict.
+        checks: Vec<Check>,
         /// Confirmation must be the typed instance id, whatever the settings say.
         typed: bool,
     },
@@ -139,29 +139,100 @@ pub struct TriageUi {
     pub notice: Option<String>,
     /// Unfinished quarantines from the journal, offered one by one once their account shows.
     pub resume: Vec<ResumeOffer>,
+    /// The operator quit while runs were under way: the console leaves when the last one ends
+    /// (a second quit forces it), and no new job starts meanwhile.
+    pub quit_pending: bool,
 }
 
-fn new_job(state: &mut State, preview: bool) -> Option<Command> {
-    let p = state.triage.panel.as_mut()?;
+/// The notice of a first quit while runs are under way.
+pub const QUIT_PENDING: &str =
+    "an action is running: quitting when it finishes (quit again: isolate now and exit)";
+/// Why no job starts in read-only mode.
+pub const READ_ONLY_JOB: &str = "triage is disabled (read-only): nothing was done";
+/// Why no job starts while a quit waits for the running ones.
+pub const DRAINING_JOB: &str = "quitting: no new action starts while the running ones finish (quit again: isolate now and exit)";
+
+/// A quit key (the keymap's `quit` or ctrl+c). With no run under way the console leaves at
+/// once; with runs under way the first quit only waits for them (leaving would cancel them
+/// mid-way: a quarantine could stop on the allow-all group), and a second one leaves now,
+/// forced: the caller finishes them headless, without the rest of their wait.
+pub fn quit(state: &mut State) -> Vec<Command> {
+    let t = &mut state.triage;
+    if t.jobs.is_empty() {
+        return vec![Command::Quit { forced: false }];
+    }
+    if t.quit_pending {
+        return vec![Command::Quit { forced: true }];
+    }
+    t.quit_pending = true;
+    t.notice = Some(QUIT_PENDING.into());
+    state.dirty = true;
+    Vec::new()
+}
+
+/// After a triage event: the quit that waited for the running jobs, once the last one ended.
+pub fn quit_if_drained(state: &State) -> Option<Command> {
+    (state.triage.quit_pending && state.triage.jobs.is_empty())
+        .then_some(Command::Quit { forced: false })
+}
+
+/// Why no new job may start now, if so: read-only, or a quit is waiting for the running ones.
+fn refusal(t: &TriageUi) -> Option<&'static str> {
+    if !t.enabled {
+        Some(READ_ONLY_JOB)
+    } else if t.quit_pending {
+        Some(DRAINING_JOB)
+    } else {
+        None
+    }
+}
+
+/// The job of the open panel: a preview (plan and DryRun), or the run, which moves the panel
+/// to `Running` and marks the row. Refused, with the panel ended and a notice saying why, in
+/// read-only mode or while a quit waits for the running jobs.
+fn new_job(state: &mut State, preview: bool) -> Vec<Command> {
+    let why = refusal(&state.triage);
+    let Some(p) = state.triage.panel.as_mut() else {
+        return Vec::new();
+    };
+    if let Some(why) = why {
+        p.stage = Stage::Done {
+            ok: false,
+            message: why.into(),
+            progress: Vec::new(),
+        };
+        state.triage.notice = Some(why.into());
+        return Vec::new();
+    }
     let case = match &p.resume {
         Some(o) => o.case.clone(),
-        None => state.triage.case_id.clone()?,
+        None => match &state.triage.case_id {
+            Some(c) => c.clone(),
+            None => return Vec::new(),
+        },
     };
     state.triage.next_id += 1;
     p.id = state.triage.next_id;
     if !preview {
+        p.stage = Stage::Running {
+            progress: Vec::new(),
+        };
         state.triage.jobs.insert(
             p.id,
             (p.scope, p.target.instance_id.clone(), p.action.clone()),
         );
+        state.triage.marks.insert(
+            (p.scope, p.target.instance_id.clone()),
+            Mark::running(&p.action),
+        );
     }
-    Some(Command::Triage(Job {
+    vec![Command::Triage(Job {
         id: p.id,
         preview,
         action: p.action.clone(),
         target: p.target.clone(),
         case_id: case,
-    }))
+    })]
 }
 
 fn open_panel(
@@ -181,7 +252,7 @@ fn open_panel(
         typed: String::new(),
         resume: None,
     });
-    new_job(state, true).into_iter().collect()
+    new_job(state, true)
 }
 
 /// Opens the next resume offer whose account x region the fleet shows (so the panel can name
@@ -190,7 +261,7 @@ fn open_panel(
 pub fn offer_resume(state: &mut State) -> Vec<Command> {
     if state.triage.panel.is_some()
         || state.triage.case_prompt.is_some()
-        || !state.triage.enabled
+        || refusal(&state.triage).is_some()
         || state.triage.resume.is_empty()
     {
         return Vec::new();
@@ -234,7 +305,7 @@ pub fn offer_resume(state: &mut State) -> Vec<Command> {
         resume: Some(o),
     });
     state.dirty = true;
-    new_job(state, true).into_iter().collect()
+    new_job(state, true)
 }
 
 /// What the resume panel says above the quarantine plan.
@@ -257,6 +328,10 @@ fn resume_lines(o: &ResumeOffer) -> [String; 2] {
 pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
     if !state.triage.enabled {
         state.triage.notice = Some("read-only: triage actions are disabled".into());
+        return Vec::new();
+    }
+    if state.triage.quit_pending {
+        state.triage.notice = Some(DRAINING_JOB.into());
         return Vec::new();
     }
     let on_fleet = matches!(state.ui.screen, Screen::Fleet);
@@ -386,7 +461,7 @@ pub fn panel_key(state: &mut State, key: Key) -> Vec<Command> {
             Vec::new()
         }
         Stage::Ready { checks, typed, .. } => {
-            let allowed = checks.iter().all(|c| c.2);
+            let allowed = checks.iter().all(|c| c.verdict.permits());
             let typing = typing_setting || *typed;
             // Stop options re-run the DryRun with the new parameters: f/h/c, or alt+f/h/c while
             // the instance id is being typed.
@@ -404,7 +479,7 @@ pub fn panel_key(state: &mut State, key: Key) -> Vec<Command> {
                     _ => *clear_stop_protection = !*clear_stop_protection,
                 }
                 p.stage = Stage::Checking;
-                return new_job(state, true).into_iter().collect();
+                return new_job(state, true);
             }
             if !allowed || dry_only {
                 return Vec::new();
@@ -428,15 +503,7 @@ pub fn panel_key(state: &mut State, key: Key) -> Vec<Command> {
             if !go {
                 return Vec::new();
             }
-            p.stage = Stage::Running {
-                progress: Vec::new(),
-            };
-            let mark_key = (p.scope, p.target.instance_id.clone());
-            state
-                .triage
-                .marks
-                .insert(mark_key, Mark::running(&p.action));
-            new_job(state, false).into_iter().collect()
+            new_job(state, false)
         }
     }
 }

@@ -50,7 +50,10 @@ pub enum ErrorKind {
     DuplicateAccount,
     /// No answer: network error, timeout, endpoint down.
     Unreachable,
-    /// Anything else (bad parameter, missing resource, unexpected reply).
+    /// The resource does not exist (any more): a `...NotFound` code such as
+    /// `InvalidNetworkInterfaceID.NotFound` or `InvalidInstanceID.NotFound`.
+    NotFound,
+    /// Anything else (bad parameter, unexpected reply).
     Other,
 }
 
@@ -136,6 +139,9 @@ pub fn classify(op: &str, code: Option<String>, message: &str) -> AwsError {
         ErrorKind::Denied
     } else if c == "DryRunOperation" {
         ErrorKind::DryRunOk
+    } else if c.ends_with("NotFound") {
+        // `InvalidNetworkInterfaceID.NotFound`, `InvalidGroup.NotFound`, `NotFound`, ...
+        ErrorKind::NotFound
     } else {
         ErrorKind::Other
     };
@@ -220,5 +226,41 @@ mod tests {
         assert!(d.message.ends_with("(permission missing: see docs/iam.md)"));
         let n = classify("X", None, "  multi\n line  ");
         assert_eq!(n.message, "X: multi line");
+        assert_eq!(n.kind, ErrorKind::Other);
+    }
+
+    #[test]
+    fn missing_resources_are_not_found() {
+        for code in [
+            "InvalidNetworkInterfaceID.NotFound",
+            "InvalidInstanceID.NotFound",
+            "InvalidGroup.NotFound",
+            "NotFound",
+        ] {
+            let e = classify(
+                "ModifyNetworkInterfaceAttribute",
+                Some(code.into()),
+                "does not exist",
+            );
+            assert_eq!(e.kind, ErrorKind::NotFound, "{code}");
+            assert_eq!(
+                e.message,
+                format!("ModifyNetworkInterfaceAttribute: {code}: does not exist"),
+                "no hint is added"
+            );
+        }
+        // Only the code decides: a message saying "NotFound" is not enough, nor is a code that
+        // merely contains it.
+        for (code, msg) in [
+            (
+                Some("InvalidParameterValue"),
+                "InvalidNetworkInterfaceID.NotFound",
+            ),
+            (None, "InvalidInstanceID.NotFound"),
+            (Some("NotFoundYet"), "x"),
+        ] {
+            let e = classify("X", code.map(str::to_string), msg);
+            assert_eq!(e.kind, ErrorKind::Other, "{code:?} {msg}");
+        }
     }
 }

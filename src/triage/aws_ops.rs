@@ -134,7 +134,12 @@ impl Ops for AwsOps {
             .iter()
             .flat_map(|r| r.instances())
             .next()
-            .ok_or_else(|| AwsError::other(format!("{instance} not found (terminated?)")))?;
+            .ok_or_else(|| {
+                AwsError::new(
+                    ErrorKind::NotFound,
+                    format!("{instance} not found (terminated?)"),
+                )
+            })?;
         // ENIs and their groups from DescribeNetworkInterfaces: the authoritative per-ENI view.
         let enis_out = self
             .ec2

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{Direction, Facts, GroupInfo, OpResult, Ops, Volume};
-use crate::aws::AwsError;
+use crate::aws::{AwsError, ErrorKind};
 use crate::model::{IngressRule, InstanceState, RuleSource, Scope, SecurityGroup};
 use crate::source::demo::DemoWorld;
 
@@ -46,7 +46,10 @@ impl Ops for DemoOps {
             .into_iter()
             .find(|i| i.instance_id == instance)
             .ok_or_else(|| {
-                AwsError::other(format!("{instance} not found in {}", self.scope.region))
+                AwsError::new(
+                    ErrorKind::NotFound,
+                    format!("{instance} not found in {}", self.scope.region),
+                )
             })?;
         Ok(Facts {
             state: Some(i.state),

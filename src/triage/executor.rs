@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::aws_ops::AwsOps;
 use super::demo_ops::DemoOps;
-use super::{Action, AuditLog, Context, Journal, Key, Ops, Runner, Step, Target};
+use super::{Action, AuditLog, Check, Context, Journal, Key, Ops, Runner, Step, Target};
 use crate::aws::Connected;
 use crate::model::Scope;
 use crate::source::demo::DemoWorld;
@@ -60,8 +60,8 @@ pub enum TriageEvent {
         id: u64,
         /// What will happen, in plain words.
         plan: Vec<String>,
-        /// (operation, verdict label, allowed).
-        checks: Vec<(String, String, bool)>,
+        /// Each DryRun call (or check) with its verdict.
+        checks: Vec<Check>,
         /// The run must be confirmed by typing the instance id.
         typed_confirmation: bool,
         /// The action to run once confirmed.
@@ -331,11 +331,7 @@ async fn drive<O: Ops>(
         let _ = inner.tx.send(TriageEvent::Plan {
             id: job.id,
             plan,
-            checks: p
-                .checks
-                .into_iter()
-                .map(|c| (c.what, c.verdict.label(), c.verdict.permits()))
-                .collect(),
+            checks: p.checks,
             typed_confirmation: p.typed_confirmation,
             action: p.action,
         });

@@ -2,7 +2,6 @@
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,11 +15,9 @@ use super::{
 };
 use crate::aws::{TerminalPrompt, creds};
 use crate::cli::{Cli, TriageArgs, TriageKind};
+use crate::cmd::Outcome;
 use crate::config::Regions;
 use crate::ui::step_line;
-
-/// Exit code when the DryRun check says the identity may not do it.
-pub const EXIT_DENIED: u8 = 3;
 
 /// The audit log path from `--audit-log` or the default.
 pub fn audit_path(cli: &Cli) -> anyhow::Result<PathBuf> {
@@ -31,7 +28,7 @@ pub fn audit_path(cli: &Cli) -> anyhow::Result<PathBuf> {
 }
 
 /// `watchfloor audit`.
-pub fn print_audit(cli: &Cli) -> anyhow::Result<ExitCode> {
+pub fn print_audit(cli: &Cli) -> anyhow::Result<Outcome> {
     let path = audit_path(cli)?;
     let (records, bad) = AuditLog::read(&path)
         .with_context(|| format!("cannot read the audit log {}", path.display()))?;
@@ -42,12 +39,12 @@ pub fn print_audit(cli: &Cli) -> anyhow::Result<ExitCode> {
     for b in &bad {
         eprintln!("watchfloor: {b}");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
 /// `watchfloor triage ACTION --account A --region R --instance I --case C`, and
 /// `watchfloor triage resume`.
-pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<Outcome> {
     let config = cli.load_config()?;
     if cli.read_only || config.settings.read_only {
         bail!(
@@ -161,24 +158,24 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
             err,
             "watchfloor: denied (see the dry-run results above); nothing was changed"
         )?;
-        return Ok(ExitCode::from(EXIT_DENIED));
+        return Ok(Outcome::Denied);
     }
     if preview.checks.iter().any(|c| !c.verdict.permits()) {
         writeln!(
             err,
             "watchfloor: the dry run failed (see above); nothing was changed"
         )?;
-        return Ok(ExitCode::from(1));
+        return Ok(Outcome::Failed);
     }
     if cli.dry_run {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Outcome::Success);
     }
     if preview.typed_confirmation && !args.from_tags {
         writeln!(
             err,
             "watchfloor: there is no local journal record: to restore the groups the instance tags name (above), run again with --from-tags; nothing was changed"
         )?;
-        return Ok(ExitCode::from(1));
+        return Ok(Outcome::Failed);
     }
     if !args.yes || preview.typed_confirmation {
         write!(
@@ -191,7 +188,7 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<ExitCode> {
         std::io::stdin().lock().read_line(&mut line)?;
         if line.trim() != instance {
             writeln!(err, "watchfloor: not confirmed; nothing was changed")?;
-            return Ok(ExitCode::from(1));
+            return Ok(Outcome::Failed);
         }
     }
     drop(err);
@@ -215,7 +212,7 @@ fn report(
     progress: &[Step],
     result: Result<String, TriageError>,
     audit: &std::path::Path,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<Outcome> {
     let mut err = std::io::stderr().lock();
     for p in progress {
         let _ = writeln!(err, "  {}", escape_controls(&step_line(p)));
@@ -223,7 +220,7 @@ fn report(
     match result {
         Ok(msg) => {
             let _ = writeln!(std::io::stdout(), "{}", escape_controls(&msg));
-            Ok(ExitCode::SUCCESS)
+            Ok(Outcome::Success)
         }
         Err(e @ TriageError::Refused(_)) => {
             let _ = writeln!(
@@ -231,7 +228,7 @@ fn report(
                 "watchfloor: refused: {}",
                 escape_controls(&e.to_string())
             );
-            Ok(ExitCode::from(1))
+            Ok(Outcome::Failed)
         }
         Err(e) => {
             let _ = writeln!(
@@ -240,7 +237,7 @@ fn report(
                 escape_controls(&e.to_string()),
                 audit.display()
             );
-            Ok(ExitCode::from(1))
+            Ok(Outcome::Failed)
         }
     }
 }
@@ -269,7 +266,7 @@ fn open_files(path: &std::path::Path) -> anyhow::Result<(AuditLog, Journal)> {
 
 /// `watchfloor triage resume`: finishes every quarantine the journal records as unfinished,
 /// each under its own case, in the account whose STS-verified id the journal names.
-async fn resume(cli: &Cli, config: &crate::config::Config, yes: bool) -> anyhow::Result<ExitCode> {
+async fn resume(cli: &Cli, config: &crate::config::Config, yes: bool) -> anyhow::Result<Outcome> {
     let path = audit_path(cli)?;
     let (mut audit, mut journal) = open_files(&path)?;
     let todo = journal.unfinished();
@@ -279,7 +276,7 @@ async fn resume(cli: &Cli, config: &crate::config::Config, yes: bool) -> anyhow:
             "no unfinished quarantine in {}",
             journal.path().display()
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Outcome::Success);
     }
     let mut err = std::io::stderr().lock();
     writeln!(
@@ -305,7 +302,7 @@ async fn resume(cli: &Cli, config: &crate::config::Config, yes: bool) -> anyhow:
         std::io::stdin().lock().read_line(&mut line)?;
         if line.trim() != "RESUME" {
             writeln!(err, "watchfloor: not confirmed; nothing was changed")?;
-            return Ok(ExitCode::from(1));
+            return Ok(Outcome::Failed);
         }
     }
     drop(err);
@@ -382,7 +379,11 @@ async fn resume(cli: &Cli, config: &crate::config::Config, yes: bool) -> anyhow:
         );
         report(&runner.progress, result, &path)?;
     }
-    Ok(ExitCode::from(u8::from(failed)))
+    Ok(if failed {
+        Outcome::Failed
+    } else {
+        Outcome::Success
+    })
 }
 
 /// Takes SIGINT, SIGQUIT, SIGTERM and SIGHUP from now on (so none of them kills a run

@@ -28,6 +28,8 @@ mod verdict;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::aws::ErrorKind;
+
 pub use audit::{AuditLog, Phase, Record};
 pub use facts::{Facts, Volume, original_tags};
 pub use journal::{Journal, Key};
@@ -163,6 +165,9 @@ pub enum TriageError {
         step: String,
         /// Why.
         error: String,
+        /// What kind of failure the AWS error was (`Other` when no AWS call said so): decide
+        /// on this, never on the text.
+        kind: ErrorKind,
     },
     /// The action cannot be done as asked (e.g. stop protection set and not cleared).
     Refused(String),
@@ -174,7 +179,7 @@ impl std::fmt::Display for TriageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TriageError::Audit(m) => write!(f, "audit log or journal unwritable: {m}"),
-            TriageError::Api { step, error } => write!(f, "{step} failed: {error}"),
+            TriageError::Api { step, error, .. } => write!(f, "{step} failed: {error}"),
             TriageError::Refused(m) => f.write_str(m),
             TriageError::Interrupted(s) => write!(f, "interrupted after {s}"),
         }

@@ -14,6 +14,7 @@ use super::{
     ALLOW_ALL_GROUP, Check, Direction, Facts, GroupInfo, ISOLATION_GROUP, Ops, Preview, Runner,
     Step, TAG_AT, TAG_CASE, TAG_LIMIT, TAG_STATE, TriageError, Verdict, original_tags,
 };
+use crate::aws::ErrorKind;
 use crate::model::{IngressRule, InstanceState, RuleSource};
 
 /// The rules a watchfloor group must have, both ways.
@@ -183,6 +184,7 @@ impl<'a, O: Ops> Runner<'a, O> {
             .ok_or_else(|| TriageError::Api {
                 step: format!("read group {group}"),
                 error: "the group does not exist (deleted meanwhile?)".into(),
+                kind: ErrorKind::NotFound,
             })
     }
 
@@ -229,6 +231,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                 return Err(TriageError::Api {
                     step: format!("verify {label} group {group}"),
                     error: format!("its rules are still not exact: {}", rules_label(&left)),
+                    kind: ErrorKind::Other,
                 });
             }
         }
@@ -400,6 +403,10 @@ impl<'a, O: Ops> Runner<'a, O> {
                     TriageError::Refused(m) if comp.is_none() => TriageError::Refused(m),
                     e => TriageError::Api {
                         step: "quarantine".into(),
+                        kind: match &e {
+                            TriageError::Api { kind, .. } => *kind,
+                            _ => ErrorKind::Other,
+                        },
                         error: match comp {
                             Some(c) => format!("{e}; {c}"),
                             None => format!("{e}; no interface is on the allow-all group"),
@@ -575,6 +582,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                 error: format!(
                     "{id} was terminated during quarantine (by someone else): its evidence may be lost"
                 ),
+                kind: ErrorKind::Other,
             });
         }
         let off: Vec<String> = end
@@ -591,6 +599,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                 } else {
                     format!("not isolated: {}", off.join("; "))
                 },
+                kind: ErrorKind::Other,
             });
         }
         let examiner = self.ctx.examiner_cidr.clone();
@@ -883,9 +892,20 @@ impl<'a, O: Ops> Runner<'a, O> {
                 .await;
             match r {
                 Ok(()) => {}
-                // Deleted with a terminated instance: nothing left to open.
-                Err(e) if e.to_string().contains("InvalidNetworkInterfaceID.NotFound") => {
-                    gone += 1;
+                // Not found: the interface or the isolation group. Only if the group is still
+                // there was it the interface, deleted with a terminated instance: nothing left
+                // to open. A group deleted meanwhile leaves the interface where it was.
+                Err(
+                    e @ TriageError::Api {
+                        kind: ErrorKind::NotFound,
+                        ..
+                    },
+                ) => {
+                    if self.group_info(&iso).await.is_ok() {
+                        gone += 1;
+                    } else {
+                        failed.push(format!("{eni}: {e}"));
+                    }
                 }
                 Err(e) => failed.push(format!("{eni}: {e}")),
             }

@@ -260,6 +260,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                     restored.len(),
                     failed.join("; ")
                 ),
+                kind: crate::aws::ErrorKind::Other,
             });
         }
         Ok(format!(

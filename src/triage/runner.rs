@@ -185,6 +185,7 @@ impl<'a, O: Ops> Runner<'a, O> {
                 Err(TriageError::Api {
                     step: step.to_string(),
                     error: e.message,
+                    kind: e.kind,
                 })
             }
         }
@@ -424,6 +425,7 @@ pub(super) fn api(step: impl Into<String>) -> impl FnOnce(AwsError) -> TriageErr
     move |e| TriageError::Api {
         step,
         error: e.message,
+        kind: e.kind,
     }
 }
 

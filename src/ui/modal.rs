@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::app::MfaPromptState;
 use crate::theme::Theme;
-use crate::triage::{Step, StepOutcome};
+use crate::triage::{Check, Step, StepOutcome};
 
 /// A progress step as the triage panel and headless `triage` print it: `✓ step`,
 /// `✗ step: why`, `! warning`, `… wait`, `!! compensation`.
@@ -197,11 +197,18 @@ pub fn triage(
             checks,
             typed,
         } => {
-            let blocked: Vec<&(String, String, bool)> = checks.iter().filter(|c| !c.2).collect();
-            for (op, label, ok) in checks {
+            let blocked: Vec<&Check> = checks.iter().filter(|c| !c.verdict.permits()).collect();
+            for c in checks {
                 lines.push(Line::from(vec![
-                    Span::styled(format!("dry run {op}: "), muted),
-                    Span::styled(label.clone(), if *ok { theme.fg("ok") } else { danger }),
+                    Span::styled(format!("dry run {}: ", c.what), muted),
+                    Span::styled(
+                        c.verdict.label(),
+                        if c.verdict.permits() {
+                            theme.fg("ok")
+                        } else {
+                            danger
+                        },
+                    ),
                 ]));
             }
             if !checks.is_empty() {
@@ -222,7 +229,7 @@ pub fn triage(
                         blocked.len(),
                         blocked
                             .iter()
-                            .map(|c| c.0.as_str())
+                            .map(|c| c.what.as_str())
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),

@@ -1,0 +1,48 @@
+//! `watchfloor demo`: the console on the simulated fleet, with its triage executor acting on
+//! the simulated world.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+
+use super::Outcome;
+use super::console::{configure_triage, executor, offer_resumes, session};
+use crate::app::State;
+use crate::cli::{Cli, DemoArgs};
+use crate::keymap::Keymap;
+use crate::source::demo::{self, DemoWorld};
+use crate::source::mfa::MfaReplies;
+use crate::triage::executor::Backend;
+
+/// Plays the campaign of `--seed` at `--speed` in the console until the operator quits.
+pub async fn run(cli: &Cli, args: &DemoArgs, keymap: Keymap) -> anyhow::Result<Outcome> {
+    let theme = cli.load_theme()?;
+    let world = Arc::new(DemoWorld::new(args.seed, Utc::now()).with_speed(args.speed));
+    let (tx, rx) = mpsc::channel(1024);
+    let (ttx, trx) = mpsc::unbounded_channel();
+    let settings = crate::config::Settings::default();
+    let exec = executor(cli, &settings, Backend::Demo(world.clone()), ttx)?;
+    tokio::spawn(demo::spawn(world, tx));
+    // The demo asks for no MFA code: its prompt channel stays empty.
+    let (_prompt_tx, prompt_rx) = mpsc::channel(1);
+    let mut state = State::new(
+        format!("demo seed {} ×{}", args.seed, args.speed),
+        keymap,
+        Utc::now(),
+    );
+    configure_triage(&mut state, cli, &settings, exec.is_some());
+    if exec.is_some() {
+        offer_resumes(&mut state, cli)?;
+    }
+    session(
+        state,
+        theme,
+        rx,
+        prompt_rx,
+        trx,
+        MfaReplies::default(),
+        exec,
+    )
+    .await
+}
