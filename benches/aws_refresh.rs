@@ -510,7 +510,11 @@ fn bench_watchfloor(
     for run in 0..RUNS {
         clear_requests(emu)?;
         let t = Instant::now();
-        let updates = rt.block_on(aws::poll_once(config, Arc::new(TerminalPrompt)));
+        let updates = rt.block_on(aws::poll_once(
+            config,
+            Arc::new(TerminalPrompt),
+            &Default::default(),
+        ));
         runs.times.push(t.elapsed());
         let reported = check_updates(&updates, scopes)?;
         let (per_scope, sts) = split_requests(&emu.requests())?;

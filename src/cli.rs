@@ -196,6 +196,10 @@ pub struct SnapshotArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
+    /// Also look up who launched each instance that has a finding or was launched in the last
+    /// 24 h (CloudTrail LookupEvents, 2 a second per account and region; progress on stderr).
+    #[arg(long)]
+    pub launched_by: bool,
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {

@@ -52,6 +52,8 @@ pub enum Action {
     NextFinding,
     /// Archive the selected GuardDuty finding (opens the confirmation panel).
     ArchiveFinding,
+    /// Look up who launched the instance (CloudTrail), in the detail screen.
+    LaunchedBy,
 }
 
 impl Action {
@@ -77,6 +79,7 @@ impl Action {
         Action::Confirm,
         Action::NextFinding,
         Action::ArchiveFinding,
+        Action::LaunchedBy,
     ];
 
     /// Name used in keymap files.
@@ -102,6 +105,7 @@ impl Action {
             Action::Confirm => "confirm",
             Action::NextFinding => "next-finding",
             Action::ArchiveFinding => "archive-finding",
+            Action::LaunchedBy => "launched-by",
         }
     }
 
@@ -128,6 +132,7 @@ impl Action {
             Action::Confirm => "confirm the action shown",
             Action::NextFinding => "select next finding (detail)",
             Action::ArchiveFinding => "archive selected finding",
+            Action::LaunchedBy => "who launched it (CloudTrail)",
         }
     }
 

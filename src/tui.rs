@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::app::{Command, Msg, State, update};
 use crate::feed::Report;
 use crate::keymap::Key;
+use crate::source::lookups::Lookups;
 use crate::source::mfa::{MfaReplies, Prompt};
 use crate::theme::Theme;
 use crate::triage::executor::{Executor, TriageEvent};
@@ -99,19 +100,36 @@ pub enum Exit {
     Signal,
 }
 
+/// What the console talks to: the feeds, MFA prompts and triage events it receives, and the
+/// services its commands go to.
+pub struct Wiring {
+    /// Feed reports (and lookup answers).
+    pub feeds: mpsc::Receiver<Report>,
+    /// MFA prompts raised by the AWS source.
+    pub prompts: mpsc::Receiver<Prompt>,
+    /// News from the triage executor.
+    pub triage: mpsc::UnboundedReceiver<TriageEvent>,
+    /// Answers the MFA prompts.
+    pub replies: MfaReplies,
+    /// The triage executor (None in read-only mode, where none exists).
+    pub exec: Option<Executor>,
+    /// Runs the lookups the operator asks for (who launched an instance).
+    pub lookups: Lookups,
+}
+
 /// Runs the console until the user quits (or SIGTERM/SIGHUP), always restoring the terminal.
 /// `replies` answers the MFA prompts the AWS source raises; `exec` is the triage executor (None
 /// in read-only mode, where none exists). It never waits for running actions itself beyond the
 /// first quit: the caller drains the executor on every way out, errors and panics included.
-pub async fn run(
-    mut state: State,
-    theme: Theme,
-    mut rx: mpsc::Receiver<Report>,
-    mut prompt_rx: mpsc::Receiver<Prompt>,
-    mut triage_rx: mpsc::UnboundedReceiver<TriageEvent>,
-    replies: MfaReplies,
-    exec: Option<Executor>,
-) -> Result<Exit> {
+pub async fn run(mut state: State, theme: Theme, wiring: Wiring) -> Result<Exit> {
+    let Wiring {
+        feeds: mut rx,
+        prompts: mut prompt_rx,
+        triage: mut triage_rx,
+        replies,
+        exec,
+        lookups,
+    } = wiring;
     // Triage runs only where an executor exists: `update` then refuses every job itself.
     state.triage.enabled &= exec.is_some();
     let (_guard, mut terminal) = TerminalGuard::enter()?;
@@ -194,6 +212,7 @@ pub async fn run(
                         x.submit(job);
                     }
                 }
+                Command::Lookup(job) => lookups.submit(job),
             }
         }
     }

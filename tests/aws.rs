@@ -74,7 +74,8 @@ async fn whole_fleet_across_accounts_and_regions() {
         &json!({"role_arn": format!("arn:aws:iam::{BROKEN}:role/denied")}),
     );
 
-    let updates = aws::poll_once(&config(&emu), Arc::new(TerminalPrompt)).await;
+    let updates =
+        aws::poll_once(&config(&emu), Arc::new(TerminalPrompt), &Default::default()).await;
     let state = apply(updates);
     let snap = watchfloor::snapshot::build(&state.fleet, "aws", Utc::now());
     let doc = serde_json::to_value(&snap).unwrap();
@@ -376,7 +377,7 @@ async fn throttling_backs_off_and_recovers_while_other_feeds_go_on() {
         &json!({"service": "ec2", "action": "DescribeInstances", "code": "RequestLimitExceeded", "status": 503, "count": 3}),
     );
     let (tx, mut rx) = mpsc::channel(1024);
-    aws::spawn(c, Arc::new(TerminalPrompt), tx, None);
+    aws::spawn(c, Arc::new(TerminalPrompt), tx, Default::default());
     let failed = wait_for(&mut rx, 60, "a throttled EC2 poll", |u| {
         matches!(u, Report::Failed { feed: "ec2", .. })
     })
@@ -427,7 +428,7 @@ async fn emulator_outage_is_reported_and_recovered_without_panic() {
     let mut c = fast(config(&emu));
     c.accounts.truncate(1);
     let (tx, mut rx) = mpsc::channel(1024);
-    aws::spawn(c, Arc::new(TerminalPrompt), tx, None);
+    aws::spawn(c, Arc::new(TerminalPrompt), tx, Default::default());
     wait_for(&mut rx, 60, "first EC2 inventory", |u| {
         matches!(
             u,
@@ -534,7 +535,7 @@ async fn mfa_role_is_assumed_with_the_typed_code() {
     let config = Config::parse(std::path::Path::new("mfa.toml"), &src).unwrap();
     emu.http("DELETE", "/_watchfloor/requests", "");
     let prompt = Arc::new(ScriptedMfa(Default::default()));
-    let state = apply(aws::poll_once(&config, prompt.clone()).await);
+    let state = apply(aws::poll_once(&config, prompt.clone(), &Default::default()).await);
     assert_eq!(
         prompt.0.load(std::sync::atomic::Ordering::SeqCst),
         1,
@@ -609,7 +610,7 @@ async fn an_account_that_failed_to_connect_is_retried() {
     let mut c = fast(config(&emu));
     c.accounts.retain(|a| a.alias == "broken");
     let (tx, mut rx) = mpsc::channel(1024);
-    aws::spawn(c, Arc::new(TerminalPrompt), tx, None);
+    aws::spawn(c, Arc::new(TerminalPrompt), tx, Default::default());
     let failed = wait_for(&mut rx, 60, "the denied account's error", |u| {
         matches!(u, Report::Failed { .. })
     })
@@ -674,7 +675,7 @@ async fn a_declined_mfa_prompt_is_not_asked_again() {
     let config = fast(Config::parse(std::path::Path::new("mfa.toml"), &src).unwrap());
     let prompt = Arc::new(DecliningMfa(Default::default()));
     let (tx, mut rx) = mpsc::channel(1024);
-    aws::spawn(config, prompt.clone(), tx, None);
+    aws::spawn(config, prompt.clone(), tx, Default::default());
     let failed = wait_for(&mut rx, 30, "the declined account's error", |u| {
         matches!(u, Report::Failed { .. })
     })

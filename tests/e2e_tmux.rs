@@ -311,3 +311,45 @@ fn a_second_quit_during_an_action_isolates_now_and_exits() {
     assert!(!s.contains("-icanon"), "terminal left in raw mode:\n{s}");
     assert!(quarantined(&audit), "no outcome record");
 }
+
+#[test]
+fn credits_and_the_launch_radar_end_to_end() {
+    let t = Tmux::start(
+        "radar",
+        &wrapped("", "demo --seed 3 --speed 40 --color never"),
+    );
+    // The legacy bastion mines its credits away and is then held at its 30 % baseline: the
+    // row says `0 cr`, not a modest-looking CPU bar.
+    t.wait_for("the bastion held at its baseline", 60, |s| {
+        s.lines()
+            .any(|l| l.contains("bastion-legacy") && l.contains("0 cr"))
+    });
+    // Flags are filter terms: the GPU boxes run a stranger's AMI.
+    t.keys(&["/"]);
+    t.keys(&[
+        "f", "o", "r", "e", "i", "g", "n", "-", "a", "m", "i", "Enter",
+    ]);
+    let s = t.wait_for("the foreign-AMI boxes", 30, |s| {
+        s.contains("/foreign-ami (") && s.lines().filter(|l| l.contains("i-0")).count() >= 4
+    });
+    assert!(
+        s.lines()
+            .filter(|l| l.contains("i-0"))
+            .all(|l| !l.contains("bastion-legacy")),
+        "{s}"
+    );
+    t.keys(&["Enter"]);
+    t.wait_for("the detail screen", 10, |s| {
+        s.contains("flags") && s.contains("foreign-ami") && s.contains("press L to look up")
+    });
+    // Who launched it, looked up on demand: a leaked CI key from a VPS, an odd user agent.
+    t.keys(&["L"]);
+    let s = t.wait_for("the launcher", 10, |s| s.contains("xmr-autoscale"));
+    assert!(
+        s.contains("user/ci-deploy") && s.contains("45.9.148.113"),
+        "{s}"
+    );
+    t.keys(&["Escape", "q"]);
+    let s = t.wait_for("the process to exit", 10, |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=0"), "{s}");
+}

@@ -182,7 +182,8 @@ async fn credits_and_launch_radar_from_the_emulator() {
         .await
         .expect("DeregisterImage");
 
-    let reports = aws::poll_once(&config(&emu), Arc::new(TerminalPrompt)).await;
+    let reports =
+        aws::poll_once(&config(&emu), Arc::new(TerminalPrompt), &Default::default()).await;
     let failures: Vec<String> = reports
         .iter()
         .filter_map(|r| match r {
@@ -312,4 +313,131 @@ async fn credits_and_launch_radar_from_the_emulator() {
         .filter(|r| r.to_string().contains("DescribeImages"))
         .count();
     assert_eq!(describes, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn who_launched_it_from_cloudtrail() {
+    use watchfloor::model::launch::LaunchedBy;
+    use watchfloor::source::lookups::{Backend, Lookup, Lookups};
+    let emu = Emulator::start();
+    set_test_credentials();
+    let cfg = sdk(&emu, "us-east-1", None).await;
+    let ec2 = aws_sdk_ec2::Client::new(&cfg);
+    let miner = launch(&ec2, "miner", InstanceType::P32xlarge, AMAZON_AMI, true).await;
+    let quiet = launch(&ec2, "quiet", InstanceType::T3Micro, AMAZON_AMI, false).await;
+    let at = Utc::now() - chrono::TimeDelta::minutes(3);
+    emu.post(
+        "/_watchfloor/cloudtrail/events",
+        &json!({"account_id": MAIN, "region": "us-east-1", "events": [
+            // Another call naming the instance, newer than its launch: not the launcher.
+            {"instance_id": miner, "event_name": "CreateTags", "principal": "arn:aws:iam::123456789012:user/tagger"},
+            {"instance_id": miner, "principal": "arn:aws:iam::123456789012:user/ci-deploy",
+             "access_key_id": "AKIAEXAMPLELEAKED01", "source_ip": "45.9.148.113",
+             "user_agent": "python-requests/2.31.0 xmr-autoscale/0.3\u{1b}[2J", "at": at.to_rfc3339()}
+        ]}),
+    );
+    let registry = watchfloor::aws::Accounts::default();
+    let reports = aws::poll_once(&config(&emu), Arc::new(TerminalPrompt), &registry).await;
+    let mut s = State::new("aws", Keymap::default_map(), Utc::now());
+    for r in reports {
+        update(&mut s, Msg::Feed(r));
+    }
+    let (tx, _rx) = tokio::sync::mpsc::channel(1);
+    let lookups = Lookups::new(Backend::Aws(registry), tx);
+    let job = |id: &str, launched| Lookup {
+        scope: watchfloor::model::Scope::new(MAIN, "us-east-1"),
+        instance_id: id.into(),
+        launched,
+    };
+    emu.http("DELETE", "/_watchfloor/requests", "");
+    let (found, calls) = lookups.run(&job(&miner, Some(at))).await;
+    assert_eq!(calls, 1);
+    let LaunchedBy::Found(l) = found else {
+        panic!("{found:?}")
+    };
+    assert_eq!(l.principal, "arn:aws:iam::123456789012:user/ci-deploy");
+    assert_eq!(l.access_key_id, "AKIAEXAMPLELEAKED01");
+    assert_eq!(l.source_ip, "45.9.148.113");
+    assert!(
+        l.user_agent
+            .starts_with("python-requests/2.31.0 xmr-autoscale/0.3")
+    );
+    assert_eq!(l.at.timestamp(), at.timestamp());
+    // No RunInstances event: said so, not guessed.
+    assert_eq!(
+        lookups.run(&job(&quiet, Some(Utc::now()))).await,
+        (LaunchedBy::NotFound, 1)
+    );
+    // Launched beyond CloudTrail's 90 days: not looked up at all.
+    let old = Utc::now() - chrono::TimeDelta::days(120);
+    assert_eq!(
+        lookups.run(&job(&quiet, Some(old))).await,
+        (LaunchedBy::BeyondHistory, 0)
+    );
+    let lookups_made = emu
+        .requests()
+        .iter()
+        .filter(|r| r["action"] == "LookupEvents")
+        .count();
+    assert_eq!(lookups_made, 2);
+
+    // Through the fleet model into the snapshot, and the user agent's escape sequence never
+    // reaches a terminal: the detail view escapes it.
+    update(
+        &mut s,
+        Msg::Feed(Report::LaunchedBy {
+            scope: watchfloor::model::Scope::new(MAIN, "us-east-1"),
+            instance_id: miner.clone(),
+            result: LaunchedBy::Found(l),
+            calls,
+        }),
+    );
+    let snap = serde_json::to_value(watchfloor::snapshot::build(&s.fleet, "aws", s.now)).unwrap();
+    let m = snap["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["instance_id"] == json!(miner))
+        .unwrap();
+    assert_eq!(m["launched_by"]["source_ip"], json!("45.9.148.113"));
+    assert_eq!(m["launched_by_status"], json!("found"));
+    let q = snap["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["instance_id"] == json!(quiet))
+        .unwrap();
+    assert_eq!(q["launched_by"], json!(null));
+    assert_eq!(q["launched_by_status"], json!(null), "not looked up");
+    let row = s
+        .fleet
+        .rows
+        .iter()
+        .position(|r| r.instance.instance_id == miner)
+        .unwrap();
+    let scope = s.fleet.rows[row].scope;
+    s.ui.screen = watchfloor::app::Screen::Detail {
+        scope,
+        instance_id: miner.clone(),
+        scroll: 0,
+        finding: None,
+    };
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 50)).unwrap();
+    term.draw(|f| {
+        watchfloor::ui::render(
+            f,
+            &s,
+            &watchfloor::theme::Theme::default_theme(watchfloor::theme::ColorMode::None),
+        )
+    })
+    .unwrap();
+    let screen: String = term
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(screen.contains("xmr-autoscale/0.3"), "{screen}");
+    assert!(!screen.contains('\u{1b}'), "an escape reached the screen");
 }

@@ -11,6 +11,7 @@ use crate::model::credits::{Credits, exhausted_at};
 use crate::model::exposure::Exposure;
 use crate::model::flags::{Flag, Flags};
 use crate::model::image::{Image, image_flag};
+use crate::model::launch::LaunchedBy;
 use crate::model::risk::{is_accelerator, is_saturated, is_very_large};
 use crate::model::{
     CpuSeries, Finding, Instance, Risk, RiskInput, Scope, SecurityGroup, exposure_of, risk_of,
@@ -116,6 +117,8 @@ pub struct ScopeData {
     pub credits: HashMap<String, Credits>,
     /// AMIs described, by image id (None: DescribeImages does not know it).
     pub images: HashMap<String, Option<Image>>,
+    /// Who launched each instance looked up so far.
+    pub launched_by: HashMap<String, LaunchedBy>,
     /// STS confirmed the account id (triage refuses an unverified account).
     pub verified: bool,
     /// The account is no longer announced under this id (e.g. a placeholder replaced once the
@@ -279,6 +282,7 @@ impl Fleet {
             findings: HashMap::default(),
             credits: HashMap::default(),
             images: HashMap::default(),
+            launched_by: HashMap::default(),
             verified: account.is_some_and(|a| a.verified),
             retired: false,
         });
@@ -374,6 +378,17 @@ impl Fleet {
                 self.totals.metrics += metrics;
                 self.counting_since.get_or_insert(now);
             }
+            Report::LaunchedBy {
+                scope,
+                instance_id,
+                result,
+                calls,
+            } => {
+                let s = self.scope_index(&scope);
+                self.scopes[s].launched_by.insert(instance_id, result);
+                *self.total_calls(crate::source::aws::launched_by::NAME) += calls;
+                self.counting_since.get_or_insert(now);
+            }
             Report::Data { feed, at, data } => {
                 let s = self.scope_index(data.scope());
                 self.mark_ok(s, feed, at);
@@ -443,9 +458,9 @@ impl Fleet {
                     .map(|r| r.instance.instance_id.as_str())
                     .collect();
                 self.scopes[s].cpu.retain(|k, _| ids.contains(k.as_str()));
-                self.scopes[s]
-                    .credits
-                    .retain(|k, _| ids.contains(k.as_str()));
+                let sd = &mut self.scopes[s];
+                sd.credits.retain(|k, _| ids.contains(k.as_str()));
+                sd.launched_by.retain(|k, _| ids.contains(k.as_str()));
             }
             Data::Cpu {
                 series, credits, ..

@@ -132,6 +132,8 @@ pub struct Ui {
     pub page: usize,
     /// MFA prompts waiting for the operator, first one shown.
     pub mfa: std::collections::VecDeque<MfaPromptState>,
+    /// Lookups asked for and not answered yet: (scope index, instance id).
+    pub looking_up: std::collections::HashSet<(usize, String)>,
 }
 
 /// Everything the app knows; rendering reads it, only `update` writes it.
@@ -187,6 +189,8 @@ pub enum Command {
     },
     /// Hand a triage job (preview or run) to the executor.
     Triage(crate::triage::executor::Job),
+    /// Look something up on demand (who launched an instance).
+    Lookup(crate::source::lookups::Lookup),
     /// Answer an MFA prompt: the code, or why there is none.
     MfaAnswer {
         /// Request id.
@@ -215,6 +219,7 @@ impl State {
                 offset: 0,
                 page: 20,
                 mfa: Default::default(),
+                looking_up: Default::default(),
             },
             keymap,
             dirty: true,
@@ -339,6 +344,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             triage::offer_resume(state)
         }
         Msg::Feed(u) => {
+            if let Report::LaunchedBy {
+                scope, instance_id, ..
+            } = &u
+                && let Some(ix) = state.fleet.find_scope(scope)
+            {
+                state.ui.looking_up.remove(&(ix, instance_id.clone()));
+            }
             // A fresh inventory replaces the console's final marks with what live data shows.
             if let Report::Data {
                 data: Data::Inventory { scope, .. },
@@ -501,6 +513,15 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
             let back = Box::new(screen.clone());
             state.ui.screen = Screen::Help { back, scroll: 0 };
         }
+        (
+            Screen::Detail {
+                scope, instance_id, ..
+            },
+            Action::LaunchedBy,
+        ) => {
+            let (scope, id) = (*scope, instance_id.clone());
+            return launched_by(state, scope, &id);
+        }
         (Screen::Detail { scroll, .. }, a) => match a {
             Action::Back => state.ui.screen = Screen::Fleet,
             Action::MoveDown => *scroll = scroll.saturating_add(1),
@@ -560,10 +581,37 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
             | Action::Snapshot
             | Action::Confirm
             | Action::NextFinding
-            | Action::ArchiveFinding => {}
+            | Action::ArchiveFinding
+            | Action::LaunchedBy => {}
         },
     }
     Vec::new()
+}
+
+/// Asks who launched an instance, unless the answer is known (a failed lookup may be retried)
+/// or being looked up.
+fn launched_by(state: &mut State, scope: usize, instance_id: &str) -> Vec<Command> {
+    use crate::model::launch::LaunchedBy;
+    let Some(row) = state.fleet.row(scope, instance_id) else {
+        return Vec::new();
+    };
+    let sd = &state.fleet.scopes[scope];
+    if sd
+        .launched_by
+        .get(instance_id)
+        .is_some_and(|r| !matches!(r, LaunchedBy::Failed(_)))
+    {
+        return Vec::new();
+    }
+    let key = (scope, instance_id.to_string());
+    if !state.ui.looking_up.insert(key) {
+        return Vec::new();
+    }
+    vec![Command::Lookup(crate::source::lookups::Lookup {
+        scope: sd.scope.clone(),
+        instance_id: instance_id.to_string(),
+        launched: row.instance.launch_time,
+    })]
 }
 
 #[cfg(test)]

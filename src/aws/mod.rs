@@ -15,6 +15,10 @@ pub use creds::{Connected, MfaPrompt, TerminalPrompt};
 use error::describe;
 pub use error::{AwsError, ErrorKind};
 
+/// Connected AWS accounts by id, filled in by the AWS source as accounts connect (triage and
+/// lookups find their credentials here).
+pub type Accounts = Arc<std::sync::Mutex<std::collections::HashMap<String, Connected>>>;
+
 /// Regional clients of one account x region.
 #[derive(Clone, Debug)]
 pub struct Clients {
@@ -26,6 +30,8 @@ pub struct Clients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// GuardDuty.
     pub guardduty: aws_sdk_guardduty::Client,
+    /// CloudTrail (event history lookups).
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
 }
 
 impl Clients {
@@ -46,6 +52,11 @@ impl Clients {
             ),
             guardduty: aws_sdk_guardduty::Client::from_conf(
                 aws_sdk_guardduty::config::Builder::from(&acct.sdk)
+                    .region(r.clone())
+                    .build(),
+            ),
+            cloudtrail: aws_sdk_cloudtrail::Client::from_conf(
+                aws_sdk_cloudtrail::config::Builder::from(&acct.sdk)
                     .region(r)
                     .build(),
             ),

@@ -10,15 +10,16 @@ use tokio::sync::mpsc;
 use super::Outcome;
 use crate::app::State;
 use crate::app::triage::ResumeOffer;
+use crate::aws::Accounts;
 use crate::cli::Cli;
 use crate::config::Settings;
-use crate::feed::Report;
 use crate::keymap::Keymap;
 use crate::source::aws;
-use crate::source::mfa::{ConsolePrompt, MfaReplies, Prompt};
+use crate::source::lookups::{Backend as LookupBackend, Lookups};
+use crate::source::mfa::ConsolePrompt;
 use crate::theme::Theme;
 use crate::triage::Journal;
-use crate::triage::executor::{Accounts, Backend, Executor, Settings as ExecSettings, TriageEvent};
+use crate::triage::executor::{Backend, Executor, Settings as ExecSettings, TriageEvent};
 use crate::triage::headless;
 use crate::tui;
 
@@ -37,15 +38,25 @@ pub async fn run(cli: &Cli, keymap: Keymap) -> anyhow::Result<Outcome> {
     let (prompt_tx, prompt_rx) = mpsc::channel(64);
     let (prompt, replies) = ConsolePrompt::new(prompt_tx);
     let settings = config.settings.clone();
+    // Connected accounts: triage (when enabled) and lookups find their credentials here.
     let registry = Accounts::default();
     let exec = executor(cli, &settings, Backend::Aws(registry.clone()), ttx)?;
-    aws::spawn(config, prompt, tx, exec.as_ref().map(|_| registry));
+    let lookups = Lookups::new(LookupBackend::Aws(registry.clone()), tx.clone());
+    aws::spawn(config, prompt, tx, registry);
     let mut state = State::new("aws", keymap, Utc::now());
     configure_triage(&mut state, cli, &settings, exec.is_some());
     if exec.is_some() {
         offer_resumes(&mut state, cli)?;
     }
-    session(state, theme, rx, prompt_rx, trx, replies, exec).await
+    let wiring = tui::Wiring {
+        feeds: rx,
+        prompts: prompt_rx,
+        triage: trx,
+        replies,
+        exec,
+        lookups,
+    };
+    session(state, theme, wiring).await
 }
 
 /// The triage executor, unless read-only (then no mutating client is ever built).
@@ -125,25 +136,14 @@ fn say(s: &str) {
 pub(super) async fn session(
     state: State,
     theme: Theme,
-    rx: mpsc::Receiver<Report>,
-    prompt_rx: mpsc::Receiver<Prompt>,
-    triage_rx: mpsc::UnboundedReceiver<TriageEvent>,
-    replies: MfaReplies,
-    exec: Option<Executor>,
+    wiring: tui::Wiring,
 ) -> anyhow::Result<Outcome> {
     use futures::FutureExt;
-    let prompts = replies.clone();
-    let ended = std::panic::AssertUnwindSafe(tui::run(
-        state,
-        theme,
-        rx,
-        prompt_rx,
-        triage_rx,
-        replies,
-        exec.clone(),
-    ))
-    .catch_unwind()
-    .await;
+    let prompts = wiring.replies.clone();
+    let exec = wiring.exec.clone();
+    let ended = std::panic::AssertUnwindSafe(tui::run(state, theme, wiring))
+        .catch_unwind()
+        .await;
     // Nobody can type an MFA code any more: a prompt waiting for one fails instead of hanging.
     prompts.close();
     if let Some(x) = exec.filter(|x| x.active() > 0) {

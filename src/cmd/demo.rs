@@ -12,6 +12,7 @@ use crate::app::State;
 use crate::cli::{Cli, DemoArgs};
 use crate::keymap::Keymap;
 use crate::source::demo::{self, DemoWorld};
+use crate::source::lookups::{Backend as LookupBackend, Lookups};
 use crate::source::mfa::MfaReplies;
 use crate::triage::executor::Backend;
 
@@ -23,6 +24,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs, keymap: Keymap) -> anyhow::Result<O
     let (ttx, trx) = mpsc::unbounded_channel();
     let settings = crate::config::Settings::default();
     let exec = executor(cli, &settings, Backend::Demo(world.clone()), ttx)?;
+    let lookups = Lookups::new(LookupBackend::Demo(world.clone()), tx.clone());
     tokio::spawn(demo::spawn(world, tx));
     // The demo asks for no MFA code: its prompt channel stays empty.
     let (_prompt_tx, prompt_rx) = mpsc::channel(1);
@@ -35,14 +37,13 @@ pub async fn run(cli: &Cli, args: &DemoArgs, keymap: Keymap) -> anyhow::Result<O
     if exec.is_some() {
         offer_resumes(&mut state, cli)?;
     }
-    session(
-        state,
-        theme,
-        rx,
-        prompt_rx,
-        trx,
-        MfaReplies::default(),
+    let wiring = crate::tui::Wiring {
+        feeds: rx,
+        prompts: prompt_rx,
+        triage: trx,
+        replies: MfaReplies::default(),
         exec,
-    )
-    .await
+        lookups,
+    };
+    session(state, theme, wiring).await
 }

@@ -13,17 +13,20 @@ use crate::keymap::Keymap;
 use crate::snapshot;
 use crate::source::aws;
 use crate::source::demo::{self, DemoWorld};
+use crate::source::lookups::{Backend, Lookup, Lookups};
 
 /// Polls every account x region once and prints the fleet; [`Outcome::ScopeFailed`] when some
 /// account x region failed (everything else is printed all the same).
 pub async fn run(cli: &Cli, args: &SnapshotArgs, keymap: Keymap) -> anyhow::Result<Outcome> {
-    let (source, updates) = if args.demo {
+    let registry = crate::aws::Accounts::default();
+    let (source, updates, backend) = if args.demo {
         let now = Utc::now().trunc_subsecs(0);
         let world = Arc::new(DemoWorld::new(
             args.seed,
             now - chrono::TimeDelta::seconds(args.at as i64),
         ));
-        ("demo", demo::poll_all(&world, args.at, now).await)
+        let reports = demo::poll_all(&world, args.at, now).await;
+        ("demo", reports, Backend::Demo(world))
     } else {
         let config = cli.load_config()?;
         if config.path.as_os_str().is_empty() {
@@ -31,15 +34,19 @@ pub async fn run(cli: &Cli, args: &SnapshotArgs, keymap: Keymap) -> anyhow::Resu
                 .await
                 .map_err(anyhow::Error::msg)?;
         }
-        (
-            "aws",
-            aws::poll_once(&config, Arc::new(crate::aws::TerminalPrompt)).await,
-        )
+        let reports =
+            aws::poll_once(&config, Arc::new(crate::aws::TerminalPrompt), &registry).await;
+        ("aws", reports, Backend::Aws(registry))
     };
     let now = Utc::now().trunc_subsecs(0);
     let mut state = State::new(source, keymap, now);
     for u in updates {
         update(&mut state, Msg::Feed(u));
+    }
+    if args.launched_by {
+        for r in launchers(&state, backend).await {
+            update(&mut state, Msg::Feed(r));
+        }
     }
     let snap = snapshot::build(&state.fleet, source, now);
     // Rendered in memory first so a closed pipe is told apart from a formatting error.
@@ -60,3 +67,62 @@ pub async fn run(cli: &Cli, args: &SnapshotArgs, keymap: Keymap) -> anyhow::Resu
         Outcome::Success
     })
 }
+
+/// Who launched each instance with a finding or launched in the last 24 h: all scopes at once,
+/// each paced to CloudTrail's 2 lookups a second, progress on stderr when there are many.
+async fn launchers(state: &State, backend: Backend) -> Vec<crate::feed::Report> {
+    use crate::model::flags::Flag;
+    use futures::StreamExt;
+    // Answers come back directly; the channel is only the console's way of receiving them.
+    let (tx, _rx) = tokio::sync::mpsc::channel(1);
+    let lookups = Lookups::new(backend, tx);
+    let jobs: Vec<Lookup> = state
+        .fleet
+        .rows
+        .iter()
+        .filter(|r| r.finding_count > 0 || r.flags.has(Flag::NewLaunch))
+        .map(|r| Lookup {
+            scope: state.fleet.scopes[r.scope].scope.clone(),
+            instance_id: r.instance.instance_id.clone(),
+            launched: r.instance.launch_time,
+        })
+        .collect();
+    let total = jobs.len();
+    let say = |s: String| {
+        let _ = writeln!(std::io::stderr(), "watchfloor: {s}");
+    };
+    if total > PROGRESS_FROM {
+        say(format!(
+            "looking up who launched {total} instances (CloudTrail: 2 lookups a second per account and region)"
+        ));
+    }
+    let mut done = 0;
+    let mut out = Vec::with_capacity(total);
+    let mut answers = futures::stream::iter(jobs.into_iter().map(|job| {
+        let lookups = lookups.clone();
+        async move {
+            let (result, calls) = lookups.run(&job).await;
+            crate::feed::Report::LaunchedBy {
+                scope: job.scope,
+                instance_id: job.instance_id,
+                result,
+                calls,
+            }
+        }
+    }))
+    .buffer_unordered(LOOKUPS_AT_ONCE);
+    while let Some(r) = answers.next().await {
+        done += 1;
+        if total > PROGRESS_FROM && (done % PROGRESS_EVERY == 0 || done == total) {
+            say(format!("who launched: {done}/{total} looked up"));
+        }
+        out.push(r);
+    }
+    out
+}
+
+/// Lookups in flight at once (each account x region is paced on its own).
+const LOOKUPS_AT_ONCE: usize = 32;
+/// Progress is shown for more lookups than this, every this many.
+const PROGRESS_FROM: usize = 10;
+const PROGRESS_EVERY: usize = 10;

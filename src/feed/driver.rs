@@ -182,7 +182,7 @@ mod tests {
     /// Report kinds as short strings, with the fields that matter here.
     fn describe(r: &Report) -> String {
         match r {
-            Report::Accounts(_) => "accounts".into(),
+            Report::Accounts(_) | Report::LaunchedBy { .. } => "not from a feed".into(),
             Report::Schedule { interval_secs, .. } => format!("schedule {interval_secs}"),
             Report::Loading { .. } => "loading".into(),
             Report::Data { data, .. } => match data {

@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::model::credits::Credits;
 use crate::model::image::Image;
+use crate::model::launch::LaunchedBy;
 use crate::model::{CpuSeries, Finding, Instance, Scope, SecurityGroup};
 
 pub use driver::{poll_once, start};
@@ -225,6 +226,17 @@ pub enum Report {
         at: DateTime<Utc>,
         /// Plain-words reason.
         message: String,
+    },
+    /// Who launched an instance, looked up on demand (no schedule: it never goes stale).
+    LaunchedBy {
+        /// Account x region.
+        scope: Scope,
+        /// Instance id.
+        instance_id: String,
+        /// What the lookup found.
+        result: LaunchedBy,
+        /// LookupEvents calls made.
+        calls: u64,
     },
     /// What a poll cost, and what the feed will cost per day from now on.
     Requests {

@@ -4,6 +4,7 @@ pub mod credits;
 pub mod exposure;
 pub mod flags;
 pub mod image;
+pub mod launch;
 pub mod risk;
 
 use chrono::{DateTime, Utc};

@@ -22,6 +22,7 @@ use futures::future::BoxFuture;
 use crate::feed::{AccountInfo, Data, Feed, FeedError, Polled, Report};
 use crate::model::credits::{CreditMode, Credits, baseline_pct, is_burstable};
 use crate::model::image::Image;
+use crate::model::launch::{LaunchedBy, Launcher, beyond_history};
 use crate::source::aws::{cpu, ec2, findings, images};
 
 /// Simulated seconds between CPU samples.
@@ -626,6 +627,42 @@ credits: None,
     /// Root volume id of a demo instance (the simulation gives each one volume).
     pub fn volume_of(instance_id: &str) -> String {
         format!("vol-{}", instance_id.trim_start_matches("i-"))
+    }
+
+    /// Who launched an instance, as CloudTrail would say at `now`: the platform's Terraform role
+    /// for the ordinary fleet, a leaked CI user's key from a VPS for the mining boxes.
+    pub fn launched_by(&self, instance_id: &str, now: DateTime<Utc>) -> LaunchedBy {
+        let Some(d) = self
+            .instances
+            .iter()
+            .find(|d| d.instance.instance_id == instance_id)
+        else {
+            return LaunchedBy::NotFound;
+        };
+        let Some(at) = d.instance.launch_time else {
+            return LaunchedBy::NotFound;
+        };
+        if beyond_history(at, now) {
+            return LaunchedBy::BeyondHistory;
+        }
+        let account = &d.scope.account_id;
+        LaunchedBy::Found(if d.instance.image_id.as_deref() == Some(FOREIGN_IMAGE) {
+            Launcher {
+                principal: format!("arn:aws:iam::{account}:user/ci-deploy"),
+                access_key_id: "AKIA4DEMO7LEAKEDKEY1".into(),
+                source_ip: "45.9.148.113".into(),
+                user_agent: "python-requests/2.31.0 xmr-autoscale/0.3 (linux; x86_64)".into(),
+                at,
+            }
+        } else {
+            Launcher {
+                principal: format!("arn:aws:sts::{account}:assumed-role/platform-deploy/terraform"),
+                access_key_id: "ASIA4DEMOSESSIONKEY1".into(),
+                source_ip: "10.20.0.15".into(),
+                user_agent: "APN/1.0 HashiCorp/1.0 Terraform/1.7.5".into(),
+                at,
+            }
+        })
     }
 
     /// The scope an instance lives in.

@@ -18,8 +18,7 @@ use crate::aws::Connected;
 use crate::model::Scope;
 use crate::source::demo::DemoWorld;
 
-/// Connected AWS accounts by id, filled in by the AWS source as accounts connect.
-pub type Accounts = Arc<Mutex<HashMap<String, Connected>>>;
+use crate::aws::Accounts;
 
 /// How long a run waits for its account to connect (a resumed quarantine right at start-up).
 const CONNECT_WAIT: Duration = Duration::from_secs(90);

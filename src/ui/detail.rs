@@ -166,6 +166,37 @@ pub fn render(
         l4.extend(kv("market", "spot".into()));
     }
     lines.push(Line::from(l4));
+    // Everything CloudTrail recorded was written by the caller: escaped before it is drawn.
+    let esc = crate::triage::escape_controls;
+    match scope.launched_by.get(&inst.instance_id) {
+        Some(crate::model::launch::LaunchedBy::Found(l)) => {
+            let mut a = kv("launched by", esc(&l.principal));
+            a.extend(kv("from", esc(&l.source_ip)));
+            a.extend(kv("at", l.at.format("%Y-%m-%d %H:%M:%SZ").to_string()));
+            lines.push(Line::from(a));
+            let mut b = kv("  access key", esc(&l.access_key_id));
+            b.extend(kv("user agent", esc(&l.user_agent)));
+            lines.push(Line::from(b));
+        }
+        Some(other) => lines.push(Line::from(kv("launched by", other.describe()))),
+        None if state
+            .ui
+            .looking_up
+            .contains(&(scope_ix, inst.instance_id.clone())) =>
+        {
+            lines.push(Line::from(kv(
+                "launched by",
+                "looking up (CloudTrail)…".into(),
+            )));
+        }
+        None => lines.push(Line::from(kv(
+            "launched by",
+            format!(
+                "press {} to look up (CloudTrail)",
+                state.keymap.keys_label(crate::keymap::Action::LaunchedBy)
+            ),
+        ))),
+    }
     let flags: Vec<&str> = row.flags.iter().map(|f| f.as_str()).collect();
     if !flags.is_empty() {
         lines.push(Line::from(kv("flags", flags.join(" "))));

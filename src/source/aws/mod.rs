@@ -5,6 +5,7 @@ pub mod cpu;
 pub mod ec2;
 pub mod findings;
 pub mod images;
+pub mod launched_by;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,7 +105,7 @@ pub fn spawn(
     config: Config,
     prompt: Arc<dyn MfaPrompt>,
     tx: mpsc::Sender<Report>,
-    registry: Option<crate::triage::executor::Accounts>,
+    registry: crate::aws::Accounts,
 ) {
     let announced: Arc<tokio::sync::Mutex<Vec<AccountInfo>>> = Arc::default();
     for cfg in config.accounts.clone() {
@@ -143,9 +144,7 @@ pub fn spawn(
                 };
                 match res {
                     Ok(acct) => {
-                        if let Some(r) = &registry
-                            && let Ok(mut m) = r.lock()
-                        {
+                        if let Ok(mut m) = registry.lock() {
                             m.insert(acct.account_id.clone(), acct.clone());
                         }
                         let list = {
@@ -203,8 +202,13 @@ pub fn spawn(
     }
 }
 
-/// Polls every account x region once, all feeds, concurrently (for `snapshot`).
-pub async fn poll_once(config: &Config, prompt: Arc<dyn MfaPrompt>) -> Vec<Report> {
+/// Polls every account x region once, all feeds, concurrently (for `snapshot`); the accounts
+/// that connected are left in `registry` (for lookups).
+pub async fn poll_once(
+    config: &Config,
+    prompt: Arc<dyn MfaPrompt>,
+    registry: &crate::aws::Accounts,
+) -> Vec<Report> {
     let connected = connect_all(config, prompt).await;
     let mut accounts = Vec::new();
     let mut out = Vec::new();
@@ -215,6 +219,9 @@ pub async fn poll_once(config: &Config, prompt: Arc<dyn MfaPrompt>) -> Vec<Repor
                 accounts.push(info(&acct));
                 for region in &acct.regions {
                     all.extend(feeds(&Clients::new(&acct, region), &config.settings));
+                }
+                if let Ok(mut m) = registry.lock() {
+                    m.insert(acct.account_id.clone(), acct);
                 }
             }
             Err((i, e)) => {

@@ -9,6 +9,8 @@ It serves moto's whole AWS emulation (DomainDispatcherApplication, the same app 
   * CloudWatch Smithy RPCv2 CBOR             -> wf_cloudwatch_cbor.py
   * GuardDuty findings + seeding             -> wf_guardduty.py
   * ENI security groups replaced, not merged -> wf_ec2_groups.py
+  * EC2 credit modes and AMI owners          -> wf_ec2_seed.py
+  * CloudTrail LookupEvents + seeding        -> wf_cloudtrail.py
   * STS deny-role, fault injection, request record, reset hook -> this file
 
 See README.md in this folder for the endpoints.
@@ -25,6 +27,7 @@ import threading
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+import wf_cloudtrail
 import wf_cloudwatch_cbor
 import wf_ec2_groups
 import wf_ec2_seed
@@ -48,6 +51,7 @@ def reset_extensions() -> None:
         _faults.clear()
         _denied_roles.clear()
     wf_guardduty.reset()
+    wf_cloudtrail.reset()
 
 
 # --------------------------------------------------------------------------- classify
@@ -211,6 +215,17 @@ def control(environ, start_response, body: bytes):
         )
         return respond_json(start_response, 200, result)
 
+    if path == "/_watchfloor/cloudtrail/events" and method == "POST":
+        try:
+            result = wf_cloudtrail.seed(
+                str(data.get("account_id") or "123456789012"),
+                data.get("region") or DEFAULT_REGION,
+                data.get("events") or [],
+            )
+        except (KeyError, ValueError) as exc:
+            return respond_json(start_response, 400, {"error": f"cloudtrail events: {exc!r}"})
+        return respond_json(start_response, 200, result)
+
     if path == "/_watchfloor/ec2/credit-mode" and method == "POST":
         try:
             result = wf_ec2_seed.set_credit_mode(
@@ -300,6 +315,13 @@ class WatchfloorApp:
 
         if info["service"] == "monitoring" and wf_cloudwatch_cbor.is_cbor_request(environ):
             return wf_cloudwatch_cbor.handle(environ, start_response, body, self.moto)
+
+        if wf_cloudtrail.is_lookup(info):
+            try:
+                data = json.loads(body) if body.strip() else {}
+            except ValueError:
+                return protocol_error(start_response, info, 400, "InvalidParameterException", "invalid JSON body")
+            return wf_cloudtrail.handle(start_response, data, info["account_id"], info["region"])
 
         if info["service"] == "guardduty" and wf_guardduty.findings_operation(info["method"], info["path"]):
             try:
