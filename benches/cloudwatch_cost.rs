@@ -19,7 +19,7 @@ fn fleet(
             Target {
                 instance_id: format!("i-{i:017x}"),
                 detailed: (i / 7) % 100 < detailed_pct,
-                credits: burstable.then_some(if (i / 3) % 100 < unlimited_share {
+                credits: burstable.then_some(if (i / 100) % 100 < unlimited_share {
                     CreditMode::Unlimited
                 } else {
                     CreditMode::Standard

@@ -128,7 +128,8 @@ pub struct InstanceOut {
     pub image_owner: Option<String>,
     /// Who launched it (`snapshot --launched-by`); null unless found.
     pub launched_by: Option<Launcher>,
-    /// `found`, `beyond-history`, `not-found` or `failed: why`; null when not looked up.
+    /// `found`, `beyond-history`, `not-found`, `not-recorded-yet` or `failed: why`; null when
+    /// not looked up.
     pub launched_by_status: Option<String>,
 }
 
@@ -179,77 +180,73 @@ pub fn build(fleet: &Fleet, source: &str, now: DateTime<Utc>) -> Snapshot {
         crate::app::fleet_compare(fleet, b, a, crate::app::SortKey::Risk)
             .then_with(|| a.instance.instance_id.cmp(&b.instance.instance_id))
     });
-    let instances =
-        rows.into_iter()
-            .map(|r| {
-                let sd = &fleet.scopes[r.scope];
-                InstanceOut {
-                    account_id: sd.scope.account_id.clone(),
-                    account_alias: sd.alias.clone(),
-                    region: sd.scope.region.clone(),
-                    instance_id: r.instance.instance_id.clone(),
-                    name: r.instance.name.clone(),
-                    state: r.instance.state.as_str(),
-                    instance_type: r.instance.instance_type.clone(),
-                    launch_time: r.instance.launch_time,
-                    public_ip: r.instance.public_ip().map(str::to_string),
-                    cpu_percent: r.cpu_now.map(|c| (c * 10.0).round() / 10.0),
-                    open_ports: r
-                        .exposure
-                        .ports
-                        .iter()
-                        .map(|p| PortOut {
-                            protocol: p.protocol.clone(),
-                            from_port: p.from_port,
-                            to_port: p.to_port,
-                            sources: p.sources.clone(),
-                        })
-                        .collect(),
-                    findings: fleet
-                        .findings_of(r.scope, &r.instance.instance_id)
-                        .into_iter()
-                        .map(|f| FindingOut {
-                            id: f.id.clone(),
-                            kind: f.kind.clone(),
-                            severity: f.severity,
-                            severity_label: f.band().name(),
-                            title: f.title.clone(),
-                            updated_at: f.updated_at,
-                        })
-                        .collect(),
-                    risk: r.risk.score,
-                    risk_reasons: r
-                        .risk
-                        .reasons
-                        .iter()
-                        .map(|x| format!("{:+} {}", x.points, x.why))
-                        .collect(),
-                    stale: sd.rows_stale(now),
-                    flags: r.flags,
-                    cpu_credit_balance: r.credit_balance.map(|c| (c * 10.0).round() / 10.0),
-                    image_id: r.instance.image_id.clone(),
-                    image_owner: r
-                        .instance
-                        .image_id
-                        .as_ref()
-                        .and_then(|id| sd.images.get(id))
-                        .and_then(|i| i.as_ref())
-                        .map(|i| i.owner_id.clone()),
-                    launched_by: match sd.launched_by.get(&r.instance.instance_id) {
-                        Some(LaunchedBy::Found(l)) => Some(l.clone()),
-                        _ => None,
-                    },
-                    launched_by_status: sd.launched_by.get(&r.instance.instance_id).map(
-                        |l| match l {
-                            LaunchedBy::Found(_) => "found".into(),
-                            LaunchedBy::BeyondHistory => "beyond-history".into(),
-                            LaunchedBy::NotFound => "not-found".into(),
-                            LaunchedBy::Failed(m) => format!("failed: {m}"),
-                        },
-                    ),
-                }
-            })
-            .collect();
+    let instances = rows
+        .into_iter()
+        .map(|r| {
+            let sd = &fleet.scopes[r.scope];
+            InstanceOut {
+                account_id: sd.scope.account_id.clone(),
+                account_alias: sd.alias.clone(),
+                region: sd.scope.region.clone(),
+                instance_id: r.instance.instance_id.clone(),
+                name: r.instance.name.clone(),
+                state: r.instance.state.as_str(),
+                instance_type: r.instance.instance_type.clone(),
+                launch_time: r.instance.launch_time,
+                public_ip: r.instance.public_ip().map(str::to_string),
+                cpu_percent: r.cpu_now.map(|c| (c * 10.0).round() / 10.0),
+                open_ports: r
+                    .exposure
+                    .ports
+                    .iter()
+                    .map(|p| PortOut {
+                        protocol: p.protocol.clone(),
+                        from_port: p.from_port,
+                        to_port: p.to_port,
+                        sources: p.sources.clone(),
+                    })
+                    .collect(),
+                findings: fleet
+                    .findings_of(r.scope, &r.instance.instance_id)
+                    .into_iter()
+                    .map(|f| FindingOut {
+                        id: f.id.clone(),
+                        kind: f.kind.clone(),
+                        severity: f.severity,
+                        severity_label: f.band().name(),
+                        title: f.title.clone(),
+                        updated_at: f.updated_at,
+                    })
+                    .collect(),
+                risk: r.risk.score,
+                risk_reasons: r
+                    .risk
+                    .reasons
+                    .iter()
+                    .map(|x| format!("{:+} {}", x.points, x.why))
+                    .collect(),
+                stale: sd.rows_stale(now),
+                flags: r.flags,
+                cpu_credit_balance: r.credit_balance.map(|c| (c * 10.0).round() / 10.0),
+                image_id: r.instance.image_id.clone(),
+                image_owner: r
+                    .instance
+                    .image_id
+                    .as_ref()
+                    .and_then(|id| sd.images.get(id))
+                    .and_then(|i| i.as_ref())
+                    .map(|i| i.owner_id.clone()),
+                launched_by: match sd.launched_by.get(&r.instance.instance_id) {
+                    Some(LaunchedBy::Found(l)) => Some(l.clone()),
+                    _ => None,
+                },
+                launched_by_status: sd
+                    .launched_by
+                    .get(&r.instance.instance_id)
+                    .map(LaunchedBy::status),
+            }
+        })
+        .collect();
     Snapshot {
         format_version: FORMAT_VERSION,
         generated_at: now,

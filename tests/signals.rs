@@ -363,11 +363,16 @@ async fn who_launched_it_from_cloudtrail() {
             .starts_with("python-requests/2.31.0 xmr-autoscale/0.3")
     );
     assert_eq!(l.at.timestamp(), at.timestamp());
-    // No RunInstances event: said so, not guessed.
+    // No RunInstances event: said so, not guessed; just launched, CloudTrail may not have it
+    // yet, and the answer says it may be asked again.
+    let hour_ago = Utc::now() - chrono::TimeDelta::hours(1);
     assert_eq!(
-        lookups.run(&job(&quiet, Some(Utc::now()))).await,
+        lookups.run(&job(&quiet, Some(hour_ago))).await,
         (LaunchedBy::NotFound, 1)
     );
+    let (fresh, _) = lookups.run(&job(&quiet, Some(Utc::now()))).await;
+    assert_eq!(fresh, LaunchedBy::NotRecordedYet);
+    assert!(fresh.retry());
     // Launched beyond CloudTrail's 90 days: not looked up at all.
     let old = Utc::now() - chrono::TimeDelta::days(120);
     assert_eq!(
@@ -379,7 +384,7 @@ async fn who_launched_it_from_cloudtrail() {
         .iter()
         .filter(|r| r["action"] == "LookupEvents")
         .count();
-    assert_eq!(lookups_made, 2);
+    assert_eq!(lookups_made, 3);
 
     // Through the fleet model into the snapshot, and the user agent's escape sequence never
     // reaches a terminal: the detail view escapes it.

@@ -588,19 +588,14 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
     Vec::new()
 }
 
-/// Asks who launched an instance, unless the answer is known (a failed lookup may be retried)
-/// or being looked up.
+/// Asks who launched an instance, unless the answer is known (a failed lookup, or one made
+/// before CloudTrail recorded the launch, may be retried) or being looked up.
 fn launched_by(state: &mut State, scope: usize, instance_id: &str) -> Vec<Command> {
-    use crate::model::launch::LaunchedBy;
     let Some(row) = state.fleet.row(scope, instance_id) else {
         return Vec::new();
     };
     let sd = &state.fleet.scopes[scope];
-    if sd
-        .launched_by
-        .get(instance_id)
-        .is_some_and(|r| !matches!(r, LaunchedBy::Failed(_)))
-    {
+    if sd.launched_by.get(instance_id).is_some_and(|r| !r.retry()) {
         return Vec::new();
     }
     let key = (scope, instance_id.to_string());

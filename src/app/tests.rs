@@ -1252,3 +1252,51 @@ fn a_withdrawn_mfa_prompt_closes() {
     assert_eq!(s.ui.mfa.len(), 1);
     assert_eq!(s.ui.mfa[0].id, 4);
 }
+
+#[test]
+fn launched_by_is_looked_up_once_per_instance_and_retried_only_when_it_may_help() {
+    use crate::model::launch::LaunchedBy;
+    let mut s = state();
+    let key = |s: &mut State, k: &str| update(s, Msg::Key(Key::parse(k).unwrap()));
+    let answer = |result: LaunchedBy| {
+        Msg::Feed(Report::LaunchedBy {
+            scope: scope(),
+            instance_id: "i-c".into(),
+            result,
+            calls: 1,
+        })
+    };
+    // Only in the detail view.
+    assert!(key(&mut s, "L").is_empty());
+    s.ui.screen = Screen::Detail {
+        scope: 0,
+        instance_id: "i-c".into(),
+        scroll: 0,
+        finding: None,
+    };
+    let cmds = key(&mut s, "L");
+    assert!(
+        matches!(&cmds[..], [Command::Lookup(l)] if l.instance_id == "i-c" && l.scope == scope()),
+        "{cmds:?}"
+    );
+    assert!(key(&mut s, "L").is_empty(), "already being looked up");
+    update(&mut s, answer(LaunchedBy::NotRecordedYet));
+    assert!(s.ui.looking_up.is_empty());
+    assert_eq!(
+        key(&mut s, "L").len(),
+        1,
+        "not recorded yet: may be asked again"
+    );
+    update(&mut s, answer(LaunchedBy::NotFound));
+    assert!(key(&mut s, "L").is_empty(), "a final answer is kept");
+    assert_eq!(
+        s.fleet
+            .totals
+            .calls
+            .iter()
+            .find(|c| c.0 == "launched-by")
+            .map(|c| c.1),
+        Some(2),
+        "lookup calls are counted"
+    );
+}

@@ -91,6 +91,19 @@ macro_rules! eni {
     };
 }
 
+/// When the instance was first launched. EC2's `LaunchTime` moves on every stop and start (an
+/// attacker can refresh it at will); the primary interface's attach time stays that of the
+/// launch, so it wins when EC2 reports it.
+fn first_launch(i: &t::Instance) -> Option<DateTime<Utc>> {
+    i.network_interfaces()
+        .iter()
+        .filter_map(|n| n.attachment())
+        .find(|a| a.device_index() == Some(0))
+        .and_then(|a| a.attach_time())
+        .and_then(to_chrono)
+        .or_else(|| i.launch_time().and_then(to_chrono))
+}
+
 /// Converts an ENI attached to an instance: (instance id, interface).
 pub fn convert_eni(n: &t::NetworkInterface) -> Option<(String, NetworkInterface)> {
     let att = n.attachment()?;
@@ -156,7 +169,7 @@ pub fn convert_instance(i: &t::Instance, enis: Option<Vec<NetworkInterface>>) ->
             .state()
             .and_then(|s| s.name())
             .map_or(InstanceState::Unknown, |n| InstanceState::parse(n.as_str())),
-        launch_time: i.launch_time().and_then(to_chrono),
+        launch_time: first_launch(i),
         vpc_id: i.vpc_id().map(str::to_string),
         interfaces,
         detailed_monitoring: i.monitoring().and_then(|m| m.state()).is_some_and(|s| {
@@ -206,6 +219,42 @@ mod tests {
             vec!["0.0.0.0/0", "::/0", "999999999999/sg-other", "pl-1"]
         );
         assert!(c.ingress.iter().all(|r| r.from_port == Some(22)));
+    }
+
+    #[test]
+    fn the_first_launch_survives_a_stop_and_start() {
+        let t = |s: i64| aws_smithy_types::DateTime::from_secs(s);
+        let restarted = t::Instance::builder()
+            .instance_id("i-1")
+            .launch_time(t(2_000_000_000))
+            .network_interfaces(
+                t::InstanceNetworkInterface::builder()
+                    .attachment(
+                        t::InstanceNetworkInterfaceAttachment::builder()
+                            .device_index(0)
+                            .attach_time(t(1_000_000_000))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        assert_eq!(
+            convert_instance(&restarted, None)
+                .launch_time
+                .map(|d| d.timestamp()),
+            Some(1_000_000_000),
+            "the primary interface's attach time, not the restart"
+        );
+        let bare = t::Instance::builder()
+            .instance_id("i-2")
+            .launch_time(t(2_000_000_000))
+            .build();
+        assert_eq!(
+            convert_instance(&bare, None)
+                .launch_time
+                .map(|d| d.timestamp()),
+            Some(2_000_000_000)
+        );
     }
 
     #[test]

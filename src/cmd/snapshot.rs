@@ -76,21 +76,35 @@ async fn launchers(state: &State, backend: Backend) -> Vec<crate::feed::Report> 
     // Answers come back directly; the channel is only the console's way of receiving them.
     let (tx, _rx) = tokio::sync::mpsc::channel(1);
     let lookups = Lookups::new(backend, tx);
-    let jobs: Vec<Lookup> = state
+    let mut rows: Vec<&crate::app::Row> = state
         .fleet
         .rows
         .iter()
         .filter(|r| r.finding_count > 0 || r.flags.has(Flag::NewLaunch))
+        .collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.risk.score));
+    let jobs: Vec<Lookup> = rows
+        .into_iter()
         .map(|r| Lookup {
             scope: state.fleet.scopes[r.scope].scope.clone(),
             instance_id: r.instance.instance_id.clone(),
             launched: r.instance.launch_time,
         })
         .collect();
-    let total = jobs.len();
     let say = |s: String| {
         let _ = writeln!(std::io::stderr(), "watchfloor: {s}");
     };
+    // An attacker can launch instances by the thousand: the worst-ranked are looked up first,
+    // and the run stays bounded.
+    let mut jobs = jobs;
+    if jobs.len() > MAX_LOOKUPS {
+        say(format!(
+            "{} instances qualify for --launched-by: looking up the first {MAX_LOOKUPS} by risk; the rest show launched_by_status null",
+            jobs.len()
+        ));
+        jobs.truncate(MAX_LOOKUPS);
+    }
+    let total = jobs.len();
     if total > PROGRESS_FROM {
         say(format!(
             "looking up who launched {total} instances (CloudTrail: 2 lookups a second per account and region)"
@@ -121,6 +135,8 @@ async fn launchers(state: &State, backend: Backend) -> Vec<crate::feed::Report> 
     out
 }
 
+/// Most lookups one `snapshot --launched-by` makes.
+const MAX_LOOKUPS: usize = 500;
 /// Lookups in flight at once (each account x region is paced on its own).
 const LOOKUPS_AT_ONCE: usize = 32;
 /// Progress is shown for more lookups than this, every this many.

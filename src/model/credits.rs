@@ -7,8 +7,12 @@ use super::CpuSeries;
 
 /// A balance below this many credits counts as none left (CloudWatch reports fractions).
 pub const EMPTY_BALANCE: f64 = 1.0;
-/// CPU at or above this share of the baseline counts as pinned at it.
+/// CPU between these shares of the baseline counts as pinned at it.
 pub const PINNED_SHARE: f64 = 0.8;
+/// Upper share (plus [`PINNED_SLACK`] points): well above the baseline it is not being held.
+pub const PINNED_SHARE_MAX: f64 = 1.2;
+/// Points of CPU % above the upper share still counted as at the baseline (noise).
+pub const PINNED_SLACK: f64 = 2.0;
 /// Period of the credit metrics: AWS publishes them every 5 minutes whatever the monitoring.
 pub const CREDIT_PERIOD_SECS: u32 = 300;
 
@@ -113,12 +117,18 @@ pub fn surplus_usd(instance_type: &str, credits: f64) -> f64 {
 }
 
 /// The baseline a burstable instance is held at when its credits are spent and its CPU sits at
-/// (or above) that baseline: the instance works as hard as it is allowed to. None otherwise.
+/// that baseline: the instance works as hard as it is allowed to. None otherwise, and always in
+/// unlimited mode, where a spent balance holds nothing back (the surplus is charged instead).
 pub fn exhausted_at(instance_type: &str, credits: &Credits, cpu: &CpuSeries) -> Option<f64> {
+    if credits.mode == Some(CreditMode::Unlimited) {
+        return None;
+    }
     let baseline = baseline_pct(instance_type)?;
     let balance = credits.balance.latest()?;
     let mean = cpu.recent_mean(super::risk::SATURATION_WINDOW)?;
-    (balance < EMPTY_BALANCE && mean >= baseline * PINNED_SHARE).then_some(baseline)
+    let pinned =
+        mean >= baseline * PINNED_SHARE && mean <= baseline * PINNED_SHARE_MAX + PINNED_SLACK;
+    (balance < EMPTY_BALANCE && pinned).then_some(baseline)
 }
 
 #[cfg(test)]
@@ -182,6 +192,23 @@ mod tests {
         );
         // Balance unknown: never guessed.
         assert_eq!(exhausted_at("t3.large", &credits(&[]), &at_baseline), None);
+        // Unlimited mode: a spent balance holds nothing back.
+        let unlimited = Credits {
+            mode: Some(CreditMode::Unlimited),
+            ..credits(&[0.0])
+        };
+        assert_eq!(exhausted_at("t3.large", &unlimited, &at_baseline), None);
+        // Well above the baseline with no credits: not held there.
+        assert_eq!(
+            exhausted_at("t3.large", &credits(&[0.0]), &series(&[60.0, 61.0, 60.0])),
+            None
+        );
+        // Mode not known: a box sitting at its baseline with nothing left is still flagged.
+        let unknown = Credits {
+            mode: Some(CreditMode::Unknown),
+            ..credits(&[0.0])
+        };
+        assert_eq!(exhausted_at("t3.large", &unknown, &at_baseline), Some(30.0));
     }
 
     #[test]

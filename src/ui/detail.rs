@@ -147,14 +147,16 @@ pub fn render(
             (Some(id), Some(None)) => {
                 format!("{id} (cannot be described: deregistered or unshared)")
             }
+            // Owner first: the name is the image owner's to choose, so it comes last, quoted
+            // and cut, and can never pass for the owner.
             (Some(id), Some(Some(img))) => format!(
-                "{id} {} owner {}{}",
-                img.name,
+                "{id} owner {}{} name \"{}\"",
                 img.owner_id,
                 img.owner_alias
                     .as_deref()
                     .map(|a| format!(" ({a})"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                super::widgets::fit(&crate::triage::escape_controls(&img.name), 24)
             ),
         },
     );
@@ -178,7 +180,7 @@ pub fn render(
             b.extend(kv("user agent", esc(&l.user_agent)));
             lines.push(Line::from(b));
         }
-        Some(other) => lines.push(Line::from(kv("launched by", other.describe()))),
+        Some(other) => lines.push(Line::from(kv("launched by", esc(&other.describe())))),
         None if state
             .ui
             .looking_up
@@ -385,6 +387,12 @@ fn credit_line(
             format!("balance {b:.1}: spent, held at its {baseline:.0}% baseline"),
             label.add_modifier(Modifier::BOLD),
         ),
+        Some(b) if b < crate::model::credits::EMPTY_BALANCE && mode == CreditMode::Unlimited => {
+            Span::styled(
+                format!("balance {b:.1}: spent, bursting on charged surplus credits"),
+                label.add_modifier(Modifier::BOLD),
+            )
+        }
         Some(b) => Span::raw(format!("balance {b:.1} (baseline {baseline:.0}%)")),
         None => Span::raw(format!("balance unknown (baseline {baseline:.0}%)")),
     });

@@ -23,6 +23,7 @@ enum Col {
     Name,
     Type,
     State,
+    Age,
     Cpu,
     Hist,
     Findings,
@@ -41,6 +42,7 @@ impl Col {
             Col::Name => "NAME",
             Col::Type => "TYPE",
             Col::State => "STATE",
+            Col::Age => "AGE",
             Col::Cpu => "CPU",
             Col::Hist => "CPU HISTORY",
             Col::Findings => "FIND",
@@ -60,6 +62,7 @@ impl Col {
             Col::Name => 10,
             Col::Type => 13,
             Col::State => 8,
+            Col::Age => 4,
             Col::Cpu => 10,
             Col::Hist => 12,
             Col::Findings => 4,
@@ -77,6 +80,7 @@ impl Col {
             Col::Type => Some(SortKey::Type),
             Col::Cpu => Some(SortKey::Cpu),
             Col::Findings => Some(SortKey::Findings),
+            Col::Age => Some(SortKey::Launched),
             _ => None,
         }
     }
@@ -86,7 +90,7 @@ impl Col {
 const MAX_NAME: usize = 32;
 
 /// Display order of all columns.
-const ORDER: [Col; 13] = [
+const ORDER: [Col; 14] = [
     Col::Mark,
     Col::Risk,
     Col::Account,
@@ -95,6 +99,7 @@ const ORDER: [Col; 13] = [
     Col::Name,
     Col::Type,
     Col::State,
+    Col::Age,
     Col::Cpu,
     Col::Hist,
     Col::Findings,
@@ -103,7 +108,7 @@ const ORDER: [Col; 13] = [
 ];
 
 /// Columns in the order they are given up as the terminal narrows (first kept longest).
-const PRIORITY: [Col; 13] = [
+const PRIORITY: [Col; 14] = [
     Col::Mark,
     Col::Risk,
     Col::Account,
@@ -115,6 +120,7 @@ const PRIORITY: [Col; 13] = [
     Col::Public,
     Col::Region,
     Col::State,
+    Col::Age,
     Col::Hist,
     Col::Type,
 ];
@@ -216,6 +222,18 @@ fn cell<'a>(
                 let style = if st.is_live() { theme.fg("fg") } else { muted };
                 Cell::from(Span::styled(st.as_str(), style))
             }
+        },
+        // Launch age; a launch in the last 24 h stands out (the launch radar).
+        Col::Age => match row.instance.launch_time {
+            Some(t) => Cell::from(Span::styled(
+                super::widgets::age((state.now - t).num_seconds().max(0)),
+                if row.flags.has(Flag::NewLaunch) {
+                    theme.fg("high").add_modifier(Modifier::BOLD)
+                } else {
+                    muted
+                },
+            )),
+            None => Cell::from(Span::styled("?", muted)),
         },
         Col::Cpu => match row.cpu_now {
             // No credits left: the bar would understate it, so say so, styled as saturated.

@@ -11,7 +11,7 @@ use aws_sdk_cloudwatch::types::{Dimension, MetricDataQuery, MetricStat, ScanBy};
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::future::BoxFuture;
 
-use super::ec2::Shared;
+use super::ec2::{NO_INVENTORY_RETRY, Shared};
 use crate::aws::Clients;
 use crate::aws::convert::to_chrono;
 use crate::aws::error::{AwsError, describe};
@@ -21,8 +21,6 @@ use crate::model::{CpuSeries, Instance, InstanceState, Scope};
 
 /// The feed's name in every layer.
 pub const NAME: &str = "cpu";
-/// How soon a CPU feed with no inventory to work from looks again (it makes no call meanwhile).
-const NO_INVENTORY_RETRY: Duration = Duration::from_secs(5);
 
 /// The CPU feed of one account x region: CPUUtilization of the instances the EC2 feed last saw.
 pub struct CpuFeed {
@@ -51,18 +49,56 @@ impl CpuFeed {
         }
     }
 
-    /// The instances to poll: waits for the first inventory; fails when there has never been one.
-    async fn instances(&mut self) -> Result<std::sync::Arc<Vec<Instance>>, FeedError> {
-        loop {
-            if let Some(r) = self.inventory.borrow_and_update().clone() {
-                return r.map_err(|e| {
-                    FeedError::local(format!("not polled: EC2 inventory failed ({e})"))
-                });
-            }
-            if self.inventory.changed().await.is_err() {
-                return Err(FeedError::local("not polled: the EC2 feed stopped"));
+    /// Reads the credit mode of burstable instances not known yet (all of them once the modes
+    /// are an hour old: an attacker may switch a box to unlimited). A failed read leaves the
+    /// modes unknown for this poll, asked again next poll, and the CPU poll goes on. Returns the
+    /// calls made.
+    async fn read_modes(&mut self, instances: &[Instance], now: DateTime<Utc>) -> u64 {
+        if self
+            .modes_at
+            .is_none_or(|t| now - t >= TimeDelta::seconds(MODES_MAX_AGE_SECS))
+        {
+            self.modes.clear();
+            self.modes_at = Some(now);
+        }
+        let wanted: Vec<String> = instances
+            .iter()
+            .filter(|i| is_burstable(&i.instance_type) && i.state.is_live())
+            .filter(|i| !self.modes.contains_key(&i.instance_id))
+            .map(|i| i.instance_id.clone())
+            .collect();
+        let mut calls = 0;
+        for chunk in wanted.chunks(MODE_BATCH) {
+            calls += 1;
+            let got = self
+                .clients
+                .ec2
+                .describe_instance_credit_specifications()
+                .set_instance_ids(Some(chunk.to_vec()))
+                .send()
+                .await;
+            // Denied, throttled, or an instance gone meanwhile: the modes stay unknown for this
+            // poll (the detail view says so) and are asked again next poll.
+            if let Ok(out) = got {
+                {
+                    let mut said: HashMap<String, CreditMode> = out
+                        .instance_credit_specifications()
+                        .iter()
+                        .filter_map(|spec| {
+                            Some((
+                                spec.instance_id()?.to_string(),
+                                CreditMode::parse(spec.cpu_credits()?),
+                            ))
+                        })
+                        .collect();
+                    for id in chunk {
+                        let mode = said.remove(id).unwrap_or(CreditMode::Unknown);
+                        self.modes.insert(id.clone(), mode);
+                    }
+                }
             }
         }
+        calls
     }
 }
 
@@ -78,7 +114,7 @@ impl Feed for CpuFeed {
     }
     fn poll(&mut self) -> BoxFuture<'_, Result<Polled, FeedError>> {
         Box::pin(async move {
-            let instances = self.instances().await;
+            let instances = super::ec2::latest(&mut self.inventory).await;
             self.waiting = instances.is_err();
             let instances = instances?;
             let mode_calls = self.read_modes(&instances, Utc::now()).await;
@@ -106,51 +142,6 @@ impl Feed for CpuFeed {
         } else {
             crate::feed::backoff(err, failures, self.interval)
         }
-    }
-}
-
-impl CpuFeed {
-    /// Reads the credit mode of burstable instances not known yet (all of them once the modes
-    /// are an hour old: an attacker may switch a box to unlimited). A failed read leaves the
-    /// modes unknown and the CPU poll goes on. Returns the calls made.
-    async fn read_modes(&mut self, instances: &[Instance], now: DateTime<Utc>) -> u64 {
-        if self
-            .modes_at
-            .is_none_or(|t| now - t >= TimeDelta::seconds(MODES_MAX_AGE_SECS))
-        {
-            self.modes.clear();
-            self.modes_at = Some(now);
-        }
-        let wanted: Vec<String> = instances
-            .iter()
-            .filter(|i| is_burstable(&i.instance_type) && i.state.is_live())
-            .filter(|i| !self.modes.contains_key(&i.instance_id))
-            .map(|i| i.instance_id.clone())
-            .collect();
-        let mut calls = 0;
-        for chunk in wanted.chunks(MODE_BATCH) {
-            calls += 1;
-            let got = self
-                .clients
-                .ec2
-                .describe_instance_credit_specifications()
-                .set_instance_ids(Some(chunk.to_vec()))
-                .send()
-                .await;
-            let mut said: HashMap<String, CreditMode> = HashMap::new();
-            if let Ok(out) = got {
-                for spec in out.instance_credit_specifications() {
-                    if let (Some(id), Some(c)) = (spec.instance_id(), spec.cpu_credits()) {
-                        said.insert(id.to_string(), CreditMode::parse(c));
-                    }
-                }
-            }
-            for id in chunk {
-                let mode = said.remove(id).unwrap_or(CreditMode::Unknown);
-                self.modes.insert(id.clone(), mode);
-            }
-        }
-        calls
     }
 }
 
@@ -308,11 +299,16 @@ impl Schedule {
         targets: &[Target],
         now: DateTime<Utc>,
     ) -> Result<CpuPoll, AwsError> {
-        self.fetched_until.retain(|(id, metric), _| {
-            targets
-                .iter()
-                .any(|t| &t.instance_id == id && t.metrics().iter().any(|m| m.0 == *metric))
-        });
+        let wanted: std::collections::HashSet<(&str, Metric)> = targets
+            .iter()
+            .flat_map(|t| {
+                t.metrics()
+                    .into_iter()
+                    .map(|(m, _)| (t.instance_id.as_str(), m))
+            })
+            .collect();
+        self.fetched_until
+            .retain(|(id, metric), _| wanted.contains(&(id.as_str(), *metric)));
         let due = self.due(targets, now);
         let mut out = CpuPoll::default();
         let mut cpu: Vec<(String, CpuSeries)> = Vec::new();

@@ -40,6 +40,24 @@ pub const NAME: &str = "ec2";
 /// there has never been an inventory.
 pub type Shared = watch::Receiver<Option<Result<Arc<Vec<Instance>>, String>>>;
 
+/// How soon a dependant feed with no inventory to work from looks again (it makes no call
+/// meanwhile).
+pub const NO_INVENTORY_RETRY: Duration = Duration::from_secs(5);
+
+/// The latest inventory for a dependant feed: waits for the first one; fails, making no call,
+/// when there has never been one (the dependant retries).
+pub async fn latest(shared: &mut Shared) -> Result<Arc<Vec<Instance>>, FeedError> {
+    loop {
+        if let Some(r) = shared.borrow_and_update().clone() {
+            return r
+                .map_err(|e| FeedError::local(format!("not polled: EC2 inventory failed ({e})")));
+        }
+        if shared.changed().await.is_err() {
+            return Err(FeedError::local("not polled: the EC2 feed stopped"));
+        }
+    }
+}
+
 /// The EC2 feed of one account x region: the full inventory each poll, shared with the feeds
 /// that work from it (CPU).
 pub struct Ec2Feed {

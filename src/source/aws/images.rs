@@ -27,6 +27,8 @@ pub struct ImagesFeed {
     inventory: Shared,
     /// What DescribeImages said of each AMI asked about (None: it does not know it).
     known: HashMap<String, Option<Image>>,
+    /// The last poll found no inventory to work from.
+    waiting: bool,
 }
 
 impl ImagesFeed {
@@ -37,21 +39,15 @@ impl ImagesFeed {
             interval,
             inventory,
             known: HashMap::new(),
+            waiting: false,
         }
     }
 
     /// The AMIs of the latest inventory not described yet, sorted.
     async fn unknown(&mut self) -> Result<Vec<String>, FeedError> {
-        let instances = loop {
-            if let Some(r) = self.inventory.borrow_and_update().clone() {
-                break r.map_err(|e| {
-                    FeedError::local(format!("not polled: EC2 inventory failed ({e})"))
-                })?;
-            }
-            if self.inventory.changed().await.is_err() {
-                return Err(FeedError::local("not polled: the EC2 feed stopped"));
-            }
-        };
+        let instances = super::ec2::latest(&mut self.inventory).await;
+        self.waiting = instances.is_err();
+        let instances = instances?;
         Ok(images_in(&instances)
             .into_iter()
             .filter(|id| !self.known.contains_key(id))
@@ -131,5 +127,12 @@ impl Feed for ImagesFeed {
                 metrics_per_day: None,
             })
         })
+    }
+    fn retry_after(&self, err: &FeedError, failures: u32) -> Duration {
+        if self.waiting {
+            super::ec2::NO_INVENTORY_RETRY
+        } else {
+            crate::feed::backoff(err, failures, self.interval)
+        }
     }
 }

@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::aws::error::describe;
-use crate::model::launch::{LaunchedBy, Launcher, beyond_history};
+use crate::model::launch::{LaunchedBy, Launcher, RECORDING_DELAY_MINUTES, beyond_history};
 
 /// The lookup's name in every layer.
 pub const NAME: &str = "launched-by";
@@ -19,6 +19,8 @@ pub const NAME: &str = "launched-by";
 pub const SPACING: Duration = Duration::from_millis(500);
 /// Pages of events read per lookup before giving up (50 events a page).
 const MAX_PAGES: u32 = 4;
+/// The RunInstances event is looked for this long either side of the launch time.
+const WINDOW: TimeDelta = TimeDelta::minutes(15);
 
 /// Paces LookupEvents calls to one account x region.
 #[derive(Debug)]
@@ -75,9 +77,14 @@ pub async fn lookup(
             .max_results(50)
             .set_next_token(token.take());
         if let Some(t) = launched {
-            // The event is written when the call is made, a moment before the launch time.
-            let from = t - TimeDelta::minutes(15);
-            req = req.start_time(aws_smithy_types::DateTime::from_secs(from.timestamp()));
+            // The event is written when the call is made, a moment before the launch time. A
+            // window around the launch keeps later calls on the instance (an attacker can make
+            // hundreds) from pushing it off the pages read.
+            let from = t - WINDOW;
+            let to = t + WINDOW;
+            req = req
+                .start_time(aws_smithy_types::DateTime::from_secs(from.timestamp()))
+                .end_time(aws_smithy_types::DateTime::from_secs(to.timestamp()));
         }
         let out = match req.send().await {
             Ok(o) => o,
@@ -101,7 +108,13 @@ pub async fn lookup(
             None => break,
         }
     }
-    (LaunchedBy::NotFound, calls)
+    let recent = launched.is_some_and(|t| now - t < TimeDelta::minutes(RECORDING_DELAY_MINUTES));
+    let none = if recent {
+        LaunchedBy::NotRecordedYet
+    } else {
+        LaunchedBy::NotFound
+    };
+    (none, calls)
 }
 
 /// The caller of a RunInstances event, from its CloudTrail record (a JSON string). Missing
