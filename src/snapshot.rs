@@ -44,12 +44,12 @@ pub struct AccountOut {
 pub struct RegionOut {
     /// Region code.
     pub region: String,
-    /// `ok`, `error`, `stale` or `loading`.
+    /// `ok`, `degraded` (a feed the rows can do without failed), `error`, `stale` or `loading`.
     pub status: &'static str,
     /// Error messages of failed feeds, `feed: message`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Oldest successful fetch among the three feeds (null if a feed never succeeded).
+    /// Oldest successful fetch among the feeds the rows need (null if one never succeeded).
     pub fetched_at: Option<DateTime<Utc>>,
 }
 
@@ -157,6 +157,7 @@ pub fn build(fleet: &Fleet, source: &str, now: DateTime<Utc>) -> Snapshot {
                     let fetched_at = s
                         .feeds
                         .iter()
+                        .filter(|f| f.essential)
                         .map(|f| f.last_ok)
                         .collect::<Option<Vec<_>>>()
                         .and_then(|v| v.into_iter().min());
@@ -166,6 +167,7 @@ pub fn build(fleet: &Fleet, source: &str, now: DateTime<Utc>) -> Snapshot {
                             ScopeHealth::Ok(_) => "ok",
                             ScopeHealth::Loading => "loading",
                             ScopeHealth::Stale(_) => "stale",
+                            ScopeHealth::Degraded(..) => "degraded",
                             ScopeHealth::Error(..) => "error",
                         },
                         error: (!errors.is_empty()).then(|| errors.join("; ")),

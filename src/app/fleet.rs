@@ -49,6 +49,9 @@ pub struct FeedStatus {
     pub metrics: u64,
     /// CloudWatch metrics the feed will request per day at current settings, once it said.
     pub metrics_per_day: Option<f64>,
+    /// The rows need this feed: its failure or staleness marks them (else the scope is only
+    /// degraded).
+    pub essential: bool,
 }
 
 impl FeedStatus {
@@ -61,6 +64,7 @@ impl FeedStatus {
             calls: 0,
             metrics: 0,
             metrics_per_day: None,
+            essential: true,
         }
     }
 
@@ -92,6 +96,8 @@ pub enum ScopeHealth {
     Stale(i64),
     /// A feed failed: which one and why (older data kept).
     Error(&'static str, String),
+    /// A feed the rows can do without failed (the rows are fresh, a signal is missing).
+    Degraded(&'static str, String),
 }
 
 /// Everything known about one account x region.
@@ -153,15 +159,19 @@ impl ScopeData {
 
     /// Overall health now.
     pub fn health(&self, now: DateTime<Utc>) -> ScopeHealth {
-        for f in &self.feeds {
-            if let FeedState::Error(m) = &f.state {
-                return ScopeHealth::Error(f.name, m.clone());
-            }
+        let failed = |essential: bool| {
+            self.feeds.iter().find_map(|f| match &f.state {
+                FeedState::Error(m) if f.essential == essential => Some((f.name, m.clone())),
+                _ => None,
+            })
+        };
+        if let Some((feed, m)) = failed(true) {
+            return ScopeHealth::Error(feed, m);
         }
         if let Some(age) = self
             .feeds
             .iter()
-            .filter(|f| f.is_stale(now))
+            .filter(|f| f.essential && f.is_stale(now))
             .filter_map(|f| f.age_secs(now))
             .max()
         {
@@ -170,9 +180,13 @@ impl ScopeData {
         if self.inventory_at.is_none() {
             return ScopeHealth::Loading;
         }
+        if let Some((feed, m)) = failed(false) {
+            return ScopeHealth::Degraded(feed, m);
+        }
         ScopeHealth::Ok(
             self.feeds
                 .iter()
+                .filter(|f| f.essential)
                 .filter_map(|f| f.age_secs(now))
                 .max()
                 .unwrap_or(0),
@@ -339,9 +353,12 @@ impl Fleet {
                 scope,
                 feed,
                 interval_secs,
+                essential,
             } => {
                 let s = self.scope_index(&scope);
-                self.scopes[s].feed_mut(feed).interval_secs = interval_secs.max(1);
+                let f = self.scopes[s].feed_mut(feed);
+                f.interval_secs = interval_secs.max(1);
+                f.essential = essential;
                 self.total_calls(feed);
             }
             Report::Loading { scope, feed } => {

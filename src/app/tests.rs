@@ -347,6 +347,37 @@ fn a_burstable_box_held_at_its_baseline_counts_as_saturated() {
 }
 
 #[test]
+fn a_feed_the_rows_can_do_without_only_degrades_the_scope() {
+    let mut s = state();
+    update(
+        &mut s,
+        Msg::Feed(Report::Schedule {
+            scope: scope(),
+            feed: "images",
+            interval_secs: 60,
+            essential: false,
+        }),
+    );
+    update(
+        &mut s,
+        Msg::Feed(Report::Failed {
+            scope: scope(),
+            feed: "images",
+            at: t0(),
+            message: "DescribeImages: UnauthorizedOperation (permission missing: see docs/iam.md)"
+                .into(),
+        }),
+    );
+    let sd = &s.fleet.scopes[0];
+    assert!(
+        matches!(sd.health(s.now), ScopeHealth::Degraded("images", _)),
+        "{:?}",
+        sd.health(s.now)
+    );
+    assert!(!sd.rows_stale(s.now), "the rows are as fresh as before");
+}
+
+#[test]
 fn failure_keeps_data_and_goes_stale() {
     let mut s = state();
     update(
@@ -355,6 +386,7 @@ fn failure_keeps_data_and_goes_stale() {
             scope: scope(),
             feed: "ec2",
             interval_secs: 60,
+            essential: true,
         }),
     );
     update(

@@ -71,6 +71,7 @@ fn schedule(f: &dyn Feed) -> Report {
         scope: f.home().clone(),
         feed: f.name(),
         interval_secs: u32::try_from(f.interval().as_secs()).unwrap_or(u32::MAX),
+        essential: f.essential(),
     }
 }
 

@@ -36,6 +36,11 @@ pub trait Feed: Send {
     fn home(&self) -> &Scope;
     /// Time between successful polls.
     fn interval(&self) -> Duration;
+    /// False for a feed the rows can do without (a failure then degrades the scope instead of
+    /// marking all its rows stale).
+    fn essential(&self) -> bool {
+        true
+    }
     /// Wait before the first poll (the demo staggers its feeds so accounts arrive one by one).
     fn start_after(&self) -> Duration {
         Duration::ZERO
@@ -199,6 +204,8 @@ pub enum Report {
         feed: &'static str,
         /// Seconds between polls.
         interval_secs: u32,
+        /// The rows need this feed (see [`Feed::essential`]).
+        essential: bool,
     },
     /// A poll started.
     Loading {

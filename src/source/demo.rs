@@ -921,6 +921,9 @@ impl Feed for DemoFeed {
     fn start_after(&self) -> Duration {
         self.start_after
     }
+    fn essential(&self) -> bool {
+        self.name != images::NAME
+    }
     fn poll(&mut self) -> BoxFuture<'_, Result<Polled, FeedError>> {
         let (t, at) = self.now();
         let r = match self.world.outage_at(&self.home, self.name, t) {

@@ -33,6 +33,11 @@ fn chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
                     role("stale").add_modifier(Modifier::BOLD),
                     1,
                 ),
+                ScopeHealth::Degraded(feed, m) => (
+                    format!("{name} ⚠{feed} {}", super::widgets::fit(&m, 40)),
+                    role("stale"),
+                    1,
+                ),
                 ScopeHealth::Error(feed, m) => (
                     format!("{name} ✗{feed} {}", super::widgets::fit(&m, 40)),
                     role("error").add_modifier(Modifier::BOLD),

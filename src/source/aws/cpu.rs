@@ -11,7 +11,7 @@ use aws_sdk_cloudwatch::types::{Dimension, MetricDataQuery, MetricStat, ScanBy};
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::future::BoxFuture;
 
-use super::ec2::{NO_INVENTORY_RETRY, Shared};
+use super::ec2::Shared;
 use crate::aws::Clients;
 use crate::aws::convert::to_chrono;
 use crate::aws::error::{AwsError, describe};
@@ -137,11 +137,7 @@ impl Feed for CpuFeed {
         })
     }
     fn retry_after(&self, err: &FeedError, failures: u32) -> Duration {
-        if self.waiting {
-            NO_INVENTORY_RETRY
-        } else {
-            crate::feed::backoff(err, failures, self.interval)
-        }
+        super::ec2::dependant_retry(self.waiting, err, failures, self.interval)
     }
 }
 

@@ -44,6 +44,21 @@ pub type Shared = watch::Receiver<Option<Result<Arc<Vec<Instance>>, String>>>;
 /// meanwhile).
 pub const NO_INVENTORY_RETRY: Duration = Duration::from_secs(5);
 
+/// The retry wait of a feed that depends on the inventory: short while it has none to work
+/// from (it made no call), else the usual backoff.
+pub fn dependant_retry(
+    waiting: bool,
+    err: &FeedError,
+    failures: u32,
+    interval: Duration,
+) -> Duration {
+    if waiting {
+        NO_INVENTORY_RETRY
+    } else {
+        crate::feed::backoff(err, failures, interval)
+    }
+}
+
 /// The latest inventory for a dependant feed: waits for the first one; fails, making no call,
 /// when there has never been one (the dependant retries).
 pub async fn latest(shared: &mut Shared) -> Result<Arc<Vec<Instance>>, FeedError> {

@@ -73,6 +73,10 @@ impl Feed for ImagesFeed {
     fn interval(&self) -> Duration {
         self.interval
     }
+    /// Rows stand without AMI verdicts: a denied DescribeImages degrades the scope.
+    fn essential(&self) -> bool {
+        false
+    }
     fn poll(&mut self) -> BoxFuture<'_, Result<Polled, FeedError>> {
         Box::pin(async move {
             let wanted = self.unknown().await?;
@@ -129,10 +133,6 @@ impl Feed for ImagesFeed {
         })
     }
     fn retry_after(&self, err: &FeedError, failures: u32) -> Duration {
-        if self.waiting {
-            super::ec2::NO_INVENTORY_RETRY
-        } else {
-            crate::feed::backoff(err, failures, self.interval)
-        }
+        super::ec2::dependant_retry(self.waiting, err, failures, self.interval)
     }
 }
