@@ -446,3 +446,57 @@ async fn who_launched_it_from_cloudtrail() {
     assert!(screen.contains("xmr-autoscale/0.3"), "{screen}");
     assert!(!screen.contains('\u{1b}'), "an escape reached the screen");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_credit_mode_read_leaves_the_mode_unknown_and_cpu_polling_on() {
+    let emu = Emulator::start();
+    set_test_credentials();
+    let cfg = sdk(&emu, "us-east-1", None).await;
+    let ec2 = aws_sdk_ec2::Client::new(&cfg);
+    let cw = aws_sdk_cloudwatch::Client::new(&cfg);
+    let id = launch(&ec2, "t3", InstanceType::T3Large, AMAZON_AMI, false).await;
+    emu.post(
+        "/_watchfloor/ec2/credit-mode",
+        &json!({"account_id": MAIN, "region": "us-east-1", "instance_id": id, "mode": "unlimited"}),
+    );
+    metric(&cw, &id, "CPUUtilization", 30.0).await;
+    metric(&cw, &id, "CPUCreditBalance", 0.0).await;
+    emu.post(
+        "/_watchfloor/faults",
+        &json!({"service": "ec2", "action": "DescribeInstanceCreditSpecifications",
+                "code": "UnauthorizedOperation", "status": 403}),
+    );
+    let reports =
+        aws::poll_once(&config(&emu), Arc::new(TerminalPrompt), &Default::default()).await;
+    assert!(
+        !reports.iter().any(|r| matches!(r, Report::Failed { .. })),
+        "the CPU feed goes on without the modes"
+    );
+    let cpu_metrics: u64 = reports
+        .iter()
+        .filter_map(|r| match r {
+            Report::Requests {
+                feed: "cpu",
+                metrics,
+                ..
+            } => Some(*metrics),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(
+        cpu_metrics, 2,
+        "CPU and the balance; no surplus without a known mode"
+    );
+    let mut s = State::new("aws", Keymap::default_map(), Utc::now());
+    for r in reports {
+        update(&mut s, Msg::Feed(r));
+    }
+    let r = row(&s, "t3");
+    let credits = &s.fleet.scopes[r.scope].credits[&id];
+    assert_eq!(
+        credits.mode,
+        Some(watchfloor::model::credits::CreditMode::Unknown)
+    );
+    // Held at its baseline with nothing left: still found without the mode.
+    assert!(r.flags.has(Flag::CreditsExhausted), "{:?}", flags(r));
+}

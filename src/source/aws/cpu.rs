@@ -31,6 +31,8 @@ pub struct CpuFeed {
     /// Credit mode per burstable instance, and when the modes were last read.
     modes: HashMap<String, CreditMode>,
     modes_at: Option<DateTime<Utc>>,
+    /// When reading the modes last failed (they are not asked again for a few minutes).
+    modes_failed_at: Option<DateTime<Utc>>,
     /// The last poll found no inventory to work from.
     waiting: bool,
 }
@@ -45,14 +47,15 @@ impl CpuFeed {
             schedule: Schedule::default(),
             modes: HashMap::new(),
             modes_at: None,
+            modes_failed_at: None,
             waiting: false,
         }
     }
 
     /// Reads the credit mode of burstable instances not known yet (all of them once the modes
     /// are an hour old: an attacker may switch a box to unlimited). A failed read leaves the
-    /// modes unknown for this poll, asked again next poll, and the CPU poll goes on. Returns the
-    /// calls made.
+    /// modes unknown, asked again after [`MODES_RETRY_SECS`], and the CPU poll goes on. Returns
+    /// the calls made.
     async fn read_modes(&mut self, instances: &[Instance], now: DateTime<Utc>) -> u64 {
         if self
             .modes_at
@@ -60,6 +63,12 @@ impl CpuFeed {
         {
             self.modes.clear();
             self.modes_at = Some(now);
+        }
+        if self
+            .modes_failed_at
+            .is_some_and(|t| now - t < TimeDelta::seconds(MODES_RETRY_SECS))
+        {
+            return 0;
         }
         let wanted: Vec<String> = instances
             .iter()
@@ -77,25 +86,25 @@ impl CpuFeed {
                 .set_instance_ids(Some(chunk.to_vec()))
                 .send()
                 .await;
-            // Denied, throttled, or an instance gone meanwhile: the modes stay unknown for this
-            // poll (the detail view says so) and are asked again next poll.
-            if let Ok(out) = got {
-                {
-                    let mut said: HashMap<String, CreditMode> = out
-                        .instance_credit_specifications()
-                        .iter()
-                        .filter_map(|spec| {
-                            Some((
-                                spec.instance_id()?.to_string(),
-                                CreditMode::parse(spec.cpu_credits()?),
-                            ))
-                        })
-                        .collect();
-                    for id in chunk {
-                        let mode = said.remove(id).unwrap_or(CreditMode::Unknown);
-                        self.modes.insert(id.clone(), mode);
-                    }
-                }
+            // Denied, throttled, or an instance gone meanwhile: the modes stay unknown (the
+            // detail view says so) and are asked again a few minutes later.
+            let Ok(out) = got else {
+                self.modes_failed_at = Some(now);
+                break;
+            };
+            let mut said: HashMap<String, CreditMode> = out
+                .instance_credit_specifications()
+                .iter()
+                .filter_map(|spec| {
+                    Some((
+                        spec.instance_id()?.to_string(),
+                        CreditMode::parse(spec.cpu_credits()?),
+                    ))
+                })
+                .collect();
+            for id in chunk {
+                let mode = said.remove(id).unwrap_or(CreditMode::Unknown);
+                self.modes.insert(id.clone(), mode);
             }
         }
         calls
@@ -145,6 +154,8 @@ impl Feed for CpuFeed {
 const MODE_BATCH: usize = 1000;
 /// Credit modes are read again after this long.
 const MODES_MAX_AGE_SECS: i64 = 3600;
+/// After a failed read of the credit modes, they are asked again after this long.
+const MODES_RETRY_SECS: i64 = 300;
 
 /// CPU targets from an inventory: instances that can report CPU, with the credit mode of the
 /// burstable ones.
