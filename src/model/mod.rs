@@ -6,6 +6,7 @@ pub mod flags;
 pub mod image;
 pub mod launch;
 pub mod risk;
+pub mod task;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

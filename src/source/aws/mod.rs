@@ -3,6 +3,7 @@
 
 pub mod cpu;
 pub mod ec2;
+pub mod ecs;
 pub mod findings;
 pub mod images;
 pub mod launched_by;

@@ -11,6 +11,7 @@ It serves moto's whole AWS emulation (DomainDispatcherApplication, the same app 
   * ENI security groups replaced, not merged -> wf_ec2_groups.py
   * EC2 credit modes and AMI owners          -> wf_ec2_seed.py
   * CloudTrail LookupEvents + seeding        -> wf_cloudtrail.py
+  * ECS list calls that page                 -> wf_ecs_paging.py
   * STS deny-role, fault injection, request record, reset hook -> this file
 
 See README.md in this folder for the endpoints.
@@ -31,6 +32,7 @@ import wf_cloudtrail
 import wf_cloudwatch_cbor
 import wf_ec2_groups
 import wf_ec2_seed
+import wf_ecs_paging
 import wf_guardduty
 from wf_common import account_id_for, read_body, request_id, respond, respond_json, sigv4_scope
 
@@ -315,6 +317,9 @@ class WatchfloorApp:
 
         if info["service"] == "monitoring" and wf_cloudwatch_cbor.is_cbor_request(environ):
             return wf_cloudwatch_cbor.handle(environ, start_response, body, self.moto)
+
+        if wf_ecs_paging.is_list(info):
+            return wf_ecs_paging.handle(environ, start_response, body, info, self.moto)
 
         if wf_cloudtrail.is_lookup(info):
             try:
