@@ -168,6 +168,8 @@ fn fleet(total: usize) -> State {
                 instance_id: Some(i.instance_id.clone()),
                 updated_at: now,
                 count: 1,
+                task_arn: None,
+                cluster_arn: None,
                 archived: false,
             })
             .collect();

@@ -203,4 +203,34 @@ async fn clusters_services_and_tasks_paged() {
         .filter(|r| r["action"] == "ListTasks")
         .count();
     assert_eq!(pages, 4, "ListTasks paged");
+
+    // Runtime Monitoring findings on ECS attach to the task by its ARN, or to the cluster.
+    let cluster_arn = "arn:aws:ecs:us-east-1:123456789012:cluster/batch";
+    emu.post(
+        "/_watchfloor/guardduty/findings",
+        &serde_json::json!({"account_id": "123456789012", "region": "us-east-1", "findings": [
+            {"type": "CryptoCurrency:Runtime/BitcoinTool.B!DNS", "severity": 8.0,
+             "cluster_arn": cluster_arn, "task_arn": rogue.task_arn},
+            {"type": "Impact:Runtime/CryptoMinerExecuted", "severity": 8.0, "cluster_arn": cluster_arn},
+        ]}),
+    );
+    let gd = aws_sdk_guardduty::Client::new(&cfg);
+    let found = watchfloor::source::aws::findings::FindingsPoller::default()
+        .poll(&gd, chrono::Utc::now())
+        .await
+        .expect("findings")
+        .findings;
+    let on_task = found
+        .iter()
+        .find(|f| f.kind == "CryptoCurrency:Runtime/BitcoinTool.B!DNS")
+        .unwrap();
+    assert_eq!(on_task.task_arn.as_deref(), Some(rogue.task_arn.as_str()));
+    assert_eq!(on_task.cluster_arn.as_deref(), Some(cluster_arn));
+    assert_eq!(on_task.instance_id, None);
+    let on_cluster = found
+        .iter()
+        .find(|f| f.kind == "Impact:Runtime/CryptoMinerExecuted")
+        .unwrap();
+    assert_eq!(on_cluster.task_arn, None);
+    assert_eq!(on_cluster.cluster_arn.as_deref(), Some(cluster_arn));
 }

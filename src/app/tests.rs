@@ -72,6 +72,8 @@ fn finding(id: &str, instance: &str, kind: &str, sev: f64) -> Finding {
         instance_id: Some(instance.into()),
         updated_at: t0(),
         count: 1,
+        task_arn: None,
+        cluster_arn: None,
         archived: false,
     }
 }

@@ -292,6 +292,12 @@ pub struct Finding {
     pub title: String,
     /// Instance the finding is about (resource.instanceDetails.instanceId).
     pub instance_id: Option<String>,
+    /// ECS task the finding is about (resource.ecsClusterDetails.taskDetails.arn), for Runtime
+    /// Monitoring findings on ECS.
+    pub task_arn: Option<String>,
+    /// ECS cluster of such a finding (resource.ecsClusterDetails.arn): where it attaches when
+    /// it names no task.
+    pub cluster_arn: Option<String>,
     /// Last update time.
     pub updated_at: DateTime<Utc>,
     /// How many times GuardDuty saw it.
@@ -417,6 +423,8 @@ mod tests {
             instance_id: None,
             updated_at: t(0),
             count: 1,
+            task_arn: None,
+            cluster_arn: None,
             archived: false,
         };
         assert!(mk("CryptoCurrency:EC2/BitcoinTool.B!DNS").is_cryptomining());

@@ -275,6 +275,8 @@ mod tests {
             instance_id: Some("i-1".into()),
             updated_at: Utc.timestamp_opt(0, 0).unwrap(),
             count: 1,
+            task_arn: None,
+            cluster_arn: None,
             archived: false,
         }
     }

@@ -820,6 +820,8 @@ credits: None,
                     instance_id: Some(d.instance.instance_id.clone()),
                     updated_at: self.time_of(s.at + 30.0 * bumps as f64),
                     count: 1 + bumps * 7,
+                    task_arn: None,
+                    cluster_arn: None,
                     archived: false,
                 });
             }

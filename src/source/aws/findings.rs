@@ -1,5 +1,7 @@
 //! Findings feed: ListDetectors, ListFindings (not archived, updated since the last poll),
-//! GetFindings 50 ids a call; findings mapped to instances by resource.instanceDetails.instanceId.
+//! GetFindings 50 ids a call; findings mapped to instances by resource.instanceDetails.instanceId,
+//! and Runtime Monitoring findings on ECS to tasks by resource.ecsClusterDetails.taskDetails.arn
+//! (or to the cluster when they name no task).
 
 use std::time::Duration;
 
@@ -189,6 +191,17 @@ pub fn convert(f: &aws_sdk_guardduty::types::Finding) -> Option<Finding> {
             .resource()
             .and_then(|r| r.instance_details())
             .and_then(|d| d.instance_id())
+            .map(str::to_string),
+        task_arn: f
+            .resource()
+            .and_then(|r| r.ecs_cluster_details())
+            .and_then(|c| c.task_details())
+            .and_then(|t| t.arn())
+            .map(str::to_string),
+        cluster_arn: f
+            .resource()
+            .and_then(|r| r.ecs_cluster_details())
+            .and_then(|c| c.arn())
             .map(str::to_string),
         updated_at: updated,
         count: f

@@ -111,6 +111,18 @@ def _instance_details(account: str, region: str, instance_id: str) -> dict:
     return details
 
 
+def _resource(account: str, region: str, spec: dict, instance_id: str) -> dict:
+    """The finding's resource: an ECS cluster (and task) for Runtime Monitoring findings on ECS
+    (`cluster_arn`, optional `task_arn` in the spec), else the instance."""
+    if spec.get("cluster_arn") or spec.get("task_arn"):
+        cluster = spec.get("cluster_arn") or f"arn:aws:ecs:{region}:{account}:cluster/default"
+        details = {"arn": cluster, "name": cluster.rsplit("/", 1)[-1], "status": "ACTIVE"}
+        if spec.get("task_arn"):
+            details["taskDetails"] = {"arn": spec["task_arn"], "definitionArn": spec.get("definition_arn", "")}
+        return {"resourceType": "ECSCluster", "ecsClusterDetails": details}
+    return {"resourceType": "Instance", "instanceDetails": _instance_details(account, region, instance_id)}
+
+
 def _make_finding(account, region, detector_id, spec) -> dict:
     fid = spec.get("id") or uuid.uuid4().hex
     updated = _ms(spec.get("updated_at"))
@@ -125,10 +137,7 @@ def _make_finding(account, region, detector_id, spec) -> dict:
         "id": fid,
         "partition": "aws",
         "region": region,
-        "resource": {
-            "resourceType": "Instance",
-            "instanceDetails": _instance_details(account, region, instance_id),
-        },
+        "resource": _resource(account, region, spec, instance_id),
         "schemaVersion": "2.0",
         "service": {
             "archived": bool(spec.get("archived", False)),
