@@ -116,30 +116,21 @@ async fn clusters_services_and_tasks_paged() {
         .send()
         .await
         .unwrap();
-    ecs_client
-        .run_task()
-        .cluster("prod-web")
-        .task_definition("web")
-        .count(10)
-        .group("service:web")
-        .started_by("ecs-svc/1234567890")
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(net())
-        .send()
-        .await
-        .unwrap();
-    ecs_client
-        .run_task()
-        .cluster("prod-web")
-        .task_definition("web")
-        .count(2)
-        .group("service:web")
-        .started_by("ecs-svc/1234567890")
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(net())
-        .send()
-        .await
-        .unwrap();
+    // In two calls, as a scheduler would start them.
+    for count in [10, 2] {
+        ecs_client
+            .run_task()
+            .cluster("prod-web")
+            .task_definition("web")
+            .count(count)
+            .group("service:web")
+            .started_by("ecs-svc/1234567890")
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(net())
+            .send()
+            .await
+            .unwrap();
+    }
     // An attacker's standalone RunTask in another cluster.
     ecs_client
         .run_task()

@@ -37,40 +37,28 @@ pub async fn poll(client: &Client) -> Result<EcsInventory, AwsError> {
 pub async fn poll_paged(client: &Client, page: i32) -> Result<EcsInventory, AwsError> {
     let mut inv = EcsInventory::default();
     let mut clusters = Vec::new();
-    let mut token = None;
-    loop {
+    let mut pages = client
+        .list_clusters()
+        .max_results(page)
+        .into_paginator()
+        .send();
+    while let Some(out) = pages.next().await {
         inv.calls += 1;
-        let out = client
-            .list_clusters()
-            .max_results(page)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| describe("ListClusters", &e))?;
+        let out = out.map_err(|e| describe("ListClusters", &e))?;
         clusters.extend(out.cluster_arns().iter().cloned());
-        token = out.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
     }
     for cluster in &clusters {
         let mut services = Vec::new();
-        let mut token = None;
-        loop {
+        let mut pages = client
+            .list_services()
+            .cluster(cluster)
+            .max_results(page)
+            .into_paginator()
+            .send();
+        while let Some(out) = pages.next().await {
             inv.calls += 1;
-            let out = client
-                .list_services()
-                .cluster(cluster)
-                .max_results(page)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| describe("ListServices", &e))?;
+            let out = out.map_err(|e| describe("ListServices", &e))?;
             services.extend(out.service_arns().iter().cloned());
-            token = out.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
         }
         for chunk in services.chunks(SERVICES_PER_CALL) {
             inv.calls += 1;
@@ -90,22 +78,16 @@ pub async fn poll_paged(client: &Client, page: i32) -> Result<EcsInventory, AwsE
             }
         }
         let mut arns = Vec::new();
-        let mut token = None;
-        loop {
+        let mut pages = client
+            .list_tasks()
+            .cluster(cluster)
+            .max_results(page)
+            .into_paginator()
+            .send();
+        while let Some(out) = pages.next().await {
             inv.calls += 1;
-            let out = client
-                .list_tasks()
-                .cluster(cluster)
-                .max_results(page)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| describe("ListTasks", &e))?;
+            let out = out.map_err(|e| describe("ListTasks", &e))?;
             arns.extend(out.task_arns().iter().cloned());
-            token = out.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
         }
         // A task listed on two pages (the list moved under us) is described once.
         let arns: Vec<String> = arns

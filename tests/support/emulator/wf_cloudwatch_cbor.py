@@ -29,7 +29,7 @@ import json
 
 import cbor2
 
-from wf_common import respond
+from wf_common import call_moto, respond
 
 PREFIX = "/service/GraniteServiceVersion20100801/operation/"
 TARGET_PREFIX = "GraniteServiceVersion20100801."
@@ -149,21 +149,7 @@ def handle(environ, start_response, body: bytes, moto_app):
         "wsgi.input": io.BytesIO(json_body),
     })
 
-    captured = {}
-
-    def capture(status, headers, exc_info=None):
-        captured["status"] = int(status.split()[0])
-        captured["headers"] = headers
-        return lambda _data: None
-
-    chunks = moto_app(inner, capture)
-    try:
-        raw = b"".join(chunks)
-    finally:
-        if hasattr(chunks, "close"):
-            chunks.close()
-    status = captured.get("status", 500)
-    headers = {k.lower(): v for k, v in captured.get("headers", [])}
+    status, headers, raw = call_moto(moto_app, inner)
 
     if status >= 300:
         try:

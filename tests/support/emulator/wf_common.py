@@ -85,3 +85,22 @@ def respond(start_response, status: int, body: bytes, content_type: str, extra_h
 def respond_json(start_response, status: int, obj, extra_headers=()):
     return respond(start_response, status, json.dumps(obj, default=str).encode(),
                    "application/json", extra_headers)
+
+
+def call_moto(moto_app, environ) -> tuple[int, dict, bytes]:
+    """Runs a request through moto and returns its status, lower-cased headers and body."""
+    captured = {}
+
+    def capture(status, headers, exc_info=None):
+        captured["status"] = int(status.split()[0])
+        captured["headers"] = headers
+        return lambda _data: None
+
+    chunks = moto_app(environ, capture)
+    try:
+        raw = b"".join(chunks)
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()
+    headers = {k.lower(): v for k, v in captured.get("headers", [])}
+    return captured.get("status", 500), headers, raw

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import json
 
-from wf_common import respond, respond_json
+from wf_common import call_moto, respond, respond_json
 
 _LISTS = {"ListClusters": "clusterArns", "ListServices": "serviceArns", "ListTasks": "taskArns"}
 
@@ -32,21 +32,8 @@ def handle(environ, start_response, body: bytes, info: dict, moto_app):
     inner_body = json.dumps(params).encode()
     inner = dict(environ)
     inner.update({"CONTENT_LENGTH": str(len(inner_body)), "wsgi.input": io.BytesIO(inner_body)})
-    captured = {}
-
-    def capture(status, headers, exc_info=None):
-        captured["status"] = int(status.split()[0])
-        captured["headers"] = headers
-        return lambda _data: None
-
-    chunks = moto_app(inner, capture)
-    try:
-        raw = b"".join(chunks)
-    finally:
-        if hasattr(chunks, "close"):
-            chunks.close()
-    status = captured.get("status", 500)
-    ctype = dict((k.lower(), v) for k, v in captured.get("headers", [])).get("content-type", "application/x-amz-json-1.1")
+    status, headers, raw = call_moto(moto_app, inner)
+    ctype = headers.get("content-type", "application/x-amz-json-1.1")
     if status >= 300:
         return respond(start_response, status, raw, ctype)
     data = json.loads(raw or b"{}")
