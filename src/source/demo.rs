@@ -1101,10 +1101,13 @@ fn simulated_cost(d: &Data) -> (u64, u64) {
             series, credits, ..
         } => {
             let n = (series.len() + credit_metrics(credits)) as u64;
-            (n.div_ceil(500).max(1), n)
+            (n.div_ceil(cpu::MAX_QUERIES as u64).max(1), n)
         }
-        Data::Images { images, .. } => ((images.len() as u64).div_ceil(100), 0),
-        Data::Findings { findings, .. } => (1 + (findings.len() as u64).div_ceil(50) * 2, 0),
+        Data::Images { images, .. } => ((images.len() as u64).div_ceil(images::BATCH as u64), 0),
+        Data::Findings { findings, .. } => (
+            1 + (findings.len() as u64).div_ceil(findings::BATCH as u64) * 2,
+            0,
+        ),
     }
 }
 

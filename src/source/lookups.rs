@@ -2,7 +2,7 @@
 //! answered as feed reports, so only feed data reaches the fleet model. CloudTrail's pace (2 a
 //! second per account and region) is kept per scope.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -35,13 +35,13 @@ pub struct Lookup {
     pub launched: Option<DateTime<Utc>>,
 }
 
-/// Runs lookups, one at a time per instance, paced per scope.
+/// Runs lookups, paced per scope (the console asks once per instance: `app::update` keeps
+/// which lookups are pending).
 #[derive(Clone)]
 pub struct Lookups {
     backend: Backend,
     tx: mpsc::Sender<Report>,
     paces: Arc<Mutex<HashMap<Scope, Arc<Pace>>>>,
-    running: Arc<Mutex<HashSet<(Scope, String)>>>,
 }
 
 impl Lookups {
@@ -51,29 +51,14 @@ impl Lookups {
             backend,
             tx,
             paces: Arc::default(),
-            running: Arc::default(),
         }
     }
 
-    /// Starts a lookup in the background; a second request for an instance already being looked
-    /// up is dropped.
+    /// Starts a lookup in the background; its answer comes back on the feeds' channel.
     pub fn submit(&self, job: Lookup) {
-        let key = (job.scope.clone(), job.instance_id.clone());
-        if !self
-            .running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key.clone())
-        {
-            return;
-        }
         let me = self.clone();
         tokio::spawn(async move {
             let (result, calls) = me.run(&job).await;
-            me.running
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&key);
             let _ = me
                 .tx
                 .send(Report::LaunchedBy {
