@@ -5,7 +5,7 @@
 
 use watchfloor::feed::cloudwatch_usd;
 use watchfloor::model::credits::CreditMode;
-use watchfloor::source::aws::cpu::{Target, metrics_per_day};
+use watchfloor::source::aws::cpu::{Target, Watched, metrics_per_day};
 
 fn fleet(
     n: usize,
@@ -17,7 +17,8 @@ fn fleet(
         .map(|i| {
             let burstable = i % 100 < burstable_pct;
             Target {
-                instance_id: format!("i-{i:017x}"),
+                key: format!("i-{i:017x}"),
+                watched: Watched::Instance,
                 detailed: (i / 7) % 100 < detailed_pct,
                 credits: burstable.then_some(if (i / 100) % 100 < unlimited_share {
                     CreditMode::Unlimited

@@ -182,6 +182,7 @@ fn fleet(total: usize) -> State {
                     scope: scope(sc),
                     instances: insts,
                     groups: groups(),
+                    loose_interfaces: vec![],
                 },
             }),
         );
@@ -246,6 +247,7 @@ fn apply(c: &mut Criterion) {
             scope: scope(0),
             instances: instances(0, 10_000),
             groups: groups(),
+            loose_interfaces: vec![],
         },
     };
     g.bench_function("ec2_snapshot_10000_into_10000", |b| {

@@ -5,7 +5,7 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::app::{FeedState, Fleet, ScopeHealth};
+use crate::app::{CpuSource, FeedState, Fleet, Row, ScopeHealth};
 use crate::model::exposure::Protocol;
 use crate::model::flags::Flags;
 use crate::model::launch::{LaunchedBy, Launcher};
@@ -26,6 +26,8 @@ pub struct Snapshot {
     pub accounts: Vec<AccountOut>,
     /// Every instance, highest risk first.
     pub instances: Vec<InstanceOut>,
+    /// Every ECS task, worst risk first.
+    pub tasks: Vec<TaskOut>,
 }
 
 /// One account.
@@ -134,6 +136,99 @@ pub struct InstanceOut {
 }
 
 /// Builds the snapshot from the fleet as it is now.
+/// One ECS task.
+#[derive(Debug, Serialize)]
+pub struct TaskOut {
+    /// 12-digit account id.
+    pub account_id: String,
+    /// Account alias.
+    pub account_alias: String,
+    /// Region code.
+    pub region: String,
+    /// Cluster name.
+    pub cluster: String,
+    /// Service name; null for a standalone task.
+    pub service: Option<String>,
+    /// Task ARN.
+    pub task_arn: String,
+    /// Task definition `family:revision`.
+    pub task_definition: String,
+    /// `FARGATE`, `EC2`, `EXTERNAL` or empty.
+    pub launch_type: String,
+    /// `RUNNING`, `PENDING`, ...
+    pub last_status: String,
+    /// When it started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// Who started it (`ecs-svc/...` for a service).
+    pub started_by: String,
+    /// Container images, in container order.
+    pub images: Vec<String>,
+    /// The EC2 instance of an EC2-launched task.
+    pub host_instance: Option<String>,
+    /// Latest CPU percent; null if unknown.
+    pub cpu_percent: Option<f64>,
+    /// `task` (Container Insights), `service` (the service's mean) or `unknown`.
+    pub cpu_source: &'static str,
+    /// World-open port ranges (its interface's groups, or its container instance's).
+    pub open_ports: Vec<PortOut>,
+    /// Public IPv4 address of its interface.
+    pub public_ip: Option<String>,
+    /// Live findings about the task (or its cluster only), worst first.
+    pub findings: Vec<FindingOut>,
+    /// Risk score 0-100.
+    pub risk: u8,
+    /// Why, one `+N reason` string per contribution.
+    pub risk_reasons: Vec<String>,
+    /// The scope's data is stale or failing.
+    pub stale: bool,
+    /// Named facts (`standalone-task`, `public-image`, `new-task-def`, ...).
+    pub flags: Flags,
+}
+
+/// The world-open ranges of a row, as written.
+fn ports_out(r: &Row) -> Vec<PortOut> {
+    r.exposure
+        .ports
+        .iter()
+        .map(|p| PortOut {
+            protocol: p.protocol.clone(),
+            from_port: p.from_port,
+            to_port: p.to_port,
+            sources: p.sources.clone(),
+        })
+        .collect()
+}
+
+/// The live findings of a row, as written.
+fn findings_out(fleet: &Fleet, r: &Row) -> Vec<FindingOut> {
+    fleet
+        .findings_of(r)
+        .into_iter()
+        .map(|f| FindingOut {
+            id: f.id.clone(),
+            kind: f.kind.clone(),
+            severity: f.severity,
+            severity_label: f.band().name(),
+            title: f.title.clone(),
+            updated_at: f.updated_at,
+        })
+        .collect()
+}
+
+/// A row's risk reasons, as written.
+fn reasons_out(r: &Row) -> Vec<String> {
+    r.risk
+        .reasons
+        .iter()
+        .map(|x| format!("{:+} {}", x.points, x.why))
+        .collect()
+}
+
+/// One decimal.
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
 pub fn build(fleet: &Fleet, source: &str, now: DateTime<Utc>) -> Snapshot {
     let accounts = fleet
         .accounts
@@ -177,75 +272,81 @@ pub fn build(fleet: &Fleet, source: &str, now: DateTime<Utc>) -> Snapshot {
                 .collect(),
         })
         .collect();
-    let mut rows: Vec<&crate::app::Row> = fleet.rows.iter().collect();
+    let mut rows: Vec<&Row> = fleet.rows.iter().collect();
     rows.sort_by(|a, b| {
         crate::app::fleet_compare(fleet, b, a, crate::app::SortKey::Risk)
-            .then_with(|| a.instance.instance_id.cmp(&b.instance.instance_id))
+            .then_with(|| a.id().cmp(b.id()))
     });
     let instances = rows
-        .into_iter()
-        .map(|r| {
+        .iter()
+        .filter_map(|r| Some((*r, r.instance()?)))
+        .map(|(r, i)| {
             let sd = &fleet.scopes[r.scope];
             InstanceOut {
                 account_id: sd.scope.account_id.clone(),
                 account_alias: sd.alias.clone(),
                 region: sd.scope.region.clone(),
-                instance_id: r.instance.instance_id.clone(),
-                name: r.instance.name.clone(),
-                state: r.instance.state.as_str(),
-                instance_type: r.instance.instance_type.clone(),
-                launch_time: r.instance.launch_time,
-                public_ip: r.instance.public_ip().map(str::to_string),
-                cpu_percent: r.cpu_now.map(|c| (c * 10.0).round() / 10.0),
-                open_ports: r
-                    .exposure
-                    .ports
-                    .iter()
-                    .map(|p| PortOut {
-                        protocol: p.protocol.clone(),
-                        from_port: p.from_port,
-                        to_port: p.to_port,
-                        sources: p.sources.clone(),
-                    })
-                    .collect(),
-                findings: fleet
-                    .findings_of(r.scope, &r.instance.instance_id)
-                    .into_iter()
-                    .map(|f| FindingOut {
-                        id: f.id.clone(),
-                        kind: f.kind.clone(),
-                        severity: f.severity,
-                        severity_label: f.band().name(),
-                        title: f.title.clone(),
-                        updated_at: f.updated_at,
-                    })
-                    .collect(),
+                instance_id: i.instance_id.clone(),
+                name: i.name.clone(),
+                state: i.state.as_str(),
+                instance_type: i.instance_type.clone(),
+                launch_time: i.launch_time,
+                public_ip: i.public_ip().map(str::to_string),
+                cpu_percent: r.cpu_now.map(round1),
+                open_ports: ports_out(r),
+                findings: findings_out(fleet, r),
                 risk: r.risk.score,
-                risk_reasons: r
-                    .risk
-                    .reasons
-                    .iter()
-                    .map(|x| format!("{:+} {}", x.points, x.why))
-                    .collect(),
+                risk_reasons: reasons_out(r),
                 stale: sd.rows_stale(now),
                 flags: r.flags,
-                cpu_credit_balance: r.credit_balance.map(|c| (c * 10.0).round() / 10.0),
-                image_id: r.instance.image_id.clone(),
-                image_owner: r
-                    .instance
+                cpu_credit_balance: r.credit_balance.map(round1),
+                image_id: i.image_id.clone(),
+                image_owner: i
                     .image_id
                     .as_ref()
                     .and_then(|id| sd.images.get(id))
                     .and_then(|i| i.as_ref())
                     .map(|i| i.owner_id.clone()),
-                launched_by: match sd.launched_by.get(&r.instance.instance_id) {
+                launched_by: match sd.launched_by.get(&i.instance_id) {
                     Some(LaunchedBy::Found(l)) => Some(l.clone()),
                     _ => None,
                 },
-                launched_by_status: sd
-                    .launched_by
-                    .get(&r.instance.instance_id)
-                    .map(LaunchedBy::status),
+                launched_by_status: sd.launched_by.get(&i.instance_id).map(LaunchedBy::status),
+            }
+        })
+        .collect();
+    let tasks = rows
+        .iter()
+        .filter_map(|r| Some((*r, r.task()?)))
+        .map(|(r, t)| {
+            let sd = &fleet.scopes[r.scope];
+            TaskOut {
+                account_id: sd.scope.account_id.clone(),
+                account_alias: sd.alias.clone(),
+                region: sd.scope.region.clone(),
+                cluster: t.cluster.clone(),
+                service: t.service.clone(),
+                task_arn: t.task_arn.clone(),
+                task_definition: t.task_definition.clone(),
+                launch_type: t.launch_type.clone(),
+                last_status: t.last_status.clone(),
+                started_at: t.started_at,
+                started_by: t.started_by.clone(),
+                images: t.images().map(str::to_string).collect(),
+                host_instance: t.host_instance.clone(),
+                cpu_percent: r.cpu_now.map(round1),
+                cpu_source: match (r.cpu_now, r.cpu_source) {
+                    (None, _) | (_, CpuSource::Unknown) => "unknown",
+                    (Some(_), CpuSource::Own) => "task",
+                    (Some(_), CpuSource::Service) => "service",
+                },
+                open_ports: ports_out(r),
+                public_ip: r.subject.public_ip().map(str::to_string),
+                findings: findings_out(fleet, r),
+                risk: r.risk.score,
+                risk_reasons: reasons_out(r),
+                stale: sd.rows_stale(now),
+                flags: r.flags,
             }
         })
         .collect();
@@ -255,6 +356,7 @@ pub fn build(fleet: &Fleet, source: &str, now: DateTime<Utc>) -> Snapshot {
         source: source.to_string(),
         accounts,
         instances,
+        tasks,
     }
 }
 
@@ -264,7 +366,10 @@ pub fn write_json(s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out)
 }
 
-/// Writes one CSV row per instance (columns documented in docs/snapshot-format.md).
+/// CSV: one line per instance, then one per ECS task, in one column set. The `kind` column
+/// (last but five) says which; a task fills `instance_id` with its ARN, `name` with its service
+/// (or `standalone`), `state` with its last status and `launch_time` with its start, and the
+/// task columns after `kind`; an instance leaves those empty.
 pub fn write_csv(s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record([
@@ -288,37 +393,21 @@ pub fn write_csv(s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
         "cpu_credit_balance",
         "image_id",
         "image_owner",
+        "kind",
+        "cluster",
+        "service",
+        "task_definition",
+        "launch_type",
+        "images",
     ])?;
+    let time = |t: Option<DateTime<Utc>>| {
+        t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+            .unwrap_or_default()
+    };
+    let one = |x: Option<f64>| x.map(|c| format!("{c:.1}")).unwrap_or_default();
+    let flags = |f: &Flags| f.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(";");
     for i in &s.instances {
-        let ports: Vec<String> = i
-            .open_ports
-            .iter()
-            .map(|p| {
-                let proto = match &p.protocol {
-                    Protocol::All => "all".to_string(),
-                    Protocol::Tcp => "tcp".into(),
-                    Protocol::Udp => "udp".into(),
-                    Protocol::Icmp => "icmp".into(),
-                    Protocol::Other(n) => n.clone(),
-                };
-                match (&p.protocol, p.from_port, p.to_port) {
-                    // ICMP ports are type and code; -1 means any.
-                    (Protocol::Icmp, Some(t), _) if t >= 0 => format!("icmp:type{t}"),
-                    (Protocol::Icmp, _, _) => proto,
-                    (_, Some(a), Some(b)) if a == b => format!("{proto}:{a}"),
-                    (_, Some(a), Some(b)) => format!("{proto}:{a}-{b}"),
-                    _ => proto,
-                }
-            })
-            .collect();
-        let max_sev = i
-            .findings
-            .iter()
-            .map(|f| f.severity)
-            .reduce(f64::max)
-            .map(|s| format!("{s:.1}"))
-            .unwrap_or_default();
-        let types: Vec<&str> = i.findings.iter().map(|f| f.kind.as_str()).collect();
+        let [ports, count, max_sev, types] = csv_exposure(&i.open_ports, &i.findings);
         w.write_record([
             i.account_id.as_str(),
             &i.account_alias,
@@ -327,29 +416,95 @@ pub fn write_csv(s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
             &i.name,
             i.state,
             &i.instance_type,
-            &i.launch_time
-                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
-                .unwrap_or_default(),
+            &time(i.launch_time),
             i.public_ip.as_deref().unwrap_or(""),
-            &i.cpu_percent.map(|c| format!("{c:.1}")).unwrap_or_default(),
-            &ports.join(" "),
-            &i.findings.len().to_string(),
+            &one(i.cpu_percent),
+            &ports,
+            &count,
             &max_sev,
-            &types.join(";"),
+            &types,
             &i.risk.to_string(),
             &i.stale.to_string(),
-            &i.flags
-                .iter()
-                .map(|f| f.as_str())
-                .collect::<Vec<_>>()
-                .join(";"),
-            &i.cpu_credit_balance
-                .map(|c| format!("{c:.1}"))
-                .unwrap_or_default(),
+            &flags(&i.flags),
+            &one(i.cpu_credit_balance),
             i.image_id.as_deref().unwrap_or(""),
             i.image_owner.as_deref().unwrap_or(""),
+            "instance",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ])?;
+    }
+    for t in &s.tasks {
+        let [ports, count, max_sev, types] = csv_exposure(&t.open_ports, &t.findings);
+        w.write_record([
+            t.account_id.as_str(),
+            &t.account_alias,
+            &t.region,
+            &t.task_arn,
+            t.service.as_deref().unwrap_or("standalone"),
+            &t.last_status.to_ascii_lowercase(),
+            "",
+            &time(t.started_at),
+            t.public_ip.as_deref().unwrap_or(""),
+            &one(t.cpu_percent),
+            &ports,
+            &count,
+            &max_sev,
+            &types,
+            &t.risk.to_string(),
+            &t.stale.to_string(),
+            &flags(&t.flags),
+            "",
+            "",
+            "",
+            "task",
+            &t.cluster,
+            t.service.as_deref().unwrap_or(""),
+            &t.task_definition,
+            &t.launch_type,
+            &t.images.join(";"),
         ])?;
     }
     w.flush()?;
     Ok(())
+}
+
+/// The CSV cells `open_ports`, `finding_count`, `max_severity` and `finding_types`.
+fn csv_exposure(open: &[PortOut], findings: &[FindingOut]) -> [String; 4] {
+    let ports: Vec<String> = open
+        .iter()
+        .map(|p| {
+            let proto = match &p.protocol {
+                Protocol::All => "all".to_string(),
+                Protocol::Tcp => "tcp".into(),
+                Protocol::Udp => "udp".into(),
+                Protocol::Icmp => "icmp".into(),
+                Protocol::Other(n) => n.clone(),
+            };
+            match (&p.protocol, p.from_port, p.to_port) {
+                // ICMP ports are type and code; -1 means any.
+                (Protocol::Icmp, Some(t), _) if t >= 0 => format!("icmp:type{t}"),
+                (Protocol::Icmp, _, _) => proto,
+                (_, Some(a), Some(b)) if a == b => format!("{proto}:{a}"),
+                (_, Some(a), Some(b)) => format!("{proto}:{a}-{b}"),
+                _ => proto,
+            }
+        })
+        .collect();
+    let max_sev = findings
+        .iter()
+        .map(|f| f.severity)
+        .reduce(f64::max)
+        .map(|s| format!("{s:.1}"))
+        .unwrap_or_default();
+    let types: Vec<&str> = findings.iter().map(|f| f.kind.as_str()).collect();
+    [
+        ports.join(" "),
+        findings.len().to_string(),
+        max_sev,
+        types.join(";"),
+    ]
 }

@@ -188,10 +188,10 @@ async fn whole_fleet_across_accounts_and_regions() {
         .fleet
         .rows
         .iter()
-        .find(|r| r.instance.instance_id == main_use1.exposed)
+        .find(|r| r.id() == main_use1.exposed)
         .unwrap();
-    assert_eq!(e.instance.interfaces.len(), 2);
-    assert_eq!(e.instance.interfaces[1].group_ids.len(), 1);
+    assert_eq!(e.instance().unwrap().interfaces.len(), 2);
+    assert_eq!(e.instance().unwrap().interfaces[1].group_ids.len(), 1);
 
     // Requests went to the right accounts, and the AssumeRole carried the external id.
     let reqs = emu.requests();
@@ -541,13 +541,7 @@ async fn mfa_role_is_assumed_with_the_typed_code() {
         1,
         "asked once, then cached"
     );
-    assert!(
-        state
-            .fleet
-            .rows
-            .iter()
-            .any(|r| r.instance.instance_id == s.exposed)
-    );
+    assert!(state.fleet.rows.iter().any(|r| r.id() == s.exposed));
     assert_eq!(state.fleet.scopes[0].scope.account_id, PROD);
     let reqs = emu.requests();
     assert_eq!(

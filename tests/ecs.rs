@@ -30,16 +30,20 @@ async fn subnet(ec2: &aws_sdk_ec2::Client) -> String {
         .to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clusters_services_and_tasks_paged() {
-    let emu = Emulator::start();
-    set_test_credentials();
-    // moto moves a task one state further (RUNNING -> DEACTIVATING -> ...) each time it is
-    // described; hold tasks where they are, as AWS does until something stops them.
+/// moto moves a task one state further (RUNNING -> DEACTIVATING -> ...) each time it is
+/// described; hold tasks where they are, as AWS does until something stops them.
+fn hold_tasks(emu: &Emulator) {
     emu.post(
         "/moto-api/state-manager/set-transition",
         &serde_json::json!({"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1_000_000}}),
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clusters_services_and_tasks_paged() {
+    let emu = Emulator::start();
+    set_test_credentials();
+    hold_tasks(&emu);
     let cfg = sdk(&emu, "us-east-1", None).await;
     let ecs_client = aws_sdk_ecs::Client::new(&cfg);
     let ec2 = aws_sdk_ec2::Client::new(&cfg);
@@ -142,7 +146,8 @@ async fn clusters_services_and_tasks_paged() {
         .await
         .unwrap();
 
-    let inv = ecs::poll_paged(&ecs_client, 5)
+    let mut definitions = std::collections::HashMap::new();
+    let inv = ecs::poll_paged(&ecs_client, 5, &mut definitions)
         .await
         .expect("ECS inventory");
     assert_eq!(inv.tasks.len(), 13, "{:#?}", inv.tasks);
@@ -163,7 +168,10 @@ async fn clusters_services_and_tasks_paged() {
         .expect("the standalone task");
     assert_eq!(rogue.service, None, "standalone");
     assert_eq!(rogue.task_definition, "metrics-agent:1");
-    assert_eq!(rogue.images, ["docker.io/xmrig/xmrig:latest"]);
+    assert_eq!(
+        rogue.images().collect::<Vec<_>>(),
+        ["docker.io/xmrig/xmrig:latest"]
+    );
     assert_eq!(rogue.last_status, "RUNNING");
     let eni = rogue.eni_id.clone().expect("the awsvpc interface");
     assert!(eni.starts_with("eni-"), "{eni}");
@@ -182,18 +190,39 @@ async fn clusters_services_and_tasks_paged() {
         .collect();
     assert_eq!(groups, [open]);
     assert_eq!(
-        inv.services,
-        [("prod-web".to_string(), "web".to_string(), 12)]
+        inv.services
+            .iter()
+            .map(|s| (s.cluster.as_str(), s.name.as_str(), s.desired))
+            .collect::<Vec<_>>(),
+        [("prod-web", "web", 12)]
     );
-    // Calls: ListClusters 1; per cluster ListServices 1 + DescribeServices (prod-web 1) +
-    // ListTasks pages (prod-web 3, batch 1) + DescribeTasks (prod-web 1, batch 1).
-    assert_eq!(inv.calls, 1 + 2 + 1 + 4 + 2);
+    assert_eq!(inv.clusters.len(), 2);
+    let def = rogue.definition.as_ref().expect("described");
+    assert_eq!(def.network_mode, "awsvpc");
+    // Calls: ListClusters 1 + DescribeClusters 1; per cluster ListServices 1 +
+    // DescribeServices (prod-web 1) + ListTasks pages (prod-web 3, batch 1) + DescribeTasks
+    // (prod-web 1, batch 1); DescribeTaskDefinition once per revision (web:1, metrics-agent:1).
+    assert_eq!(inv.calls, 1 + 1 + 2 + 1 + 4 + 2 + 2);
+    assert_eq!(
+        inv.calls,
+        ecs::minimum_calls(&[(1, 12, 0), (0, 1, 0)], 2) + 2,
+        "the minimum, but for the two extra ListTasks pages of 5"
+    );
+    // The revisions are described once: the next refresh asks for none.
+    let again = ecs::poll_paged(&ecs_client, 5, &mut definitions)
+        .await
+        .expect("ECS inventory");
+    assert_eq!(again.calls, inv.calls - 2);
+    assert!(again.tasks.iter().all(|t| t.definition.is_some()));
     let pages = emu
         .requests()
         .iter()
         .filter(|r| r["action"] == "ListTasks")
         .count();
-    assert_eq!(pages, 4, "ListTasks paged");
+    assert_eq!(
+        pages, 8,
+        "ListTasks paged: 4 pages in each of the two polls"
+    );
 
     // Runtime Monitoring findings on ECS attach to the task by its ARN, or to the cluster.
     let cluster_arn = "arn:aws:ecs:us-east-1:123456789012:cluster/batch";
@@ -224,4 +253,366 @@ async fn clusters_services_and_tasks_paged() {
         .unwrap();
     assert_eq!(on_cluster.task_arn, None);
     assert_eq!(on_cluster.cluster_arn.as_deref(), Some(cluster_arn));
+}
+
+const MAIN: &str = "123456789012";
+
+fn config(emu: &Emulator) -> watchfloor::config::Config {
+    let src = format!(
+        "[settings]\nrequest_timeout_secs = 20\n\n[[account]]\nalias = \"main\"\nregions = [\"us-east-1\"]\nendpoint_url = \"{}\"\n",
+        emu.url()
+    );
+    watchfloor::config::Config::parse(std::path::Path::new("ecs.toml"), &src)
+        .expect("valid test config")
+}
+
+/// Three 1-minute datapoints of `metric` in `namespace`, the last one 90 s ago.
+async fn metric(
+    cw: &aws_sdk_cloudwatch::Client,
+    namespace: &str,
+    name: &str,
+    dims: &[(&str, &str)],
+    value: f64,
+) {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let now = chrono::Utc::now().timestamp();
+    let data: Vec<MetricDatum> = (0..3)
+        .map(|k| {
+            MetricDatum::builder()
+                .metric_name(name)
+                .set_dimensions(Some(
+                    dims.iter()
+                        .map(|(n, v)| Dimension::builder().name(*n).value(*v).build())
+                        .collect(),
+                ))
+                .timestamp(aws_smithy_types::DateTime::from_secs(now - k * 60 - 90))
+                .value(value)
+                .build()
+        })
+        .collect();
+    cw.put_metric_data()
+        .namespace(namespace)
+        .set_metric_data(Some(data))
+        .send()
+        .await
+        .expect("PutMetricData");
+}
+
+/// Task rows in the fleet, read by the real feeds: a standalone miner with a public IP, a
+/// world-open group, a public image, a new task definition and a Runtime finding; quiet
+/// service tasks with Container Insights CPU; a service in a cluster without it (its CPU is
+/// the service's); exposure from the task's own interface.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn task_rows_with_exposure_cpu_findings_and_flags() {
+    use std::sync::Arc;
+    use watchfloor::app::{CpuSource, Msg, State, update};
+    use watchfloor::model::flags::Flag;
+
+    let emu = Emulator::start();
+    set_test_credentials();
+    hold_tasks(&emu);
+    let cfg = sdk(&emu, "us-east-1", None).await;
+    let ecs_client = aws_sdk_ecs::Client::new(&cfg);
+    let ec2 = aws_sdk_ec2::Client::new(&cfg);
+    let cw = aws_sdk_cloudwatch::Client::new(&cfg);
+    let subnet = subnet(&ec2).await;
+    let stratum = world_rule(
+        &ec2,
+        "stratum-world",
+        aws_sdk_ec2::types::IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(3333)
+            .to_port(3333)
+            .ip_ranges(
+                aws_sdk_ec2::types::IpRange::builder()
+                    .cidr_ip("0.0.0.0/0")
+                    .build(),
+            )
+            .build(),
+    )
+    .await;
+    let vpc = default_vpc(&ec2).await;
+    let internal = support::seed::group_in(&ec2, &vpc, "internal-only", vec![]).await;
+    ecs_client
+        .create_cluster()
+        .cluster_name("prod-web")
+        .settings(
+            aws_sdk_ecs::types::ClusterSetting::builder()
+                .name(aws_sdk_ecs::types::ClusterSettingName::ContainerInsights)
+                .value("enabled")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    ecs_client
+        .create_cluster()
+        .cluster_name("batch")
+        .send()
+        .await
+        .unwrap();
+    let register = |family: &str, image: &str| {
+        ecs_client
+            .register_task_definition()
+            .family(family)
+            .network_mode(NetworkMode::Awsvpc)
+            .requires_compatibilities(Compatibility::Fargate)
+            .cpu("256")
+            .memory("512")
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("main")
+                    .image(image)
+                    .memory(512)
+                    .build(),
+            )
+            .send()
+    };
+    let ecr = format!("{MAIN}.dkr.ecr.us-east-1.amazonaws.com/web:1.4");
+    let web_def = register("web", &ecr).await.unwrap();
+    register("agent", &ecr).await.unwrap();
+    register("metrics-agent", "docker.io/xmrig/xmrig:latest")
+        .await
+        .unwrap();
+    // The account's own definitions are a month old; the miner's is fresh.
+    for def in ["web:1", "agent:1"] {
+        emu.post(
+            "/_watchfloor/ecs/registered-at",
+            &serde_json::json!({
+                "task_definition_arn": format!("arn:aws:ecs:us-east-1:{MAIN}:task-definition/{def}"),
+                "at": (chrono::Utc::now() - chrono::TimeDelta::days(30)).timestamp(),
+            }),
+        );
+    }
+    assert!(web_def.task_definition().is_some());
+    let net = |group: &str| {
+        NetworkConfiguration::builder()
+            .awsvpc_configuration(
+                AwsVpcConfiguration::builder()
+                    .subnets(&subnet)
+                    .security_groups(group)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    let run = |cluster: &str, def: &str, group: Option<&str>, sg: &str| {
+        let mut req = ecs_client
+            .run_task()
+            .cluster(cluster)
+            .task_definition(def)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(net(sg));
+        if let Some(g) = group {
+            req = req.group(g).started_by("ecs-svc/1234567890");
+        }
+        req.send()
+    };
+    for (cluster, svc, def) in [("prod-web", "web", "web"), ("batch", "agent", "agent")] {
+        ecs_client
+            .create_service()
+            .cluster(cluster)
+            .service_name(svc)
+            .task_definition(def)
+            .desired_count(2)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(net(&internal))
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut web_tasks = Vec::new();
+    for _ in 0..2 {
+        let out = run("prod-web", "web", Some("service:web"), &internal)
+            .await
+            .unwrap();
+        web_tasks.push(out.tasks()[0].task_arn().unwrap().to_string());
+    }
+    run("batch", "agent", Some("service:agent"), &internal)
+        .await
+        .unwrap();
+    let rogue = run("batch", "metrics-agent", None, &stratum).await.unwrap();
+    let rogue = rogue.tasks()[0].clone();
+    let rogue_arn = rogue.task_arn().unwrap().to_string();
+    let eni = rogue
+        .attachments()
+        .iter()
+        .flat_map(|a| a.details())
+        .find(|d| d.name() == Some("networkInterfaceId"))
+        .and_then(|d| d.value())
+        .unwrap()
+        .to_string();
+    // A public IP on the miner's interface (moto ignores assignPublicIp: an Elastic IP does
+    // what AWS's auto-assigned address does).
+    let eip = ec2
+        .allocate_address()
+        .domain(aws_sdk_ec2::types::DomainType::Vpc)
+        .send()
+        .await
+        .unwrap();
+    ec2.associate_address()
+        .allocation_id(eip.allocation_id().unwrap())
+        .network_interface_id(&eni)
+        .send()
+        .await
+        .expect("AssociateAddress on the task's interface");
+    // CPU: task-level in prod-web (Container Insights), the service's in batch.
+    for (k, arn) in web_tasks.iter().enumerate() {
+        let id = arn.rsplit('/').next().unwrap();
+        let dims = [
+            ("ClusterName", "prod-web"),
+            ("TaskDefinitionFamily", "web"),
+            ("TaskId", id),
+        ];
+        metric(&cw, "ECS/ContainerInsights", "CpuReserved", &dims, 256.0).await;
+        let used = if k == 0 { 64.0 } else { 250.0 };
+        metric(&cw, "ECS/ContainerInsights", "CpuUtilized", &dims, used).await;
+    }
+    metric(
+        &cw,
+        "AWS/ECS",
+        "CPUUtilization",
+        &[("ClusterName", "batch"), ("ServiceName", "agent")],
+        97.0,
+    )
+    .await;
+    let cluster_arn = format!("arn:aws:ecs:us-east-1:{MAIN}:cluster/batch");
+    emu.post(
+        "/_watchfloor/guardduty/findings",
+        &serde_json::json!({"account_id": MAIN, "region": "us-east-1", "findings": [
+            {"type": "CryptoCurrency:Runtime/BitcoinTool.B!DNS", "severity": 8.0,
+             "cluster_arn": cluster_arn, "task_arn": rogue_arn},
+        ]}),
+    );
+
+    // One refresh, as `snapshot` makes it: the CPU feed waits for the ECS inventory.
+    let prompt = Arc::new(watchfloor::aws::TerminalPrompt);
+    let mut s = State::new(
+        "aws",
+        watchfloor::keymap::Keymap::default_map(),
+        chrono::Utc::now(),
+    );
+    let reports =
+        watchfloor::source::aws::poll_once(&config(&emu), prompt, &Default::default()).await;
+    for r in reports {
+        update(&mut s, Msg::Feed(r));
+    }
+    let row = |arn: &str| {
+        s.fleet
+            .rows
+            .iter()
+            .find(|r| r.id() == arn)
+            .unwrap_or_else(|| panic!("no row {arn}"))
+    };
+    assert_eq!(s.fleet.totals.tasks, 4, "two web, one agent, the miner");
+    let miner = row(&rogue_arn);
+    let t = miner.task().unwrap();
+    assert_eq!(t.service, None);
+    assert_eq!(miner.subject.name(), "standalone metrics-agent");
+    assert_eq!(miner.exposure.label(), "3333");
+    assert!(miner.reachable, "a world-open port on a public IP");
+    assert_eq!(miner.subject.public_ip(), eip.public_ip());
+    assert_eq!(miner.finding_count, 1);
+    for flag in [
+        Flag::StandaloneTask,
+        Flag::PublicImage,
+        Flag::NewTaskDef,
+        Flag::WorldOpen,
+    ] {
+        assert!(miner.flags.has(flag), "{flag:?}: {:?}", miner.flags);
+    }
+    assert_eq!(miner.cpu_now, None, "standalone, no Container Insights");
+    assert_eq!(miner.cpu_source, CpuSource::Unknown);
+    let reasons: Vec<&str> = miner.risk.reasons.iter().map(|r| r.why.as_str()).collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("standalone task")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("public registry")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("registered in the last 24 h")),
+        "{reasons:?}"
+    );
+    // The quiet web tasks: own image, old definition, internal group, task-level CPU.
+    let quiet = row(&web_tasks[0]);
+    assert_eq!(quiet.exposure.label(), "-");
+    assert!(!quiet.reachable);
+    assert_eq!(quiet.finding_count, 0);
+    assert_eq!(quiet.flags.iter().count(), 0, "{:?}", quiet.flags);
+    assert_eq!(quiet.cpu_source, CpuSource::Own);
+    assert_eq!(quiet.cpu_now, Some(25.0), "64 of 256 units");
+    let busy = row(&web_tasks[1]);
+    assert!(busy.saturated, "250 of 256 units: {:?}", busy.cpu_now);
+    assert!(miner.risk.score > quiet.risk.score);
+    // The agent's task has its service's CPU, and says so.
+    let agent = s
+        .fleet
+        .rows
+        .iter()
+        .find(|r| {
+            r.task()
+                .is_some_and(|t| t.service.as_deref() == Some("agent"))
+        })
+        .unwrap();
+    assert_eq!(agent.cpu_source, CpuSource::Service);
+    assert_eq!(agent.cpu_now, Some(97.0));
+    assert!(agent.saturated);
+    let miner_risk = miner.risk.score;
+    // `kind:task` finds exactly the tasks.
+    for c in "/kind:task".chars() {
+        let k = if c == '/' {
+            "/".to_string()
+        } else {
+            c.to_string()
+        };
+        update(
+            &mut s,
+            Msg::Key(watchfloor::keymap::Key::parse(&k).unwrap()),
+        );
+    }
+    update(
+        &mut s,
+        Msg::Key(watchfloor::keymap::Key::parse("enter").unwrap()),
+    );
+    assert_eq!(s.view.len(), 4);
+    assert!(s.view.iter().all(|i| s.fleet.rows[*i].task().is_some()));
+    // The snapshot's tasks[].
+    let snap = watchfloor::snapshot::build(&s.fleet, "aws", chrono::Utc::now());
+    let json = serde_json::to_value(&snap).unwrap();
+    let tasks = json["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 4);
+    let m = tasks
+        .iter()
+        .find(|t| t["task_arn"] == rogue_arn.as_str())
+        .unwrap();
+    assert_eq!(m["service"], serde_json::Value::Null);
+    assert_eq!(m["cluster"], "batch");
+    assert_eq!(m["task_definition"], "metrics-agent:1");
+    assert_eq!(m["launch_type"], "FARGATE");
+    assert_eq!(
+        m["images"],
+        serde_json::json!(["docker.io/xmrig/xmrig:latest"])
+    );
+    assert_eq!(m["cpu_percent"], serde_json::Value::Null);
+    assert_eq!(m["open_ports"][0]["from_port"], 3333);
+    assert_eq!(m["public_ip"], eip.public_ip().unwrap());
+    assert_eq!(
+        m["findings"][0]["type"],
+        "CryptoCurrency:Runtime/BitcoinTool.B!DNS"
+    );
+    assert_eq!(m["risk"], miner_risk);
+    let flags: Vec<&str> = m["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f.as_str())
+        .collect();
+    for f in ["standalone-task", "public-image", "new-task-def"] {
+        assert!(flags.contains(&f), "{flags:?}");
+    }
 }

@@ -130,7 +130,7 @@ fn row<'a>(s: &'a State, name: &str) -> &'a Row {
     s.fleet
         .rows
         .iter()
-        .find(|r| r.instance.name == name)
+        .find(|r| r.subject.name() == name)
         .unwrap_or_else(|| panic!("no row {name}"))
 }
 
@@ -427,16 +427,11 @@ async fn who_launched_it_from_cloudtrail() {
         .unwrap();
     assert_eq!(q["launched_by"], json!(null));
     assert_eq!(q["launched_by_status"], json!(null), "not looked up");
-    let row = s
-        .fleet
-        .rows
-        .iter()
-        .position(|r| r.instance.instance_id == miner)
-        .unwrap();
+    let row = s.fleet.rows.iter().position(|r| r.id() == miner).unwrap();
     let scope = s.fleet.rows[row].scope;
     s.ui.screen = watchfloor::app::Screen::Detail {
         scope,
-        instance_id: miner.clone(),
+        id: miner.clone(),
         scroll: 0,
         finding: None,
     };

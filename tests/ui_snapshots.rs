@@ -88,6 +88,40 @@ fn detail_200x60() {
 }
 
 #[test]
+fn task_rows_80x24() {
+    let mut s = campaign_state(300.0);
+    keys(
+        &mut s,
+        &["/", "k", "i", "n", "d", ":", "t", "a", "s", "k", "enter"],
+    );
+    insta::assert_snapshot!(screen(&mut s, 80, 24, &plain()).backend());
+}
+
+#[test]
+fn task_detail_200x60() {
+    let mut s = campaign_state(300.0);
+    keys(
+        &mut s,
+        &[
+            "/", "s", "t", "a", "n", "d", "a", "l", "o", "n", "e", "enter", "enter",
+        ],
+    );
+    insta::assert_snapshot!(screen(&mut s, 200, 60, &plain()).backend());
+}
+
+#[test]
+fn task_detail_80x24() {
+    let mut s = campaign_state(300.0);
+    keys(
+        &mut s,
+        &[
+            "/", "s", "t", "a", "n", "d", "a", "l", "o", "n", "e", "enter", "enter",
+        ],
+    );
+    insta::assert_snapshot!(screen(&mut s, 80, 24, &plain()).backend());
+}
+
+#[test]
 fn help_80x24() {
     let mut s = campaign_state(300.0);
     keys(&mut s, &["?"]);

@@ -13,8 +13,12 @@ use crate::model::flags::{Flag, Flags};
 use crate::model::image::{Image, image_flag};
 use crate::model::launch::LaunchedBy;
 use crate::model::risk::{is_accelerator, is_saturated, is_very_large};
+use crate::model::task::{
+    Cluster, Service, Task, image_repository, is_public_image, name_of, service_cpu_key,
+};
 use crate::model::{
-    CpuSeries, Finding, Instance, Risk, RiskInput, Scope, SecurityGroup, exposure_of, risk_of,
+    CpuSeries, Finding, Instance, Kind, NetworkInterface, Risk, RiskInput, Scope, SecurityGroup,
+    Subject, exposure_of, risk_of,
 };
 
 use super::SortKey;
@@ -115,7 +119,14 @@ pub struct ScopeData {
     pub inventory_at: Option<DateTime<Utc>>,
     /// Security groups by id.
     pub groups: HashMap<String, SecurityGroup>,
-    /// CPU history by instance id.
+    /// Interfaces no instance holds, by id (ECS tasks' awsvpc interfaces).
+    pub interfaces: HashMap<String, NetworkInterface>,
+    /// ECS services.
+    pub services: Vec<Service>,
+    /// ECS clusters.
+    pub clusters: Vec<Cluster>,
+    /// CPU history by row id (instance id, task ARN), and by [`crate::model::task::service_cpu_key`] for an ECS
+    /// service's CPUUtilization.
     pub cpu: HashMap<String, CpuSeries>,
     /// Live (non-archived) findings by finding id.
     pub findings: HashMap<String, Finding>,
@@ -202,17 +213,32 @@ impl ScopeData {
     }
 }
 
-/// One instance with its derived values (recomputed when its scope's data changes).
+/// Where a row's CPU figure comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CpuSource {
+    /// Its own metric (an instance's CPUUtilization, a task's Container Insights CPU).
+    #[default]
+    Own,
+    /// Its ECS service's CPUUtilization (the mean over the service's tasks): the cluster has no
+    /// Container Insights.
+    Service,
+    /// None: a standalone task in a cluster without Container Insights.
+    Unknown,
+}
+
+/// One instance or task with its derived values (recomputed when its scope's data changes).
 #[derive(Debug, Clone)]
 pub struct Row {
     /// Index into [`Fleet::scopes`].
     pub scope: usize,
-    /// The instance.
-    pub instance: Instance,
-    /// World-open ports (shared by instances with the same security groups).
+    /// The instance or task.
+    pub subject: Subject,
+    /// World-open ports (shared by rows with the same security groups).
     pub exposure: Arc<Exposure>,
     /// Latest CPU percent.
     pub cpu_now: Option<f64>,
+    /// Where the CPU figure comes from.
+    pub cpu_source: CpuSource,
     /// Saturated: CPU recent mean >= 90 %, or a burstable instance held at its baseline.
     pub saturated: bool,
     /// Latest CPU credit balance of a burstable instance, while fresh.
@@ -231,11 +257,49 @@ pub struct Row {
     pub flags: Flags,
 }
 
+impl Row {
+    /// A row with nothing derived yet.
+    fn new(scope: usize, subject: Subject) -> Self {
+        Row {
+            scope,
+            subject,
+            exposure: Arc::default(),
+            cpu_now: None,
+            cpu_source: CpuSource::Own,
+            saturated: false,
+            credit_balance: None,
+            credits_exhausted: None,
+            finding_count: 0,
+            worst_severity: None,
+            risk: Risk::default(),
+            reachable: false,
+            flags: Flags::default(),
+        }
+    }
+
+    /// The row's key in its scope: instance id or task ARN.
+    pub fn id(&self) -> &str {
+        self.subject.id()
+    }
+
+    /// The instance, for an instance row.
+    pub fn instance(&self) -> Option<&Instance> {
+        self.subject.instance()
+    }
+
+    /// The task, for a task row.
+    pub fn task(&self) -> Option<&Task> {
+        self.subject.task()
+    }
+}
+
 /// Fleet-wide counters for the header.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Totals {
     /// Instances known.
     pub instances: usize,
+    /// ECS tasks known.
+    pub tasks: usize,
     /// Instances with saturated CPU.
     pub saturated: usize,
     /// Instances with at least one live finding.
@@ -260,7 +324,7 @@ pub struct Fleet {
     /// One entry per account x region, in announcement order.
     pub scopes: Vec<ScopeData>,
     scope_ix: HashMap<Scope, usize>,
-    /// Every instance of every scope.
+    /// Every instance and task of every scope, grouped by scope, then kind (instances first).
     pub rows: Vec<Row>,
     /// Header counters.
     pub totals: Totals,
@@ -292,6 +356,9 @@ impl Fleet {
             feeds: Vec::new(),
             inventory_at: None,
             groups: HashMap::default(),
+            interfaces: HashMap::default(),
+            services: Vec::new(),
+            clusters: Vec::new(),
             cpu: HashMap::default(),
             findings: HashMap::default(),
             credits: HashMap::default(),
@@ -310,11 +377,24 @@ impl Fleet {
         self.scope_ix.get(scope).copied()
     }
 
-    /// The row of an instance.
-    pub fn row(&self, scope: usize, instance_id: &str) -> Option<&Row> {
-        self.rows
+    /// The row of an instance (by id) or task (by ARN).
+    pub fn row(&self, scope: usize, id: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.scope == scope && r.id() == id)
+    }
+
+    /// Replaces the rows of one kind in a scope, keeping rows grouped by scope then kind, each
+    /// group in the order its feed listed it (ties in the view keep their places from one poll
+    /// to the next).
+    fn replace_rows(&mut self, s: usize, kind: Kind, fresh: Vec<Row>) {
+        let at = self
+            .rows
             .iter()
-            .find(|r| r.scope == scope && r.instance.instance_id == instance_id)
+            .position(|r| (r.scope, r.subject.kind()) >= (s, kind))
+            .unwrap_or(self.rows.len());
+        self.rows
+            .retain(|r| !(r.scope == s && r.subject.kind() == kind));
+        let at = at.min(self.rows.len());
+        self.rows.splice(at..at, fresh);
     }
 
     /// Applies a feed report; returns true when rows or statuses changed.
@@ -432,7 +512,10 @@ impl Fleet {
     fn apply_data(&mut self, s: usize, data: Data, at: DateTime<Utc>, now: DateTime<Utc>) {
         match data {
             Data::Inventory {
-                instances, groups, ..
+                instances,
+                groups,
+                loose_interfaces,
+                ..
             } => {
                 let sd = &mut self.scopes[s];
                 sd.inventory_at = Some(sd.inventory_at.map_or(at, |t| t.max(at)));
@@ -440,44 +523,41 @@ impl Fleet {
                     .into_iter()
                     .map(|g| (g.group_id.clone(), g))
                     .collect();
-                // Rows stay grouped in scope order, each scope in inventory order, so ties in
-                // the view keep their places from one poll to the next.
-                let at = self
-                    .rows
-                    .iter()
-                    .position(|r| r.scope >= s)
-                    .unwrap_or(self.rows.len());
-                self.rows.retain(|r| r.scope != s);
-                let fresh: Vec<Row> = instances
+                sd.interfaces = loose_interfaces
                     .into_iter()
-                    .map(|instance| Row {
-                        scope: s,
-                        instance,
-                        exposure: Arc::default(),
-                        cpu_now: None,
-                        saturated: false,
-                        credit_balance: None,
-                        credits_exhausted: None,
-                        finding_count: 0,
-                        worst_severity: None,
-                        risk: Risk::default(),
-                        reachable: false,
-                        flags: Flags::default(),
-                    })
+                    .map(|n| (n.eni_id.clone(), n))
                     .collect();
-                let at = at.min(self.rows.len());
-                self.rows.splice(at..at, fresh);
-                // Forget CPU history of instances that are gone.
-                let ids: FxHashSet<&str> = self
-                    .rows
-                    .iter()
-                    .filter(|r| r.scope == s)
-                    .map(|r| r.instance.instance_id.as_str())
+                let fresh = instances
+                    .into_iter()
+                    .map(|i| Row::new(s, Subject::Instance(i)))
                     .collect();
-                self.scopes[s].cpu.retain(|k, _| ids.contains(k.as_str()));
+                self.replace_rows(s, Kind::Instance, fresh);
+                self.forget_gone(s);
+            }
+            Data::Tasks {
+                tasks,
+                services,
+                clusters,
+                ..
+            } => {
                 let sd = &mut self.scopes[s];
-                sd.credits.retain(|k, _| ids.contains(k.as_str()));
-                sd.launched_by.retain(|k, _| ids.contains(k.as_str()));
+                sd.services = services;
+                sd.clusters = clusters;
+                let fresh = tasks
+                    .into_iter()
+                    .map(|t| Row::new(s, Subject::Task(Box::new(t))))
+                    .collect();
+                self.replace_rows(s, Kind::Task, fresh);
+                self.forget_gone(s);
+                // Whether a public image is the account's own habit depends on every task of
+                // the account: the account's other scopes are judged again.
+                let account = self.scopes[s].scope.account_id.clone();
+                let others: Vec<usize> = (0..self.scopes.len())
+                    .filter(|o| *o != s && self.scopes[*o].scope.account_id == account)
+                    .collect();
+                for o in others {
+                    self.recompute_scope(o, now);
+                }
             }
             Data::Cpu {
                 series, credits, ..
@@ -514,6 +594,26 @@ impl Fleet {
         self.recompute_scope(s, now);
     }
 
+    /// Forgets CPU history, credits and launch lookups of rows that are gone (a service's CPU
+    /// stays while the service exists).
+    fn forget_gone(&mut self, s: usize) {
+        let mut ids: FxHashSet<String> = self
+            .rows
+            .iter()
+            .filter(|r| r.scope == s)
+            .map(|r| r.id().to_string())
+            .collect();
+        let sd = &mut self.scopes[s];
+        ids.extend(
+            sd.services
+                .iter()
+                .map(|v| service_cpu_key(&v.cluster, &v.name)),
+        );
+        sd.cpu.retain(|k, _| ids.contains(k));
+        sd.credits.retain(|k, _| ids.contains(k));
+        sd.launched_by.retain(|k, _| ids.contains(k));
+    }
+
     fn mark_ok(&mut self, s: usize, feed: &'static str, at: DateTime<Utc>) {
         let f = self.scopes[s].feed_mut(feed);
         f.state = FeedState::Ok;
@@ -528,12 +628,18 @@ impl Fleet {
         }
     }
 
-    /// Live findings of one instance, worst first.
-    pub fn findings_of(&self, scope: usize, instance_id: &str) -> Vec<&Finding> {
-        let mut v: Vec<&Finding> = self.scopes[scope]
+    /// The CPU series a row's figure comes from, and where that is.
+    pub fn cpu_series(&self, row: &Row) -> (Option<&CpuSeries>, CpuSource) {
+        cpu_of(&self.scopes[row.scope], &row.subject)
+    }
+
+    /// Live findings of a row, worst first: an instance's by its id; a task's by its ARN, and
+    /// those that name only its cluster.
+    pub fn findings_of(&self, row: &Row) -> Vec<&Finding> {
+        let mut v: Vec<&Finding> = self.scopes[row.scope]
             .findings
             .values()
-            .filter(|f| f.instance_id.as_deref() == Some(instance_id))
+            .filter(|f| is_about(f, &row.subject))
             .collect();
         v.sort_by(|a, b| {
             b.severity
@@ -546,69 +652,146 @@ impl Fleet {
 
     fn recompute_scope(&mut self, s: usize, now: DateTime<Utc>) {
         let sd = &self.scopes[s];
-        let mut by_instance: HashMap<&str, Vec<Finding>> = HashMap::default();
+        let mut by_id: HashMap<&str, Vec<Finding>> = HashMap::default();
+        let mut by_cluster: HashMap<&str, Vec<Finding>> = HashMap::default();
         for f in sd.findings.values() {
-            if let Some(id) = f.instance_id.as_deref() {
-                by_instance.entry(id).or_default().push(f.clone());
+            if let Some(id) = f.instance_id.as_deref().or(f.task_arn.as_deref()) {
+                by_id.entry(id).or_default().push(f.clone());
+            } else if let Some(c) = f.cluster_arn.as_deref() {
+                by_cluster.entry(name_of(c)).or_default().push(f.clone());
             }
         }
-        // Instances mostly share a handful of group sets: compute each set's exposure once.
-        let mut exposures: HashMap<Vec<&str>, Arc<Exposure>> = HashMap::default();
+        // Bridge and host mode tasks are reached through their container instance.
+        let hosts: FxHashSet<&str> = self
+            .rows
+            .iter()
+            .filter(|r| r.scope == s)
+            .filter_map(|r| r.task()?.host_instance.as_deref())
+            .collect();
+        let host_interfaces: HashMap<String, Vec<NetworkInterface>> = self
+            .rows
+            .iter()
+            .filter(|r| r.scope == s)
+            .filter_map(|r| r.instance())
+            .filter(|i| hosts.contains(i.instance_id.as_str()))
+            .map(|i| (i.instance_id.clone(), i.interfaces.clone()))
+            .collect();
+        let image_families = account_image_families(self, &sd.scope.account_id);
+        // Rows mostly share a handful of group sets: compute each set's exposure once.
+        let mut exposures: HashMap<Vec<String>, Arc<Exposure>> = HashMap::default();
         let empty = CpuSeries::default();
         for row in self.rows.iter_mut().filter(|r| r.scope == s) {
-            let id = row.instance.instance_id.as_str();
-            let cpu = sd.cpu.get(id).unwrap_or(&empty);
-            let findings = by_instance.get(id).map_or(&[][..], Vec::as_slice);
-            let key = row.instance.group_ids();
+            if let Subject::Task(t) = &mut row.subject {
+                t.interfaces = task_interfaces(t, &sd.interfaces, &host_interfaces);
+            }
+            let id = row.subject.id();
+            let (cpu, source) = cpu_of(sd, &row.subject);
+            let cpu = cpu.unwrap_or(&empty);
+            let mut findings: Vec<Finding> = by_id.get(id).cloned().unwrap_or_default();
+            if let Some(t) = row.task() {
+                findings.extend(
+                    by_cluster
+                        .get(t.cluster.as_str())
+                        .into_iter()
+                        .flatten()
+                        .cloned(),
+                );
+            }
+            let interfaces = row.subject.interfaces();
+            let unknown_eni = row
+                .task()
+                .and_then(|t| t.eni_id.as_deref())
+                .filter(|e| !sd.interfaces.contains_key(*e));
+            let key: Vec<String> = match unknown_eni {
+                Some(e) => vec![format!("?{e}")],
+                None => crate::model::group_ids(interfaces)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
+            };
             row.exposure = match exposures.get(&key) {
                 Some(e) => e.clone(),
                 None => {
-                    let e = Arc::new(exposure_of(&row.instance, &sd.groups));
+                    let e = Arc::new(match unknown_eni {
+                        // Its interface is not in the EC2 inventory (yet): exposure unknown.
+                        Some(e) => Exposure {
+                            ports: Vec::new(),
+                            missing_groups: vec![format!("(interface {e} not yet described)")],
+                        },
+                        None => exposure_of(interfaces, &sd.groups),
+                    });
                     exposures.insert(key, e.clone());
                     e
                 }
             };
             let fresh = is_fresh(cpu, now);
-            let live = row.instance.state.is_live();
+            let live = row.subject.is_live();
+            row.cpu_source = source;
             row.cpu_now = cpu.latest().filter(|_| fresh);
             let credits = sd.credits.get(id).filter(|c| is_fresh(&c.balance, now));
             row.credit_balance = credits.and_then(|c| c.balance.latest());
-            row.credits_exhausted = credits
-                .filter(|_| fresh && live)
-                .and_then(|c| exhausted_at(&row.instance.instance_type, c, cpu));
+            row.credits_exhausted = credits.filter(|_| fresh && live).and_then(|c| {
+                row.subject
+                    .instance_type()
+                    .and_then(|ty| exhausted_at(ty, c, cpu))
+            });
             row.saturated = (fresh && live && is_saturated(cpu)) || row.credits_exhausted.is_some();
             row.finding_count = findings.len();
             row.worst_severity = findings.iter().map(|f| f.severity).reduce(f64::max);
-            row.reachable = row.exposure.reachable_on(&row.instance);
-            let i = &row.instance;
+            row.reachable = row.exposure.reachable_on(row.subject.interfaces());
             let f = &mut row.flags;
             *f = Flags::default();
             f.set(Flag::Saturated, row.saturated);
             f.set(Flag::CreditsExhausted, row.credits_exhausted.is_some());
-            f.set(
-                Flag::NewLaunch,
-                i.launch_time
-                    .is_some_and(|t| now - t < chrono::TimeDelta::hours(NEW_LAUNCH_HOURS)),
-            );
-            f.set(Flag::Gpu, is_accelerator(&i.instance_type));
-            f.set(Flag::VeryLarge, is_very_large(&i.instance_type));
             f.set(Flag::UnusualRegion, sd.unusual_region);
             f.set(Flag::WorldOpen, row.reachable);
-            f.set(Flag::Spot, i.spot);
-            f.set(Flag::NoKeyPair, i.key_name.is_none());
-            f.set(Flag::Quarantined, is_isolated(i, &sd.groups));
-            if let Some(flag) = i
-                .image_id
-                .as_ref()
-                .and_then(|id| image_flag(sd.images.get(id), &sd.scope.account_id))
-            {
-                f.set(flag, true);
+            match &row.subject {
+                Subject::Instance(i) => {
+                    f.set(
+                        Flag::NewLaunch,
+                        i.launch_time
+                            .is_some_and(|t| now - t < chrono::TimeDelta::hours(NEW_LAUNCH_HOURS)),
+                    );
+                    f.set(Flag::Gpu, is_accelerator(&i.instance_type));
+                    f.set(Flag::VeryLarge, is_very_large(&i.instance_type));
+                    f.set(Flag::Spot, i.spot);
+                    f.set(Flag::NoKeyPair, i.key_name.is_none());
+                    f.set(Flag::Quarantined, is_isolated(i, &sd.groups));
+                    if let Some(flag) = i
+                        .image_id
+                        .as_ref()
+                        .and_then(|id| image_flag(sd.images.get(id), &sd.scope.account_id))
+                    {
+                        f.set(flag, true);
+                    }
+                }
+                Subject::Task(t) => {
+                    f.set(Flag::StandaloneTask, t.service.is_none());
+                    f.set(
+                        Flag::PublicImage,
+                        t.images().any(|img| {
+                            is_public_image(img)
+                                && image_families
+                                    .get(&image_repository(img))
+                                    .is_none_or(|fams| fams.iter().all(|fam| fam == t.family()))
+                        }),
+                    );
+                    f.set(
+                        Flag::NewTaskDef,
+                        t.definition
+                            .as_ref()
+                            .and_then(|d| d.registered_at)
+                            .is_some_and(|at| {
+                                now - at < chrono::TimeDelta::hours(NEW_LAUNCH_HOURS)
+                            }),
+                    );
+                }
             }
             row.risk = risk_of(RiskInput {
-                instance: &row.instance,
+                subject: &row.subject,
                 exposure: &row.exposure,
                 cpu,
-                findings,
+                findings: &findings,
                 unusual_region: sd.unusual_region,
                 held_at_baseline: row.credits_exhausted,
                 flags: row.flags,
@@ -618,7 +801,8 @@ impl Fleet {
 
     fn recount(&mut self) {
         let t = &mut self.totals;
-        t.instances = self.rows.len();
+        t.instances = self.rows.iter().filter(|r| r.instance().is_some()).count();
+        t.tasks = self.rows.len() - t.instances;
         t.saturated = self.rows.iter().filter(|r| r.saturated).count();
         t.with_findings = self.rows.iter().filter(|r| r.finding_count > 0).count();
         t.world_open = self.rows.iter().filter(|r| r.reachable).count();
@@ -681,6 +865,84 @@ fn is_isolated(i: &Instance, groups: &HashMap<String, SecurityGroup>) -> bool {
         })
 }
 
+/// True when a finding is about the row's subject: an instance by id; a task by ARN, or by
+/// its cluster when the finding names no task.
+fn is_about(f: &Finding, subject: &Subject) -> bool {
+    match subject {
+        Subject::Instance(i) => f.instance_id.as_deref() == Some(i.instance_id.as_str()),
+        Subject::Task(t) => match (&f.task_arn, &f.cluster_arn) {
+            (Some(arn), _) => *arn == t.task_arn,
+            (None, Some(c)) => f.instance_id.is_none() && name_of(c) == t.cluster,
+            (None, None) => false,
+        },
+    }
+}
+
+/// The CPU series of a row and where it comes from: an instance's own; a task's Container
+/// Insights series, else its service's CPUUtilization (until task-level data arrives, or for
+/// good in a cluster without Container Insights), else none.
+fn cpu_of<'a>(sd: &'a ScopeData, subject: &Subject) -> (Option<&'a CpuSeries>, CpuSource) {
+    match subject {
+        Subject::Instance(i) => (sd.cpu.get(&i.instance_id), CpuSource::Own),
+        Subject::Task(t) => {
+            // A Container Insights series with no datapoint (plain `enabled` has no TaskId
+            // series) leaves the figure to the service.
+            if let Some(c) = sd.cpu.get(&t.task_arn).filter(|c| !c.points.is_empty()) {
+                return (Some(c), CpuSource::Own);
+            }
+            match &t.service {
+                Some(svc) => (
+                    sd.cpu.get(&service_cpu_key(&t.cluster, svc)),
+                    CpuSource::Service,
+                ),
+                None => (None, CpuSource::Unknown),
+            }
+        }
+    }
+}
+
+/// The interfaces a task is reached through: its awsvpc interface as the EC2 inventory
+/// describes it (with only the ids when it does not), or its container instance's.
+fn task_interfaces(
+    t: &Task,
+    loose: &HashMap<String, NetworkInterface>,
+    hosts: &HashMap<String, Vec<NetworkInterface>>,
+) -> Vec<NetworkInterface> {
+    match (&t.eni_id, &t.host_instance) {
+        (Some(eni), _) => vec![loose.get(eni).cloned().unwrap_or_else(|| NetworkInterface {
+            eni_id: eni.clone(),
+            device_index: 0,
+            subnet_id: None,
+            private_ip: t.private_ip.clone(),
+            public_ip: None,
+            ipv6: Vec::new(),
+            group_ids: Vec::new(),
+        })],
+        (None, Some(host)) => hosts.get(host).cloned().unwrap_or_default(),
+        (None, None) => Vec::new(),
+    }
+}
+
+/// For every image repository a task of the account runs: the task definition families that
+/// run it (a public image only one family uses is a stranger's).
+fn account_image_families(fleet: &Fleet, account_id: &str) -> HashMap<String, Vec<String>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::default();
+    for t in fleet
+        .rows
+        .iter()
+        .filter(|r| fleet.scopes[r.scope].scope.account_id == account_id)
+        .filter_map(Row::task)
+    {
+        for img in t.images() {
+            let fams = out.entry(image_repository(img)).or_default();
+            if !fams.iter().any(|f| f == t.family()) {
+                fams.push(t.family().to_string());
+            }
+        }
+    }
+    out
+}
+
 /// A series whose last sample is younger than three periods plus CloudWatch's lag: its latest
 /// value is "now".
 fn is_fresh(series: &CpuSeries, now: DateTime<Utc>) -> bool {
@@ -689,32 +951,47 @@ fn is_fresh(series: &CpuSeries, now: DateTime<Utc>) -> bool {
     })
 }
 
-/// The lower-cased text `/` matches against: alias, account, region, id, name, type, state,
-/// open ports, public IP, finding types and flags. Built only while a filter is active.
+/// The lower-cased text `/` matches against: `kind:instance` or `kind:task`, alias, account,
+/// region, id, name, type, state, open ports, public IP, a task's cluster, images and launch
+/// type, finding types and flags. Built only while a filter is active.
 pub fn search_text(fleet: &Fleet, row: &Row) -> String {
     let sd = &fleet.scopes[row.scope];
-    let findings = fleet.findings_of(row.scope, &row.instance.instance_id);
-    let i = &row.instance;
+    let findings = fleet.findings_of(row);
+    let subject = &row.subject;
     let ports = row.exposure.label();
+    let name = subject.name();
+    let state = subject.state_label();
+    let kind = match subject.kind() {
+        crate::model::Kind::Instance => "kind:instance",
+        crate::model::Kind::Task => "kind:task",
+    };
     let parts = [
+        kind,
         sd.alias.as_str(),
         sd.scope.account_id.as_str(),
         sd.scope.region.as_str(),
-        i.instance_id.as_str(),
-        i.name.as_str(),
-        i.instance_type.as_str(),
-        i.state.as_str(),
+        subject.id(),
+        name.as_str(),
+        subject.type_label(),
+        state.as_str(),
         ports.as_str(),
-        i.public_ip().unwrap_or(""),
+        subject.public_ip().unwrap_or(""),
     ];
+    let task_parts: Vec<&str> = row.task().map_or_else(Vec::new, |t| {
+        let mut v = vec![t.cluster.as_str(), t.launch_type.as_str()];
+        v.extend(t.images());
+        v
+    });
     let flags = row.flags.iter().map(Flag::as_str);
     let len = parts.iter().map(|p| p.len() + 1).sum::<usize>()
+        + task_parts.iter().map(|p| p.len() + 1).sum::<usize>()
         + findings.iter().map(|f| f.kind.len() + 1).sum::<usize>()
         + flags.clone().map(|f| f.len() + 1).sum::<usize>();
     let findings = findings.into_iter();
     let mut out = String::with_capacity(len);
     for p in parts
         .into_iter()
+        .chain(task_parts)
         .chain(findings.map(|f| f.kind.as_str()))
         .chain(flags.map(|f| -> &str { f }))
     {
@@ -744,8 +1021,8 @@ pub fn numeric_key(row: &Row, key: SortKey) -> Option<u64> {
             Some((tenth(row.worst_severity) << 20) | row.finding_count.min(0xFFFFF) as u64)
         }
         SortKey::Launched => Some(
-            row.instance
-                .launch_time
+            row.subject
+                .launched()
                 .map_or(0, |t| (t.timestamp().max(0) as u64) + 1),
         ),
         _ => None,
@@ -766,8 +1043,8 @@ pub fn compare(fleet: &Fleet, a: &Row, b: &Row, key: SortKey) -> Ordering {
             .scope
             .region
             .cmp(&fleet.scopes[b.scope].scope.region),
-        SortKey::Name => a.instance.name.cmp(&b.instance.name),
-        SortKey::Type => a.instance.instance_type.cmp(&b.instance.instance_type),
+        SortKey::Name => a.subject.name().cmp(&b.subject.name()),
+        SortKey::Type => a.subject.type_label().cmp(b.subject.type_label()),
         SortKey::Risk | SortKey::Cpu | SortKey::Findings | SortKey::Launched => Ordering::Equal,
     }
 }

@@ -6,7 +6,8 @@ pub mod triage;
 use chrono::{DateTime, Utc};
 
 pub use fleet::{
-    FeedState, FeedStatus, Fleet, Row, ScopeData, ScopeHealth, Totals, compare as fleet_compare,
+    CpuSource, FeedState, FeedStatus, Fleet, Row, ScopeData, ScopeHealth, Totals,
+    compare as fleet_compare,
 };
 
 use crate::feed::{Data, Report};
@@ -79,8 +80,8 @@ pub enum Screen {
     Detail {
         /// Scope index in the fleet.
         scope: usize,
-        /// Instance id.
-        instance_id: String,
+        /// The row's id: instance id or task ARN.
+        id: String,
         /// Scroll offset of the detail body.
         scroll: u16,
         /// Selected finding, by id (what archive acts on, whatever the list order does).
@@ -241,9 +242,7 @@ impl State {
     pub fn rebuild_view(&mut self) {
         let at_top = self.ui.selected == 0;
         let screen_row = self.ui.selected.saturating_sub(self.ui.offset);
-        let keep = self
-            .selected_row()
-            .map(|r| (r.scope, r.instance.instance_id.clone()));
+        let keep = self.selected_row().map(|r| (r.scope, r.id().to_string()));
         let needle = self.ui.filter.to_lowercase();
         let fleet = &self.fleet;
         let mut view: Vec<usize> = (0..fleet.rows.len())
@@ -281,7 +280,7 @@ impl State {
         } else if let Some((scope, id)) = keep
             && let Some(pos) = self.view.iter().position(|i| {
                 let r = &self.fleet.rows[*i];
-                r.scope == scope && r.instance.instance_id == id
+                r.scope == scope && r.id() == id
             })
         {
             self.ui.selected = pos;
@@ -364,13 +363,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
                     .retain(|(s, _), mark| *s != ix || mark.is_running());
             }
             if state.fleet.apply(u, state.now) {
-                let before = state
-                    .selected_row()
-                    .map(|r| (r.scope, r.instance.instance_id.clone()));
+                let before = state.selected_row().map(|r| (r.scope, r.id().to_string()));
                 state.rebuild_view();
-                let after = state
-                    .selected_row()
-                    .map(|r| (r.scope, r.instance.instance_id.clone()));
+                let after = state.selected_row().map(|r| (r.scope, r.id().to_string()));
                 if before.is_some() && before != after {
                     state.ui.cursor_moved_at = Some(state.now);
                 }
@@ -484,13 +479,14 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
     }
     if action == Action::NextFinding
         && let Screen::Detail {
-            scope,
-            instance_id,
-            finding,
-            ..
+            scope, id, finding, ..
         } = &mut state.ui.screen
     {
-        let list = state.fleet.findings_of(*scope, instance_id);
+        let list = state
+            .fleet
+            .row(*scope, id)
+            .map(|r| state.fleet.findings_of(r))
+            .unwrap_or_default();
         let next = match finding
             .as_ref()
             .and_then(|id| list.iter().position(|f| &f.id == id))
@@ -513,14 +509,30 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
             let back = Box::new(screen.clone());
             state.ui.screen = Screen::Help { back, scroll: 0 };
         }
-        (
-            Screen::Detail {
-                scope, instance_id, ..
-            },
-            Action::LaunchedBy,
-        ) => {
-            let (scope, id) = (*scope, instance_id.clone());
+        (Screen::Detail { scope, id, .. }, Action::LaunchedBy) => {
+            let (scope, id) = (*scope, id.clone());
             return launched_by(state, scope, &id);
+        }
+        // From an EC2-launched task to the instance it runs on.
+        (Screen::Detail { scope, id, .. }, Action::Open) => {
+            let scope = *scope;
+            let host = state
+                .fleet
+                .row(scope, id)
+                .and_then(|r| r.task()?.host_instance.clone())
+                .filter(|h| state.fleet.row(scope, h).is_some());
+            if let Some(host) = host {
+                let finding = state
+                    .fleet
+                    .row(scope, &host)
+                    .and_then(|r| state.fleet.findings_of(r).first().map(|f| f.id.clone()));
+                state.ui.screen = Screen::Detail {
+                    scope,
+                    id: host,
+                    scroll: 0,
+                    finding,
+                };
+            }
         }
         (Screen::Detail { scroll, .. }, a) => match a {
             Action::Back => state.ui.screen = Screen::Fleet,
@@ -540,14 +552,10 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
             Action::Bottom => state.move_selection(state.view.len() as isize),
             Action::Open => {
                 if let Some(r) = state.selected_row() {
-                    let finding = state
-                        .fleet
-                        .findings_of(r.scope, &r.instance.instance_id)
-                        .first()
-                        .map(|f| f.id.clone());
+                    let finding = state.fleet.findings_of(r).first().map(|f| f.id.clone());
                     state.ui.screen = Screen::Detail {
                         scope: r.scope,
-                        instance_id: r.instance.instance_id.clone(),
+                        id: r.id().to_string(),
                         scroll: 0,
                         finding,
                     };
@@ -591,7 +599,11 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
 /// Asks who launched an instance, unless the answer is known (a failed lookup, or one made
 /// before CloudTrail recorded the launch, may be retried) or being looked up.
 fn launched_by(state: &mut State, scope: usize, instance_id: &str) -> Vec<Command> {
-    let Some(row) = state.fleet.row(scope, instance_id) else {
+    let Some(row) = state
+        .fleet
+        .row(scope, instance_id)
+        .filter(|r| r.instance().is_some())
+    else {
         return Vec::new();
     };
     let sd = &state.fleet.scopes[scope];
@@ -605,7 +617,7 @@ fn launched_by(state: &mut State, scope: usize, instance_id: &str) -> Vec<Comman
     vec![Command::Lookup(crate::source::lookups::Lookup {
         scope: sd.scope.clone(),
         instance_id: instance_id.to_string(),
-        launched: row.instance.launch_time,
+        launched: row.subject.launched(),
     })]
 }
 

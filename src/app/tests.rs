@@ -105,6 +105,7 @@ fn state() -> State {
                     inst("i-c", "miner", &[], false),
                 ],
                 groups: vec![ssh_world()],
+                loose_interfaces: vec![],
             },
         }),
     );
@@ -133,10 +134,7 @@ fn key(s: &mut State, k: &str) -> Vec<Command> {
 }
 
 fn ids(s: &State) -> Vec<&str> {
-    s.view
-        .iter()
-        .map(|i| s.fleet.rows[*i].instance.instance_id.as_str())
-        .collect()
+    s.view.iter().map(|i| s.fleet.rows[*i].id()).collect()
 }
 
 #[test]
@@ -151,18 +149,18 @@ fn rows_rank_by_risk() {
 #[test]
 fn navigation_and_drill_in() {
     let mut s = state();
-    assert_eq!(s.selected_row().unwrap().instance.instance_id, "i-c");
+    assert_eq!(s.selected_row().unwrap().id(), "i-c");
     key(&mut s, "j");
-    assert_eq!(s.selected_row().unwrap().instance.instance_id, "i-b");
+    assert_eq!(s.selected_row().unwrap().id(), "i-b");
     key(&mut s, "G");
-    assert_eq!(s.selected_row().unwrap().instance.instance_id, "i-a");
+    assert_eq!(s.selected_row().unwrap().id(), "i-a");
     key(&mut s, "j");
     assert_eq!(s.ui.selected, 2, "stays on the last row");
     key(&mut s, "g");
     assert_eq!(s.ui.selected, 0);
     key(&mut s, "down");
     key(&mut s, "enter");
-    assert!(matches!(&s.ui.screen, Screen::Detail { instance_id, .. } if instance_id == "i-b"));
+    assert!(matches!(&s.ui.screen, Screen::Detail { id, .. } if id == "i-b"));
     key(&mut s, "j");
     assert!(matches!(&s.ui.screen, Screen::Detail { scroll: 1, .. }));
     key(&mut s, "?");
@@ -249,8 +247,12 @@ fn archived_findings_disappear_and_complete_sets_replace() {
         }),
     );
     assert_eq!(s.fleet.totals.with_findings, 1);
-    assert_eq!(s.fleet.findings_of(0, "i-a").len(), 1);
-    assert!(s.fleet.findings_of(0, "i-c").is_empty());
+    assert_eq!(s.fleet.findings_of(s.fleet.row(0, "i-a").unwrap()).len(), 1);
+    assert!(
+        s.fleet
+            .findings_of(s.fleet.row(0, "i-c").unwrap())
+            .is_empty()
+    );
     update(
         &mut s,
         Msg::Feed(Report::Data {
@@ -415,6 +417,7 @@ fn failure_keeps_data_and_goes_stale() {
                 scope: scope(),
                 instances: vec![inst("i-a", "quiet", &[], false)],
                 groups: vec![],
+                loose_interfaces: vec![],
             },
         }),
     );
@@ -448,10 +451,10 @@ fn top_follows_worst_but_moved_cursor_keeps_instance() {
             },
         }),
     );
-    assert_eq!(s.selected_row().unwrap().instance.instance_id, "i-a");
+    assert_eq!(s.selected_row().unwrap().id(), "i-a");
     // Moved down: the selected instance stays selected through a re-rank.
     key(&mut s, "j");
-    let chosen = s.selected_row().unwrap().instance.instance_id.clone();
+    let chosen = s.selected_row().unwrap().id().to_string();
     update(
         &mut s,
         Msg::Feed(Report::Data {
@@ -469,7 +472,7 @@ fn top_follows_worst_but_moved_cursor_keeps_instance() {
             },
         }),
     );
-    assert_eq!(s.selected_row().unwrap().instance.instance_id, chosen);
+    assert_eq!(s.selected_row().unwrap().id(), chosen);
 }
 
 #[test]
@@ -484,6 +487,7 @@ fn unusual_region_from_home_regions() {
                 scope: Scope::new("111111111111", "ap-south-1"),
                 instances: vec![inst("i-z", "gpu", &[], false)],
                 groups: vec![],
+                loose_interfaces: vec![],
             },
         }),
     );
@@ -515,6 +519,7 @@ fn page_keys_and_resize_clamp() {
                     .map(|i| inst(&format!("i-{i:03}"), "", &[], false))
                     .collect(),
                 groups: vec![],
+                loose_interfaces: vec![],
             },
         }),
     );
@@ -731,7 +736,7 @@ mod triage_flow {
     fn a_re_rank_under_the_cursor_holds_triage_keys_back() {
         let mut s = armed();
         s.triage.case_id = Some("IR-1".into());
-        assert_eq!(s.selected_row().unwrap().instance.instance_id, "i-c");
+        assert_eq!(s.selected_row().unwrap().id(), "i-c");
         // A poll makes the bastion the worst: it moves under the cursor at the top.
         let now = s.now;
         update(
@@ -750,7 +755,7 @@ mod triage_flow {
                 },
             }),
         );
-        assert_eq!(s.selected_row().unwrap().instance.instance_id, "i-b");
+        assert_eq!(s.selected_row().unwrap().id(), "i-b");
         // The key was meant for what was drawn a moment ago: refused, with the reason.
         assert!(key(&mut s, "Q").is_empty());
         assert!(s.triage.panel.is_none());
@@ -1008,7 +1013,7 @@ mod triage_flow {
         );
         let left: Vec<&str> = s
             .fleet
-            .findings_of(0, "i-c")
+            .findings_of(s.fleet.row(0, "i-c").unwrap())
             .iter()
             .map(|f| f.id.as_str())
             .collect();
@@ -1227,6 +1232,7 @@ fn rows_keep_scope_order_across_polls_and_placeholders_retire() {
                 scope: other.clone(),
                 instances: vec![inst("i-z", "z", &[], false)],
                 groups: vec![],
+                loose_interfaces: vec![],
             },
         }),
     );
@@ -1234,7 +1240,7 @@ fn rows_keep_scope_order_across_polls_and_placeholders_retire() {
         s.fleet
             .rows
             .iter()
-            .map(|r| r.instance.instance_id.clone())
+            .map(|r| r.id().to_string())
             .collect::<Vec<_>>()
     };
     let before = order(&s);
@@ -1252,6 +1258,7 @@ fn rows_keep_scope_order_across_polls_and_placeholders_retire() {
                     inst("i-c", "miner", &[], false),
                 ],
                 groups: vec![ssh_world()],
+                loose_interfaces: vec![],
             },
         }),
     );
@@ -1304,7 +1311,7 @@ fn launched_by_is_looked_up_once_per_instance_and_retried_only_when_it_may_help(
     assert!(key(&mut s, "L").is_empty());
     s.ui.screen = Screen::Detail {
         scope: 0,
-        instance_id: "i-c".into(),
+        id: "i-c".into(),
         scroll: 0,
         finding: None,
     };

@@ -287,7 +287,7 @@ pub fn offer_resume(state: &mut State) -> Vec<Command> {
     let name = state
         .fleet
         .row(scope, &o.key.instance_id)
-        .map(|r| r.instance.name.clone())
+        .map(|r| r.subject.name())
         .unwrap_or_default();
     state.triage.panel = Some(Panel {
         id: 0,
@@ -348,13 +348,18 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
         return Vec::new();
     }
     let row = match &state.ui.screen {
-        Screen::Detail {
-            scope, instance_id, ..
-        } => state.fleet.row(*scope, instance_id),
+        Screen::Detail { scope, id, .. } => state.fleet.row(*scope, id),
         _ => state.selected_row(),
     };
     let Some(row) = row else {
         state.triage.notice = Some("no instance selected".into());
+        return Vec::new();
+    };
+    let Some(instance) = row.instance() else {
+        state.triage.notice = Some(
+            "an ECS task: the console has no task actions yet (stop it with `aws ecs stop-task`)"
+                .into(),
+        );
         return Vec::new();
     };
     let sd = &state.fleet.scopes[row.scope];
@@ -369,16 +374,16 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
         alias: sd.alias.clone(),
         account_id: sd.scope.account_id.clone(),
         region: sd.scope.region.clone(),
-        instance_id: row.instance.instance_id.clone(),
+        instance_id: instance.instance_id.clone(),
     };
-    let name = row.instance.name.clone();
+    let name = instance.name.clone();
     let scope = row.scope;
     let finding = match &state.ui.screen {
         Screen::Detail {
             finding: Some(id), ..
         } => state
             .fleet
-            .findings_of(scope, &target.instance_id)
+            .findings_of(row)
             .into_iter()
             .find(|f| &f.id == id)
             .map(|f| (f.id.clone(), f.kind.clone())),

@@ -104,11 +104,14 @@ fn first_launch(i: &t::Instance) -> Option<DateTime<Utc>> {
         .or_else(|| i.launch_time().and_then(to_chrono))
 }
 
-/// Converts an ENI attached to an instance: (instance id, interface).
-pub fn convert_eni(n: &t::NetworkInterface) -> Option<(String, NetworkInterface)> {
-    let att = n.attachment()?;
-    let instance = att.instance_id()?.to_string();
-    Some((instance, eni!(n, att.device_index())))
+/// Converts an ENI: the instance it is attached to (None for an interface no instance holds,
+/// such as an ECS task's awsvpc interface), and the interface.
+pub fn convert_eni(n: &t::NetworkInterface) -> (Option<String>, NetworkInterface) {
+    let att = n.attachment();
+    (
+        att.and_then(|a| a.instance_id()).map(str::to_string),
+        eni!(n, att.and_then(|a| a.device_index())),
+    )
 }
 
 /// Converts an instance. ENIs from DescribeNetworkInterfaces win over the copies embedded in

@@ -32,6 +32,8 @@ pub struct Clients {
     pub guardduty: aws_sdk_guardduty::Client,
     /// CloudTrail (event history lookups).
     pub cloudtrail: aws_sdk_cloudtrail::Client,
+    /// ECS.
+    pub ecs: aws_sdk_ecs::Client,
 }
 
 impl Clients {
@@ -57,6 +59,11 @@ impl Clients {
             ),
             cloudtrail: aws_sdk_cloudtrail::Client::from_conf(
                 aws_sdk_cloudtrail::config::Builder::from(&acct.sdk)
+                    .region(r.clone())
+                    .build(),
+            ),
+            ecs: aws_sdk_ecs::Client::from_conf(
+                aws_sdk_ecs::config::Builder::from(&acct.sdk)
                     .region(r)
                     .build(),
             ),

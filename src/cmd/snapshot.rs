@@ -80,6 +80,7 @@ async fn launchers(state: &State, backend: Backend) -> Vec<crate::feed::Report> 
         .fleet
         .rows
         .iter()
+        .filter(|r| r.instance().is_some())
         .filter(|r| r.finding_count > 0 || r.flags.has(Flag::NewLaunch))
         .collect();
     rows.sort_by_key(|r| std::cmp::Reverse(r.risk.score));
@@ -87,8 +88,8 @@ async fn launchers(state: &State, backend: Backend) -> Vec<crate::feed::Report> 
         .into_iter()
         .map(|r| Lookup {
             scope: state.fleet.scopes[r.scope].scope.clone(),
-            instance_id: r.instance.instance_id.clone(),
-            launched: r.instance.launch_time,
+            instance_id: r.id().to_string(),
+            launched: r.subject.launched(),
         })
         .collect();
     let say = |s: String| {

@@ -18,7 +18,8 @@ use serde::Serialize;
 use crate::model::credits::Credits;
 use crate::model::image::Image;
 use crate::model::launch::LaunchedBy;
-use crate::model::{CpuSeries, Finding, Instance, Scope, SecurityGroup};
+use crate::model::task::{Cluster, Service, Task};
+use crate::model::{CpuSeries, Finding, Instance, NetworkInterface, Scope, SecurityGroup};
 
 pub use driver::{poll_once, start};
 
@@ -149,6 +150,9 @@ pub enum Data {
         instances: Vec<Instance>,
         /// Every security group referenced (or all in the region).
         groups: Vec<SecurityGroup>,
+        /// Interfaces no instance holds (ECS tasks' awsvpc interfaces: their groups and public
+        /// IP).
+        loose_interfaces: Vec<NetworkInterface>,
     },
     /// New CPU samples per instance (merged into the history), and the credit metrics of the
     /// burstable ones.
@@ -166,6 +170,17 @@ pub enum Data {
         scope: Scope,
         /// AMI id and what DescribeImages said (None: it does not know the image).
         images: Vec<(String, Option<Image>)>,
+    },
+    /// Full ECS inventory of a scope (replaces the previous one).
+    Tasks {
+        /// Account x region.
+        scope: Scope,
+        /// Every task ECS lists (running, pending; stopped ones leave the list).
+        tasks: Vec<Task>,
+        /// Every service, with its counts.
+        services: Vec<Service>,
+        /// Every cluster.
+        clusters: Vec<Cluster>,
     },
     /// GuardDuty findings.
     Findings {
@@ -185,6 +200,7 @@ impl Data {
             Data::Inventory { scope, .. }
             | Data::Cpu { scope, .. }
             | Data::Images { scope, .. }
+            | Data::Tasks { scope, .. }
             | Data::Findings { scope, .. } => scope,
         }
     }

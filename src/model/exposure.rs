@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use super::{Instance, SecurityGroup};
+use super::{NetworkInterface, SecurityGroup, group_ids};
 
 /// Protocol of an open port range, as written to snapshots.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -100,12 +100,13 @@ impl Exposure {
         self.ports.iter().any(|p| p.protocol == Protocol::All)
     }
 
-    /// The part of the exposure that reaches the instance: each range keeps only the world
-    /// sources of an address family the instance has on the internet (0.0.0.0/0 needs a public
-    /// IPv4 address, ::/0 an IPv6 address); ranges left with no source are dropped.
-    pub fn reachable_part(&self, instance: &Instance) -> Exposure {
-        let v4 = instance.interfaces.iter().any(|n| n.public_ip.is_some());
-        let v6 = instance.interfaces.iter().any(|n| !n.ipv6.is_empty());
+    /// The part of the exposure that reaches an instance or task through `interfaces`: each
+    /// range keeps only the world sources of an address family it has on the internet
+    /// (0.0.0.0/0 needs a public IPv4 address, ::/0 an IPv6 address); ranges left with no
+    /// source are dropped.
+    pub fn reachable_part(&self, interfaces: &[NetworkInterface]) -> Exposure {
+        let v4 = interfaces.iter().any(|n| n.public_ip.is_some());
+        let v6 = interfaces.iter().any(|n| !n.ipv6.is_empty());
         let ports = self
             .ports
             .iter()
@@ -128,9 +129,10 @@ impl Exposure {
         }
     }
 
-    /// True when some world-open range reaches the instance (see [`Exposure::reachable_part`]).
-    pub fn reachable_on(&self, instance: &Instance) -> bool {
-        !self.reachable_part(instance).is_empty()
+    /// True when some world-open range reaches through `interfaces` (see
+    /// [`Exposure::reachable_part`]).
+    pub fn reachable_on(&self, interfaces: &[NetworkInterface]) -> bool {
+        !self.reachable_part(interfaces).is_empty()
     }
 
     /// True when nothing is open to the world.
@@ -160,19 +162,20 @@ impl Exposure {
     }
 }
 
-/// Computes the world-open ports of `instance` from the groups of all its ENIs.
+/// Computes the world-open ports of an instance or task from the groups of all its
+/// `interfaces`.
 ///
 /// Only sources 0.0.0.0/0 and ::/0 count. Group-to-group, private or narrower CIDRs and
 /// prefix lists are not internet exposure (a prefix list is named in the detail view, not guessed).
 pub fn exposure_of<S: std::hash::BuildHasher>(
-    instance: &Instance,
+    interfaces: &[NetworkInterface],
     groups: &HashMap<String, SecurityGroup, S>,
 ) -> Exposure {
     // (protocol, from, to) -> (sources, groups)
     type Key = (Protocol, Option<i32>, Option<i32>);
     let mut open: BTreeMap<Key, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
     let mut missing = Vec::new();
-    for gid in instance.group_ids() {
+    for gid in group_ids(interfaces) {
         let Some(group) = groups.get(gid) else {
             missing.push(gid.to_string());
             continue;
@@ -257,7 +260,7 @@ pub fn exposure_of<S: std::hash::BuildHasher>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{IngressRule, InstanceState, NetworkInterface, RuleSource};
+    use crate::model::{IngressRule, Instance, InstanceState, NetworkInterface, RuleSource};
 
     fn rule(proto: &str, from: Option<i32>, to: Option<i32>, src: RuleSource) -> IngressRule {
         IngressRule {
@@ -472,7 +475,7 @@ mod tests {
             ),
         ];
         for (name, enis, gs, want) in cases {
-            let e = exposure_of(&inst(&enis), &groups(gs));
+            let e = exposure_of(&inst(&enis).interfaces, &groups(gs));
             assert_eq!(e.label(), want, "case: {name}");
         }
     }
@@ -486,7 +489,7 @@ mod tests {
             ),
             sg("sg-b", vec![rule("tcp", Some(22), Some(22), v6("::/0"))]),
         ]);
-        let e = exposure_of(&inst(&[&["sg-a"], &["sg-b"]]), &gs);
+        let e = exposure_of(&inst(&[&["sg-a"], &["sg-b"]]).interfaces, &gs);
         assert_eq!(e.ports.len(), 1);
         assert_eq!(e.ports[0].sources, vec!["0.0.0.0/0", "::/0"]);
         assert_eq!(e.ports[0].group_ids, vec!["sg-a", "sg-b"]);
@@ -505,7 +508,7 @@ mod tests {
                 rule("icmp", Some(0), Some(-1), v4("0.0.0.0/0")),
             ],
         )]);
-        let e = exposure_of(&inst(&[&["sg-a"]]), &gs);
+        let e = exposure_of(&inst(&[&["sg-a"]]).interfaces, &gs);
         assert_eq!(e.label(), "0-1024,icmp");
         assert_eq!(e.ports[0].sources, vec!["0.0.0.0/0", "::/0"]);
     }
@@ -517,15 +520,15 @@ mod tests {
             vec![rule("tcp", Some(22), Some(22), v4("0.0.0.0/0"))],
         )]);
         let mut i = inst(&[&["sg-a"]]);
-        let e = exposure_of(&i, &gs);
-        assert!(!e.reachable_on(&i), "no public address");
+        let e = exposure_of(&i.interfaces, &gs);
+        assert!(!e.reachable_on(&i.interfaces), "no public address");
         i.interfaces[0].ipv6 = vec!["2001:db8::1".into()];
         assert!(
-            !e.reachable_on(&i),
+            !e.reachable_on(&i.interfaces),
             "IPv6 only: a 0.0.0.0/0 rule does not reach it"
         );
         i.interfaces[0].public_ip = Some("198.51.100.1".into());
-        assert!(e.reachable_on(&i));
+        assert!(e.reachable_on(&i.interfaces));
     }
 
     #[test]
@@ -540,9 +543,9 @@ mod tests {
         )]);
         let mut i = inst(&[&["sg-a"]]);
         i.interfaces[0].public_ip = Some("198.51.100.1".into());
-        let e = exposure_of(&i, &gs);
+        let e = exposure_of(&i.interfaces, &gs);
         assert_eq!(e.label(), "22,443");
-        assert_eq!(e.reachable_part(&i).label(), "443");
+        assert_eq!(e.reachable_part(&i.interfaces).label(), "443");
     }
 
     #[test]
@@ -551,7 +554,7 @@ mod tests {
             "sg-a",
             vec![rule("tcp", None, None, v4("0.0.0.0/0"))],
         )]);
-        let e = exposure_of(&inst(&[&["sg-a"]]), &gs);
+        let e = exposure_of(&inst(&[&["sg-a"]]).interfaces, &gs);
         assert_eq!(e.label(), "0-65535");
         assert!(e.ports[0].covers_tcp(3389));
     }

@@ -1,4 +1,4 @@
-//! Named facts about an instance (`saturated`, `new-launch`, `foreign-ami`, ...): one list that
+//! Named facts about an instance or task (`saturated`, `new-launch`, `foreign-ami`, ...): one list that
 //! drives the row marks, the snapshot's `flags` and the filter.
 
 use serde::Serialize;
@@ -31,11 +31,17 @@ pub enum Flag {
     NoKeyPair,
     /// Every interface on a watchfloor isolation group that opens nothing to the world.
     Quarantined,
+    /// An ECS task no service started (RunTask).
+    StandaloneTask,
+    /// An ECS task with an image from a public registry that no other task of the account uses.
+    PublicImage,
+    /// An ECS task whose task definition was registered in the last 24 hours.
+    NewTaskDef,
 }
 
 impl Flag {
     /// Every flag, in display order.
-    pub const ALL: [Flag; 12] = [
+    pub const ALL: [Flag; 15] = [
         Flag::Saturated,
         Flag::CreditsExhausted,
         Flag::NewLaunch,
@@ -48,6 +54,9 @@ impl Flag {
         Flag::Spot,
         Flag::NoKeyPair,
         Flag::Quarantined,
+        Flag::StandaloneTask,
+        Flag::PublicImage,
+        Flag::NewTaskDef,
     ];
 
     /// The flag's name in the snapshot and the filter.
@@ -65,6 +74,9 @@ impl Flag {
             Flag::Spot => "spot",
             Flag::NoKeyPair => "no-key-pair",
             Flag::Quarantined => "quarantined",
+            Flag::StandaloneTask => "standalone-task",
+            Flag::PublicImage => "public-image",
+            Flag::NewTaskDef => "new-task-def",
         }
     }
 }

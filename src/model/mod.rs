@@ -6,6 +6,7 @@ pub mod flags;
 pub mod image;
 pub mod launch;
 pub mod risk;
+pub mod subject;
 pub mod task;
 
 use chrono::{DateTime, Utc};
@@ -13,6 +14,7 @@ use serde::Serialize;
 
 pub use exposure::{OpenPort, Protocol, exposure_of};
 pub use risk::{Risk, RiskInput, risk_of};
+pub use subject::{Kind, Subject};
 
 /// Twelve-digit AWS account id, kept as text (leading zeros matter).
 pub type AccountId = String;
@@ -212,21 +214,26 @@ impl Instance {
 
     /// True when the instance has an internet-routable address (public IPv4 or any IPv6).
     pub fn is_reachable(&self) -> bool {
-        self.interfaces
-            .iter()
-            .any(|n| n.public_ip.is_some() || !n.ipv6.is_empty())
+        is_reachable(&self.interfaces)
     }
+}
 
-    /// All security group ids across all ENIs, deduplicated, in first-seen order.
-    pub fn group_ids(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
-        for g in self.interfaces.iter().flat_map(|n| n.group_ids.iter()) {
-            if !out.contains(&g.as_str()) {
-                out.push(g);
-            }
+/// True when any of the interfaces has an internet-routable address (public IPv4 or IPv6).
+pub fn is_reachable(interfaces: &[NetworkInterface]) -> bool {
+    interfaces
+        .iter()
+        .any(|n| n.public_ip.is_some() || !n.ipv6.is_empty())
+}
+
+/// All security group ids across the interfaces, deduplicated, in first-seen order.
+pub fn group_ids(interfaces: &[NetworkInterface]) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for g in interfaces.iter().flat_map(|n| n.group_ids.iter()) {
+        if !out.contains(&g.as_str()) {
+            out.push(g);
         }
-        out
     }
+    out
 }
 
 /// GuardDuty severity band.

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::exposure::Exposure;
 use super::flags::{Flag, Flags};
-use super::{CpuSeries, Finding, Instance};
+use super::{CpuSeries, Finding, Subject};
 
 /// CPU percentage at or above which an instance counts as saturated.
 pub const SATURATED_PCT: f64 = 90.0;
@@ -22,11 +22,11 @@ pub const SENSITIVE_PORTS: &[i32] = &[
     27017,
 ];
 
-/// Everything the score looks at for one instance.
+/// Everything the score looks at for one instance or task.
 #[derive(Debug, Clone, Copy)]
 pub struct RiskInput<'a> {
-    /// The instance.
-    pub instance: &'a Instance,
+    /// The instance or task.
+    pub subject: &'a Subject,
     /// Its world-open ports.
     pub exposure: &'a Exposure,
     /// Its CPU history.
@@ -92,7 +92,7 @@ pub fn is_very_large(instance_type: &str) -> bool {
             .is_some_and(|n| n >= 16)
 }
 
-/// Computes the risk score of one instance.
+/// Computes the risk score of one instance or task.
 pub fn risk_of(input: RiskInput<'_>) -> Risk {
     let mut reasons = Vec::new();
     let mut add = |points: i32, why: String| reasons.push(RiskReason { points, why });
@@ -128,7 +128,7 @@ pub fn risk_of(input: RiskInput<'_>) -> Risk {
     if let Some(mean) = input
         .cpu
         .recent_mean(SATURATION_WINDOW)
-        .filter(|_| input.instance.state.is_live())
+        .filter(|_| input.subject.is_live())
     {
         if mean >= SATURATED_PCT {
             add(20, format!("CPU saturated ({mean:.0}%)"));
@@ -145,7 +145,7 @@ pub fn risk_of(input: RiskInput<'_>) -> Risk {
 
     // 3. World-open ports: full weight for what reaches the instance (per address family),
     //    a quarter for rules it has no matching public address for.
-    let reach = input.exposure.reachable_part(input.instance);
+    let reach = input.exposure.reachable_part(input.subject.interfaces());
     let weigh = |exp: &Exposure| -> Option<(i32, String)> {
         if exp.all_open() {
             Some((20, "all ports open to the internet".to_string()))
@@ -173,11 +173,8 @@ pub fn risk_of(input: RiskInput<'_>) -> Risk {
     if input.unusual_region {
         add(10, "region outside the account's home regions".into());
     }
-    if is_unusual_type(&input.instance.instance_type) {
-        add(
-            5,
-            format!("GPU or very large type {}", input.instance.instance_type),
-        );
+    if let Some(ty) = input.subject.instance_type().filter(|t| is_unusual_type(t)) {
+        add(5, format!("GPU or very large type {ty}"));
     }
 
     // 5. Launch radar: a fresh launch is most suspicious with a stranger's image, a GPU type or
@@ -206,13 +203,31 @@ pub fn risk_of(input: RiskInput<'_>) -> Risk {
         }
     }
 
+    // 6. ECS: how an attacker's task differs from the account's own.
+    if f.has(Flag::StandaloneTask) {
+        add(8, "standalone task: no service started it (RunTask)".into());
+    }
+    if f.has(Flag::PublicImage) {
+        add(
+            5,
+            "image from a public registry no other task of the account uses".into(),
+        );
+    }
+    if f.has(Flag::NewTaskDef) {
+        add(5, "task definition registered in the last 24 h".into());
+    }
+
     let mut total: i32 = reasons.iter().map(|r| r.points).sum();
-    // 6. Not running: cannot burn CPU now, still compromised.
-    if !input.instance.state.is_live() && total > 0 {
+    // 7. Not running: cannot burn CPU now, still compromised.
+    if !input.subject.is_live() && total > 0 {
         let cut = total / 2;
         reasons.push(RiskReason {
             points: -cut,
-            why: format!("instance {}", input.instance.state.as_str()),
+            why: format!(
+                "{} {}",
+                input.subject.kind().as_str(),
+                input.subject.state_label()
+            ),
         });
         total -= cut;
     }
@@ -226,11 +241,11 @@ pub fn risk_of(input: RiskInput<'_>) -> Risk {
 mod tests {
     use super::*;
     use crate::model::exposure::{OpenPort, Protocol};
-    use crate::model::{InstanceState, NetworkInterface};
+    use crate::model::{Instance, InstanceState, NetworkInterface};
     use chrono::{TimeZone, Utc};
 
-    fn instance(ty: &str, public: bool, state: InstanceState) -> Instance {
-        Instance {
+    fn instance(ty: &str, public: bool, state: InstanceState) -> Subject {
+        Subject::Instance(Instance {
             instance_id: "i-1".into(),
             name: String::new(),
             instance_type: ty.into(),
@@ -254,7 +269,7 @@ mod tests {
             image_id: None,
             key_name: Some("ops".into()),
             spot: false,
-        }
+        })
     }
     fn cpu(vals: &[f64]) -> CpuSeries {
         CpuSeries {
@@ -296,14 +311,14 @@ mod tests {
         }
     }
     fn score(
-        inst: &Instance,
+        inst: &Subject,
         exp: &Exposure,
         c: &CpuSeries,
         f: &[Finding],
         unusual_region: bool,
     ) -> u8 {
         risk_of(RiskInput {
-            instance: inst,
+            subject: inst,
             exposure: exp,
             cpu: c,
             findings: f,
@@ -323,7 +338,7 @@ mod tests {
                 f.set(*x, true);
             }
             risk_of(RiskInput {
-                instance: &i,
+                subject: &i,
                 exposure: &Exposure::default(),
                 cpu: &CpuSeries::default(),
                 findings: &[],
@@ -353,7 +368,7 @@ mod tests {
         let i = instance("t3.large", false, InstanceState::Running);
         let at_baseline = cpu(&[30.0, 30.0, 30.0]);
         let held = risk_of(RiskInput {
-            instance: &i,
+            subject: &i,
             exposure: &Exposure::default(),
             cpu: &at_baseline,
             findings: &[],
@@ -383,7 +398,7 @@ mod tests {
     /// One case: (name, instance, exposure, cpu, findings, unusual region, expected score).
     type Case<'a> = (
         &'a str,
-        Instance,
+        Subject,
         &'a Exposure,
         &'a CpuSeries,
         &'a [Finding],
@@ -449,7 +464,7 @@ mod tests {
             vec![new.clone(), old.clone()],
         ] {
             let r = risk_of(RiskInput {
-                instance: &i,
+                subject: &i,
                 exposure: &Exposure::default(),
                 cpu: &CpuSeries::default(),
                 findings: &order,
@@ -467,7 +482,7 @@ mod tests {
         v6_only_ssh.ports[0].sources = vec!["::/0".into()];
         let i = instance("t3.micro", true, InstanceState::Running);
         let r = risk_of(RiskInput {
-            instance: &i,
+            subject: &i,
             exposure: &v6_only_ssh,
             cpu: &CpuSeries::default(),
             findings: &[],
@@ -480,6 +495,53 @@ mod tests {
             r.reasons[0]
                 .why
                 .ends_with("(not reachable: no public address of that family)")
+        );
+    }
+
+    #[test]
+    fn an_ecs_task_weighs_standalone_public_image_and_new_definition() {
+        let task = Subject::Task(Box::new(crate::model::task::Task {
+            task_arn: "arn:aws:ecs:us-east-1:1:task/batch/abc".into(),
+            cluster: "batch".into(),
+            service: None,
+            task_definition: "metrics-agent:1".into(),
+            containers: vec![],
+            launch_type: "FARGATE".into(),
+            last_status: "RUNNING".into(),
+            started_at: None,
+            started_by: String::new(),
+            cpu: None,
+            memory: None,
+            container_instance: None,
+            host_instance: None,
+            eni_id: None,
+            private_ip: None,
+            definition: None,
+            interfaces: vec![],
+        }));
+        let with = |flags: &[Flag]| {
+            let mut f = Flags::default();
+            for x in flags {
+                f.set(*x, true);
+            }
+            risk_of(RiskInput {
+                subject: &task,
+                exposure: &Exposure::default(),
+                cpu: &CpuSeries::default(),
+                findings: &[],
+                unusual_region: false,
+                held_at_baseline: None,
+                flags: f,
+            })
+            .score
+        };
+        assert_eq!(with(&[]), 0);
+        assert_eq!(with(&[Flag::StandaloneTask]), 8);
+        assert_eq!(with(&[Flag::PublicImage]), 5);
+        assert_eq!(with(&[Flag::NewTaskDef]), 5);
+        assert_eq!(
+            with(&[Flag::StandaloneTask, Flag::PublicImage, Flag::NewTaskDef]),
+            18
         );
     }
 

@@ -23,7 +23,8 @@ use crate::feed::{AccountInfo, Data, Feed, FeedError, Polled, Report};
 use crate::model::credits::{CreditMode, Credits, baseline_pct, is_burstable};
 use crate::model::image::Image;
 use crate::model::launch::{LaunchedBy, Launcher, beyond_history};
-use crate::source::aws::{cpu, ec2, findings, images};
+use crate::model::task::{Cluster, Container, Service, Task, TaskDefinition, service_cpu_key};
+use crate::source::aws::{cpu, ec2, ecs, findings, images};
 
 /// Simulated seconds between CPU samples.
 pub const CPU_PERIOD_SECS: u32 = 10;
@@ -33,6 +34,14 @@ pub const CAMPAIGN_SECS: f64 = 300.0;
 pub const POLL_SECS: u32 = 5;
 /// CPU samples back-filled on the first poll.
 const BACKFILL: usize = 30;
+/// The campaign's ECS miners: the service (and task definition family) name.
+pub const MINER_SERVICE: &str = "metrics-agent";
+/// The image the campaign's ECS miners run, from Docker Hub.
+pub const MINER_IMAGE: &str = "docker.io/xmrig/xmrig:6.21.0";
+/// Simulated second the miners' cluster and security group are created.
+const MINER_CLUSTER_AT: f64 = 120.0;
+/// Simulated second the first miner task starts (the next ones every 6 s, then a standalone).
+const MINER_TASKS_AT: f64 = 130.0;
 
 /// A finding scheduled to appear at a simulated time.
 #[derive(Debug, Clone)]
@@ -55,6 +64,80 @@ struct DemoInstance {
     noise_key: u64,
     /// Credit mode of a burstable instance and its balance when the demo starts.
     credits: Option<(CreditMode, f64)>,
+}
+
+/// An ECS cluster of the simulation.
+#[derive(Debug, Clone)]
+struct DemoCluster {
+    scope: Scope,
+    cluster: Cluster,
+    /// Simulated second at which it exists.
+    appears_at: f64,
+}
+
+/// An ECS service of the simulation (its running count follows its live tasks).
+#[derive(Debug, Clone)]
+struct DemoService {
+    scope: Scope,
+    cluster: &'static str,
+    name: &'static str,
+    desired: i32,
+    /// Simulated second at which it exists.
+    appears_at: f64,
+}
+
+/// An ECS task of the simulation.
+#[derive(Debug, Clone)]
+struct DemoTask {
+    scope: Scope,
+    task: Task,
+    /// Its awsvpc interface: in the scope's EC2 inventory (loose interfaces) while it runs.
+    eni: Option<NetworkInterface>,
+    /// Simulated second at which it runs.
+    appears_at: f64,
+    cpu_base: f64,
+    /// Mines from the start: CPU pinned.
+    miner: bool,
+    findings: Vec<Scheduled>,
+    noise_key: u64,
+}
+
+/// How a demo task is reached.
+#[derive(Debug, Clone)]
+enum TaskNet {
+    /// Its own awsvpc interface with these groups, with a public IP or not.
+    Awsvpc { groups: Vec<String>, public: bool },
+    /// Bridge mode on an EC2 container instance (the task shares the host's interfaces).
+    Bridge {
+        container_instance: String,
+        host: String,
+        host_ports: Vec<(i32, String)>,
+    },
+}
+
+/// What a demo task is made of; its ARN, interface and noise come from the seed.
+#[derive(Debug, Clone)]
+struct TaskSpec {
+    scope: Scope,
+    cluster: &'static str,
+    service: Option<&'static str>,
+    /// `family:revision`.
+    definition: String,
+    registered_at: DateTime<Utc>,
+    role: Option<String>,
+    container: &'static str,
+    image: String,
+    digest: String,
+    launch_type: &'static str,
+    cpu: &'static str,
+    memory: &'static str,
+    started_by: String,
+    net: TaskNet,
+    appears_at: f64,
+    started_at: DateTime<Utc>,
+    cpu_base: f64,
+    miner: bool,
+    findings: Vec<Scheduled>,
 }
 
 /// A failure window of one feed of one scope (shows error / stale handling).
@@ -116,6 +199,11 @@ pub struct DemoWorld {
     accounts: Vec<AccountInfo>,
     instances: Vec<DemoInstance>,
     groups: HashMap<Scope, Vec<SecurityGroup>>,
+    /// Groups created during the demo: from the simulated second given on.
+    late_groups: Vec<(Scope, f64, SecurityGroup)>,
+    clusters: Vec<DemoCluster>,
+    services: Vec<DemoService>,
+    tasks: Vec<DemoTask>,
     outages: Vec<Outage>,
     /// Triage changes.
     pub overrides: std::sync::Mutex<Overrides>,
@@ -358,10 +446,15 @@ impl DemoWorld {
             accounts,
             instances,
             groups,
+            late_groups: Vec::new(),
+            clusters: Vec::new(),
+            services: Vec::new(),
+            tasks: Vec::new(),
             outages: Vec::new(),
             overrides: Default::default(),
         };
         world.plant_campaign(&mut rng, &mut serial);
+        world.plant_ecs(&mut rng, &mut serial);
         // Other burstable boxes run in unlimited mode (the default for t3) with credits to spare.
         for d in &mut world.instances {
             if d.credits.is_none() && is_burstable(&d.instance.instance_type) {
@@ -549,13 +642,348 @@ credits: None,
             });
         }
 
-        // 5. A throttled GuardDuty feed for a while (error, then stale data, then recovery).
+        // 5. A Fargate service of miners in prod's unused region (see plant_miner_service).
+        self.plant_miner_service(rng, serial, &prod_aps1);
+
+        // 6. A throttled GuardDuty feed for a while (error, then stale data, then recovery).
         self.outages.push(Outage {
             scope: data_euw1,
             feed: findings::NAME,
             from: 120.0,
             to: 170.0,
             message: "ThrottlingException: Rate exceeded (backing off)",
+        });
+    }
+
+    /// The campaign's ECS stage, with the leaked CI key: a `metrics-agent` task definition
+    /// registered as the campaign starts, running `xmrig` from Docker Hub; a new `default`
+    /// cluster without Container Insights; a group open to the world on the pool port; a
+    /// three-task Fargate service and one more task run by hand, each with a public IP.
+    fn plant_miner_service(&mut self, rng: &mut ChaCha8Rng, serial: &mut u64, scope: &Scope) {
+        let cluster = "default";
+        self.add_cluster(scope, cluster, false, MINER_CLUSTER_AT);
+        let group = SecurityGroup {
+            group_id: format!("sg-{:017x}", rng.random::<u64>() >> 4),
+            name: "metrics-agent".into(),
+            vpc_id: self
+                .groups
+                .get(scope)
+                .and_then(|g| g.first())
+                .and_then(|g| g.vpc_id.clone()),
+            ingress: vec![rule("tcp", 3333, 3333, world4())],
+        };
+        let group_id = group.group_id.clone();
+        self.late_groups
+            .push((scope.clone(), MINER_CLUSTER_AT, group));
+        self.add_service(scope, cluster, MINER_SERVICE, 3, MINER_CLUSTER_AT + 5.0);
+        let base = TaskSpec {
+            scope: scope.clone(),
+            cluster,
+            service: Some(MINER_SERVICE),
+            definition: format!("{MINER_SERVICE}:1"),
+            registered_at: self.time_of(0.0),
+            role: None,
+            container: MINER_SERVICE,
+            image: MINER_IMAGE.into(),
+            digest: digest(rng),
+            launch_type: "FARGATE",
+            cpu: "4096",
+            memory: "8192",
+            started_by: service_starter(rng),
+            net: TaskNet::Awsvpc {
+                groups: vec![group_id],
+                public: true,
+            },
+            appears_at: 0.0,
+            started_at: self.origin,
+            cpu_base: 2.0,
+            miner: true,
+            findings: Vec::new(),
+        };
+        for i in 0..3 {
+            let at = MINER_TASKS_AT + 6.0 * i as f64;
+            let findings = match i {
+                0 => vec![Scheduled {
+                    at: 165.0,
+                    kind: "CryptoCurrency:Runtime/BitcoinTool.B!DNS",
+                    severity: 8.0,
+                    title: "ECS task is querying a domain name associated with Bitcoin",
+                }],
+                1 => vec![Scheduled {
+                    at: 185.0,
+                    kind: "Impact:Runtime/CryptoMinerExecuted",
+                    severity: 8.0,
+                    title: "A process in an ECS task is executing a cryptocurrency miner",
+                }],
+                _ => Vec::new(),
+            };
+            let spec = TaskSpec {
+                appears_at: at,
+                started_at: self.time_of(at),
+                findings,
+                ..base.clone()
+            };
+            self.push_task(rng, serial, spec);
+        }
+        // RunTask by hand, outside the service: a standalone task of the same family.
+        let at = MINER_TASKS_AT + 20.0;
+        let spec = TaskSpec {
+            service: None,
+            started_by: String::new(),
+            appears_at: at,
+            started_at: self.time_of(at),
+            ..base
+        };
+        self.push_task(rng, serial, spec);
+    }
+
+    /// The everyday ECS footprint, one home region per account: prod's `web` service on
+    /// Fargate (Container Insights on), staging's `report-worker` on an EC2 container instance
+    /// in bridge mode (insights off: service-level CPU), data's `ingest` service on Fargate.
+    fn plant_ecs(&mut self, rng: &mut ChaCha8Rng, serial: &mut u64) {
+        let prod = Scope::new("210987654321", "us-east-1");
+        let stg = Scope::new("345678901234", "us-west-2");
+        let data = Scope::new("456789012345", "eu-central-1");
+        self.plant_fargate_service(rng, serial, &prod, "prod-web", "web", 4);
+        self.plant_fargate_service(rng, serial, &data, "data-pipeline", "ingest", 2);
+
+        // Staging runs its report worker on one of its own instances.
+        let (cluster, service) = ("staging-batch", "report-worker");
+        let in_stg = || {
+            self.instances
+                .iter()
+                .filter(|d| d.scope == stg)
+                .map(|d| &d.instance)
+        };
+        let Some(host) = in_stg()
+            .find(|i| i.name.contains("-worker-") || i.name.contains("-batch-"))
+            .or_else(|| in_stg().next())
+            .map(|i| i.instance_id.clone())
+        else {
+            return;
+        };
+        self.add_cluster(&stg, cluster, false, f64::NEG_INFINITY);
+        self.add_service(&stg, cluster, service, 2, f64::NEG_INFINITY);
+        let container_instance = format!(
+            "arn:aws:ecs:{}:{}:container-instance/{cluster}/{:032x}",
+            stg.region,
+            stg.account_id,
+            rng.random::<u128>()
+        );
+        let registered_at = self.origin - TimeDelta::hours(rng.random_range(48..24 * 60));
+        let base = TaskSpec {
+            scope: stg.clone(),
+            cluster,
+            service: Some(service),
+            definition: format!("{service}:{}", rng.random_range(5..40)),
+            registered_at,
+            role: Some(format!(
+                "arn:aws:iam::{}:role/{service}-task",
+                stg.account_id
+            )),
+            container: service,
+            image: ecr_image(rng, &stg, service, registered_at),
+            digest: digest(rng),
+            launch_type: "EC2",
+            cpu: "256",
+            memory: "512",
+            started_by: service_starter(rng),
+            net: TaskNet::Bridge {
+                container_instance: container_instance.clone(),
+                host: host.clone(),
+                host_ports: Vec::new(),
+            },
+            appears_at: f64::NEG_INFINITY,
+            started_at: registered_at,
+            cpu_base: 0.0,
+            miner: false,
+            findings: Vec::new(),
+        };
+        for _ in 0..2 {
+            let spec = TaskSpec {
+                started_at: registered_at + TimeDelta::minutes(rng.random_range(1..30)),
+                cpu_base: rng.random_range(8.0..26.0),
+                net: TaskNet::Bridge {
+                    container_instance: container_instance.clone(),
+                    host: host.clone(),
+                    // A dynamic host port per task.
+                    host_ports: vec![(rng.random_range(32768..61000), "tcp".into())],
+                },
+                ..base.clone()
+            };
+            self.push_task(rng, serial, spec);
+        }
+    }
+
+    /// A quiet Fargate service of `count` tasks from the account's own ECR, on awsvpc
+    /// interfaces in the internal group only, in a cluster with Container Insights on.
+    fn plant_fargate_service(
+        &mut self,
+        rng: &mut ChaCha8Rng,
+        serial: &mut u64,
+        scope: &Scope,
+        cluster: &'static str,
+        service: &'static str,
+        count: usize,
+    ) {
+        self.add_cluster(scope, cluster, true, f64::NEG_INFINITY);
+        self.add_service(scope, cluster, service, count as i32, f64::NEG_INFINITY);
+        let internal = self
+            .groups
+            .get(scope)
+            .and_then(|gs| gs.iter().find(|g| g.name == "internal"))
+            .map(|g| g.group_id.clone())
+            .unwrap_or_default();
+        let registered_at = self.origin - TimeDelta::hours(rng.random_range(30..24 * 30));
+        let base = TaskSpec {
+            scope: scope.clone(),
+            cluster,
+            service: Some(service),
+            definition: format!("{service}:{}", rng.random_range(20..90)),
+            registered_at,
+            role: Some(format!(
+                "arn:aws:iam::{}:role/{service}-task",
+                scope.account_id
+            )),
+            container: service,
+            image: ecr_image(rng, scope, service, registered_at),
+            digest: digest(rng),
+            launch_type: "FARGATE",
+            cpu: "512",
+            memory: "1024",
+            started_by: service_starter(rng),
+            net: TaskNet::Awsvpc {
+                groups: vec![internal],
+                public: false,
+            },
+            appears_at: f64::NEG_INFINITY,
+            started_at: registered_at,
+            cpu_base: 0.0,
+            miner: false,
+            findings: Vec::new(),
+        };
+        for _ in 0..count {
+            let spec = TaskSpec {
+                started_at: registered_at + TimeDelta::minutes(rng.random_range(1..30)),
+                cpu_base: rng.random_range(10.0..28.0),
+                ..base.clone()
+            };
+            self.push_task(rng, serial, spec);
+        }
+    }
+
+    /// Adds a cluster that exists from simulated second `appears_at`.
+    fn add_cluster(&mut self, scope: &Scope, name: &str, insights: bool, appears_at: f64) {
+        self.clusters.push(DemoCluster {
+            scope: scope.clone(),
+            cluster: Cluster {
+                name: name.into(),
+                arn: cluster_arn(scope, name),
+                insights,
+            },
+            appears_at,
+        });
+    }
+
+    /// Adds a service that exists from simulated second `appears_at`.
+    fn add_service(
+        &mut self,
+        scope: &Scope,
+        cluster: &'static str,
+        name: &'static str,
+        desired: i32,
+        appears_at: f64,
+    ) {
+        self.services.push(DemoService {
+            scope: scope.clone(),
+            cluster,
+            name,
+            desired,
+            appears_at,
+        });
+    }
+
+    /// Adds a task: its ARN, interface and addresses drawn from `rng`.
+    fn push_task(&mut self, rng: &mut ChaCha8Rng, serial: &mut u64, s: TaskSpec) {
+        let task_arn = format!(
+            "arn:aws:ecs:{}:{}:task/{}/{:032x}",
+            s.scope.region,
+            s.scope.account_id,
+            s.cluster,
+            rng.random::<u128>()
+        );
+        let octet = |rng: &mut ChaCha8Rng| rng.random_range(2..250);
+        let (eni, container_instance, host_instance, host_ports, mode) = match s.net {
+            TaskNet::Awsvpc { groups, public } => {
+                let eni = NetworkInterface {
+                    eni_id: format!("eni-0{:016x}", rng.random::<u64>()),
+                    device_index: 0,
+                    subnet_id: Some(format!("subnet-{:08x}", rng.random::<u32>())),
+                    private_ip: Some(format!("10.{}.{}.{}", octet(rng), octet(rng), octet(rng))),
+                    public_ip: public.then(|| {
+                        format!(
+                            "{}.{}.{}.{}",
+                            3 + rng.random_range(0..50),
+                            octet(rng),
+                            octet(rng),
+                            octet(rng)
+                        )
+                    }),
+                    ipv6: vec![],
+                    group_ids: groups,
+                };
+                (Some(eni), None, None, Vec::new(), "awsvpc")
+            }
+            TaskNet::Bridge {
+                container_instance,
+                host,
+                host_ports,
+            } => (
+                None,
+                Some(container_instance),
+                Some(host),
+                host_ports,
+                "bridge",
+            ),
+        };
+        let task = Task {
+            task_arn,
+            cluster: s.cluster.into(),
+            service: s.service.map(str::to_string),
+            task_definition: s.definition,
+            containers: vec![Container {
+                name: s.container.into(),
+                image: s.image,
+                digest: Some(s.digest),
+                host_ports,
+            }],
+            launch_type: s.launch_type.into(),
+            last_status: "RUNNING".into(),
+            started_at: Some(s.started_at),
+            started_by: s.started_by,
+            cpu: Some(s.cpu.into()),
+            memory: Some(s.memory.into()),
+            container_instance,
+            host_instance,
+            eni_id: eni.as_ref().map(|n| n.eni_id.clone()),
+            private_ip: eni.as_ref().and_then(|n| n.private_ip.clone()),
+            definition: Some(TaskDefinition {
+                registered_at: Some(s.registered_at),
+                network_mode: mode.into(),
+                task_role_arn: s.role,
+            }),
+            interfaces: Vec::new(),
+        };
+        *serial += 1;
+        self.tasks.push(DemoTask {
+            scope: s.scope,
+            task,
+            eni,
+            appears_at: s.appears_at,
+            cpu_base: s.cpu_base,
+            miner: s.miner,
+            findings: s.findings,
+            noise_key: self.seed ^ serial.wrapping_mul(0x2545_F491_4F6C_DD1D),
         });
     }
 
@@ -620,8 +1048,74 @@ credits: None,
             })
             .collect();
         let mut groups = self.groups.get(scope).cloned().unwrap_or_default();
+        groups.extend(
+            self.late_groups
+                .iter()
+                .filter(|(s, at, _)| s == scope && *at <= t)
+                .map(|(_, _, g)| g.clone()),
+        );
         groups.extend(o.groups.get(scope).cloned().unwrap_or_default());
         (instances, groups)
+    }
+
+    /// Tasks of a scope running at simulated time `t`.
+    fn live_tasks<'a>(
+        &'a self,
+        scope: &'a Scope,
+        t: f64,
+    ) -> impl Iterator<Item = &'a DemoTask> + 'a {
+        self.tasks
+            .iter()
+            .filter(move |d| &d.scope == scope && d.appears_at <= t)
+    }
+
+    /// The awsvpc interfaces of a scope's running tasks at simulated time `t` (the EC2
+    /// inventory's loose interfaces), with triage changes applied.
+    pub fn task_interfaces_at(&self, scope: &Scope, t: f64) -> Vec<NetworkInterface> {
+        let o = self.overrides.lock().unwrap_or_else(|e| e.into_inner());
+        self.live_tasks(scope, t)
+            .filter_map(|d| d.eni.clone())
+            .map(|mut n| {
+                if let Some(g) = o.eni_groups.get(&n.eni_id) {
+                    n.group_ids = g.clone();
+                }
+                n
+            })
+            .collect()
+    }
+
+    /// ECS inventory of a scope at simulated time `t`: running tasks, services (running
+    /// counts from their live tasks) and clusters.
+    pub fn ecs_at(&self, scope: &Scope, t: f64) -> (Vec<Task>, Vec<Service>, Vec<Cluster>) {
+        let tasks: Vec<Task> = self.live_tasks(scope, t).map(|d| d.task.clone()).collect();
+        let services = self
+            .services
+            .iter()
+            .filter(|s| &s.scope == scope && s.appears_at <= t)
+            .map(|s| Service {
+                cluster: s.cluster.into(),
+                name: s.name.into(),
+                desired: s.desired,
+                running: tasks
+                    .iter()
+                    .filter(|k| k.cluster == s.cluster && k.service.as_deref() == Some(s.name))
+                    .count() as i32,
+            })
+            .collect();
+        let clusters = self
+            .clusters
+            .iter()
+            .filter(|c| &c.scope == scope && c.appears_at <= t)
+            .map(|c| c.cluster.clone())
+            .collect();
+        (tasks, services, clusters)
+    }
+
+    /// True when the task's cluster has Container Insights (task-level CPU).
+    fn has_insights(&self, d: &DemoTask) -> bool {
+        self.clusters
+            .iter()
+            .any(|c| c.scope == d.scope && c.cluster.name == d.task.cluster && c.cluster.insights)
     }
 
     /// Root volume id of a demo instance (the simulation gives each one volume).
@@ -730,6 +1224,18 @@ credits: None,
         (d.cpu_base + wave + 10.0 * (noise - 0.5)).clamp(0.5, 99.0)
     }
 
+    /// CPU percent of a task at simulated time `t`: a miner is pinned at 97-100 %, the others
+    /// stay between 5 and 40 %.
+    fn task_cpu_value(d: &DemoTask, t: f64) -> f64 {
+        let sample = (t / f64::from(CPU_PERIOD_SECS)).floor() as i64;
+        let noise = unit(d.noise_key ^ sample as u64);
+        if d.miner {
+            return 97.0 + 3.0 * noise;
+        }
+        let wave = 8.0 * ((t + d.noise_key as f64 % 600.0) / 90.0).sin();
+        (d.cpu_base + wave + 10.0 * (noise - 0.5)).clamp(5.0, 40.0)
+    }
+
     /// Credit samples of every live burstable instance of a scope in (`from`, `to`] simulated
     /// seconds, taken with the CPU samples.
     pub fn credits_between(&self, scope: &Scope, from: f64, to: f64) -> Vec<(String, Credits)> {
@@ -778,7 +1284,12 @@ credits: None,
                 .map(|(id, _)| id.clone())
                 .collect()
         };
-        self.live(scope, to)
+        let series = |points| CpuSeries {
+            period_secs: self.period_secs(),
+            points,
+        };
+        let mut out: Vec<(String, CpuSeries)> = self
+            .live(scope, to)
             .filter(|d| !stopped.contains(&d.instance.instance_id))
             .map(|d| {
                 let points = (first..=last)
@@ -786,15 +1297,49 @@ credits: None,
                     .filter(|ts| *ts >= d.appears_at)
                     .map(|ts| (self.time_of(ts), self.cpu_value(d, ts)))
                     .collect();
-                (
-                    d.instance.instance_id.clone(),
-                    CpuSeries {
-                        period_secs: self.period_secs(),
-                        points,
-                    },
-                )
+                (d.instance.instance_id.clone(), series(points))
             })
-            .collect()
+            .collect();
+        // Task-level CPU where Container Insights is on.
+        out.extend(
+            self.live_tasks(scope, to)
+                .filter(|d| self.has_insights(d))
+                .map(|d| {
+                    let points = (first..=last)
+                        .map(|k| k as f64 * p)
+                        .filter(|ts| *ts >= d.appears_at)
+                        .map(|ts| (self.time_of(ts), Self::task_cpu_value(d, ts)))
+                        .collect();
+                    (d.task.task_arn.clone(), series(points))
+                }),
+        );
+        // Every service's CPUUtilization: the mean over the tasks it runs.
+        for s in self
+            .services
+            .iter()
+            .filter(|s| &s.scope == scope && s.appears_at <= to)
+        {
+            let tasks: Vec<&DemoTask> = self
+                .live_tasks(scope, to)
+                .filter(|d| {
+                    d.task.cluster == s.cluster && d.task.service.as_deref() == Some(s.name)
+                })
+                .collect();
+            let points = (first..=last)
+                .map(|k| k as f64 * p)
+                .filter_map(|ts| {
+                    let v: Vec<f64> = tasks
+                        .iter()
+                        .filter(|d| ts >= d.appears_at)
+                        .map(|d| Self::task_cpu_value(d, ts))
+                        .collect();
+                    (!v.is_empty())
+                        .then(|| (self.time_of(ts), v.iter().sum::<f64>() / v.len() as f64))
+                })
+                .collect();
+            out.push((service_cpu_key(s.cluster, s.name), series(points)));
+        }
+        out
     }
 
     /// Findings of a scope visible at simulated time `t` (complete set, archived ones left out).
@@ -807,27 +1352,47 @@ credits: None,
         let mut out = Vec::new();
         for d in self.live(scope, t) {
             for (k, s) in d.findings.iter().enumerate().filter(|(_, s)| s.at <= t) {
-                let bumps = ((t - s.at) / 30.0).floor().max(0.0) as u64;
                 out.push(Finding {
-                    id: format!(
-                        "{:032x}",
-                        u128::from(splitmix(d.noise_key ^ k as u64)) << 64
-                            | u128::from(splitmix(d.noise_key.rotate_left(17) ^ k as u64))
-                    ),
-                    kind: s.kind.into(),
-                    severity: s.severity,
                     title: s.title.replace("i-bastion", &d.instance.instance_id),
                     instance_id: Some(d.instance.instance_id.clone()),
-                    updated_at: self.time_of(s.at + 30.0 * bumps as f64),
-                    count: 1 + bumps * 7,
-                    task_arn: None,
-                    cluster_arn: None,
-                    archived: false,
+                    ..self.finding(d.noise_key, k, s, t)
+                });
+            }
+        }
+        // GuardDuty Runtime Monitoring findings name the task and its cluster.
+        for d in self.live_tasks(scope, t) {
+            for (k, s) in d.findings.iter().enumerate().filter(|(_, s)| s.at <= t) {
+                out.push(Finding {
+                    task_arn: Some(d.task.task_arn.clone()),
+                    cluster_arn: Some(cluster_arn(scope, &d.task.cluster)),
+                    ..self.finding(d.noise_key, k, s, t)
                 });
             }
         }
         out.retain(|f| !archived.contains(&f.id));
         out
+    }
+
+    /// Finding `k` of the subject with noise key `key` as GuardDuty shows it at simulated time
+    /// `t` (seen again every 30 s), about nothing yet.
+    fn finding(&self, key: u64, k: usize, s: &Scheduled, t: f64) -> Finding {
+        let bumps = ((t - s.at) / 30.0).floor().max(0.0) as u64;
+        Finding {
+            id: format!(
+                "{:032x}",
+                u128::from(splitmix(key ^ k as u64)) << 64
+                    | u128::from(splitmix(key.rotate_left(17) ^ k as u64))
+            ),
+            kind: s.kind.into(),
+            severity: s.severity,
+            title: s.title.into(),
+            instance_id: None,
+            updated_at: self.time_of(s.at + 30.0 * bumps as f64),
+            count: 1 + bumps * 7,
+            task_arn: None,
+            cluster_arn: None,
+            archived: false,
+        }
     }
 
     /// The failure a feed shows at simulated time `t`, if any.
@@ -847,9 +1412,19 @@ credits: None,
             ec2::NAME => {
                 let (instances, groups) = self.ec2_at(&scope, t);
                 Data::Inventory {
+                    loose_interfaces: self.task_interfaces_at(&scope, t),
                     scope,
                     instances,
                     groups,
+                }
+            }
+            ecs::NAME => {
+                let (tasks, services, clusters) = self.ecs_at(&scope, t);
+                Data::Tasks {
+                    scope,
+                    tasks,
+                    services,
+                    clusters,
                 }
             }
             cpu::NAME => Data::Cpu {
@@ -871,7 +1446,13 @@ credits: None,
 }
 
 /// The demo's feeds, in display order (the same names as the AWS feeds they simulate).
-const FEEDS: [&str; 4] = [ec2::NAME, cpu::NAME, images::NAME, findings::NAME];
+const FEEDS: [&str; 5] = [
+    ec2::NAME,
+    cpu::NAME,
+    images::NAME,
+    findings::NAME,
+    ecs::NAME,
+];
 
 /// Where a demo feed reads simulated time from.
 #[derive(Debug, Clone, Copy)]
@@ -924,7 +1505,8 @@ impl Feed for DemoFeed {
         self.start_after
     }
     fn essential(&self) -> bool {
-        self.name != images::NAME
+        // As on AWS: the rows do without AMI details and without ECS.
+        !matches!(self.name, images::NAME | ecs::NAME)
     }
     fn poll(&mut self) -> BoxFuture<'_, Result<Polled, FeedError>> {
         let (t, at) = self.now();
@@ -1069,6 +1651,39 @@ fn own_image(account_id: &str) -> String {
     format!("ami-0{:016x}", h)
 }
 
+/// The ARN of a cluster.
+fn cluster_arn(scope: &Scope, name: &str) -> String {
+    format!(
+        "arn:aws:ecs:{}:{}:cluster/{name}",
+        scope.region, scope.account_id
+    )
+}
+
+/// An image in the account's own ECR, tagged with its build date and commit.
+fn ecr_image(rng: &mut ChaCha8Rng, scope: &Scope, repo: &str, built: DateTime<Utc>) -> String {
+    format!(
+        "{}.dkr.ecr.{}.amazonaws.com/{repo}:{}-{:07x}",
+        scope.account_id,
+        scope.region,
+        built.format("%Y.%m.%d"),
+        rng.random::<u32>() >> 4
+    )
+}
+
+/// An image digest.
+fn digest(rng: &mut ChaCha8Rng) -> String {
+    format!(
+        "sha256:{:032x}{:032x}",
+        rng.random::<u128>(),
+        rng.random::<u128>()
+    )
+}
+
+/// What ECS records as the starter of a service's tasks (`ecs-svc/` and 19 digits).
+fn service_starter(rng: &mut ChaCha8Rng) -> String {
+    format!("ecs-svc/{}", rng.random_range(10u64.pow(18)..10u64.pow(19)))
+}
+
 /// The account the GPU boxes' AMI belongs to: nobody in the demo fleet.
 pub const FOREIGN_OWNER: &str = "777788889999";
 /// The AMI the GPU boxes were launched from, shared from [`FOREIGN_OWNER`].
@@ -1104,6 +1719,29 @@ fn simulated_cost(d: &Data) -> (u64, u64) {
             (n.div_ceil(cpu::MAX_QUERIES as u64).max(1), n)
         }
         Data::Images { images, .. } => ((images.len() as u64).div_ceil(images::BATCH as u64), 0),
+        Data::Tasks {
+            tasks,
+            clusters,
+            services,
+            ..
+        } => {
+            let per: Vec<(usize, usize, usize)> = clusters
+                .iter()
+                .map(|c| {
+                    let on = |t: &&crate::model::task::Task| t.cluster == c.name;
+                    (
+                        services.iter().filter(|s| s.cluster == c.name).count(),
+                        tasks.iter().filter(on).count(),
+                        tasks
+                            .iter()
+                            .filter(on)
+                            .filter(|t| t.container_instance.is_some())
+                            .count(),
+                    )
+                })
+                .collect();
+            (crate::source::aws::ecs::minimum_calls(&per, 0), 0)
+        }
         Data::Findings { findings, .. } => (
             1 + (findings.len() as u64).div_ceil(findings::BATCH as u64) * 2,
             0,
@@ -1198,6 +1836,250 @@ mod tests {
             gpus.iter()
                 .all(|i| i.instance_type.starts_with('p') || i.instance_type.starts_with('g'))
         );
+    }
+
+    #[test]
+    fn campaign_runs_a_miner_service_in_the_unusual_region() {
+        let w = world(7);
+        let aps1 = Scope::new("210987654321", "ap-south-1");
+        let prod = w
+            .accounts()
+            .into_iter()
+            .find(|a| a.alias == "prod")
+            .unwrap();
+        assert!(!prod.home_regions.contains(&aps1.region));
+        // Nothing before the cluster exists; then three service tasks and one standalone.
+        assert!(w.ecs_at(&aps1, 100.0).0.is_empty());
+        let (tasks, services, clusters) = w.ecs_at(&aps1, CAMPAIGN_SECS);
+        assert_eq!(clusters.len(), 1);
+        assert_eq!(clusters[0].name, "default");
+        assert!(!clusters[0].insights);
+        let svc: Vec<&Task> = tasks
+            .iter()
+            .filter(|t| t.service.as_deref() == Some(MINER_SERVICE))
+            .collect();
+        let standalone: Vec<&Task> = tasks.iter().filter(|t| t.service.is_none()).collect();
+        assert_eq!((svc.len(), standalone.len(), tasks.len()), (3, 1, 4));
+        assert_eq!(services.len(), 1);
+        assert_eq!((services[0].desired, services[0].running), (3, 3));
+        let prefix = format!(
+            "arn:aws:ecs:{}:{}:task/default/",
+            aps1.region, aps1.account_id
+        );
+        for t in &tasks {
+            let id = t.task_arn.strip_prefix(&prefix).expect(&t.task_arn);
+            assert!(
+                id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()),
+                "{id}"
+            );
+            assert_eq!(t.task_definition, "metrics-agent:1");
+            assert_eq!(t.launch_type, "FARGATE");
+            assert_eq!(t.images().collect::<Vec<_>>(), vec![MINER_IMAGE]);
+            let def = t.definition.as_ref().unwrap();
+            assert_eq!(def.network_mode, "awsvpc");
+            assert_eq!(def.registered_at, Some(w.time_of(0.0)));
+            assert!(t.started_at.unwrap() > w.time_of(100.0));
+        }
+        // No other task of the account runs that image.
+        for s in w
+            .scopes()
+            .iter()
+            .filter(|s| s.account_id == aps1.account_id && **s != aps1)
+        {
+            assert!(
+                w.ecs_at(s, CAMPAIGN_SECS)
+                    .0
+                    .iter()
+                    .all(|t| t.images().all(|i| i != MINER_IMAGE))
+            );
+        }
+        // Each task's interface is in the inventory: public IP, behind the group open on 3333.
+        let enis = w.task_interfaces_at(&aps1, CAMPAIGN_SECS);
+        let (_, groups) = w.ec2_at(&aps1, CAMPAIGN_SECS);
+        let pool = groups.iter().find(|g| g.name == "metrics-agent").unwrap();
+        assert!(
+            pool.ingress
+                .iter()
+                .any(|r| r.from_port == Some(3333) && r.source.is_world())
+        );
+        assert!(
+            w.ec2_at(&aps1, 100.0)
+                .1
+                .iter()
+                .all(|g| g.name != "metrics-agent")
+        );
+        for t in &tasks {
+            let eni = enis
+                .iter()
+                .find(|n| Some(&n.eni_id) == t.eni_id.as_ref())
+                .unwrap();
+            assert!(eni.public_ip.is_some());
+            assert_eq!(eni.group_ids, vec![pool.group_id.clone()]);
+        }
+        // Findings are attached by task ARN, to two of the service's tasks.
+        let findings = w.findings_at(&aps1, CAMPAIGN_SECS);
+        let about = |kind: &str| {
+            findings
+                .iter()
+                .find(|f| f.kind == kind)
+                .and_then(|f| f.task_arn.clone())
+                .unwrap()
+        };
+        let dns = about("CryptoCurrency:Runtime/BitcoinTool.B!DNS");
+        let exec = about("Impact:Runtime/CryptoMinerExecuted");
+        assert_ne!(dns, exec);
+        assert!(svc.iter().any(|t| t.task_arn == dns) && svc.iter().any(|t| t.task_arn == exec));
+        let f = findings
+            .iter()
+            .find(|f| f.task_arn.as_deref() == Some(&dns))
+            .unwrap();
+        assert_eq!(f.severity, 8.0);
+        assert!(f.instance_id.is_none());
+        assert_eq!(
+            f.cluster_arn.as_deref(),
+            Some("arn:aws:ecs:ap-south-1:210987654321:cluster/default")
+        );
+        // CPU: no Container Insights, so the service's CPUUtilization, pinned; none per task.
+        let cpu = w.cpu_between(&aps1, CAMPAIGN_SECS - 50.0, CAMPAIGN_SECS);
+        let key = service_cpu_key("default", MINER_SERVICE);
+        let (_, series) = cpu.iter().find(|(k, _)| *k == key).unwrap();
+        assert!(
+            series
+                .points
+                .iter()
+                .all(|(_, v)| (97.0..=100.0).contains(v))
+        );
+        assert!(
+            tasks
+                .iter()
+                .all(|t| cpu.iter().all(|(k, _)| *k != t.task_arn))
+        );
+    }
+
+    #[test]
+    fn every_account_runs_quiet_ecs_in_a_home_region() {
+        let w = world(7);
+        for a in w.accounts() {
+            let home: Vec<(Scope, Vec<Task>)> = a
+                .home_regions
+                .iter()
+                .map(|r| Scope::new(&a.account_id, r))
+                .map(|s| {
+                    let tasks = w.ecs_at(&s, 0.0).0;
+                    (s, tasks)
+                })
+                .filter(|(_, t)| !t.is_empty())
+                .collect();
+            assert_eq!(home.len(), 1, "{}", a.alias);
+            let (scope, tasks) = &home[0];
+            let cpu = w.cpu_between(scope, 0.0, CAMPAIGN_SECS);
+            let clusters = w.ecs_at(scope, 0.0).2;
+            for t in tasks {
+                assert!(t.service.is_some());
+                let image = t.images().next().unwrap();
+                assert!(!crate::model::task::is_public_image(image), "{image}");
+                let key = if clusters.iter().any(|c| c.name == t.cluster && c.insights) {
+                    t.task_arn.clone()
+                } else {
+                    service_cpu_key(&t.cluster, t.service.as_deref().unwrap())
+                };
+                let (_, s) = cpu.iter().find(|(k, _)| *k == key).unwrap();
+                assert!(
+                    s.points.iter().all(|(_, v)| (5.0..=40.0).contains(v)),
+                    "{key}"
+                );
+            }
+        }
+        // prod's web service on Fargate with Container Insights.
+        let prod = Scope::new("210987654321", "us-east-1");
+        let (tasks, services, clusters) = w.ecs_at(&prod, CAMPAIGN_SECS);
+        assert!(clusters.iter().any(|c| c.name == "prod-web" && c.insights));
+        let web = services.iter().find(|s| s.name == "web").unwrap();
+        assert!((3..=4).contains(&web.running));
+        assert!(tasks.iter().all(|t| {
+            t.images()
+                .all(|i| i.starts_with("210987654321.dkr.ecr.us-east-1.amazonaws.com/web:"))
+        }));
+        // One EC2-launched task in bridge mode on one of staging's own instances.
+        let stg = Scope::new("345678901234", "us-west-2");
+        let (instances, _) = w.ec2_at(&stg, 0.0);
+        let ec2_tasks: Vec<Task> = w
+            .scopes()
+            .iter()
+            .flat_map(|s| w.ecs_at(s, CAMPAIGN_SECS).0)
+            .filter(|t| t.launch_type == "EC2")
+            .collect();
+        assert!(!ec2_tasks.is_empty());
+        for t in &ec2_tasks {
+            assert!(t.eni_id.is_none() && t.container_instance.is_some());
+            let host = t.host_instance.as_deref().unwrap();
+            assert!(instances.iter().any(|i| i.instance_id == host));
+        }
+    }
+
+    #[test]
+    fn ecs_is_deterministic_per_seed() {
+        let arns = |w: &DemoWorld| {
+            w.scopes()
+                .iter()
+                .flat_map(|s| w.ecs_at(s, CAMPAIGN_SECS).0)
+                .map(|t| t.task_arn)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(arns(&world(7)), arns(&world(7)));
+        assert_ne!(arns(&world(7)), arns(&world(8)));
+        let s = Scope::new("210987654321", "ap-south-1");
+        assert_eq!(world(7).ecs_at(&s, 200.0).0, world(7).ecs_at(&s, 200.0).0);
+        assert_eq!(
+            world(7).cpu_between(&s, 100.0, 200.0),
+            world(7).cpu_between(&s, 100.0, 200.0)
+        );
+        assert_eq!(
+            world(7).task_interfaces_at(&s, 200.0),
+            world(7).task_interfaces_at(&s, 200.0)
+        );
+    }
+
+    #[test]
+    fn the_demo_feeds_carry_ecs() {
+        let w = Arc::new(world(7));
+        let at = w.time_of(CAMPAIGN_SECS);
+        let reports = futures::executor::block_on(poll_all(&w, CAMPAIGN_SECS, at));
+        let tasks: usize = reports
+            .iter()
+            .filter_map(|r| match r {
+                Report::Data {
+                    feed: ecs::NAME,
+                    data: Data::Tasks { tasks, .. },
+                    ..
+                } => Some(tasks.len()),
+                _ => None,
+            })
+            .sum();
+        assert_eq!(tasks, 4 + 2 + 2 + 4);
+        let loose: usize = reports
+            .iter()
+            .filter_map(|r| match r {
+                Report::Data {
+                    data:
+                        Data::Inventory {
+                            loose_interfaces, ..
+                        },
+                    ..
+                } => Some(loose_interfaces.len()),
+                _ => None,
+            })
+            .sum();
+        // Every Fargate task's interface; none for the bridge-mode tasks.
+        assert_eq!(loose, 4 + 2 + 4);
+        assert!(reports.iter().any(|r| matches!(
+            r,
+            Report::Schedule {
+                feed: ecs::NAME,
+                essential: false,
+                ..
+            }
+        )));
     }
 
     #[test]

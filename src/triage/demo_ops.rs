@@ -394,7 +394,7 @@ mod tests {
             .into_iter()
             .map(|g| (g.group_id.clone(), g))
             .collect();
-        assert_eq!(crate::model::exposure_of(b, &gmap).label(), "-");
+        assert_eq!(crate::model::exposure_of(&b.interfaces, &gmap).label(), "-");
         assert_eq!(b.termination_protection, Some(true));
         let f = ops.describe(&bastion.instance_id).await.unwrap();
         assert_eq!(f.shutdown_behavior.as_deref(), Some("stop"));

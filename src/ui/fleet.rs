@@ -1,4 +1,5 @@
-//! Fleet table: one row per instance, only the visible window is built; columns drop by priority.
+//! Fleet table: one row per instance or ECS task, only the visible window is built; columns drop
+//! by priority.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -7,9 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row as TRow, Table};
 
 use super::widgets::{bar, cpu_style, findings_span, fit, severity_glyph, sparkline};
-use crate::app::{Row, SortKey, State};
-use crate::model::SeverityBand;
+use crate::app::{CpuSource, Row, SortKey, State};
 use crate::model::flags::Flag;
+use crate::model::{Kind, SeverityBand};
 use crate::theme::Theme;
 
 /// A table column.
@@ -19,6 +20,7 @@ enum Col {
     Risk,
     Account,
     Region,
+    Kind,
     Instance,
     Name,
     Type,
@@ -38,7 +40,8 @@ impl Col {
             Col::Risk => "RISK",
             Col::Account => "ACCOUNT",
             Col::Region => "REGION",
-            Col::Instance => "INSTANCE",
+            Col::Kind => "KIND",
+            Col::Instance => "ID",
             Col::Name => "NAME",
             Col::Type => "TYPE",
             Col::State => "STATE",
@@ -58,6 +61,7 @@ impl Col {
             Col::Risk => 4,
             Col::Account => 9,
             Col::Region => 14,
+            Col::Kind => 4,
             Col::Instance => 19,
             Col::Name => 10,
             Col::Type => 13,
@@ -90,11 +94,12 @@ impl Col {
 const MAX_NAME: usize = 32;
 
 /// Display order of all columns.
-const ORDER: [Col; 14] = [
+const ORDER: [Col; 15] = [
     Col::Mark,
     Col::Risk,
     Col::Account,
     Col::Region,
+    Col::Kind,
     Col::Instance,
     Col::Name,
     Col::Type,
@@ -107,8 +112,9 @@ const ORDER: [Col; 14] = [
     Col::Public,
 ];
 
-/// Columns in the order they are given up as the terminal narrows (first kept longest).
-const PRIORITY: [Col; 14] = [
+/// Columns in the order they are given up as the terminal narrows (first kept longest). KIND
+/// gives way early (below 111 columns): a task's id (`task/...`) still says what it is.
+const PRIORITY: [Col; 15] = [
     Col::Mark,
     Col::Risk,
     Col::Account,
@@ -121,6 +127,7 @@ const PRIORITY: [Col; 14] = [
     Col::Region,
     Col::State,
     Col::Age,
+    Col::Kind,
     Col::Hist,
     Col::Type,
 ];
@@ -183,8 +190,19 @@ fn cell<'a>(
             };
             Cell::from(Span::styled(scope.scope.region.as_str(), style))
         }
-        Col::Instance => Cell::from(row.instance.instance_id.as_str()),
+        Col::Kind => Cell::from(Span::styled(
+            match row.subject.kind() {
+                Kind::Instance => "inst",
+                Kind::Task => "task",
+            },
+            muted,
+        )),
+        Col::Instance => Cell::from(fit(
+            &row.subject.display_id(),
+            Col::Instance.width() as usize,
+        )),
         Col::Name => {
+            let name = crate::triage::escape_controls(&row.subject.name());
             // Triage marks lead the name too: the STATE column is dropped on narrow terminals.
             if let Some(m) = mark_of(state, row) {
                 return Cell::from(Line::from(vec![
@@ -192,25 +210,38 @@ fn cell<'a>(
                         format!("{m} "),
                         theme.fg("critical").add_modifier(Modifier::BOLD),
                     ),
-                    Span::raw(fit(
-                        &row.instance.name,
-                        name_width.saturating_sub(m.chars().count() + 1),
-                    )),
+                    Span::raw(fit(&name, name_width.saturating_sub(m.chars().count() + 1))),
                 ]));
             }
-            if row.instance.name.is_empty() {
+            if name.is_empty() {
                 Cell::from(Span::styled("(no name)", muted))
+            } else if row.flags.has(Flag::StandaloneTask) {
+                Cell::from(Span::styled(
+                    fit(&name, name_width),
+                    theme.fg("high").add_modifier(Modifier::BOLD),
+                ))
             } else {
-                Cell::from(fit(&row.instance.name, name_width))
+                Cell::from(fit(&name, name_width))
             }
         }
         Col::Type => {
-            let style = if crate::model::risk::is_unusual_type(&row.instance.instance_type) {
+            let unusual = row
+                .subject
+                .instance_type()
+                .is_some_and(crate::model::risk::is_unusual_type)
+                || row.flags.has(Flag::NewTaskDef);
+            let style = if unusual {
                 theme.fg("high").add_modifier(Modifier::BOLD)
             } else {
                 Style::new()
             };
-            Cell::from(Span::styled(row.instance.instance_type.as_str(), style))
+            Cell::from(Span::styled(
+                fit(
+                    &crate::triage::escape_controls(row.subject.type_label()),
+                    Col::Type.width() as usize,
+                ),
+                style,
+            ))
         }
         Col::State => match mark_of(state, row) {
             Some(m) => Cell::from(Span::styled(
@@ -218,13 +249,16 @@ fn cell<'a>(
                 theme.fg("critical").add_modifier(Modifier::BOLD),
             )),
             None => {
-                let st = row.instance.state;
-                let style = if st.is_live() { theme.fg("fg") } else { muted };
-                Cell::from(Span::styled(st.as_str(), style))
+                let style = if row.subject.is_live() {
+                    theme.fg("fg")
+                } else {
+                    muted
+                };
+                Cell::from(Span::styled(row.subject.state_label(), style))
             }
         },
-        // Launch age; a launch in the last 24 h stands out (the launch radar).
-        Col::Age => match row.instance.launch_time {
+        // Launch (or task start) age; a launch in the last 24 h stands out (the launch radar).
+        Col::Age => match row.subject.launched() {
             Some(t) => Cell::from(Span::styled(
                 super::widgets::age((state.now - t).num_seconds().max(0)),
                 if row.flags.has(Flag::NewLaunch) {
@@ -241,6 +275,10 @@ fn cell<'a>(
                 format!("0 cr {p:>4.0}%"),
                 cpu_style(theme, 100.0).add_modifier(Modifier::BOLD),
             )),
+            // A task's figure that is its service's mean says so.
+            Some(p) if row.cpu_source == CpuSource::Service => {
+                Cell::from(Span::styled(format!("svc {p:>5.0}%"), cpu_style(theme, p)))
+            }
             Some(p) => Cell::from(Span::styled(
                 format!("{}{:>4.0}%", bar(p, 5), p),
                 cpu_style(theme, p),
@@ -248,9 +286,10 @@ fn cell<'a>(
             None => Cell::from(Span::styled("     ?", muted)),
         },
         Col::Hist => {
-            let vals: Vec<f64> = scope
-                .cpu
-                .get(&row.instance.instance_id)
+            let vals: Vec<f64> = state
+                .fleet
+                .cpu_series(row)
+                .0
                 .map(|s| s.points.iter().map(|p| p.1).collect())
                 .unwrap_or_default();
             let style = row.cpu_now.map_or(muted, |p| cpu_style(theme, p));
@@ -272,7 +311,7 @@ fn cell<'a>(
             Cell::from(Span::styled(fit(&label, Col::Open.width() as usize), style))
         }
         Col::Public => {
-            if row.instance.is_reachable() {
+            if row.subject.is_reachable() {
                 Cell::from(Span::styled("pub", theme.fg("world-open")))
             } else {
                 Cell::from(Span::styled(" - ", muted))
@@ -288,23 +327,19 @@ fn cell<'a>(
 /// interrupted quarantine left an interface on the allow-all group, INCOMPLETE when only the tag
 /// claims a quarantine.
 fn mark_of(state: &State, row: &Row) -> Option<String> {
-    if let Some(m) = state
-        .triage
-        .marks
-        .get(&(row.scope, row.instance.instance_id.clone()))
-    {
+    if let Some(m) = state.triage.marks.get(&(row.scope, row.id().to_string())) {
         return Some(m.to_string());
     }
+    let instance = row.instance()?;
     let groups = &state.fleet.scopes[row.scope].groups;
-    let on_allow_all = row.instance.interfaces.iter().any(|n| {
+    let on_allow_all = instance.interfaces.iter().any(|n| {
         n.group_ids.iter().any(|g| {
             groups
                 .get(g)
                 .is_some_and(|g| g.name.starts_with(crate::triage::ALLOW_ALL_GROUP))
         })
     });
-    let tagged = row
-        .instance
+    let tagged = instance
         .tags
         .iter()
         .any(|(k, _)| k == crate::triage::TAG_STATE);
@@ -323,9 +358,9 @@ fn mark_of(state: &State, row: &Row) -> Option<String> {
 pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     if state.view.is_empty() {
         let msg = if state.fleet.rows.is_empty() {
-            "No instances yet — polling accounts…"
+            "No instances or tasks yet — polling accounts…"
         } else {
-            "No instance matches the filter (esc clears it)."
+            "Nothing matches the filter (esc clears it)."
         };
         frame.render_widget(
             Paragraph::new(Line::from(Span::styled(msg, theme.fg("muted")))),

@@ -103,8 +103,15 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         .map(|usd| format!("CW ${usd:.2}/day"));
     let clock = state.now.format("%H:%M:%SZ").to_string();
     // Long labels when they fit, short ones on narrow terminals.
+    let tasks = |word: &str| {
+        if t.tasks > 0 {
+            format!(" {} {word}", t.tasks)
+        } else {
+            String::new()
+        }
+    };
     let long = [
-        format!("{} instances", t.instances),
+        format!("{} instances{}", t.instances, tasks("tasks")),
         format!("{} saturated", t.saturated),
         format!("{} w/ findings", t.with_findings),
         format!("{} world-open", t.world_open),
@@ -122,7 +129,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         ),
     ];
     let short = [
-        format!("{} inst", t.instances),
+        format!("{} inst{}", t.instances, tasks("task")),
         format!("{} sat", t.saturated),
         format!("{} find", t.with_findings),
         format!("{} open", t.world_open),

@@ -50,7 +50,7 @@ pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
         Screen::Fleet => fleet::render(frame, body, state, theme),
         Screen::Detail {
             scope,
-            instance_id,
+            id,
             scroll,
             finding,
         } => detail::render(
@@ -58,7 +58,7 @@ pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
             body,
             state,
             theme,
-            (*scope, instance_id),
+            (*scope, id.as_str()),
             *scroll,
             finding.as_deref(),
         ),

@@ -1,7 +1,9 @@
 //! CPU feed: CloudWatch CPUUtilization via GetMetricData, 500 queries a call, each instance polled
 //! at its metric's period (5 min basic monitoring, 1 min detailed) and never more often. For
 //! burstable instances the same batches carry CPUCreditBalance, and CPUSurplusCreditsCharged in
-//! unlimited mode (modes from DescribeInstanceCreditSpecifications, cached for an hour).
+//! unlimited mode (modes from DescribeInstanceCreditSpecifications, cached for an hour). ECS rides
+//! in the same batches: each service's CPUUtilization (AWS/ECS), and each task's CpuUtilized and
+//! CpuReserved (ECS/ContainerInsights) in clusters with Container Insights on.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,11 +14,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use futures::future::BoxFuture;
 
 use super::ec2::Shared;
+use super::ecs;
 use crate::aws::Clients;
 use crate::aws::convert::to_chrono;
 use crate::aws::error::{AwsError, describe};
 use crate::feed::{Data, Feed, FeedError, Polled};
 use crate::model::credits::{CREDIT_PERIOD_SECS, CreditMode, Credits, is_burstable};
+use crate::model::task::Task;
 use crate::model::{CpuSeries, Instance, InstanceState, Scope};
 
 /// The feed's name in every layer.
@@ -27,6 +31,7 @@ pub struct CpuFeed {
     clients: Clients,
     interval: Duration,
     inventory: Shared,
+    ecs: ecs::Shared,
     schedule: Schedule,
     /// Credit mode per burstable instance, and when the modes were last read.
     modes: HashMap<String, CreditMode>,
@@ -38,12 +43,14 @@ pub struct CpuFeed {
 }
 
 impl CpuFeed {
-    /// The feed, reading its instances from the EC2 feed's `inventory`.
-    pub fn new(clients: Clients, interval: Duration, inventory: Shared) -> Self {
+    /// The feed, reading its instances from the EC2 feed's `inventory` and its services and
+    /// tasks from the ECS feed's latest inventory, `ecs`.
+    pub fn new(clients: Clients, interval: Duration, inventory: Shared, ecs: ecs::Shared) -> Self {
         CpuFeed {
             clients,
             interval,
             inventory,
+            ecs,
             schedule: Schedule::default(),
             modes: HashMap::new(),
             modes_at: None,
@@ -127,7 +134,9 @@ impl Feed for CpuFeed {
             self.waiting = instances.is_err();
             let instances = instances?;
             let mode_calls = self.read_modes(&instances, Utc::now()).await;
-            let targets = targets(&instances, &self.modes);
+            let mut targets = targets(&instances, &self.modes);
+            let ecs = ecs::latest(&mut self.ecs).await;
+            targets.extend(ecs_targets(&ecs));
             let p = self
                 .schedule
                 .poll(&self.clients.cloudwatch, &targets, Utc::now())
@@ -157,6 +166,41 @@ const MODES_MAX_AGE_SECS: i64 = 3600;
 /// After a failed read of the credit modes, they are asked again after this long.
 const MODES_RETRY_SECS: i64 = 300;
 
+/// CPU targets from an ECS inventory: every service, and every live task of a cluster with
+/// Container Insights on.
+pub fn ecs_targets(inv: &ecs::EcsInventory) -> Vec<Target> {
+    let services = inv.services.iter().map(|s| Target {
+        key: crate::model::task::service_cpu_key(&s.cluster, &s.name),
+        detailed: true,
+        credits: None,
+        watched: Watched::Service {
+            cluster: s.cluster.clone(),
+            service: s.name.clone(),
+        },
+    });
+    let insights = |t: &&Task| {
+        inv.clusters
+            .iter()
+            .any(|c| c.name == t.cluster && c.insights)
+    };
+    let tasks = inv
+        .tasks
+        .iter()
+        .filter(|t| t.is_live())
+        .filter(insights)
+        .map(|t| Target {
+            key: t.task_arn.clone(),
+            detailed: true,
+            credits: None,
+            watched: Watched::Task {
+                cluster: t.cluster.clone(),
+                family: t.family().to_string(),
+                task_id: t.task_id().to_string(),
+            },
+        });
+    services.chain(tasks).collect()
+}
+
 /// CPU targets from an inventory: instances that can report CPU, with the credit mode of the
 /// burstable ones.
 pub fn targets(instances: &[Instance], modes: &HashMap<String, CreditMode>) -> Vec<Target> {
@@ -169,7 +213,8 @@ pub fn targets(instances: &[Instance], modes: &HashMap<String, CreditMode>) -> V
             )
         })
         .map(|i| Target {
-            instance_id: i.instance_id.clone(),
+            key: i.instance_id.clone(),
+            watched: Watched::Instance,
             detailed: i.detailed_monitoring,
             credits: is_burstable(&i.instance_type).then(|| {
                 modes
@@ -189,26 +234,56 @@ pub const BACKFILL: TimeDelta = TimeDelta::hours(1);
 /// are still picked up (billing is per metric requested, not per minute of range).
 pub const LATE_MARGIN: TimeDelta = TimeDelta::minutes(10);
 
-/// What the CPU feed needs to know of an instance.
+/// What the CPU feed needs to know of an instance, ECS service or task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    /// Instance id.
-    pub instance_id: String,
-    /// Detailed (1-minute) monitoring.
+    /// The key its series is reported under: instance id, [`crate::model::task::service_cpu_key`],
+    /// or task ARN.
+    pub key: String,
+    /// What is watched (which namespace and dimensions).
+    pub watched: Watched,
+    /// Detailed (1-minute) monitoring (ECS metrics are always per minute).
     pub detailed: bool,
     /// Credit mode of a burstable instance (None: not burstable).
     pub credits: Option<CreditMode>,
 }
 
-/// A CloudWatch metric the feed reads for an instance.
+/// What a CPU target is, for CloudWatch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watched {
+    /// An EC2 instance (AWS/EC2, InstanceId = the key).
+    Instance,
+    /// An ECS service (AWS/ECS, ClusterName + ServiceName).
+    Service {
+        /// Cluster name.
+        cluster: String,
+        /// Service name.
+        service: String,
+    },
+    /// An ECS task (ECS/ContainerInsights, ClusterName + TaskDefinitionFamily + TaskId).
+    Task {
+        /// Cluster name.
+        cluster: String,
+        /// Task definition family.
+        family: String,
+        /// Task id.
+        task_id: String,
+    },
+}
+
+/// A CloudWatch metric the feed reads for a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Metric {
-    /// CPUUtilization (Average).
+    /// CPUUtilization (Average): an instance's, or an ECS service's.
     Cpu,
     /// CPUCreditBalance (Average), burstable instances.
     CreditBalance,
     /// CPUSurplusCreditsCharged (Sum), burstable instances in unlimited mode.
     SurplusCharged,
+    /// CpuUtilized (Average, CPU units), an ECS task with Container Insights.
+    TaskCpuUtilized,
+    /// CpuReserved (Average, CPU units), the same task: utilized / reserved is its CPU %.
+    TaskCpuReserved,
 }
 
 impl Metric {
@@ -217,6 +292,8 @@ impl Metric {
             Metric::Cpu => "CPUUtilization",
             Metric::CreditBalance => "CPUCreditBalance",
             Metric::SurplusCharged => "CPUSurplusCreditsCharged",
+            Metric::TaskCpuUtilized => "CpuUtilized",
+            Metric::TaskCpuReserved => "CpuReserved",
         }
     }
 
@@ -234,10 +311,13 @@ impl Target {
         if self.detailed { 60 } else { 300 }
     }
 
-    /// Every metric read for the instance, with its period: CPU at the monitoring's period; the
+    /// Every metric read for the target, with its period: CPU at the monitoring's period; the
     /// credit balance for a burstable instance, and the surplus charged in unlimited mode, at
-    /// the 5 minutes AWS publishes them at.
+    /// the 5 minutes AWS publishes them at; a task's CPU used and reserved every minute.
     pub fn metrics(&self) -> Vec<(Metric, u32)> {
+        if let Watched::Task { .. } = self.watched {
+            return vec![(Metric::TaskCpuUtilized, 60), (Metric::TaskCpuReserved, 60)];
+        }
         let mut v = vec![(Metric::Cpu, self.period())];
         if let Some(mode) = self.credits {
             v.push((Metric::CreditBalance, CREDIT_PERIOD_SECS));
@@ -293,7 +373,7 @@ impl Schedule {
             })
             .filter(|d| {
                 self.fetched_until
-                    .get(&(d.target.instance_id.clone(), d.metric))
+                    .get(&(d.target.key.clone(), d.metric))
                     .is_none_or(|last| now - *last >= TimeDelta::seconds(i64::from(d.period)))
             })
             .collect()
@@ -308,11 +388,7 @@ impl Schedule {
     ) -> Result<CpuPoll, AwsError> {
         let wanted: std::collections::HashSet<(&str, Metric)> = targets
             .iter()
-            .flat_map(|t| {
-                t.metrics()
-                    .into_iter()
-                    .map(|(m, _)| (t.instance_id.as_str(), m))
-            })
+            .flat_map(|t| t.metrics().into_iter().map(|(m, _)| (t.key.as_str(), m)))
             .collect();
         self.fetched_until
             .retain(|(id, metric), _| wanted.contains(&(id.as_str(), *metric)));
@@ -320,13 +396,14 @@ impl Schedule {
         let mut out = CpuPoll::default();
         let mut cpu: Vec<(String, CpuSeries)> = Vec::new();
         let mut credits: HashMap<String, Credits> = HashMap::new();
+        let mut task_cpu: HashMap<String, [CpuSeries; 2]> = HashMap::new();
         let mut fetched: Vec<(String, Metric)> = Vec::new();
         for batch in due.chunks(MAX_QUERIES) {
             let start = batch
                 .iter()
                 .map(|d| {
                     self.fetched_until
-                        .get(&(d.target.instance_id.clone(), d.metric))
+                        .get(&(d.target.key.clone(), d.metric))
                         .map_or(now - BACKFILL, |last| {
                             *last - LATE_MARGIN.max(TimeDelta::seconds(i64::from(d.period)))
                         })
@@ -367,7 +444,7 @@ impl Schedule {
             for (k, d) in batch.iter().enumerate() {
                 let mut pts = points.remove(&k).unwrap_or_default();
                 pts.sort_by_key(|p| p.0);
-                let id = d.target.instance_id.clone();
+                let id = d.target.key.clone();
                 let series = CpuSeries {
                     period_secs: d.period,
                     points: pts,
@@ -375,6 +452,8 @@ impl Schedule {
                 fetched.push((id.clone(), d.metric));
                 match d.metric {
                     Metric::Cpu => cpu.push((id, series)),
+                    Metric::TaskCpuUtilized => task_cpu.entry(id).or_default()[0] = series,
+                    Metric::TaskCpuReserved => task_cpu.entry(id).or_default()[1] = series,
                     Metric::CreditBalance | Metric::SurplusCharged => {
                         let c = credits.entry(id).or_insert_with(|| Credits {
                             mode: d.target.credits,
@@ -393,6 +472,12 @@ impl Schedule {
         for key in fetched {
             self.fetched_until.insert(key, now);
         }
+        let mut tasks: Vec<(String, CpuSeries)> = task_cpu
+            .into_iter()
+            .map(|(id, [used, reserved])| (id, task_percent(&used, &reserved)))
+            .collect();
+        tasks.sort_by(|a, b| a.0.cmp(&b.0));
+        cpu.extend(tasks);
         out.series = cpu;
         out.credits = credits.into_iter().collect();
         out.credits.sort_by(|a, b| a.0.cmp(&b.0));
@@ -400,21 +485,54 @@ impl Schedule {
     }
 }
 
+/// A task's CPU % from Container Insights: CPU units used over units reserved, sample by
+/// sample (CloudWatch metric math would do the same, but costs the same and the emulator has
+/// none).
+pub fn task_percent(used: &CpuSeries, reserved: &CpuSeries) -> CpuSeries {
+    let points = used
+        .points
+        .iter()
+        .filter_map(|(t, u)| {
+            let r = reserved.points.iter().find(|(rt, _)| rt == t)?.1;
+            (r > 0.0).then(|| (*t, (u / r * 100.0).clamp(0.0, 100.0)))
+        })
+        .collect();
+    CpuSeries {
+        period_secs: used.period_secs,
+        points,
+    }
+}
+
 fn query(k: usize, d: &Due<'_>) -> MetricDataQuery {
+    let dim = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
+    let (namespace, dims) = match &d.target.watched {
+        Watched::Instance => ("AWS/EC2", vec![dim("InstanceId", &d.target.key)]),
+        Watched::Service { cluster, service } => (
+            "AWS/ECS",
+            vec![dim("ClusterName", cluster), dim("ServiceName", service)],
+        ),
+        Watched::Task {
+            cluster,
+            family,
+            task_id,
+        } => (
+            "ECS/ContainerInsights",
+            vec![
+                dim("ClusterName", cluster),
+                dim("TaskDefinitionFamily", family),
+                dim("TaskId", task_id),
+            ],
+        ),
+    };
     MetricDataQuery::builder()
         .id(format!("m{k}"))
         .metric_stat(
             MetricStat::builder()
                 .metric(
                     aws_sdk_cloudwatch::types::Metric::builder()
-                        .namespace("AWS/EC2")
+                        .namespace(namespace)
                         .metric_name(d.metric.name())
-                        .dimensions(
-                            Dimension::builder()
-                                .name("InstanceId")
-                                .value(&d.target.instance_id)
-                                .build(),
-                        )
+                        .set_dimensions(Some(dims))
                         .build(),
                 )
                 .period(d.period as i32)
@@ -442,7 +560,8 @@ mod tests {
 
     fn t(id: &str, detailed: bool) -> Target {
         Target {
-            instance_id: id.into(),
+            key: id.into(),
+            watched: Watched::Instance,
             detailed,
             credits: None,
         }
@@ -457,7 +576,7 @@ mod tests {
 
     fn names(v: Vec<Due<'_>>) -> Vec<String> {
         v.into_iter()
-            .map(|d| format!("{} {:?}", d.target.instance_id, d.metric))
+            .map(|d| format!("{} {:?}", d.target.key, d.metric))
             .collect()
     }
 
@@ -483,7 +602,7 @@ mod tests {
         );
         for d in s.due(&targets, now) {
             s.fetched_until
-                .insert((d.target.instance_id.clone(), d.metric), now);
+                .insert((d.target.key.clone(), d.metric), now);
         }
         assert!(s.due(&targets, now + TimeDelta::seconds(59)).is_empty());
         // Detailed CPU every minute; credit metrics only every five, whatever the monitoring.

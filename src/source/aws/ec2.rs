@@ -1,4 +1,5 @@
-//! EC2 feed: DescribeInstances, DescribeSecurityGroups and DescribeNetworkInterfaces, paged by 1,000.
+//! EC2 feed: DescribeInstances, DescribeSecurityGroups and DescribeNetworkInterfaces, paged by
+//! 1,000. The interfaces no instance holds come along too: ECS tasks' exposure is read from them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,6 +26,8 @@ pub struct Inventory {
     pub instances: Vec<Instance>,
     /// Every security group of the region.
     pub groups: Vec<SecurityGroup>,
+    /// Interfaces no instance holds (ECS tasks' awsvpc interfaces among them).
+    pub loose_interfaces: Vec<NetworkInterface>,
     /// API calls made (pages fetched).
     pub calls: u64,
     /// Reservations seen (for the requests-vs-minimum bench).
@@ -119,6 +122,7 @@ impl Feed for Ec2Feed {
                             scope: self.clients.scope.clone(),
                             instances: inv.instances,
                             groups: inv.groups,
+                            loose_interfaces: inv.loose_interfaces,
                         }],
                         calls: inv.calls,
                         metrics: 0,
@@ -185,8 +189,9 @@ pub async fn poll_paged(client: &Client, page_size: i32) -> Result<Inventory, Aw
         let page = page.map_err(|e| describe("DescribeNetworkInterfaces", &e))?;
         for n in page.network_interfaces() {
             inv.enis += 1;
-            if let Some((instance, eni)) = convert_eni(n) {
-                enis.entry(instance).or_default().push(eni);
+            match convert_eni(n) {
+                (Some(instance), eni) => enis.entry(instance).or_default().push(eni),
+                (None, eni) => inv.loose_interfaces.push(eni),
             }
         }
     }

@@ -55,12 +55,14 @@ fn failed_info(cfg: &crate::config::AccountConfig) -> AccountInfo {
 pub fn feeds(c: &Clients, settings: &Settings) -> Vec<Box<dyn Feed>> {
     let secs = |s: u32| Duration::from_secs(u64::from(s));
     let (ec2, inventory) = ec2::Ec2Feed::new(c.clone(), secs(settings.ec2_interval_secs));
+    let (ecs, tasks) = ecs::EcsFeed::new(c.clone(), secs(settings.ec2_interval_secs));
     vec![
         Box::new(ec2),
         Box::new(cpu::CpuFeed::new(
             c.clone(),
             secs(settings.cpu_interval_secs),
             inventory.clone(),
+            tasks,
         )),
         Box::new(images::ImagesFeed::new(
             c.clone(),
@@ -71,6 +73,7 @@ pub fn feeds(c: &Clients, settings: &Settings) -> Vec<Box<dyn Feed>> {
             c.clone(),
             secs(settings.findings_interval_secs),
         )),
+        Box::new(ecs),
     ]
 }
 

@@ -12,6 +12,7 @@ It serves moto's whole AWS emulation (DomainDispatcherApplication, the same app 
   * EC2 credit modes and AMI owners          -> wf_ec2_seed.py
   * CloudTrail LookupEvents + seeding        -> wf_cloudtrail.py
   * ECS list calls that page                 -> wf_ecs_paging.py
+  * ECS task definitions with registeredAt   -> wf_ecs_registered.py
   * STS deny-role, fault injection, request record, reset hook -> this file
 
 See README.md in this folder for the endpoints.
@@ -33,6 +34,7 @@ import wf_cloudwatch_cbor
 import wf_ec2_groups
 import wf_ec2_seed
 import wf_ecs_paging
+import wf_ecs_registered
 import wf_guardduty
 from wf_common import account_id_for, read_body, request_id, respond, respond_json, sigv4_scope
 
@@ -54,6 +56,7 @@ def reset_extensions() -> None:
         _denied_roles.clear()
     wf_guardduty.reset()
     wf_cloudtrail.reset()
+    wf_ecs_registered.reset()
 
 
 # --------------------------------------------------------------------------- classify
@@ -228,6 +231,13 @@ def control(environ, start_response, body: bytes):
             return respond_json(start_response, 400, {"error": f"cloudtrail events: {exc!r}"})
         return respond_json(start_response, 200, result)
 
+    if path == "/_watchfloor/ecs/registered-at" and method == "POST":
+        try:
+            result = wf_ecs_registered.set_registered_at(str(data["task_definition_arn"]), data["at"])
+        except (KeyError, ValueError, TypeError) as exc:
+            return respond_json(start_response, 400, {"error": f"registered-at: {exc!r}"})
+        return respond_json(start_response, 200, result)
+
     if path == "/_watchfloor/ec2/credit-mode" and method == "POST":
         try:
             result = wf_ec2_seed.set_credit_mode(
@@ -320,6 +330,9 @@ class WatchfloorApp:
 
         if wf_ecs_paging.is_list(info):
             return wf_ecs_paging.handle(environ, start_response, body, info, self.moto)
+
+        if wf_ecs_registered.is_task_definition(info):
+            return wf_ecs_registered.handle(environ, start_response, self.moto)
 
         if wf_cloudtrail.is_lookup(info):
             try:
