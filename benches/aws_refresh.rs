@@ -1,8 +1,10 @@
 //! Full AWS refresh vs the AWS CLI on the emulator; run: `cargo bench --bench aws_refresh`.
 //
-// Requests per account x region vs the minimum, and the wall time of one `snapshot` poll (3 feeds,
-// 6 account x regions) vs `aws ec2 describe-instances` over the same scopes one after another.
-// WF_BENCH_INSTANCES=N sets the instances per account x region (default 200).
+// Requests per account x region vs the minimum (ECS on its own line too), and the wall time of
+// one `snapshot` poll (every feed, 6 account x regions) vs `aws ec2 describe-instances` over the
+// same scopes one after another. WF_BENCH_INSTANCES=N sets the instances per account x region
+// (default 200); each scope also runs ECS: a service of N/10 Fargate tasks over 2 clusters and a
+// standalone task.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -36,6 +38,17 @@ const DEFAULT_KEY: (&str, &str) = ("AKIAWATCHFLOORTEST01", "watchfloor-test-secr
 const RUNS: usize = 3;
 /// Live findings per scope: more than one ListFindings/GetFindings page of 50.
 const FINDINGS: usize = 60;
+/// The ECS calls of a refresh (the ECS line of the report counts these).
+const ECS_ACTIONS: [&str; 8] = [
+    "ListClusters",
+    "DescribeClusters",
+    "ListServices",
+    "DescribeServices",
+    "ListTasks",
+    "DescribeTasks",
+    "DescribeContainerInstances",
+    "DescribeTaskDefinition",
+];
 /// Instances per scope that get CPU datapoints.
 const CPU_INSTANCES: usize = 20;
 /// RunInstances batch sizes (MinCount = MaxCount = k), cycled: reservations < instances.
@@ -62,6 +75,10 @@ struct Scope {
     groups: usize,
     enis: usize,
     findings: usize,
+    /// ECS clusters: (services, tasks, container instances) each.
+    ecs: Vec<(usize, usize, usize)>,
+    /// Task definition revisions in use (each described once).
+    task_definitions: usize,
 }
 
 impl Scope {
@@ -75,7 +92,7 @@ impl Scope {
 
     /// Fewest requests a full refresh can make: one page per 1,000 reservations / groups /
     /// ENIs, one GetMetricData per 500 instances, ListFindings + GetFindings per 50 findings,
-    /// and ListDetectors.
+    /// and ListDetectors; and the ECS minimum.
     fn minimum(&self) -> usize {
         self.reservations.div_ceil(1000)
             + self.groups.div_ceil(1000)
@@ -83,6 +100,12 @@ impl Scope {
             + self.instances.div_ceil(500)
             + self.findings.div_ceil(50) * 2
             + 1
+            + self.ecs_minimum()
+    }
+
+    /// Fewest ECS requests a full (first) refresh can make (`ecs::minimum_calls`).
+    fn ecs_minimum(&self) -> usize {
+        aws::ecs::minimum_calls(&self.ecs, self.task_definitions) as usize
     }
 
     /// (access key, secret, session token) for the AWS CLI's environment.
@@ -127,6 +150,11 @@ fn run() -> Result<()> {
 
     eprintln!("aws_refresh: starting the emulator (tests/support/emulator)");
     let emu = Emulator::start();
+    // moto moves a task one state on each DescribeTasks; hold them RUNNING, as AWS does.
+    emu.post(
+        "/moto-api/state-manager/set-transition",
+        &json!({"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1_000_000}}),
+    );
     let t = Instant::now();
     let mut scopes = Vec::new();
     for account in ACCOUNTS {
@@ -168,7 +196,7 @@ fn run() -> Result<()> {
     let sts: usize = wf.sts.values().sum();
     println!();
     println!(
-        "watchfloor snapshot (3 feeds, {n} scopes): {wm:.1} ms median (min {wn:.1}); \
+        "watchfloor snapshot (every feed, {n} scopes): {wm:.1} ms median (min {wn:.1}); \
          aws cli describe-instances ({n} scopes sequential): {cm:.1} ms median (min {cn:.1}); \
          ratio Y/X = {r:.2}",
         n = scopes.len(),
@@ -187,7 +215,7 @@ fn run() -> Result<()> {
     );
     println!("load average after timing: {}", loadavg());
     println!(
-        "target (all three feeds for the whole fleet faster than the CLI lists instances): {}",
+        "target (every feed for the whole fleet faster than the CLI lists instances): {}",
         if wf_med < cli_med { "met" } else { "MISSED" }
     );
     Ok(())
@@ -424,8 +452,118 @@ async fn seed_ec2(
         groups,
         enis,
         findings: 0,
+        ecs: Vec::new(),
+        task_definitions: 0,
     };
     Ok((scope, ids))
+}
+
+/// ECS of one scope: cluster `web` with service `web` running `tasks` Fargate tasks (as its
+/// scheduler would start them), cluster `batch` with a standalone task. Returns the clusters'
+/// (services, tasks, container instances), the revisions in use, and the task interfaces made.
+async fn seed_ecs(
+    emu_url: &str,
+    region: &str,
+    creds: Option<Credentials>,
+    tasks: usize,
+) -> Result<(Vec<(usize, usize, usize)>, usize, usize)> {
+    use aws_sdk_ecs::types::{
+        AwsVpcConfiguration, Compatibility, ContainerDefinition, LaunchType, NetworkConfiguration,
+        NetworkMode,
+    };
+    let cfg = sdk(emu_url, region, creds).await;
+    let ecs = aws_sdk_ecs::Client::new(&cfg);
+    let ec2 = aws_sdk_ec2::Client::new(&cfg);
+    let subnet = ec2
+        .describe_subnets()
+        .send()
+        .await
+        .context("DescribeSubnets")?
+        .subnets()
+        .iter()
+        .find(|s| s.default_for_az() == Some(true))
+        .and_then(|s| s.subnet_id())
+        .ok_or_else(|| anyhow!("no default subnet in {region}"))?
+        .to_string();
+    for c in ["web", "batch"] {
+        ecs.create_cluster()
+            .cluster_name(c)
+            .send()
+            .await
+            .context("CreateCluster")?;
+    }
+    for (family, image) in [("web", "nginx:1.27"), ("agent", "xmrig/xmrig:6.21.0")] {
+        ecs.register_task_definition()
+            .family(family)
+            .network_mode(NetworkMode::Awsvpc)
+            .requires_compatibilities(Compatibility::Fargate)
+            .cpu("256")
+            .memory("512")
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("main")
+                    .image(image)
+                    .memory(512)
+                    .build(),
+            )
+            .send()
+            .await
+            .context("RegisterTaskDefinition")?;
+    }
+    let net = NetworkConfiguration::builder()
+        .awsvpc_configuration(
+            AwsVpcConfiguration::builder()
+                .subnets(&subnet)
+                // moto needs the groups named (the VPC default group).
+                .security_groups(
+                    ec2.describe_security_groups()
+                        .group_names("default")
+                        .send()
+                        .await
+                        .context("DescribeSecurityGroups default")?
+                        .security_groups()
+                        .first()
+                        .and_then(|g| g.group_id())
+                        .ok_or_else(|| anyhow!("no default group in {region}"))?,
+                )
+                .build()?,
+        )
+        .build();
+    ecs.create_service()
+        .cluster("web")
+        .service_name("web")
+        .task_definition("web")
+        .desired_count(tasks as i32)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(net.clone())
+        .send()
+        .await
+        .context("CreateService")?;
+    let mut left = tasks;
+    while left > 0 {
+        let n = left.min(10);
+        ecs.run_task()
+            .cluster("web")
+            .task_definition("web")
+            .count(n as i32)
+            .group("service:web")
+            .started_by("ecs-svc/1")
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(net.clone())
+            .send()
+            .await
+            .context("RunTask (service)")?;
+        left -= n;
+    }
+    ecs.run_task()
+        .cluster("batch")
+        .task_definition("agent")
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(net)
+        .send()
+        .await
+        .context("RunTask (standalone)")?;
+    Ok((vec![(1, tasks, 0), (0, 1, 0)], 2, tasks + 1))
 }
 
 fn seed_scope(
@@ -436,7 +574,11 @@ fn seed_scope(
     creds: Option<Credentials>,
     n: usize,
 ) -> Result<Scope> {
-    let (mut scope, ids) = rt.block_on(seed_ec2(&emu.url(), account, region, creds, n))?;
+    let (mut scope, ids) = rt.block_on(seed_ec2(&emu.url(), account, region, creds.clone(), n))?;
+    let (ecs, defs, task_enis) = rt.block_on(seed_ecs(&emu.url(), region, creds, n / 10))?;
+    scope.ecs = ecs;
+    scope.task_definitions = defs;
+    scope.enis += task_enis;
     const KINDS: [(&str, f64); 4] = [
         ("CryptoCurrency:EC2/BitcoinTool.B!DNS", 8.0),
         ("UnauthorizedAccess:EC2/SSHBruteForce", 5.0),
@@ -538,7 +680,9 @@ fn bench_watchfloor(
     }
 
     println!();
-    println!("watchfloor: one full refresh (aws::poll_once: EC2 + CPU + GuardDuty, every scope)");
+    println!(
+        "watchfloor: one full refresh (aws::poll_once: EC2, CPU, images, GuardDuty, ECS, every scope)"
+    );
     println!(
         "{:<24} {:>8} {:>8} {:>6}  actions",
         "scope", "requests", "minimum", "self"
@@ -559,6 +703,23 @@ fn bench_watchfloor(
     let minimum: usize = scopes.iter().map(Scope::minimum).sum();
     let reported: u64 = self_reported.values().sum();
     println!("{:<24} {made:>8} {minimum:>8} {reported:>6}", "total");
+    let ecs_made: usize = runs
+        .per_scope
+        .values()
+        .flat_map(|a| a.iter())
+        .filter(|(a, _)| ECS_ACTIONS.contains(&a.as_str()))
+        .map(|(_, n)| n)
+        .sum();
+    let ecs_min: usize = scopes.iter().map(Scope::ecs_minimum).sum();
+    println!(
+        "ECS requests per full refresh: {ecs_made} made vs {ecs_min} minimum over {} scopes \
+         ({} tasks each; every feed is new in a one-shot refresh, so each task definition is \
+         described once here, and never again by a running console)",
+        scopes.len(),
+        scopes
+            .first()
+            .map_or(0, |s| s.ecs.iter().map(|c| c.1).sum::<usize>())
+    );
     println!(
         "STS, per account (not in the scope rows): {}",
         action_list(&runs.sts)

@@ -99,7 +99,8 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Print the active key bindings and exit.
     Keys,
-    /// Run a triage action on one instance, headless (runbooks, automation).
+    /// Run a triage action on one instance, ECS task or service, headless (runbooks,
+    /// automation).
     Triage(TriageArgs),
     /// Print the audit log readably.
     Audit,
@@ -112,20 +113,34 @@ pub enum TriageKind {
     Stop,
     /// Isolate it: allow-all group, then the isolation group, on every ENI.
     Quarantine,
-    /// Restore the groups recorded at quarantine (from the local journal).
+    /// Restore the groups recorded at quarantine (from the local journal); with --cluster and
+    /// --service instead of --instance, the desired count recorded at scale-to-zero.
     Release,
     /// Snapshot every EBS volume.
     Snapshot,
+    /// Stop an ECS task (--task ARN), its description and task definition kept as evidence.
+    StopTask,
+    /// Scale an ECS service to zero (--cluster, --service), its desired count journaled.
+    ScaleToZero,
     /// Finish every quarantine the journal records as unfinished (no --account/--region/--instance).
     Resume,
 }
 
-/// The actions on one instance, which need --account, --region and --instance.
-const INSTANCE_ACTIONS: [(&str, &str); 4] = [
+/// The actions on one instance, which need --instance.
+const INSTANCE_ACTIONS: [(&str, &str); 3] = [
+    ("action", "stop"),
+    ("action", "quarantine"),
+    ("action", "snapshot"),
+];
+
+/// Every action but resume, which need --account and --region.
+const TARGET_ACTIONS: [(&str, &str); 6] = [
     ("action", "stop"),
     ("action", "quarantine"),
     ("action", "release"),
     ("action", "snapshot"),
+    ("action", "stop-task"),
+    ("action", "scale-to-zero"),
 ];
 
 /// Options of `triage`.
@@ -135,15 +150,25 @@ pub struct TriageArgs {
     #[arg(value_enum)]
     pub action: TriageKind,
     /// Account alias from the config.
-    #[arg(long, required_if_eq_any = INSTANCE_ACTIONS)]
+    #[arg(long, required_if_eq_any = TARGET_ACTIONS)]
     pub account: Option<String>,
-    /// Region of the instance.
-    #[arg(long, required_if_eq_any = INSTANCE_ACTIONS)]
+    /// Region of the instance, task or service.
+    #[arg(long, required_if_eq_any = TARGET_ACTIONS)]
     pub region: Option<String>,
     /// Instance id.
-    #[arg(long, required_if_eq_any = INSTANCE_ACTIONS)]
+    #[arg(long, required_if_eq_any = INSTANCE_ACTIONS, conflicts_with_all = ["task", "service"])]
     pub instance: Option<String>,
-    /// Do not ask for confirmation (runbooks); without it, you type the instance id to confirm.
+    /// stop-task: the task ARN.
+    #[arg(long, required_if_eq("action", "stop-task"))]
+    pub task: Option<String>,
+    /// stop-task (when the ARN does not name it), scale-to-zero, release: the ECS cluster.
+    #[arg(long, required_if_eq("action", "scale-to-zero"))]
+    pub cluster: Option<String>,
+    /// scale-to-zero, release: the ECS service.
+    #[arg(long, required_if_eq("action", "scale-to-zero"), requires = "cluster")]
+    pub service: Option<String>,
+    /// Do not ask for confirmation (runbooks); without it, you type the instance id (the task
+    /// id, the service name) to confirm.
     #[arg(long)]
     pub yes: bool,
     /// stop: force (no clean OS shutdown).

@@ -57,7 +57,7 @@ fn demo_console_end_to_end() {
     });
     t.keys(&["?"]);
     t.wait_for("the help screen", 10, |s| {
-        s.contains("keymap default") && s.contains("drill into the instance")
+        s.contains("keymap default") && s.contains("drill into the instance or task")
     });
     t.keys(&["Escape", "q"]);
     let s = t.wait_for("the process to exit", 10, |s| s.contains("EXIT="));
@@ -352,4 +352,88 @@ fn credits_and_the_launch_radar_end_to_end() {
     t.keys(&["Escape", "q"]);
     let s = t.wait_for("the process to exit", 10, |s| s.contains("EXIT="));
     assert!(s.contains("EXIT=0"), "{s}");
+}
+
+#[test]
+fn ecs_task_triage_from_the_demo_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let t = Tmux::start(
+        "ecs",
+        &wrapped(
+            "",
+            &format!(
+                "demo --seed 3 --speed 40 --color never --audit-log {}",
+                audit.display()
+            ),
+        ),
+    );
+    t.wait_for("the fleet table", 30, |s| s.contains("RISK"));
+    // The attacker's standalone task shows up partway through the campaign.
+    t.keys(&[
+        "/", "s", "t", "a", "n", "d", "a", "l", "o", "n", "e", "Enter",
+    ]);
+    t.wait_for("the standalone miner task", 60, |s| {
+        s.contains("/standalone (1 of") && s.contains("task/")
+    });
+    t.keys(&["S"]);
+    t.wait_for("the case prompt", 10, |s| {
+        s.contains("Case id for this session")
+    });
+    t.keys(&["I", "R", "-", "7", "Enter"]);
+    let s = t.wait_for("the confirmation panel", 20, |s| {
+        s.contains("press Y to stop-task")
+    });
+    assert!(s.contains("account prod (210987654321)"), "{s}");
+    assert!(s.contains("not checkable in advance"), "{s}");
+    t.keys(&["Y"]);
+    t.wait_for("the stop to finish", 30, |s| s.contains("stopping"));
+    t.keys(&["Escape"]);
+    // The next ECS poll no longer lists it.
+    t.wait_for("the task gone", 30, |s| s.contains("/standalone (0 of"));
+    // A service's task: Q scales the service to zero, and its tasks leave.
+    t.keys(&["Escape", "/"]);
+    t.keys(&[
+        "m", "e", "t", "r", "i", "c", "s", "-", "a", "g", "e", "n", "t", "Enter",
+    ]);
+    t.wait_for("the miner service's three tasks", 30, |s| {
+        s.contains("/metrics-agent (3 of")
+    });
+    // A poll that re-ranks the rows makes the console refuse the key for 2 s (the row under
+    // the cursor just changed): press again until the panel opens.
+    let mut opened = false;
+    for _ in 0..10 {
+        t.keys(&["Q"]);
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let s = t.screen();
+        if s.contains("press Y to scale-to-zero") {
+            opened = true;
+            break;
+        }
+        assert!(
+            !s.contains("Case id for this session"),
+            "the case is asked once per session:\n{s}"
+        );
+    }
+    assert!(opened, "no scale-to-zero panel:\n{}", t.screen());
+    t.keys(&["Y"]);
+    t.wait_for("the scale to finish", 30, |s| s.contains("scaled to 0"));
+    t.keys(&["Escape"]);
+    t.wait_for("the service's tasks gone", 30, |s| {
+        s.contains("/metrics-agent (0 of")
+    });
+    t.keys(&["q"]);
+    let s = t.wait_for("the process to exit", 10, |s| s.contains("EXIT="));
+    assert!(s.contains("EXIT=0"), "{s}");
+    let (recs, bad) = watchfloor::triage::AuditLog::read(&audit).unwrap();
+    assert!(bad.is_empty());
+    for action in ["stop-task", "scale-to-zero"] {
+        assert!(
+            recs.iter().any(|r| r.action == action
+                && r.step == "result"
+                && r.result.as_deref().is_some_and(|x| x.starts_with("ok"))),
+            "{action}: {recs:#?}"
+        );
+    }
+    assert!(recs.iter().any(|r| r.step.starts_with("evidence:")));
 }

@@ -616,3 +616,337 @@ async fn task_rows_with_exposure_cpu_findings_and_flags() {
         assert!(flags.contains(&f), "{flags:?}");
     }
 }
+
+/// A Fargate cluster `prod-web` with service `web` (3 tasks, as its scheduler would run them)
+/// and an attacker's standalone task, all held RUNNING. Returns (web task ARNs, rogue ARN).
+async fn ecs_fleet(emu: &Emulator, cfg: &aws_config::SdkConfig) -> (Vec<String>, String) {
+    hold_tasks(emu);
+    let ecs_client = aws_sdk_ecs::Client::new(cfg);
+    let ec2 = aws_sdk_ec2::Client::new(cfg);
+    let subnet = subnet(&ec2).await;
+    let vpc = default_vpc(&ec2).await;
+    let group = support::seed::group_in(&ec2, &vpc, "web-internal", vec![]).await;
+    ecs_client
+        .create_cluster()
+        .cluster_name("prod-web")
+        .send()
+        .await
+        .unwrap();
+    for (family, image) in [
+        (
+            "web",
+            format!("{MAIN}.dkr.ecr.us-east-1.amazonaws.com/web:1.4"),
+        ),
+        ("metrics-agent", "docker.io/xmrig/xmrig:latest".to_string()),
+    ] {
+        ecs_client
+            .register_task_definition()
+            .family(family)
+            .network_mode(NetworkMode::Awsvpc)
+            .requires_compatibilities(Compatibility::Fargate)
+            .cpu("256")
+            .memory("512")
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("main")
+                    .image(image)
+                    .memory(512)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let net = NetworkConfiguration::builder()
+        .awsvpc_configuration(
+            AwsVpcConfiguration::builder()
+                .subnets(&subnet)
+                .security_groups(&group)
+                .build()
+                .unwrap(),
+        )
+        .build();
+    ecs_client
+        .create_service()
+        .cluster("prod-web")
+        .service_name("web")
+        .task_definition("web")
+        .desired_count(3)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(net.clone())
+        .send()
+        .await
+        .unwrap();
+    let web = ecs_client
+        .run_task()
+        .cluster("prod-web")
+        .task_definition("web")
+        .count(3)
+        .group("service:web")
+        .started_by("ecs-svc/1234567890")
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(net.clone())
+        .send()
+        .await
+        .unwrap();
+    let rogue = ecs_client
+        .run_task()
+        .cluster("prod-web")
+        .task_definition("metrics-agent")
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(net)
+        .send()
+        .await
+        .unwrap();
+    (
+        web.tasks()
+            .iter()
+            .map(|t| t.task_arn().unwrap().to_string())
+            .collect(),
+        rogue.tasks()[0].task_arn().unwrap().to_string(),
+    )
+}
+
+/// Last status of each task, by ARN.
+async fn statuses(ecs_client: &aws_sdk_ecs::Client, arns: &[String]) -> Vec<String> {
+    let out = ecs_client
+        .describe_tasks()
+        .cluster("prod-web")
+        .set_tasks(Some(arns.to_vec()))
+        .send()
+        .await
+        .unwrap();
+    arns.iter()
+        .map(|a| {
+            out.tasks()
+                .iter()
+                .find(|t| t.task_arn() == Some(a))
+                .and_then(|t| t.last_status())
+                .unwrap_or("?")
+                .to_string()
+        })
+        .collect()
+}
+
+/// stop-task stops its target and nothing else, with the case in the reason; the task's
+/// description and task definition are in the case's evidence folder, named by the audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_task_stops_only_its_target_and_keeps_evidence() {
+    use support::triage::{ctx, journal, target};
+    use watchfloor::triage::aws_ops::AwsOps;
+    use watchfloor::triage::{Action, AuditLog, Runner, Verdict};
+
+    let emu = Emulator::start();
+    set_test_credentials();
+    let cfg = sdk(&emu, "us-east-1", None).await;
+    let (web, rogue) = ecs_fleet(&emu, &cfg).await;
+    let ecs_client = aws_sdk_ecs::Client::new(&cfg);
+    let ops = AwsOps::from_conf(&cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
+    let mut j = journal(&log);
+    let action = Action::StopTask {
+        cluster: "prod-web".into(),
+    };
+    let mut r = Runner::new(&ops, &mut log, &mut j, target(&rogue), ctx("IR-9"));
+    let p = r.preview(&action).await.expect("preview");
+    let stop = p.checks.iter().find(|c| c.what == "StopTask").unwrap();
+    assert!(matches!(stop.verdict, Verdict::Unchecked(_)), "{stop:?}");
+    assert!(stop.verdict.label().starts_with("not checkable in advance"));
+    assert!(
+        p.checks.iter().all(|c| c.verdict.permits()),
+        "{:?}",
+        p.checks
+    );
+    assert_eq!(
+        statuses(&ecs_client, std::slice::from_ref(&rogue)).await,
+        ["RUNNING"]
+    );
+    let msg = r.run(&action).await.expect("stop-task");
+    assert!(msg.contains("stopping"), "{msg}");
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    drop(r);
+
+    assert_eq!(
+        statuses(&ecs_client, std::slice::from_ref(&rogue)).await,
+        ["STOPPED"]
+    );
+    assert_eq!(
+        statuses(&ecs_client, &web).await,
+        ["RUNNING", "RUNNING", "RUNNING"],
+        "only the target stops"
+    );
+    let reason = ecs_client
+        .describe_tasks()
+        .cluster("prod-web")
+        .tasks(&rogue)
+        .send()
+        .await
+        .unwrap()
+        .tasks()[0]
+        .stopped_reason()
+        .unwrap_or_default()
+        .to_string();
+    assert!(reason.contains("IR-9"), "{reason}");
+    let stops: Vec<_> = emu
+        .requests()
+        .into_iter()
+        .filter(|q| q["action"] == "StopTask")
+        .collect();
+    assert_eq!(stops.len(), 1);
+
+    // Evidence, as ECS wrote it, where the audit log says.
+    let evidence = dir.path().join("evidence").join("IR-9");
+    let id = rogue.rsplit('/').next().unwrap();
+    let task_json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(evidence.join(format!("task-{id}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(task_json["tasks"][0]["taskArn"], rogue.as_str());
+    let def_json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(evidence.join("task-definition-metrics-agent_1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        def_json["taskDefinition"]["containerDefinitions"][0]["image"],
+        "docker.io/xmrig/xmrig:latest"
+    );
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    for name in [
+        format!("task-{id}.json"),
+        "task-definition-metrics-agent_1.json".into(),
+    ] {
+        assert!(
+            audit
+                .lines()
+                .any(|l| l.contains("evidence") && l.contains(&name)),
+            "the audit log names {name}"
+        );
+    }
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("\"stop-task\"") && l.contains("\"result\""))
+    );
+
+    // Stopping it again changes nothing.
+    let mut j = journal(&log);
+    let mut r = Runner::new(&ops, &mut log, &mut j, target(&rogue), ctx("IR-9"));
+    let again = r.run(&action).await.expect("second stop-task");
+    assert!(again.contains("already stopped"), "{again}");
+    drop(r);
+    let stops = emu
+        .requests()
+        .into_iter()
+        .filter(|q| q["action"] == "StopTask")
+        .count();
+    assert_eq!(stops, 1, "no second StopTask");
+}
+
+/// Runs `action` on `id` with a fresh journal, as the executor does for every job.
+async fn run_on(
+    ops: &watchfloor::triage::aws_ops::AwsOps,
+    log: &mut watchfloor::triage::AuditLog,
+    id: &str,
+    action: watchfloor::triage::Action,
+) -> Result<String, watchfloor::triage::TriageError> {
+    let mut j = support::triage::journal(log);
+    let mut r = watchfloor::triage::Runner::new(
+        ops,
+        log,
+        &mut j,
+        support::triage::target(id),
+        support::triage::ctx("IR-9"),
+    );
+    r.run(&action).await
+}
+
+/// scale-to-zero journals the count before, sets 0; release puts the journaled count back and
+/// closes the record; a second scale-to-zero keeps the first count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_scaled_to_zero_and_back() {
+    use support::triage::{journal, target};
+    use watchfloor::triage::aws_ops::AwsOps;
+    use watchfloor::triage::{Action, AuditLog, TriageError, service_arn};
+
+    let emu = Emulator::start();
+    set_test_credentials();
+    let cfg = sdk(&emu, "us-east-1", None).await;
+    let (web, _) = ecs_fleet(&emu, &cfg).await;
+    let ecs_client = aws_sdk_ecs::Client::new(&cfg);
+    let ops = AwsOps::from_conf(&cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
+    let svc = service_arn("us-east-1", MAIN, "prod-web", "web");
+    let desired = || async {
+        ecs_client
+            .describe_services()
+            .cluster("prod-web")
+            .services("web")
+            .send()
+            .await
+            .unwrap()
+            .services()[0]
+            .desired_count()
+    };
+    let zero = Action::ScaleToZero {
+        cluster: "prod-web".into(),
+        service: "web".into(),
+        task: Some(web[0].clone()),
+    };
+    let restore = Action::RestoreService {
+        cluster: "prod-web".into(),
+        service: "web".into(),
+    };
+    assert_eq!(desired().await, 3);
+    let msg = run_on(&ops, &mut log, &svc, zero.clone())
+        .await
+        .expect("scale-to-zero");
+    assert!(msg.contains("release puts back 3"), "{msg}");
+    assert_eq!(desired().await, 0);
+    let j = journal(&log);
+    assert_eq!(j.scaled(&target(&svc).key()).map(|s| s.desired), Some(3));
+    // Run again at zero: the journal keeps the count from before the first.
+    run_on(&ops, &mut log, &svc, zero.clone())
+        .await
+        .expect("second scale-to-zero");
+    assert_eq!(
+        journal(&log).scaled(&target(&svc).key()).map(|s| s.desired),
+        Some(3)
+    );
+    // The task acted from is kept as evidence.
+    let id = web[0].rsplit('/').next().unwrap();
+    assert!(
+        dir.path()
+            .join("evidence/IR-9")
+            .join(format!("task-{id}.json"))
+            .exists()
+    );
+
+    let back = run_on(&ops, &mut log, &svc, restore.clone())
+        .await
+        .expect("restore");
+    assert!(back.contains("back to 3"), "{back}");
+    assert_eq!(desired().await, 3);
+    assert_eq!(
+        journal(&log).scaled(&target(&svc).key()),
+        None,
+        "record closed"
+    );
+    // Nothing left to restore: refused, nothing called.
+    let calls = emu
+        .requests()
+        .into_iter()
+        .filter(|q| q["action"] == "UpdateService")
+        .count();
+    let err = run_on(&ops, &mut log, &svc, restore).await.unwrap_err();
+    assert!(matches!(err, TriageError::Refused(_)), "{err}");
+    assert_eq!(
+        emu.requests()
+            .into_iter()
+            .filter(|q| q["action"] == "UpdateService")
+            .count(),
+        calls
+    );
+    assert_eq!(calls, 3, "0, 0 again, then 3");
+}

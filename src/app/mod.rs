@@ -352,7 +352,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             }
             // A fresh inventory replaces the console's final marks with what live data shows.
             if let Report::Data {
-                data: Data::Inventory { scope, .. },
+                data: Data::Inventory { scope, .. } | Data::Tasks { scope, .. },
                 ..
             } = &u
                 && let Some(ix) = state.fleet.find_scope(scope)

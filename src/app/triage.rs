@@ -96,6 +96,9 @@ impl Mark {
             Action::Release { .. } => "RELEASING",
             Action::Snapshot => "SNAPSHOTTING",
             Action::ArchiveFinding { .. } => "ARCHIVING",
+            Action::StopTask { .. } => "STOPPING",
+            Action::ScaleToZero { .. } => "SCALING TO 0",
+            Action::RestoreService { .. } => "RESTORING",
         })
     }
 
@@ -355,13 +358,6 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
         state.triage.notice = Some("no instance selected".into());
         return Vec::new();
     };
-    let Some(instance) = row.instance() else {
-        state.triage.notice = Some(
-            "an ECS task: the console has no task actions yet (stop it with `aws ecs stop-task`)"
-                .into(),
-        );
-        return Vec::new();
-    };
     let sd = &state.fleet.scopes[row.scope];
     if !sd.verified {
         state.triage.notice = Some(format!(
@@ -370,27 +366,62 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
         ));
         return Vec::new();
     }
-    let target = Target {
+    let mut target = Target {
         alias: sd.alias.clone(),
         account_id: sd.scope.account_id.clone(),
         region: sd.scope.region.clone(),
-        instance_id: instance.instance_id.clone(),
+        instance_id: row.id().to_string(),
     };
-    let name = instance.name.clone();
+    let name = row.subject.name();
     let scope = row.scope;
-    let finding = match &state.ui.screen {
-        Screen::Detail {
-            finding: Some(id), ..
-        } => state
-            .fleet
-            .findings_of(row)
-            .into_iter()
-            .find(|f| &f.id == id)
-            .map(|f| (f.id.clone(), f.kind.clone())),
-        _ => None,
-    };
+    // A task row: stop the task, or scale its service to zero and back.
+    if let Some(t) = row.task() {
+        let action = match (key, &t.service) {
+            (KeyAction::Stop, _) => Action::StopTask {
+                cluster: t.cluster.clone(),
+            },
+            (KeyAction::Quarantine, Some(svc)) => Action::ScaleToZero {
+                cluster: t.cluster.clone(),
+                service: svc.clone(),
+                task: Some(t.task_arn.clone()),
+            },
+            (KeyAction::Release, Some(svc)) => Action::RestoreService {
+                cluster: t.cluster.clone(),
+                service: svc.clone(),
+            },
+            (KeyAction::Quarantine | KeyAction::Release, None) => {
+                state.triage.notice = Some(
+                    "a standalone task has no service to scale: stop it (stop-task keeps its evidence)"
+                        .into(),
+                );
+                return Vec::new();
+            }
+            (KeyAction::ArchiveFinding, _) => match selected_finding(state, row) {
+                Some((finding_id, kind)) => Action::ArchiveFinding { finding_id, kind },
+                None => {
+                    state.triage.notice =
+                        Some("no finding selected (tab selects one): nothing to archive".into());
+                    return Vec::new();
+                }
+            },
+            _ => {
+                state.triage.notice = Some(
+                    "a task has no EBS volume to snapshot: stop-task keeps its description and task definition as evidence"
+                        .into(),
+                );
+                return Vec::new();
+            }
+        };
+        if let Action::ScaleToZero { service, .. } | Action::RestoreService { service, .. } =
+            &action
+        {
+            target.instance_id =
+                crate::triage::service_arn(&target.region, &target.account_id, &t.cluster, service);
+        }
+        return ask_case_then_open(state, action, target, name, scope);
+    }
     let action = match key {
-        KeyAction::ArchiveFinding => match finding {
+        KeyAction::ArchiveFinding => match selected_finding(state, row) {
             Some((finding_id, kind)) => Action::ArchiveFinding { finding_id, kind },
             None => {
                 state.triage.notice =
@@ -407,6 +438,32 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
         KeyAction::Release => Action::Release { from_tags: None },
         _ => Action::Snapshot,
     };
+    ask_case_then_open(state, action, target, name, scope)
+}
+
+/// The finding selected in the detail view (id and type), if any.
+fn selected_finding(state: &State, row: &super::Row) -> Option<(String, String)> {
+    match &state.ui.screen {
+        Screen::Detail {
+            finding: Some(id), ..
+        } => state
+            .fleet
+            .findings_of(row)
+            .into_iter()
+            .find(|f| &f.id == id)
+            .map(|f| (f.id.clone(), f.kind.clone())),
+        _ => None,
+    }
+}
+
+/// Opens the panel, asking for the case id first when the session has none.
+fn ask_case_then_open(
+    state: &mut State,
+    action: Action,
+    target: Target,
+    name: String,
+    scope: usize,
+) -> Vec<Command> {
     state.triage.notice = None;
     if state.triage.case_id.is_none() {
         state.triage.case_prompt = Some((String::new(), action, target, name, scope));
@@ -499,7 +556,7 @@ pub fn panel_key(state: &mut State, key: Key) -> Vec<Command> {
                         p.typed.pop();
                         false
                     }
-                    KeyCode::Enter => p.typed == p.target.instance_id,
+                    KeyCode::Enter => p.typed == p.action.typed_id(&p.target),
                     _ => false,
                 }
             } else {
@@ -578,11 +635,17 @@ pub fn on_event(state: &mut State, e: TriageEvent) {
                             .marks
                             .insert(key, Mark::Final("QUARANTINED".into()));
                     }
-                    (Ok(_), Action::Stop { .. }) => {
+                    (Ok(_), Action::Stop { .. } | Action::StopTask { .. }) => {
                         state
                             .triage
                             .marks
                             .insert(key, Mark::Final("STOPPING".into()));
+                    }
+                    (Ok(_), Action::ScaleToZero { .. }) => {
+                        state
+                            .triage
+                            .marks
+                            .insert(key, Mark::Final("SCALED TO 0".into()));
                     }
                     (Ok(_), _) => {
                         state.triage.marks.remove(&key);

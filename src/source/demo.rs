@@ -23,7 +23,9 @@ use crate::feed::{AccountInfo, Data, Feed, FeedError, Polled, Report};
 use crate::model::credits::{CreditMode, Credits, baseline_pct, is_burstable};
 use crate::model::image::Image;
 use crate::model::launch::{LaunchedBy, Launcher, beyond_history};
-use crate::model::task::{Cluster, Container, Service, Task, TaskDefinition, service_cpu_key};
+use crate::model::task::{
+    Cluster, Container, Service, Task, TaskDefinition, name_of, service_cpu_key,
+};
 use crate::source::aws::{cpu, ec2, ecs, findings, images};
 
 /// Simulated seconds between CPU samples.
@@ -184,6 +186,10 @@ pub struct Overrides {
     pub snapshots: Vec<DemoSnapshot>,
     /// Finding ids archived from the console.
     pub archived: std::collections::HashSet<String>,
+    /// Task ARN -> reason given to StopTask (a stopped task never runs again).
+    pub stopped_tasks: HashMap<String, String>,
+    /// (scope, cluster name, service name) -> desired count set by UpdateService.
+    pub service_desired: HashMap<(Scope, String, String), i32>,
     /// Counter for generated ids.
     pub serial: u64,
 }
@@ -1058,8 +1064,9 @@ credits: None,
         (instances, groups)
     }
 
-    /// Tasks of a scope running at simulated time `t`.
-    fn live_tasks<'a>(
+    /// Tasks of a scope started by simulated time `t`, stopped or not (GuardDuty keeps what it
+    /// found about a task once it stops).
+    fn started_tasks<'a>(
         &'a self,
         scope: &'a Scope,
         t: f64,
@@ -1069,11 +1076,34 @@ credits: None,
             .filter(move |d| &d.scope == scope && d.appears_at <= t)
     }
 
+    /// Tasks of a scope running at simulated time `t`, with triage changes applied: a stopped
+    /// task is gone, and a service whose desired count was changed runs its first tasks (in
+    /// simulation order) up to that count, so restoring the count brings the same tasks back.
+    fn running_tasks<'a>(&'a self, o: &Overrides, scope: &'a Scope, t: f64) -> Vec<&'a DemoTask> {
+        let mut kept: HashMap<(&str, &str), i32> = HashMap::new();
+        self.started_tasks(scope, t)
+            .filter(|d| !o.stopped_tasks.contains_key(&d.task.task_arn))
+            .filter(|d| {
+                let Some(service) = d.task.service.as_deref() else {
+                    return true;
+                };
+                let key = (scope.clone(), d.task.cluster.clone(), service.to_string());
+                let Some(&desired) = o.service_desired.get(&key) else {
+                    return true;
+                };
+                let n = kept.entry((&d.task.cluster, service)).or_default();
+                *n += 1;
+                *n <= desired
+            })
+            .collect()
+    }
+
     /// The awsvpc interfaces of a scope's running tasks at simulated time `t` (the EC2
     /// inventory's loose interfaces), with triage changes applied.
     pub fn task_interfaces_at(&self, scope: &Scope, t: f64) -> Vec<NetworkInterface> {
         let o = self.overrides.lock().unwrap_or_else(|e| e.into_inner());
-        self.live_tasks(scope, t)
+        self.running_tasks(&o, scope, t)
+            .into_iter()
             .filter_map(|d| d.eni.clone())
             .map(|mut n| {
                 if let Some(g) = o.eni_groups.get(&n.eni_id) {
@@ -1084,10 +1114,15 @@ credits: None,
             .collect()
     }
 
-    /// ECS inventory of a scope at simulated time `t`: running tasks, services (running
-    /// counts from their live tasks) and clusters.
+    /// ECS inventory of a scope at simulated time `t`: running tasks, services (desired counts
+    /// as triage set them, running counts from their live tasks) and clusters.
     pub fn ecs_at(&self, scope: &Scope, t: f64) -> (Vec<Task>, Vec<Service>, Vec<Cluster>) {
-        let tasks: Vec<Task> = self.live_tasks(scope, t).map(|d| d.task.clone()).collect();
+        let o = self.overrides.lock().unwrap_or_else(|e| e.into_inner());
+        let tasks: Vec<Task> = self
+            .running_tasks(&o, scope, t)
+            .into_iter()
+            .map(|d| d.task.clone())
+            .collect();
         let services = self
             .services
             .iter()
@@ -1095,7 +1130,11 @@ credits: None,
             .map(|s| Service {
                 cluster: s.cluster.into(),
                 name: s.name.into(),
-                desired: s.desired,
+                desired: o
+                    .service_desired
+                    .get(&(scope.clone(), s.cluster.into(), s.name.into()))
+                    .copied()
+                    .unwrap_or(s.desired),
                 running: tasks
                     .iter()
                     .filter(|k| k.cluster == s.cluster && k.service.as_deref() == Some(s.name))
@@ -1109,6 +1148,66 @@ credits: None,
             .map(|c| c.cluster.clone())
             .collect();
         (tasks, services, clusters)
+    }
+
+    /// A task of a scope's cluster (by ARN or id; the cluster by name or ARN) as DescribeTasks
+    /// shows it at simulated time `t`, with the reason it stopped when it no longer runs
+    /// (`last_status` `STOPPED`); None when it never started there.
+    pub fn task_at(
+        &self,
+        scope: &Scope,
+        cluster: &str,
+        task: &str,
+        t: f64,
+    ) -> Option<(Task, Option<String>)> {
+        let cluster = name_of(cluster);
+        let id = name_of(task);
+        let o = self.overrides.lock().unwrap_or_else(|e| e.into_inner());
+        let d = self.started_tasks(scope, t).find(|d| {
+            d.task.cluster == cluster && (d.task.task_arn == task || d.task.task_id() == id)
+        })?;
+        let mut out = d.task.clone();
+        let why = if let Some(reason) = o.stopped_tasks.get(&d.task.task_arn) {
+            Some(reason.clone())
+        } else if self
+            .running_tasks(&o, scope, t)
+            .iter()
+            .any(|r| r.task.task_arn == d.task.task_arn)
+        {
+            None
+        } else {
+            // Scaled in by its service.
+            Some(format!(
+                "Scaling activity initiated by (deployment {})",
+                d.task.started_by
+            ))
+        };
+        if why.is_some() {
+            out.last_status = "STOPPED".into();
+        }
+        Some((out, why))
+    }
+
+    /// A task of a scope that runs (or ran) task definition `family:revision` (a family alone:
+    /// its latest revision): its containers, launch type, size and definition say what the
+    /// revision holds. None for a revision the scope never ran.
+    pub fn task_of_definition(&self, scope: &Scope, definition: &str) -> Option<Task> {
+        let revision = |d: &DemoTask| {
+            d.task
+                .task_definition
+                .rsplit_once(':')
+                .and_then(|(_, r)| r.parse::<u32>().ok())
+                .unwrap_or(0)
+        };
+        let mut own = self.tasks.iter().filter(|d| &d.scope == scope);
+        if definition.contains(':') {
+            own.find(|d| d.task.task_definition == definition)
+                .map(|d| d.task.clone())
+        } else {
+            own.filter(|d| d.task.family() == definition)
+                .max_by_key(|d| revision(d))
+                .map(|d| d.task.clone())
+        }
     }
 
     /// True when the task's cluster has Container Insights (task-level CPU).
@@ -1276,13 +1375,15 @@ credits: None,
         let p = f64::from(CPU_PERIOD_SECS);
         let first = (from / p).floor() as i64 + 1;
         let last = (to / p).floor() as i64;
-        let stopped: Vec<String> = {
+        let (stopped, tasks): (Vec<String>, Vec<&DemoTask>) = {
             let o = self.overrides.lock().unwrap_or_else(|e| e.into_inner());
-            o.state
+            let stopped = o
+                .state
                 .iter()
                 .filter(|(_, s)| !s.is_live())
                 .map(|(id, _)| id.clone())
-                .collect()
+                .collect();
+            (stopped, self.running_tasks(&o, scope, to))
         };
         let series = |points| CpuSeries {
             period_secs: self.period_secs(),
@@ -1301,26 +1402,23 @@ credits: None,
             })
             .collect();
         // Task-level CPU where Container Insights is on.
-        out.extend(
-            self.live_tasks(scope, to)
-                .filter(|d| self.has_insights(d))
-                .map(|d| {
-                    let points = (first..=last)
-                        .map(|k| k as f64 * p)
-                        .filter(|ts| *ts >= d.appears_at)
-                        .map(|ts| (self.time_of(ts), Self::task_cpu_value(d, ts)))
-                        .collect();
-                    (d.task.task_arn.clone(), series(points))
-                }),
-        );
+        out.extend(tasks.iter().filter(|d| self.has_insights(d)).map(|d| {
+            let points = (first..=last)
+                .map(|k| k as f64 * p)
+                .filter(|ts| *ts >= d.appears_at)
+                .map(|ts| (self.time_of(ts), Self::task_cpu_value(d, ts)))
+                .collect();
+            (d.task.task_arn.clone(), series(points))
+        }));
         // Every service's CPUUtilization: the mean over the tasks it runs.
         for s in self
             .services
             .iter()
             .filter(|s| &s.scope == scope && s.appears_at <= to)
         {
-            let tasks: Vec<&DemoTask> = self
-                .live_tasks(scope, to)
+            let own: Vec<&DemoTask> = tasks
+                .iter()
+                .copied()
                 .filter(|d| {
                     d.task.cluster == s.cluster && d.task.service.as_deref() == Some(s.name)
                 })
@@ -1328,7 +1426,7 @@ credits: None,
             let points = (first..=last)
                 .map(|k| k as f64 * p)
                 .filter_map(|ts| {
-                    let v: Vec<f64> = tasks
+                    let v: Vec<f64> = own
                         .iter()
                         .filter(|d| ts >= d.appears_at)
                         .map(|d| Self::task_cpu_value(d, ts))
@@ -1360,7 +1458,7 @@ credits: None,
             }
         }
         // GuardDuty Runtime Monitoring findings name the task and its cluster.
-        for d in self.live_tasks(scope, t) {
+        for d in self.started_tasks(scope, t) {
             for (k, s) in d.findings.iter().enumerate().filter(|(_, s)| s.at <= t) {
                 out.push(Finding {
                     task_arn: Some(d.task.task_arn.clone()),

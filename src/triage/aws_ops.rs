@@ -1,4 +1,5 @@
-//! Triage operations over aws-sdk-ec2 (every mutating call takes DryRun).
+//! Triage operations over aws-sdk-ec2 (every mutating call takes DryRun) and aws-sdk-ecs (no
+//! DryRun there); ECS answers kept as evidence are captured as AWS wrote them.
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::operation::RequestId;
@@ -8,7 +9,7 @@ use aws_sdk_ec2::types::{
     ResourceType, Tag, TagSpecification, UserIdGroupPair,
 };
 
-use super::{Direction, Facts, GroupInfo, OpResult, Ops, Volume};
+use super::{Direction, Facts, GroupInfo, OpResult, Ops, ServiceCounts, TaskFacts, Volume};
 use crate::aws::convert::flatten_permission;
 use crate::aws::error::describe;
 use crate::aws::{AwsError, ErrorKind};
@@ -25,6 +26,8 @@ pub struct AwsOps {
     pub guardduty: aws_sdk_guardduty::Client,
     /// STS (the account is checked right before every run).
     pub sts: aws_sdk_sts::Client,
+    /// The regional ECS client (stop-task, scale-to-zero).
+    pub ecs: aws_sdk_ecs::Client,
 }
 
 impl AwsOps {
@@ -35,6 +38,7 @@ impl AwsOps {
             autoscaling: aws_sdk_autoscaling::Client::new(sdk),
             guardduty: aws_sdk_guardduty::Client::new(sdk),
             sts: aws_sdk_sts::Client::new(sdk),
+            ecs: aws_sdk_ecs::Client::new(sdk),
         }
     }
 
@@ -46,6 +50,44 @@ impl AwsOps {
             .region(aws_config::Region::new(region.to_string()))
             .build();
         Self::from_conf(&sdk)
+    }
+}
+
+/// Keeps the body of the answer an ECS call got, as AWS wrote it (evidence is the record, not
+/// watchfloor's reading of it).
+#[derive(Debug, Clone, Default)]
+struct RawAnswer(std::sync::Arc<std::sync::Mutex<Option<Vec<u8>>>>);
+
+impl aws_sdk_ecs::config::Intercept for RawAnswer {
+    fn name(&self) -> &'static str {
+        "watchfloor-raw-answer"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &aws_sdk_ecs::config::interceptors::AfterDeserializationInterceptorContextRef<'_>,
+        _: &aws_sdk_ecs::config::RuntimeComponents,
+        _: &mut aws_sdk_ecs::config::ConfigBag,
+    ) -> Result<(), aws_sdk_ecs::error::BoxError> {
+        if let Some(b) = context.response().body().bytes()
+            && let Ok(mut slot) = self.0.lock()
+        {
+            *slot = Some(b.to_vec());
+        }
+        Ok(())
+    }
+}
+
+impl RawAnswer {
+    /// The captured answer, byte for byte (ECS answers in UTF-8 JSON).
+    fn text(&self) -> String {
+        let raw = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|s| s.clone())
+            .unwrap_or_default();
+        String::from_utf8_lossy(&raw).into_owned()
     }
 }
 
@@ -511,6 +553,94 @@ impl Ops for AwsOps {
             .send()
             .await
             .map_err(|e| describe("StopInstances", &e))?;
+        Ok(out.request_id().map(str::to_string))
+    }
+
+    async fn describe_task(
+        &self,
+        cluster: &str,
+        task: &str,
+    ) -> Result<Option<TaskFacts>, AwsError> {
+        let raw = RawAnswer::default();
+        let out = self
+            .ecs
+            .describe_tasks()
+            .cluster(cluster)
+            .tasks(task)
+            .customize()
+            .interceptor(raw.clone())
+            .send()
+            .await
+            .map_err(|e| describe("DescribeTasks", &e))?;
+        Ok(out.tasks().first().map(|t| TaskFacts {
+            last_status: t.last_status().unwrap_or_default().to_string(),
+            task_definition_arn: t.task_definition_arn().unwrap_or_default().to_string(),
+            group: t.group().map(str::to_string),
+            json: raw.text(),
+        }))
+    }
+
+    async fn task_definition_json(&self, task_definition: &str) -> Result<String, AwsError> {
+        let raw = RawAnswer::default();
+        self.ecs
+            .describe_task_definition()
+            .task_definition(task_definition)
+            .customize()
+            .interceptor(raw.clone())
+            .send()
+            .await
+            .map_err(|e| describe("DescribeTaskDefinition", &e))?;
+        Ok(raw.text())
+    }
+
+    async fn stop_task(&self, cluster: &str, task: &str, reason: &str) -> OpResult {
+        use aws_sdk_ecs::operation::RequestId as _;
+        let out = self
+            .ecs
+            .stop_task()
+            .cluster(cluster)
+            .task(task)
+            .reason(reason)
+            .send()
+            .await
+            .map_err(|e| describe("StopTask", &e))?;
+        Ok(out.request_id().map(str::to_string))
+    }
+
+    async fn service_counts(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Option<ServiceCounts>, AwsError> {
+        let out = self
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await
+            .map_err(|e| describe("DescribeServices", &e))?;
+        Ok(out
+            .services()
+            .iter()
+            .find(|s| s.status() != Some("INACTIVE"))
+            .map(|s| ServiceCounts {
+                desired: s.desired_count(),
+                running: s.running_count(),
+            }))
+    }
+
+    async fn set_service_desired(&self, cluster: &str, service: &str, desired: i32) -> OpResult {
+        use aws_sdk_ecs::operation::RequestId as _;
+        let out = self
+            .ecs
+            .update_service()
+            .cluster(cluster)
+            .service(service)
+            .desired_count(desired)
+            .send()
+            .await
+            .map_err(|e| describe("UpdateService", &e))?;
         Ok(out.request_id().map(str::to_string))
     }
 

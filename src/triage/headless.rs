@@ -42,8 +42,9 @@ pub fn print_audit(cli: &Cli) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// `watchfloor triage ACTION --account A --region R --instance I --case C`, and
-/// `watchfloor triage resume`.
+/// `watchfloor triage ACTION --account A --region R --instance I --case C`, the ECS actions
+/// (`stop-task --task ARN`, `scale-to-zero --cluster C --service S`, `release --cluster C
+/// --service S`), and `watchfloor triage resume`.
 pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<Outcome> {
     let config = cli.load_config()?;
     if cli.read_only || config.settings.read_only {
@@ -57,11 +58,19 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<Outcome> {
     let case = cli.case.clone().filter(|c| !c.trim().is_empty()).context(
         "a case id is required: --case ID (stamped on every tag, snapshot and audit record)",
     )?;
-    let (Some(account), Some(region), Some(instance)) =
-        (&args.account, &args.region, &args.instance)
-    else {
-        bail!("--account, --region and --instance are required for this action");
+    let (Some(account), Some(region)) = (&args.account, &args.region) else {
+        bail!("--account and --region are required for this action");
     };
+    let ecs = match args.action {
+        TriageKind::StopTask | TriageKind::ScaleToZero => true,
+        TriageKind::Release => args.service.is_some(),
+        _ => false,
+    };
+    if !ecs && args.instance.is_none() {
+        bail!(
+            "--instance is required for this action (release of a scaled-down service takes --cluster and --service)"
+        );
+    }
     let acct_cfg = config
         .accounts
         .iter()
@@ -93,43 +102,52 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<Outcome> {
     let ops = AwsOps::for_region(&acct, region);
     let path = audit_path(cli)?;
     let (mut audit, mut journal) = open_files(&path)?;
-    let action = match args.action {
-        TriageKind::Stop => Action::Stop {
-            force: args.force,
-            hibernate: args.hibernate,
-            clear_stop_protection: args.clear_stop_protection,
-        },
-        TriageKind::Quarantine => Action::Quarantine,
-        TriageKind::Release => Action::Release { from_tags: None },
-        TriageKind::Snapshot | TriageKind::Resume => Action::Snapshot,
-    };
+    let (action, id) = ecs_action(args, region, &acct.account_id)?.unwrap_or_else(|| {
+        let instance = args.instance.clone().unwrap_or_default();
+        let action = match args.action {
+            TriageKind::Stop => Action::Stop {
+                force: args.force,
+                hibernate: args.hibernate,
+                clear_stop_protection: args.clear_stop_protection,
+            },
+            TriageKind::Quarantine => Action::Quarantine,
+            TriageKind::Release => Action::Release { from_tags: None },
+            _ => Action::Snapshot,
+        };
+        (action, instance)
+    });
     let ctx = context(&config, case, acct.identity_arn.clone());
     let target = Target {
         alias: acct.alias.clone(),
         account_id: acct.account_id.clone(),
         region: region.clone(),
-        instance_id: instance.clone(),
+        instance_id: id.clone(),
     };
-    let facts = ops
-        .describe(instance)
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-    let name = facts
-        .tags
-        .get("Name")
-        .cloned()
-        .unwrap_or_else(|| "(no name)".into());
+    let name = if action.is_ecs() {
+        String::new()
+    } else {
+        let facts = ops
+            .describe(&id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        facts
+            .tags
+            .get("Name")
+            .cloned()
+            .unwrap_or_else(|| "(no name)".into())
+    };
     let mut runner = Runner::new(&ops, &mut audit, &mut journal, target, ctx.clone());
     let mut err = std::io::stderr().lock();
     writeln!(
         err,
-        "{} {} on account {} ({}) region {} — instance {} {}, case {}, as {}",
+        "{} {} on account {} ({}) region {} — {} {} {}, case {}, as {}",
         action.name().to_uppercase(),
         if cli.dry_run { "(dry run)" } else { "" },
         escape_controls(&acct.alias),
         acct.account_id,
         escape_controls(region),
-        escape_controls(instance),
+        action.target_noun(),
+        escape_controls(&id),
         escape_controls(&name),
         escape_controls(&ctx.case_id),
         escape_controls(&ctx.operator)
@@ -178,15 +196,22 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Failed);
     }
     if !args.yes || preview.typed_confirmation {
+        let typed = preview.action.typed_id(&runner.target).to_string();
         write!(
             err,
-            "Type the instance id ({}) to confirm: ",
-            escape_controls(instance)
+            "Type the {} {} ({}) to confirm: ",
+            action.target_noun(),
+            if action.target_noun() == "service" {
+                "name"
+            } else {
+                "id"
+            },
+            escape_controls(&typed)
         )?;
         err.flush()?;
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
-        if line.trim() != instance {
+        if line.trim() != typed {
             writeln!(err, "watchfloor: not confirmed; nothing was changed")?;
             return Ok(Outcome::Failed);
         }
@@ -204,6 +229,64 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<Outcome> {
     }
     let result = runner.run(&preview.action).await;
     report(&runner.progress, result, &path)
+}
+
+/// The ECS action and its target (task ARN, or service ARN) the arguments ask for; None for
+/// an instance action.
+fn ecs_action(
+    args: &TriageArgs,
+    region: &str,
+    account_id: &str,
+) -> anyhow::Result<Option<(Action, String)>> {
+    let service = |args: &TriageArgs| -> anyhow::Result<(String, String)> {
+        match (&args.cluster, &args.service) {
+            (Some(c), Some(s)) => Ok((c.clone(), s.clone())),
+            _ => bail!("--cluster and --service are required for this action"),
+        }
+    };
+    Ok(match args.action {
+        TriageKind::StopTask => {
+            let task = args.task.clone().context("--task ARN is required")?;
+            // A task ARN of the long format names its cluster: arn:...:task/CLUSTER/ID.
+            let named = task
+                .split_once(":task/")
+                .and_then(|(_, rest)| rest.split_once('/'))
+                .map(|(c, _)| c.to_string());
+            let cluster = match (&args.cluster, named) {
+                (Some(c), Some(n)) if *c != n => {
+                    bail!("--cluster {c} does not match the cluster the task ARN names ({n})")
+                }
+                (Some(c), _) => c.clone(),
+                (None, Some(n)) => n,
+                (None, None) => bail!("--cluster is required: the task ARN does not name one"),
+            };
+            Some((Action::StopTask { cluster }, task))
+        }
+        TriageKind::ScaleToZero => {
+            let (cluster, svc) = service(args)?;
+            let arn = super::service_arn(region, account_id, &cluster, &svc);
+            Some((
+                Action::ScaleToZero {
+                    cluster,
+                    service: svc,
+                    task: None,
+                },
+                arn,
+            ))
+        }
+        TriageKind::Release if args.service.is_some() => {
+            let (cluster, svc) = service(args)?;
+            let arn = super::service_arn(region, account_id, &cluster, &svc);
+            Some((
+                Action::RestoreService {
+                    cluster,
+                    service: svc,
+                },
+                arn,
+            ))
+        }
+        _ => None,
+    })
 }
 
 /// Prints progress and the outcome; a terminal that went away meanwhile is no error (the

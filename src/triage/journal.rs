@@ -11,14 +11,14 @@ use serde::{Deserialize, Serialize};
 
 use super::jsonl::JsonlFile;
 
-/// Which instance a journal entry is about.
+/// Which instance (or ECS service) a journal entry is about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Key {
     /// Verified account id.
     pub account_id: String,
     /// Region.
     pub region: String,
-    /// Instance id.
+    /// Instance id (the service ARN for a scale-to-zero).
     pub instance_id: String,
 }
 
@@ -64,6 +64,24 @@ pub enum Event {
         /// True when nothing recorded is left to restore: the quarantine is closed.
         complete: bool,
     },
+    /// About to scale an ECS service to zero: its desired count before, for release.
+    ScaledDown {
+        /// Desired task count before.
+        desired: i32,
+    },
+    /// The service's recorded desired count was put back: the scale-to-zero is closed.
+    ScaleRestored,
+}
+
+/// A scale-to-zero as the journal knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scaled {
+    /// Case id it was done under.
+    pub case: String,
+    /// When.
+    pub started: DateTime<Utc>,
+    /// Desired task count before (what release restores).
+    pub desired: i32,
 }
 
 /// One line of the journal.
@@ -124,6 +142,7 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 pub struct Journal {
     file: JsonlFile,
     open: BTreeMap<Key, Quarantine>,
+    scaled: BTreeMap<Key, Scaled>,
 }
 
 impl Journal {
@@ -140,6 +159,7 @@ impl Journal {
         let mut j = Journal {
             file,
             open: BTreeMap::new(),
+            scaled: BTreeMap::new(),
         };
         for e in entries {
             j.apply(e);
@@ -152,6 +172,7 @@ impl Journal {
     pub fn reload(&mut self) -> std::io::Result<()> {
         let (entries, _) = JsonlFile::read::<Entry>(self.file.path())?;
         self.open.clear();
+        self.scaled.clear();
         for e in entries {
             self.apply(e);
         }
@@ -226,6 +247,18 @@ impl Journal {
                     q.isolated = true;
                 }
             }
+            // The first record of an open scale-to-zero keeps the count from before it: a
+            // second one (run again on a service already at zero) would record 0.
+            Event::ScaledDown { desired } => {
+                self.scaled.entry(e.key).or_insert(Scaled {
+                    case: e.case,
+                    started: e.time,
+                    desired,
+                });
+            }
+            Event::ScaleRestored => {
+                self.scaled.remove(&e.key);
+            }
             Event::Restored { enis, complete } => {
                 if complete {
                     self.open.remove(&e.key);
@@ -249,6 +282,11 @@ impl Journal {
         self.file.append(&e)?;
         self.apply(e);
         Ok(())
+    }
+
+    /// The open scale-to-zero of a service, if the journal has one.
+    pub fn scaled(&self, key: &Key) -> Option<&Scaled> {
+        self.scaled.get(key)
     }
 
     /// The open quarantine of an instance, if the journal has one.

@@ -11,6 +11,7 @@ mod archive;
 pub mod audit;
 pub mod aws_ops;
 pub mod demo_ops;
+mod ecs;
 pub mod executor;
 mod facts;
 pub mod headless;
@@ -33,7 +34,7 @@ use crate::aws::ErrorKind;
 pub use audit::{AuditLog, Phase, Record};
 pub use facts::{Facts, Volume, original_tags};
 pub use journal::{Journal, Key};
-pub use ops::{Direction, GroupInfo, OpResult, Ops};
+pub use ops::{Direction, GroupInfo, OpResult, Ops, ServiceCounts, TaskFacts};
 pub use runner::Runner;
 pub use step::{Step, StepOutcome};
 pub use verdict::{Check, Preview, Verdict};
@@ -99,6 +100,30 @@ pub enum Action {
         /// Finding type (shown in the panel).
         kind: String,
     },
+    /// ECS StopTask (the target is the task ARN), the case id in the reason; the task and its
+    /// task definition are written to the case's evidence folder first.
+    StopTask {
+        /// Cluster name.
+        cluster: String,
+    },
+    /// ECS UpdateService desiredCount=0 (the target is the service ARN), the count before
+    /// recorded in the journal first; `task`'s evidence written first when given.
+    ScaleToZero {
+        /// Cluster name.
+        cluster: String,
+        /// Service name.
+        service: String,
+        /// The task the operator acted from (its evidence is kept), if any.
+        task: Option<String>,
+    },
+    /// Puts back the desired count the journal recorded at scale-to-zero (the target is the
+    /// service ARN).
+    RestoreService {
+        /// Cluster name.
+        cluster: String,
+        /// Service name.
+        service: String,
+    },
 }
 
 impl Action {
@@ -110,11 +135,48 @@ impl Action {
             Action::Release { .. } => "release",
             Action::Snapshot => "snapshot",
             Action::ArchiveFinding { .. } => "archive-finding",
+            Action::StopTask { .. } => "stop-task",
+            Action::ScaleToZero { .. } => "scale-to-zero",
+            Action::RestoreService { .. } => "restore-service",
+        }
+    }
+
+    /// True for the ECS actions (their target is a task or service ARN, not an instance).
+    pub fn is_ecs(&self) -> bool {
+        matches!(
+            self,
+            Action::StopTask { .. } | Action::ScaleToZero { .. } | Action::RestoreService { .. }
+        )
+    }
+}
+
+impl Action {
+    /// What the target is: `instance`, `task` or `service`.
+    pub fn target_noun(&self) -> &'static str {
+        match self {
+            Action::StopTask { .. } => "task",
+            Action::ScaleToZero { .. } | Action::RestoreService { .. } => "service",
+            _ => "instance",
+        }
+    }
+
+    /// What the operator types to confirm the action on `target`: the instance id, the task id
+    /// (an ARN is too long to type) or the service name.
+    pub fn typed_id<'t>(&self, target: &'t Target) -> &'t str {
+        if self.is_ecs() {
+            crate::model::task::name_of(&target.instance_id)
+        } else {
+            &target.instance_id
         }
     }
 }
 
-/// The instance acted on, named as the operator saw it.
+/// The ARN of an ECS service, the target of scale-to-zero and restore-service.
+pub fn service_arn(region: &str, account_id: &str, cluster: &str, service: &str) -> String {
+    format!("arn:aws:ecs:{region}:{account_id}:service/{cluster}/{service}")
+}
+
+/// The instance (or ECS task or service) acted on, named as the operator saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     /// Account alias.
@@ -123,7 +185,8 @@ pub struct Target {
     pub account_id: String,
     /// Region.
     pub region: String,
-    /// Instance id.
+    /// Instance id; the task ARN of stop-task, the service ARN of scale-to-zero and
+    /// restore-service.
     pub instance_id: String,
 }
 

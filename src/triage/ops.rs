@@ -1,5 +1,6 @@
-//! The EC2 operations triage needs (`Ops`), implemented over the AWS SDK and the demo fleet,
-//! with the group shape (`GroupInfo`) and rule direction (`Direction`) they speak in.
+//! The EC2 and ECS operations triage needs (`Ops`), implemented over the AWS SDK and the demo
+//! fleet, with the group shape (`GroupInfo`), rule direction (`Direction`) and ECS facts
+//! (`TaskFacts`, `ServiceCounts`) they speak in.
 
 use std::future::Future;
 
@@ -45,7 +46,30 @@ impl Direction {
 /// Result of a mutating call: the request id, when the service returned one.
 pub type OpResult = Result<Option<String>, AwsError>;
 
-/// The EC2 operations triage needs; implemented over the AWS SDK and over the demo fleet.
+/// What DescribeTasks says of an ECS task right now, with the answer as AWS wrote it (kept as
+/// evidence).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskFacts {
+    /// `RUNNING`, `STOPPED`, ...
+    pub last_status: String,
+    /// Its task definition's ARN.
+    pub task_definition_arn: String,
+    /// Its group (`service:NAME` for a service's task).
+    pub group: Option<String>,
+    /// The DescribeTasks answer, as JSON.
+    pub json: String,
+}
+
+/// What DescribeServices says of an ECS service right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceCounts {
+    /// Desired task count.
+    pub desired: i32,
+    /// Running task count.
+    pub running: i32,
+}
+
+/// The EC2 and ECS operations triage needs; implemented over the AWS SDK and over the demo fleet.
 pub trait Ops: Send + Sync {
     /// The account id the credentials act in (STS GetCallerIdentity).
     fn caller_account(&self) -> impl Future<Output = Result<String, AwsError>> + Send;
@@ -153,6 +177,37 @@ pub trait Ops: Send + Sync {
     ) -> impl Future<Output = OpResult> + Send;
     /// Archives a GuardDuty finding (the region's detector).
     fn archive_finding(&self, finding_id: &str) -> impl Future<Output = OpResult> + Send;
+    /// DescribeTasks of one task (None: ECS does not know it).
+    fn describe_task(
+        &self,
+        cluster: &str,
+        task: &str,
+    ) -> impl Future<Output = Result<Option<TaskFacts>, AwsError>> + Send;
+    /// DescribeTaskDefinition, as JSON (evidence).
+    fn task_definition_json(
+        &self,
+        task_definition: &str,
+    ) -> impl Future<Output = Result<String, AwsError>> + Send;
+    /// StopTask with a reason (ECS has no DryRun).
+    fn stop_task(
+        &self,
+        cluster: &str,
+        task: &str,
+        reason: &str,
+    ) -> impl Future<Output = OpResult> + Send;
+    /// DescribeServices of one service (None: ECS does not know it, or it is inactive).
+    fn service_counts(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> impl Future<Output = Result<Option<ServiceCounts>, AwsError>> + Send;
+    /// UpdateService desiredCount (ECS has no DryRun).
+    fn set_service_desired(
+        &self,
+        cluster: &str,
+        service: &str,
+        desired: i32,
+    ) -> impl Future<Output = OpResult> + Send;
     /// CreateSnapshot with tags; returns the snapshot id.
     fn snapshot_volume(
         &self,

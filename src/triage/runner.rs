@@ -1,6 +1,7 @@
-//! The runner: one action on one instance, every step written to the audit log before and
-//! after its call, the account verified first, one run at a time per instance. It dispatches
-//! to the action files (`stop`, `quarantine`, `release`, `snapshot`, `archive`).
+//! The runner: one action on one instance (or ECS task or service), every step written to the
+//! audit log before and after its call, the account verified first, one run at a time per
+//! target. It dispatches to the action files (`stop`, `quarantine`, `release`, `snapshot`,
+//! `archive`, `ecs`).
 
 use std::future::Future;
 
@@ -308,7 +309,13 @@ impl<'a, O: Ops> Runner<'a, O> {
 
     /// The plan and every DryRun check of an action, with its verdicts recorded.
     pub async fn preview(&mut self, action: &Action) -> Result<Preview, TriageError> {
-        let f = self.facts().await?;
+        // The ECS actions read their task or service themselves; archiving a finding needs
+        // nothing of the instance (the finding may be about a task).
+        let f = if action.is_ecs() || matches!(action, Action::ArchiveFinding { .. }) {
+            Facts::default()
+        } else {
+            self.facts().await?
+        };
         let mut p = Preview {
             plan: Vec::new(),
             checks: Vec::new(),
@@ -330,6 +337,14 @@ impl<'a, O: Ops> Runner<'a, O> {
                 preview_archive(&mut p, finding_id, kind);
             }
             Action::Snapshot => self.preview_snapshot(&f, &mut p).await,
+            Action::StopTask { cluster } => self.preview_stop_task(&mut p, cluster).await?,
+            Action::ScaleToZero {
+                cluster, service, ..
+            } => self.preview_scale_to_zero(&mut p, cluster, service).await?,
+            Action::RestoreService { cluster, service } => {
+                self.preview_restore_service(&mut p, cluster, service)
+                    .await?;
+            }
         }
         for c in &p.checks {
             self.record(
@@ -414,6 +429,15 @@ impl<'a, O: Ops> Runner<'a, O> {
             Action::Snapshot => self.snapshot().await,
             Action::ArchiveFinding { finding_id, kind } => {
                 self.archive_finding(finding_id, kind).await
+            }
+            Action::StopTask { cluster } => self.stop_task(cluster).await,
+            Action::ScaleToZero {
+                cluster,
+                service,
+                task,
+            } => self.scale_to_zero(cluster, service, task.as_deref()).await,
+            Action::RestoreService { cluster, service } => {
+                self.restore_service(cluster, service).await
             }
         }
     }

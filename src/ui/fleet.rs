@@ -330,6 +330,19 @@ fn mark_of(state: &State, row: &Row) -> Option<String> {
     if let Some(m) = state.triage.marks.get(&(row.scope, row.id().to_string())) {
         return Some(m.to_string());
     }
+    // A scale-to-zero is marked on every task of its service.
+    if let Some(t) = row.task()
+        && let Some(svc) = &t.service
+    {
+        let sd = &state.fleet.scopes[row.scope];
+        let arn =
+            crate::triage::service_arn(&sd.scope.region, &sd.scope.account_id, &t.cluster, svc);
+        return state
+            .triage
+            .marks
+            .get(&(row.scope, arn))
+            .map(ToString::to_string);
+    }
     let instance = row.instance()?;
     let groups = &state.fleet.scopes[row.scope].groups;
     let on_allow_all = instance.interfaces.iter().any(|n| {
