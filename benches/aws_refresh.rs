@@ -529,7 +529,8 @@ async fn seed_ecs(
                 .build()?,
         )
         .build();
-    ecs.create_service()
+    let deployment = ecs
+        .create_service()
         .cluster("web")
         .service_name("web")
         .task_definition("web")
@@ -538,7 +539,12 @@ async fn seed_ecs(
         .network_configuration(net.clone())
         .send()
         .await
-        .context("CreateService")?;
+        .context("CreateService")?
+        .service()
+        .and_then(|s| s.deployments().first())
+        .and_then(|d| d.id())
+        .ok_or_else(|| anyhow!("CreateService gave no deployment id"))?
+        .to_string();
     let mut left = tasks;
     while left > 0 {
         let n = left.min(10);
@@ -547,7 +553,7 @@ async fn seed_ecs(
             .task_definition("web")
             .count(n as i32)
             .group("service:web")
-            .started_by("ecs-svc/1")
+            .started_by(&deployment)
             .launch_type(LaunchType::Fargate)
             .network_configuration(net.clone())
             .send()

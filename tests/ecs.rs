@@ -30,6 +30,15 @@ async fn subnet(ec2: &aws_sdk_ec2::Client) -> String {
         .to_string()
 }
 
+/// The id of the deployment CreateService started: what a service's scheduler puts in its
+/// tasks' `startedBy`.
+fn deployment(out: aws_sdk_ecs::operation::create_service::CreateServiceOutput) -> String {
+    out.service().unwrap().deployments()[0]
+        .id()
+        .unwrap()
+        .to_string()
+}
+
 /// moto moves a task one state further (RUNNING -> DEACTIVATING -> ...) each time it is
 /// described; hold tasks where they are, as AWS does until something stops them.
 fn hold_tasks(emu: &Emulator) {
@@ -108,18 +117,21 @@ async fn clusters_services_and_tasks_paged() {
             )
             .build()
     };
-    // Twelve tasks of a service (moto's services start none: run them as the scheduler would).
-    ecs_client
-        .create_service()
-        .cluster("prod-web")
-        .service_name("web")
-        .task_definition("web")
-        .desired_count(12)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(net())
-        .send()
-        .await
-        .unwrap();
+    // Twelve tasks of a service (moto's services start none: run them as the scheduler would,
+    // started by the service's deployment).
+    let started_by = deployment(
+        ecs_client
+            .create_service()
+            .cluster("prod-web")
+            .service_name("web")
+            .task_definition("web")
+            .desired_count(12)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(net())
+            .send()
+            .await
+            .unwrap(),
+    );
     // In two calls, as a scheduler would start them.
     for count in [10, 2] {
         ecs_client
@@ -128,7 +140,7 @@ async fn clusters_services_and_tasks_paged() {
             .task_definition("web")
             .count(count)
             .group("service:web")
-            .started_by("ecs-svc/1234567890")
+            .started_by(&started_by)
             .launch_type(LaunchType::Fargate)
             .network_configuration(net())
             .send()
@@ -160,7 +172,7 @@ async fn clusters_services_and_tasks_paged() {
     assert!(web.iter().all(|t| t.service.as_deref() == Some("web")
         && t.task_definition == "web:1"
         && t.launch_type == "FARGATE"
-        && t.started_by.starts_with("ecs-svc/")));
+        && t.started_by == started_by));
     let rogue = inv
         .tasks
         .iter()
@@ -339,7 +351,7 @@ async fn task_rows_with_exposure_cpu_findings_and_flags() {
         .settings(
             aws_sdk_ecs::types::ClusterSetting::builder()
                 .name(aws_sdk_ecs::types::ClusterSettingName::ContainerInsights)
-                .value("enabled")
+                .value("enhanced")
                 .build(),
         )
         .send()
@@ -396,20 +408,22 @@ async fn task_rows_with_exposure_cpu_findings_and_flags() {
             )
             .build()
     };
-    let run = |cluster: &str, def: &str, group: Option<&str>, sg: &str| {
+    // (group, startedBy) of a task: its service's deployment, or whatever an attacker wrote.
+    let run = |cluster: &str, def: &str, group: Option<(&str, &str)>, sg: &str| {
         let mut req = ecs_client
             .run_task()
             .cluster(cluster)
             .task_definition(def)
             .launch_type(LaunchType::Fargate)
             .network_configuration(net(sg));
-        if let Some(g) = group {
-            req = req.group(g).started_by("ecs-svc/1234567890");
+        if let Some((g, by)) = group {
+            req = req.group(g).started_by(by);
         }
         req.send()
     };
+    let mut deployments = std::collections::HashMap::new();
     for (cluster, svc, def) in [("prod-web", "web", "web"), ("batch", "agent", "agent")] {
-        ecs_client
+        let out = ecs_client
             .create_service()
             .cluster(cluster)
             .service_name(svc)
@@ -420,17 +434,38 @@ async fn task_rows_with_exposure_cpu_findings_and_flags() {
             .send()
             .await
             .unwrap();
+        deployments.insert(svc, deployment(out));
     }
     let mut web_tasks = Vec::new();
     for _ in 0..2 {
-        let out = run("prod-web", "web", Some("service:web"), &internal)
-            .await
-            .unwrap();
-        web_tasks.push(out.tasks()[0].task_arn().unwrap().to_string());
-    }
-    run("batch", "agent", Some("service:agent"), &internal)
+        let out = run(
+            "prod-web",
+            "web",
+            Some(("service:web", &deployments["web"])),
+            &internal,
+        )
         .await
         .unwrap();
+        web_tasks.push(out.tasks()[0].task_arn().unwrap().to_string());
+    }
+    run(
+        "batch",
+        "agent",
+        Some(("service:agent", &deployments["agent"])),
+        &internal,
+    )
+    .await
+    .unwrap();
+    // A miner that claims to be the agent service's (RunTask --group service:agent).
+    let forged = run(
+        "batch",
+        "metrics-agent",
+        Some(("service:agent", "ecs-svc/1234567890")),
+        &internal,
+    )
+    .await
+    .unwrap();
+    let forged_arn = forged.tasks()[0].task_arn().unwrap().to_string();
     let rogue = run("batch", "metrics-agent", None, &stratum).await.unwrap();
     let rogue = rogue.tasks()[0].clone();
     let rogue_arn = rogue.task_arn().unwrap().to_string();
@@ -504,7 +539,22 @@ async fn task_rows_with_exposure_cpu_findings_and_flags() {
             .find(|r| r.id() == arn)
             .unwrap_or_else(|| panic!("no row {arn}"))
     };
-    assert_eq!(s.fleet.totals.tasks, 4, "two web, one agent, the miner");
+    assert_eq!(
+        s.fleet.totals.tasks, 5,
+        "two web, one agent, the miner, the forged one"
+    );
+    // A forged service claim is not believed: standalone, flagged, no service CPU.
+    let f = row(&forged_arn);
+    let ft = f.task().unwrap();
+    assert_eq!(ft.service, None);
+    assert_eq!(ft.claimed_service.as_deref(), Some("agent"));
+    assert!(f.flags.has(Flag::StandaloneTask) && f.flags.has(Flag::ForgedService));
+    assert_eq!(f.cpu_source, CpuSource::Unknown, "not the agent's CPU");
+    assert!(
+        f.risk.reasons.iter().any(|r| r.why.contains("forged")),
+        "{:?}",
+        f.risk.reasons
+    );
     let miner = row(&rogue_arn);
     let t = miner.task().unwrap();
     assert_eq!(t.service, None);
@@ -529,7 +579,9 @@ async fn task_rows_with_exposure_cpu_findings_and_flags() {
         "{reasons:?}"
     );
     assert!(
-        reasons.iter().any(|r| r.contains("public registry")),
+        reasons
+            .iter()
+            .any(|r| r.contains("image from outside the account")),
         "{reasons:?}"
     );
     assert!(
@@ -579,13 +631,13 @@ async fn task_rows_with_exposure_cpu_findings_and_flags() {
         &mut s,
         Msg::Key(watchfloor::keymap::Key::parse("enter").unwrap()),
     );
-    assert_eq!(s.view.len(), 4);
+    assert_eq!(s.view.len(), 5);
     assert!(s.view.iter().all(|i| s.fleet.rows[*i].task().is_some()));
     // The snapshot's tasks[].
     let snap = watchfloor::snapshot::build(&s.fleet, "aws", chrono::Utc::now());
     let json = serde_json::to_value(&snap).unwrap();
     let tasks = json["tasks"].as_array().unwrap();
-    assert_eq!(tasks.len(), 4);
+    assert_eq!(tasks.len(), 5);
     let m = tasks
         .iter()
         .find(|t| t["task_arn"] == rogue_arn.as_str())
@@ -666,24 +718,26 @@ async fn ecs_fleet(emu: &Emulator, cfg: &aws_config::SdkConfig) -> (Vec<String>,
                 .unwrap(),
         )
         .build();
-    ecs_client
-        .create_service()
-        .cluster("prod-web")
-        .service_name("web")
-        .task_definition("web")
-        .desired_count(3)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(net.clone())
-        .send()
-        .await
-        .unwrap();
+    let started_by = deployment(
+        ecs_client
+            .create_service()
+            .cluster("prod-web")
+            .service_name("web")
+            .task_definition("web")
+            .desired_count(3)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(net.clone())
+            .send()
+            .await
+            .unwrap(),
+    );
     let web = ecs_client
         .run_task()
         .cluster("prod-web")
         .task_definition("web")
         .count(3)
         .group("service:web")
-        .started_by("ecs-svc/1234567890")
+        .started_by(&started_by)
         .launch_type(LaunchType::Fargate)
         .network_configuration(net.clone())
         .send()
@@ -906,6 +960,13 @@ async fn service_scaled_to_zero_and_back() {
     assert_eq!(desired().await, 0);
     let j = journal(&log);
     assert_eq!(j.scaled(&target(&svc).key()).map(|s| s.desired), Some(3));
+    // The task acted from is kept as evidence, before the scale.
+    let id = web[0].rsplit('/').next().unwrap();
+    let kept = dir
+        .path()
+        .join("evidence/IR-9")
+        .join(format!("task-{id}.json"));
+    assert!(kept.exists());
     // Run again at zero: the journal keeps the count from before the first.
     run_on(&ops, &mut log, &svc, zero.clone())
         .await
@@ -914,14 +975,8 @@ async fn service_scaled_to_zero_and_back() {
         journal(&log).scaled(&target(&svc).key()).map(|s| s.desired),
         Some(3)
     );
-    // The task acted from is kept as evidence.
-    let id = web[0].rsplit('/').next().unwrap();
-    assert!(
-        dir.path()
-            .join("evidence/IR-9")
-            .join(format!("task-{id}.json"))
-            .exists()
-    );
+    // The second capture goes beside the first, never over it.
+    assert!(kept.with_file_name(format!("task-{id}-2.json")).exists());
 
     let back = run_on(&ops, &mut log, &svc, restore.clone())
         .await
@@ -949,4 +1004,93 @@ async fn service_scaled_to_zero_and_back() {
         calls
     );
     assert_eq!(calls, 3, "0, 0 again, then 3");
+}
+
+/// Headless, as a runbook runs it: scale-to-zero and release with names or ARNs alike (one
+/// journal record), stop-task from its ARN alone; an ARN of another region is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_ecs_triage_takes_names_or_arns() {
+    let emu = Emulator::start();
+    set_test_credentials();
+    let cfg = sdk(&emu, "us-east-1", None).await;
+    let (_, rogue) = ecs_fleet(&emu, &cfg).await;
+    let ecs_client = aws_sdk_ecs::Client::new(&cfg);
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("config.toml");
+    let audit = dir.path().join("audit.jsonl");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[account]]\nalias = \"main\"\nregions = [\"us-east-1\"]\nendpoint_url = \"{}\"\n",
+            emu.url()
+        ),
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_watchfloor");
+    let triage = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .arg("triage")
+            .args(args)
+            .args([
+                "--account",
+                "main",
+                "--region",
+                "us-east-1",
+                "--case",
+                "IR-9",
+            ])
+            .args(["--config", conf.to_str().unwrap()])
+            .args(["--audit-log", audit.to_str().unwrap(), "--yes"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let desired = || async {
+        ecs_client
+            .describe_services()
+            .cluster("prod-web")
+            .services("web")
+            .send()
+            .await
+            .unwrap()
+            .services()[0]
+            .desired_count()
+    };
+    let out = triage(&["scale-to-zero", "--cluster", "prod-web", "--service", "web"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(desired().await, 0);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("watchfloor triage release --account main --region us-east-1 --cluster prod-web --service web --case IR-9"),
+        "{said}"
+    );
+    // Release with ARNs finds the record the names wrote.
+    let out = triage(&[
+        "release",
+        "--cluster",
+        &format!("arn:aws:ecs:us-east-1:{MAIN}:cluster/prod-web"),
+        "--service",
+        &format!("arn:aws:ecs:us-east-1:{MAIN}:service/prod-web/web"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(desired().await, 3);
+    // A task ARN of another region than --region: refused, nothing stopped.
+    let elsewhere = rogue.replace("us-east-1", "eu-west-1");
+    let out = triage(&["stop-task", "--task", &elsewhere]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not 123456789012 us-east-1"));
+    assert_eq!(
+        emu.requests()
+            .into_iter()
+            .filter(|q| q["action"] == "StopTask")
+            .count(),
+        0
+    );
+    // The task ARN alone names its cluster.
+    let out = triage(&["stop-task", "--task", &rogue]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        statuses(&ecs_client, std::slice::from_ref(&rogue)).await,
+        ["STOPPED"]
+    );
 }

@@ -119,7 +119,8 @@ pub struct ScopeData {
     pub inventory_at: Option<DateTime<Utc>>,
     /// Security groups by id.
     pub groups: HashMap<String, SecurityGroup>,
-    /// Interfaces no instance holds, by id (ECS tasks' awsvpc interfaces).
+    /// Every interface of the scope by id, held by an instance or not (ECS tasks' awsvpc
+    /// interfaces are found here).
     pub interfaces: HashMap<String, NetworkInterface>,
     /// ECS services.
     pub services: Vec<Service>,
@@ -523,8 +524,11 @@ impl Fleet {
                     .into_iter()
                     .map(|g| (g.group_id.clone(), g))
                     .collect();
+                // Every interface by id: a Fargate task's is held by no instance, an
+                // EC2-launched awsvpc task's by its container instance.
                 sd.interfaces = loose_interfaces
                     .into_iter()
+                    .chain(instances.iter().flat_map(|i| i.interfaces.iter().cloned()))
                     .map(|n| (n.eni_id.clone(), n))
                     .collect();
                 let fresh = instances
@@ -654,10 +658,15 @@ impl Fleet {
         let sd = &self.scopes[s];
         let mut by_id: HashMap<&str, Vec<Finding>> = HashMap::default();
         let mut by_cluster: HashMap<&str, Vec<Finding>> = HashMap::default();
+        // As `is_about` has it: a finding naming an instance and a task counts on both rows.
         for f in sd.findings.values() {
-            if let Some(id) = f.instance_id.as_deref().or(f.task_arn.as_deref()) {
+            for id in [f.instance_id.as_deref(), f.task_arn.as_deref()]
+                .into_iter()
+                .flatten()
+            {
                 by_id.entry(id).or_default().push(f.clone());
-            } else if let Some(c) = f.cluster_arn.as_deref() {
+            }
+            if let (None, None, Some(c)) = (&f.instance_id, &f.task_arn, &f.cluster_arn) {
                 by_cluster.entry(name_of(c)).or_default().push(f.clone());
             }
         }
@@ -676,7 +685,7 @@ impl Fleet {
             .filter(|i| hosts.contains(i.instance_id.as_str()))
             .map(|i| (i.instance_id.clone(), i.interfaces.clone()))
             .collect();
-        let image_families = account_image_families(self, &sd.scope.account_id);
+        let habits = established_images(self, &sd.scope.account_id, now);
         // Rows mostly share a handful of group sets: compute each set's exposure once.
         let mut exposures: HashMap<Vec<String>, Arc<Exposure>> = HashMap::default();
         let empty = CpuSeries::default();
@@ -698,12 +707,11 @@ impl Fleet {
                 );
             }
             let interfaces = row.subject.interfaces();
-            let unknown_eni = row
+            let unknown = row
                 .task()
-                .and_then(|t| t.eni_id.as_deref())
-                .filter(|e| !sd.interfaces.contains_key(*e));
-            let key: Vec<String> = match unknown_eni {
-                Some(e) => vec![format!("?{e}")],
+                .and_then(|t| unknown_interfaces(t, &sd.interfaces, &host_interfaces));
+            let key: Vec<String> = match &unknown {
+                Some(why) => vec![format!("?{why}")],
                 None => crate::model::group_ids(interfaces)
                     .into_iter()
                     .map(str::to_string)
@@ -712,11 +720,12 @@ impl Fleet {
             row.exposure = match exposures.get(&key) {
                 Some(e) => e.clone(),
                 None => {
-                    let e = Arc::new(match unknown_eni {
-                        // Its interface is not in the EC2 inventory (yet): exposure unknown.
-                        Some(e) => Exposure {
+                    let e = Arc::new(match unknown {
+                        // What it is reached through is not in the EC2 inventory: unknown,
+                        // never "closed".
+                        Some(why) => Exposure {
                             ports: Vec::new(),
-                            missing_groups: vec![format!("(interface {e} not yet described)")],
+                            missing_groups: vec![why],
                         },
                         None => exposure_of(interfaces, &sd.groups),
                     });
@@ -767,13 +776,12 @@ impl Fleet {
                 }
                 Subject::Task(t) => {
                     f.set(Flag::StandaloneTask, t.service.is_none());
+                    f.set(Flag::ForgedService, t.claimed_service.is_some());
                     f.set(
                         Flag::PublicImage,
                         t.images().any(|img| {
-                            is_public_image(img)
-                                && image_families
-                                    .get(&image_repository(img))
-                                    .is_none_or(|fams| fams.iter().all(|fam| fam == t.family()))
+                            is_public_image(img, &sd.scope.account_id)
+                                && !habits.contains(&image_repository(img))
                         }),
                     );
                     f.set(
@@ -905,42 +913,66 @@ fn cpu_of<'a>(sd: &'a ScopeData, subject: &Subject) -> (Option<&'a CpuSeries>, C
 /// describes it (with only the ids when it does not), or its container instance's.
 fn task_interfaces(
     t: &Task,
-    loose: &HashMap<String, NetworkInterface>,
+    interfaces: &HashMap<String, NetworkInterface>,
     hosts: &HashMap<String, Vec<NetworkInterface>>,
 ) -> Vec<NetworkInterface> {
     match (&t.eni_id, &t.host_instance) {
-        (Some(eni), _) => vec![loose.get(eni).cloned().unwrap_or_else(|| NetworkInterface {
-            eni_id: eni.clone(),
-            device_index: 0,
-            subnet_id: None,
-            private_ip: t.private_ip.clone(),
-            public_ip: None,
-            ipv6: Vec::new(),
-            group_ids: Vec::new(),
-        })],
+        (Some(eni), _) => vec![
+            interfaces
+                .get(eni)
+                .cloned()
+                .unwrap_or_else(|| NetworkInterface {
+                    eni_id: eni.clone(),
+                    device_index: 0,
+                    subnet_id: None,
+                    private_ip: t.private_ip.clone(),
+                    public_ip: None,
+                    ipv6: Vec::new(),
+                    group_ids: Vec::new(),
+                }),
+        ],
         (None, Some(host)) => hosts.get(host).cloned().unwrap_or_default(),
         (None, None) => Vec::new(),
     }
 }
 
-/// For every image repository a task of the account runs: the task definition families that
-/// run it (a public image only one family uses is a stranger's).
-fn account_image_families(fleet: &Fleet, account_id: &str) -> HashMap<String, Vec<String>> {
-    let mut out: HashMap<String, Vec<String>> = HashMap::default();
-    for t in fleet
+/// Why a task's exposure cannot be known (in the detail view's words), or None: its interface
+/// or its container instance is not in the EC2 inventory, or it has neither.
+fn unknown_interfaces(
+    t: &Task,
+    interfaces: &HashMap<String, NetworkInterface>,
+    hosts: &HashMap<String, Vec<NetworkInterface>>,
+) -> Option<String> {
+    match (&t.eni_id, &t.host_instance) {
+        (Some(eni), _) if !interfaces.contains_key(eni) => {
+            Some(format!("(interface {eni} not yet described)"))
+        }
+        (Some(_), _) => None,
+        (None, Some(host)) if !hosts.contains_key(host) => {
+            Some(format!("(container instance {host} not in the inventory)"))
+        }
+        (None, Some(_)) => None,
+        (None, None) => Some("(no interface or container instance known)".into()),
+    }
+}
+
+/// The image repositories the account's established task definition families run (those
+/// registered more than a day ago). A public image none of them runs is a stranger's; an
+/// attacker's second fresh family does not make it the account's habit.
+fn established_images(fleet: &Fleet, account_id: &str, now: DateTime<Utc>) -> FxHashSet<String> {
+    fleet
         .rows
         .iter()
         .filter(|r| fleet.scopes[r.scope].scope.account_id == account_id)
         .filter_map(Row::task)
-    {
-        for img in t.images() {
-            let fams = out.entry(image_repository(img)).or_default();
-            if !fams.iter().any(|f| f == t.family()) {
-                fams.push(t.family().to_string());
-            }
-        }
-    }
-    out
+        .filter(|t| {
+            t.definition
+                .as_ref()
+                .and_then(|d| d.registered_at)
+                .is_some_and(|at| now - at >= chrono::TimeDelta::hours(NEW_LAUNCH_HOURS))
+        })
+        .flat_map(|t| t.images().map(image_repository))
+        .collect()
 }
 
 /// A series whose last sample is younger than three periods plus CloudWatch's lag: its latest

@@ -350,17 +350,16 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             {
                 state.ui.looking_up.remove(&(ix, instance_id.clone()));
             }
-            // A fresh inventory replaces the console's final marks with what live data shows.
-            if let Report::Data {
-                data: Data::Inventory { scope, .. } | Data::Tasks { scope, .. },
-                ..
-            } = &u
+            // A fresh inventory replaces the console's final marks of its kind with what live
+            // data shows (the ECS targets, tasks and services, are ARNs).
+            if let Report::Data { data, .. } = &u
+                && let Data::Inventory { scope, .. } | Data::Tasks { scope, .. } = data
                 && let Some(ix) = state.fleet.find_scope(scope)
             {
-                state
-                    .triage
-                    .marks
-                    .retain(|(s, _), mark| *s != ix || mark.is_running());
+                let ecs = matches!(data, Data::Tasks { .. });
+                state.triage.marks.retain(|(s, id), mark| {
+                    *s != ix || mark.is_running() || id.starts_with("arn:") != ecs
+                });
             }
             if state.fleet.apply(u, state.now) {
                 let before = state.selected_row().map(|r| (r.scope, r.id().to_string()));

@@ -766,6 +766,114 @@ mod triage_flow {
         assert_eq!(j.target.instance_id, "i-b");
     }
 
+    /// A task as the ECS feed reports it: in cluster `batch`, of `service` or standalone.
+    fn task(id: &str, service: Option<&str>) -> crate::model::task::Task {
+        crate::model::task::Task {
+            task_arn: format!("arn:aws:ecs:us-east-1:111111111111:task/batch/{id}"),
+            cluster: "batch".into(),
+            service: service.map(str::to_string),
+            claimed_service: None,
+            overridden: false,
+            task_definition: "agent:1".into(),
+            containers: vec![],
+            launch_type: "FARGATE".into(),
+            last_status: "RUNNING".into(),
+            started_at: Some(t0()),
+            started_by: String::new(),
+            cpu: None,
+            memory: None,
+            container_instance: None,
+            host_instance: None,
+            eni_id: None,
+            private_ip: None,
+            definition: None,
+            interfaces: vec![],
+        }
+    }
+
+    #[test]
+    fn triage_keys_on_task_rows_name_the_task_or_its_service() {
+        let mut s = armed();
+        update(
+            &mut s,
+            Msg::Feed(Report::Data {
+                feed: "ecs",
+                at: t0(),
+                data: Data::Tasks {
+                    scope: scope(),
+                    tasks: vec![task("aaa", Some("agent")), task("bbb", None)],
+                    services: vec![],
+                    clusters: vec![],
+                },
+            }),
+        );
+        update(&mut s, Msg::Tick(t0() + TimeDelta::seconds(10)));
+        s.triage.case_id = Some("IR-9".into());
+        let open = |s: &mut State, id: &str| {
+            s.ui.screen = Screen::Detail {
+                scope: 0,
+                id: format!("arn:aws:ecs:us-east-1:111111111111:task/batch/{id}"),
+                scroll: 0,
+                finding: None,
+            };
+            s.triage.panel = None;
+            s.triage.notice = None;
+        };
+        // S stops the task itself.
+        open(&mut s, "bbb");
+        let j = job(&key(&mut s, "S"));
+        assert_eq!(
+            j.action,
+            T::StopTask {
+                cluster: "batch".into()
+            }
+        );
+        assert_eq!(
+            j.target.instance_id,
+            "arn:aws:ecs:us-east-1:111111111111:task/batch/bbb"
+        );
+        assert_eq!(j.target.typed_id(), "bbb");
+        // Q on a standalone task: no service to scale, nothing opened.
+        open(&mut s, "bbb");
+        assert!(key(&mut s, "Q").is_empty());
+        assert!(s.triage.panel.is_none());
+        assert!(s.triage.notice.as_deref().unwrap().contains("standalone"));
+        // P: a task has no volume.
+        assert!(key(&mut s, "P").is_empty());
+        assert!(
+            s.triage
+                .notice
+                .as_deref()
+                .unwrap()
+                .contains("no EBS volume")
+        );
+        // Q on a service's task scales the service, named by its ARN; R puts it back.
+        open(&mut s, "aaa");
+        let j = job(&key(&mut s, "Q"));
+        assert_eq!(
+            j.action,
+            T::ScaleToZero {
+                cluster: "batch".into(),
+                service: "agent".into(),
+                task: Some("arn:aws:ecs:us-east-1:111111111111:task/batch/aaa".into()),
+            }
+        );
+        assert_eq!(
+            j.target.instance_id,
+            "arn:aws:ecs:us-east-1:111111111111:service/batch/agent"
+        );
+        assert_eq!((j.target.noun(), j.target.typed_id()), ("service", "agent"));
+        open(&mut s, "aaa");
+        let j = job(&key(&mut s, "R"));
+        assert_eq!(
+            j.action,
+            T::RestoreService {
+                cluster: "batch".into(),
+                service: "agent".into()
+            }
+        );
+    }
+
     fn job(cmds: &[Command]) -> crate::triage::executor::Job {
         match cmds {
             [Command::Triage(j)] => j.clone(),

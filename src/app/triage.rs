@@ -374,6 +374,16 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
     };
     let name = row.subject.name();
     let scope = row.scope;
+    // Archiving acts on the finding selected in the detail view, about an instance or a task.
+    if key == KeyAction::ArchiveFinding {
+        let Some((finding_id, kind)) = selected_finding(state, row) else {
+            state.triage.notice =
+                Some("no finding selected (tab selects one): nothing to archive".into());
+            return Vec::new();
+        };
+        let action = Action::ArchiveFinding { finding_id, kind };
+        return ask_case_then_open(state, action, target, name, scope);
+    }
     // A task row: stop the task, or scale its service to zero and back.
     if let Some(t) = row.task() {
         let action = match (key, &t.service) {
@@ -396,14 +406,6 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
                 );
                 return Vec::new();
             }
-            (KeyAction::ArchiveFinding, _) => match selected_finding(state, row) {
-                Some((finding_id, kind)) => Action::ArchiveFinding { finding_id, kind },
-                None => {
-                    state.triage.notice =
-                        Some("no finding selected (tab selects one): nothing to archive".into());
-                    return Vec::new();
-                }
-            },
             _ => {
                 state.triage.notice = Some(
                     "a task has no EBS volume to snapshot: stop-task keeps its description and task definition as evidence"
@@ -421,14 +423,6 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
         return ask_case_then_open(state, action, target, name, scope);
     }
     let action = match key {
-        KeyAction::ArchiveFinding => match selected_finding(state, row) {
-            Some((finding_id, kind)) => Action::ArchiveFinding { finding_id, kind },
-            None => {
-                state.triage.notice =
-                    Some("no finding selected (tab selects one): nothing to archive".into());
-                return Vec::new();
-            }
-        },
         KeyAction::Stop => Action::Stop {
             force: false,
             hibernate: false,
@@ -556,7 +550,7 @@ pub fn panel_key(state: &mut State, key: Key) -> Vec<Command> {
                         p.typed.pop();
                         false
                     }
-                    KeyCode::Enter => p.typed == p.action.typed_id(&p.target),
+                    KeyCode::Enter => p.typed == p.target.typed_id(),
                     _ => false,
                 }
             } else {

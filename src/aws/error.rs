@@ -128,6 +128,13 @@ where
     }
 }
 
+/// ECS's codes for a cluster, service or task that is not there (or no longer active).
+const ECS_NOT_FOUND: &[&str] = &[
+    "ClusterNotFoundException",
+    "ServiceNotFoundException",
+    "ServiceNotActiveException",
+];
+
 /// Classifies a service error code and message.
 pub fn classify(op: &str, code: Option<String>, message: &str) -> AwsError {
     let c = code.as_deref().unwrap_or("");
@@ -139,8 +146,9 @@ pub fn classify(op: &str, code: Option<String>, message: &str) -> AwsError {
         ErrorKind::Denied
     } else if c == "DryRunOperation" {
         ErrorKind::DryRunOk
-    } else if c.ends_with("NotFound") {
-        // `InvalidNetworkInterfaceID.NotFound`, `InvalidGroup.NotFound`, `NotFound`, ...
+    } else if c.ends_with("NotFound") || ECS_NOT_FOUND.contains(&c) {
+        // `InvalidNetworkInterfaceID.NotFound`, `InvalidGroup.NotFound`, `NotFound`, ECS's
+        // `ServiceNotFoundException`, ...
         ErrorKind::NotFound
     } else {
         ErrorKind::Other
@@ -236,6 +244,8 @@ mod tests {
             "InvalidInstanceID.NotFound",
             "InvalidGroup.NotFound",
             "NotFound",
+            "ServiceNotFoundException",
+            "ClusterNotFoundException",
         ] {
             let e = classify(
                 "ModifyNetworkInterfaceAttribute",

@@ -33,7 +33,10 @@ pub enum Flag {
     Quarantined,
     /// An ECS task no service started (RunTask).
     StandaloneTask,
-    /// An ECS task with an image from a public registry that no other task of the account uses.
+    /// An ECS task whose group names a service whose deployments did not start it.
+    ForgedService,
+    /// An ECS task with an image from outside the account (a public registry, another account's
+    /// ECR) that none of the account's established task definition families runs.
     PublicImage,
     /// An ECS task whose task definition was registered in the last 24 hours.
     NewTaskDef,
@@ -41,7 +44,7 @@ pub enum Flag {
 
 impl Flag {
     /// Every flag, in display order.
-    pub const ALL: [Flag; 15] = [
+    pub const ALL: [Flag; 16] = [
         Flag::Saturated,
         Flag::CreditsExhausted,
         Flag::NewLaunch,
@@ -55,6 +58,7 @@ impl Flag {
         Flag::NoKeyPair,
         Flag::Quarantined,
         Flag::StandaloneTask,
+        Flag::ForgedService,
         Flag::PublicImage,
         Flag::NewTaskDef,
     ];
@@ -75,6 +79,7 @@ impl Flag {
             Flag::NoKeyPair => "no-key-pair",
             Flag::Quarantined => "quarantined",
             Flag::StandaloneTask => "standalone-task",
+            Flag::ForgedService => "forged-service",
             Flag::PublicImage => "public-image",
             Flag::NewTaskDef => "new-task-def",
         }

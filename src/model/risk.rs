@@ -207,10 +207,16 @@ pub fn risk_of(input: RiskInput<'_>) -> Risk {
     if f.has(Flag::StandaloneTask) {
         add(8, "standalone task: no service started it (RunTask)".into());
     }
+    if f.has(Flag::ForgedService) {
+        add(
+            10,
+            "its group names a service whose deployments did not start it (forged)".into(),
+        );
+    }
     if f.has(Flag::PublicImage) {
         add(
             5,
-            "image from a public registry no other task of the account uses".into(),
+            "image from outside the account, new to its task definitions".into(),
         );
     }
     if f.has(Flag::NewTaskDef) {
@@ -504,6 +510,8 @@ mod tests {
             task_arn: "arn:aws:ecs:us-east-1:1:task/batch/abc".into(),
             cluster: "batch".into(),
             service: None,
+            claimed_service: None,
+            overridden: false,
             task_definition: "metrics-agent:1".into(),
             containers: vec![],
             launch_type: "FARGATE".into(),
@@ -543,6 +551,7 @@ mod tests {
             with(&[Flag::StandaloneTask, Flag::PublicImage, Flag::NewTaskDef]),
             18
         );
+        assert_eq!(with(&[Flag::StandaloneTask, Flag::ForgedService]), 18);
     }
 
     #[test]

@@ -26,8 +26,16 @@ pub struct Task {
     pub task_arn: String,
     /// Cluster name.
     pub cluster: String,
-    /// Service name, None for a standalone task (how an attacker's RunTask shows up).
+    /// Service name, None for a standalone task (how an attacker's RunTask shows up). Only set
+    /// when one of the service's deployments started the task: a task's `group` is whatever
+    /// RunTask was given.
     pub service: Option<String>,
+    /// The service the task's group names when none of that service's deployments started it
+    /// (a forged claim: RunTask with `--group service:NAME`).
+    pub claimed_service: Option<String>,
+    /// Started with container command or environment overrides, or another task role (a
+    /// service's tasks never are).
+    pub overridden: bool,
     /// Task definition `family:revision`.
     pub task_definition: String,
     /// Its containers, in task order.
@@ -91,8 +99,11 @@ pub struct Cluster {
     pub name: String,
     /// Cluster ARN.
     pub arn: String,
-    /// Container Insights is on (`enabled` or `enhanced`): task-level CPU exists.
+    /// Container Insights is on (`enabled` or `enhanced`).
     pub insights: bool,
+    /// Container Insights with enhanced observability: CloudWatch has task-level (TaskId)
+    /// series; plain `enabled` stops at service and task-definition family.
+    pub enhanced: bool,
 }
 
 impl Task {
@@ -163,26 +174,38 @@ pub fn image_repository(image: &str) -> String {
         (Some(c), None) => &no_digest[..c],
         _ => no_digest,
     };
-    let first = repo.split('/').next().unwrap_or("");
+    let (first, rest) = repo.split_once('/').unwrap_or(("", repo));
     let has_registry =
-        repo.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
-    if has_registry {
-        repo.to_string()
-    } else if repo.contains('/') {
-        format!("docker.io/{repo}")
+        !first.is_empty() && (first.contains('.') || first.contains(':') || first == "localhost");
+    let (registry, path) = if has_registry {
+        (first, rest)
     } else {
-        format!("docker.io/library/{repo}")
+        ("docker.io", repo)
+    };
+    // Docker Hub's names: one registry, and its official images live under `library/`.
+    let registry = match registry {
+        "index.docker.io" | "registry-1.docker.io" => "docker.io",
+        r => r,
+    };
+    if registry == "docker.io" && !path.contains('/') {
+        format!("docker.io/library/{path}")
+    } else {
+        format!("{registry}/{path}")
     }
 }
 
-/// True for an image from a public registry: anything that is not a private ECR registry
-/// (`<account>.dkr.ecr.<region>.amazonaws.com`). The name is the task definition's, which
-/// whoever can register one writes: a hint.
-pub fn is_public_image(image: &str) -> bool {
+/// True for an image from outside the account: a public registry, or any registry but the
+/// account's own private ECR (`<account_id>.dkr.ecr.<region>.amazonaws.com`; another account's
+/// ECR is a stranger's too). The name is the task definition's, which whoever can register one
+/// writes: a hint.
+pub fn is_public_image(image: &str, account_id: &str) -> bool {
     let repo = image_repository(image);
     let registry = repo.split('/').next().unwrap_or("");
-    !(registry.contains(".dkr.ecr.")
-        && (registry.ends_with(".amazonaws.com") || registry.ends_with(".amazonaws.com.cn")))
+    let own_ecr = registry
+        .strip_prefix(account_id)
+        .and_then(|r| r.strip_prefix(".dkr.ecr."))
+        .is_some_and(|r| r.ends_with(".amazonaws.com") || r.ends_with(".amazonaws.com.cn"));
+    !own_ecr
 }
 
 #[cfg(test)]
@@ -207,6 +230,17 @@ mod tests {
         for (image, repo, public) in [
             ("xmrig/xmrig:6.21", "docker.io/xmrig/xmrig", true),
             ("nginx", "docker.io/library/nginx", true),
+            ("docker.io/nginx:1.27", "docker.io/library/nginx", true),
+            (
+                "index.docker.io/library/nginx",
+                "docker.io/library/nginx",
+                true,
+            ),
+            (
+                "999999999999.dkr.ecr.us-east-1.amazonaws.com/api:9",
+                "999999999999.dkr.ecr.us-east-1.amazonaws.com/api",
+                true,
+            ),
             (
                 "docker.io/xmrig/xmrig@sha256:ab",
                 "docker.io/xmrig/xmrig",
@@ -232,7 +266,7 @@ mod tests {
             ),
         ] {
             assert_eq!(image_repository(image), repo, "{image}");
-            assert_eq!(is_public_image(image), public, "{image}");
+            assert_eq!(is_public_image(image, "111122223333"), public, "{image}");
         }
     }
 }

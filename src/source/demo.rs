@@ -886,6 +886,8 @@ credits: None,
                 name: name.into(),
                 arn: cluster_arn(scope, name),
                 insights,
+                // The demo's insights clusters have task-level series.
+                enhanced: insights,
             },
             appears_at,
         });
@@ -956,6 +958,8 @@ credits: None,
             task_arn,
             cluster: s.cluster.into(),
             service: s.service.map(str::to_string),
+            claimed_service: None,
+            overridden: false,
             task_definition: s.definition,
             containers: vec![Container {
                 name: s.container.into(),
@@ -2075,8 +2079,11 @@ mod tests {
             for t in tasks {
                 assert!(t.service.is_some());
                 let image = t.images().next().unwrap();
-                assert!(!crate::model::task::is_public_image(image), "{image}");
-                let key = if clusters.iter().any(|c| c.name == t.cluster && c.insights) {
+                assert!(
+                    !crate::model::task::is_public_image(image, &scope.account_id),
+                    "{image}"
+                );
+                let key = if clusters.iter().any(|c| c.name == t.cluster && c.enhanced) {
                     t.task_arn.clone()
                 } else {
                     service_cpu_key(&t.cluster, t.service.as_deref().unwrap())

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use super::journal::Event;
 use super::runner::api;
 use super::{Check, Ops, Phase, Preview, Runner, TriageError, Verdict};
+use crate::aws::ErrorKind;
 
 /// StopTask's reason is at most this long.
 const REASON_MAX: usize = 255;
@@ -21,48 +22,51 @@ fn unchecked() -> Verdict {
 }
 
 /// The folder a case's evidence goes to: `evidence/<case>` beside the audit log (the case id
-/// reduced to characters safe in a file name).
+/// made a safe file name).
 pub fn evidence_dir(audit: &Path, case: &str) -> PathBuf {
     let dir = audit.parent().unwrap_or_else(|| Path::new("."));
-    dir.join("evidence").join(safe_name(case))
+    dir.join("evidence").join(super::safe_file_name(case, 120))
 }
 
-/// `s` with every character but letters, digits, `-` and `.` replaced by `_` (never `..`).
-fn safe_name(s: &str) -> String {
-    let out: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if out.is_empty() || out.chars().all(|c| c == '.') {
-        format!("_{out}")
-    } else {
-        out
-    }
-}
-
-/// Writes one evidence file (0600 in 0700 folders), fsynced; returns its path.
-fn write_evidence(dir: &Path, name: &str, text: &str) -> std::io::Result<PathBuf> {
+/// Writes one evidence file, never over an earlier one (a second capture of the same task gets
+/// `-2`, `-3`... before `.json`), 0600 in 0700 folders, fsynced. Returns its path and the
+/// SHA-256 of what it holds. An empty capture is an error, not evidence.
+fn write_evidence(dir: &Path, name: &str, text: &str) -> std::io::Result<(PathBuf, String)> {
+    use sha2::Digest;
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if text.trim().is_empty() {
+        return Err(std::io::Error::other("the answer was empty"));
+    }
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
-    let path = dir.join(safe_name(name));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    Ok(path)
+    let stem = super::safe_file_name(name, 120);
+    for n in 1..1000 {
+        let path = dir.join(if n == 1 {
+            format!("{stem}.json")
+        } else {
+            format!("{stem}-{n}.json")
+        });
+        let mut f = match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        };
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        let digest: String = sha2::Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        return Ok((path, digest));
+    }
+    Err(std::io::Error::other("999 captures of it already"))
 }
 
 impl<'a, O: Ops> Runner<'a, O> {
@@ -88,7 +92,7 @@ impl<'a, O: Ops> Runner<'a, O> {
         ));
         if let Some(s) = &service {
             p.plan.push(format!(
-                "It belongs to service {s}: the service starts a replacement. Scale the service to zero to keep it down."
+                "Its group names service {s}. If that service started it (the fleet view flags a forged claim: forged-service), the service starts a replacement: scale the service to zero to keep it down."
             ));
         }
         p.checks.push(Check::new(
@@ -129,14 +133,10 @@ impl<'a, O: Ops> Runner<'a, O> {
             .task_definition_json(&facts.task_definition_arn)
             .await;
         let files = [
-            (
-                format!("task-{id}.json"),
-                "task description",
-                Ok(facts.json),
-            ),
+            (format!("task-{id}"), "task description", Ok(facts.json)),
             (
                 format!(
-                    "task-definition-{}.json",
+                    "task-definition-{}",
                     crate::model::task::family_revision(&facts.task_definition_arn)
                 ),
                 "task definition",
@@ -148,9 +148,9 @@ impl<'a, O: Ops> Runner<'a, O> {
                 write_evidence(&dir, &name, &t).map_err(|e| format!("{}: {e}", dir.display()))
             });
             match written {
-                Ok(path) => {
+                Ok((path, sha256)) => {
                     let step = format!(
-                        "evidence: {what} of task {id} written to {}",
+                        "evidence: {what} of task {id} written to {} (sha256 {sha256})",
                         path.display()
                     );
                     if let Err(e) = self.record(
@@ -228,7 +228,7 @@ impl<'a, O: Ops> Runner<'a, O> {
             .map_err(api("describe service"))?;
         let recorded = self.journal.scaled(&self.target.key()).map(|s| s.desired);
         p.plan.push(format!(
-            "Scale service {service} in cluster {cluster} to zero (UpdateService desiredCount=0): ECS stops its tasks and starts none."
+            "Scale service {service} in cluster {cluster} to zero (UpdateService desiredCount=0): ECS stops its tasks and starts none (unless an Application Auto Scaling policy with a minimum above 0 raises the count again)."
         ));
         p.plan.push(match (counts, recorded) {
             (_, Some(d)) => format!(
@@ -273,7 +273,8 @@ impl<'a, O: Ops> Runner<'a, O> {
                 ))
             })?;
         let key = self.target.key();
-        if counts.desired == 0 && self.journal.scaled(&key).is_none() {
+        let had_record = self.journal.scaled(&key).is_some();
+        if counts.desired == 0 && !had_record {
             return Ok(format!("service {service} is already at zero"));
         }
         self.journal(Event::ScaledDown {
@@ -283,25 +284,38 @@ impl<'a, O: Ops> Runner<'a, O> {
             self.keep_task_evidence("scale-to-zero", cluster, t).await;
         }
         let ops = self.ops;
-        self.step(
-            "scale-to-zero",
-            &format!(
-                "scale service {service} to 0 (was {} desired)",
-                counts.desired
-            ),
-            || async {
-                ops.set_service_desired(cluster, service, 0)
-                    .await
-                    .map(|r| ((), r))
-            },
-        )
-        .await?;
+        let scaled = self
+            .step(
+                "scale-to-zero",
+                &format!(
+                    "scale service {service} to 0 (was {} desired)",
+                    counts.desired
+                ),
+                || async {
+                    ops.set_service_desired(cluster, service, 0)
+                        .await
+                        .map(|r| ((), r))
+                },
+            )
+            .await;
+        // Refused outright (denied, no such service): nothing changed, so a record this run
+        // opened is closed again; a failure that may have gone through keeps it.
+        if let Err(TriageError::Api { kind, .. }) = &scaled
+            && !had_record
+            && matches!(kind, ErrorKind::Denied | ErrorKind::NotFound)
+        {
+            self.journal(Event::ScaleRestored)?;
+        }
+        scaled?;
         let before = self
             .journal
             .scaled(&key)
             .map_or(counts.desired, |s| s.desired);
+        // Its tasks leave the fleet view with the next poll, and with them the row to press
+        // release on: say how to put it back.
         Ok(format!(
-            "service {service} scaled to 0 (release puts back {before})"
+            "service {service} scaled to 0 (release puts back {before}: watchfloor triage release --account {} --region {} --cluster {cluster} --service {service} --case {})",
+            self.target.alias, self.target.region, self.ctx.case_id
         ))
     }
 
@@ -312,17 +326,22 @@ impl<'a, O: Ops> Runner<'a, O> {
         cluster: &str,
         service: &str,
     ) -> Result<(), TriageError> {
-        let recorded = self.journal.scaled(&self.target.key()).map(|s| s.desired);
+        let record = self.journal.scaled(&self.target.key()).cloned();
+        let recorded = record.as_ref().map(|s| s.desired);
         let counts = self
             .ops
             .service_counts(cluster, service)
             .await
             .map_err(api("describe service"))?;
-        p.plan.push(match recorded {
-            Some(d) => format!(
-                "Put service {service} in cluster {cluster} back to {d} desired tasks, the count the journal recorded at scale-to-zero (UpdateService). Its tasks start again."
+        p.plan.push(match (&record, counts) {
+            (Some(r), now) => format!(
+                "Put service {service} in cluster {cluster} back to {} desired tasks, the count the journal recorded when it was scaled to zero at {} (case {}); ECS says {} desired now (UpdateService). Its tasks start again.",
+                r.desired,
+                r.started.format("%Y-%m-%d %H:%M:%SZ"),
+                r.case,
+                now.map_or_else(|| "?".to_string(), |c| c.desired.to_string())
             ),
-            None => format!(
+            (None, _) => format!(
                 "The journal has no scale-to-zero of service {service}: nothing to put back."
             ),
         });
@@ -371,11 +390,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn evidence_names_stay_in_their_folder() {
+    fn evidence_stays_in_its_folder_and_is_never_overwritten() {
         let d = evidence_dir(Path::new("/state/audit.jsonl"), "IR-42/../../etc");
         assert_eq!(d, Path::new("/state/evidence/IR-42_.._.._etc"));
-        assert_eq!(safe_name(".."), "_..");
-        assert_eq!(safe_name(""), "_");
-        assert_eq!(safe_name("task-abc.json"), "task-abc.json");
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("evidence").join("IR-1");
+        let (a, sum) = write_evidence(&dir, "task-abc", "{\"running\":1}").unwrap();
+        let (b, _) = write_evidence(&dir, "task-abc", "{\"stopped\":1}").unwrap();
+        assert_eq!(a, dir.join("task-abc.json"));
+        assert_eq!(b, dir.join("task-abc-2.json"));
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "{\"running\":1}");
+        assert_eq!(sum.len(), 64);
+        assert!(
+            write_evidence(&dir, "task-x", "  ").is_err(),
+            "empty is no evidence"
+        );
+        let (long, _) = write_evidence(&dir, &"f".repeat(400), "{}").unwrap();
+        assert!(long.file_name().unwrap().len() <= 130);
     }
 }

@@ -61,16 +61,6 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<Outcome> {
     let (Some(account), Some(region)) = (&args.account, &args.region) else {
         bail!("--account and --region are required for this action");
     };
-    let ecs = match args.action {
-        TriageKind::StopTask | TriageKind::ScaleToZero => true,
-        TriageKind::Release => args.service.is_some(),
-        _ => false,
-    };
-    if !ecs && args.instance.is_none() {
-        bail!(
-            "--instance is required for this action (release of a scaled-down service takes --cluster and --service)"
-        );
-    }
     let acct_cfg = config
         .accounts
         .iter()
@@ -102,20 +92,28 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<Outcome> {
     let ops = AwsOps::for_region(&acct, region);
     let path = audit_path(cli)?;
     let (mut audit, mut journal) = open_files(&path)?;
-    let (action, id) = ecs_action(args, region, &acct.account_id)?.unwrap_or_else(|| {
-        let instance = args.instance.clone().unwrap_or_default();
-        let action = match args.action {
-            TriageKind::Stop => Action::Stop {
-                force: args.force,
-                hibernate: args.hibernate,
-                clear_stop_protection: args.clear_stop_protection,
-            },
-            TriageKind::Quarantine => Action::Quarantine,
-            TriageKind::Release => Action::Release { from_tags: None },
-            _ => Action::Snapshot,
-        };
-        (action, instance)
-    });
+    let (action, id) = match ecs_action(args, region, &acct.account_id)? {
+        Some(ecs) => ecs,
+        None => {
+            let instance = args.instance.clone().context(
+                "--instance is required for this action (release of a scaled-down service takes --cluster and --service)",
+            )?;
+            let action = match args.action {
+                TriageKind::Stop => Action::Stop {
+                    force: args.force,
+                    hibernate: args.hibernate,
+                    clear_stop_protection: args.clear_stop_protection,
+                },
+                TriageKind::Quarantine => Action::Quarantine,
+                TriageKind::Release => Action::Release { from_tags: None },
+                TriageKind::Snapshot => Action::Snapshot,
+                TriageKind::Resume | TriageKind::StopTask | TriageKind::ScaleToZero => {
+                    bail!("internal: {:?} has no instance action", args.action)
+                }
+            };
+            (action, instance)
+        }
+    };
     let ctx = context(&config, case, acct.identity_arn.clone());
     let target = Target {
         alias: acct.alias.clone(),
@@ -146,7 +144,7 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<Outcome> {
         escape_controls(&acct.alias),
         acct.account_id,
         escape_controls(region),
-        action.target_noun(),
+        runner.target.noun(),
         escape_controls(&id),
         escape_controls(&name),
         escape_controls(&ctx.case_id),
@@ -196,16 +194,11 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Failed);
     }
     if !args.yes || preview.typed_confirmation {
-        let typed = preview.action.typed_id(&runner.target).to_string();
+        let typed = runner.target.typed_id().to_string();
         write!(
             err,
-            "Type the {} {} ({}) to confirm: ",
-            action.target_noun(),
-            if action.target_noun() == "service" {
-                "name"
-            } else {
-                "id"
-            },
+            "Type {} ({}) to confirm: ",
+            runner.target.typed_what(),
             escape_controls(&typed)
         )?;
         err.flush()?;
@@ -232,35 +225,50 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<Outcome> {
 }
 
 /// The ECS action and its target (task ARN, or service ARN) the arguments ask for; None for
-/// an instance action.
+/// an instance action. Names and ARNs are taken alike (the journal key of a service is always
+/// the ARN its names make); a task ARN of another account or region is refused.
 fn ecs_action(
     args: &TriageArgs,
     region: &str,
     account_id: &str,
 ) -> anyhow::Result<Option<(Action, String)>> {
+    use crate::model::task::name_of;
     let service = |args: &TriageArgs| -> anyhow::Result<(String, String)> {
         match (&args.cluster, &args.service) {
-            (Some(c), Some(s)) => Ok((c.clone(), s.clone())),
+            (Some(c), Some(s)) => Ok((name_of(c).to_string(), name_of(s).to_string())),
             _ => bail!("--cluster and --service are required for this action"),
         }
     };
     Ok(match args.action {
         TriageKind::StopTask => {
             let task = args.task.clone().context("--task ARN is required")?;
-            // A task ARN of the long format names its cluster: arn:...:task/CLUSTER/ID.
-            let named = task
-                .split_once(":task/")
-                .and_then(|(_, rest)| rest.split_once('/'))
-                .map(|(c, _)| c.to_string());
-            let cluster = match (&args.cluster, named) {
-                (Some(c), Some(n)) if *c != n => {
+            // arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID (the long format names its cluster).
+            let parts: Vec<&str> = task.splitn(6, ':').collect();
+            let (named, id) = match parts.as_slice() {
+                ["arn", _, "ecs", r, a, rest] => {
+                    if *r != region || *a != account_id {
+                        bail!(
+                            "the task ARN is in account {a} region {r}, not {account_id} {region} as --account and --region say"
+                        );
+                    }
+                    let path = rest.strip_prefix("task/").context("not a task ARN")?;
+                    match path.split_once('/') {
+                        Some((c, id)) => (Some(c.to_string()), id.to_string()),
+                        None => (None, path.to_string()),
+                    }
+                }
+                _ => (None, task.clone()),
+            };
+            let cluster = match (args.cluster.as_deref().map(name_of), named) {
+                (Some(c), Some(n)) if c != n => {
                     bail!("--cluster {c} does not match the cluster the task ARN names ({n})")
                 }
-                (Some(c), _) => c.clone(),
+                (Some(c), _) => c.to_string(),
                 (None, Some(n)) => n,
                 (None, None) => bail!("--cluster is required: the task ARN does not name one"),
             };
-            Some((Action::StopTask { cluster }, task))
+            let arn = format!("arn:aws:ecs:{region}:{account_id}:task/{cluster}/{id}");
+            Some((Action::StopTask { cluster }, arn))
         }
         TriageKind::ScaleToZero => {
             let (cluster, svc) = service(args)?;

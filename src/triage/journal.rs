@@ -311,23 +311,14 @@ impl Journal {
             .recursive(true)
             .mode(0o700)
             .create(&dir)?;
-        // Ids come from the account or the command line: only their safe characters name a file.
-        let safe = |s: &str| -> String {
-            s.chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect()
-        };
+        // Ids come from the account or the command line (an ECS ARN holds cluster and service
+        // names of up to 255 characters): a safe, bounded name.
         let name = format!(
-            "{}_{}_{}.lock",
-            safe(&key.account_id),
-            safe(&key.region),
-            safe(&key.instance_id)
+            "{}.lock",
+            super::safe_file_name(
+                &format!("{}_{}_{}", key.account_id, key.region, key.instance_id),
+                200
+            )
         );
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -378,6 +369,27 @@ mod tests {
             region: "us-east-1".into(),
             instance_id: i.into(),
         }
+    }
+
+    #[test]
+    fn a_scale_to_zero_keeps_its_first_count_until_restored_across_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let svc = key("arn:aws:ecs:us-east-1:123456789012:service/batch/agent");
+        let (mut j, _) = Journal::open(&path).unwrap();
+        j.append(&svc, "IR-1", Event::ScaledDown { desired: 4 })
+            .unwrap();
+        // Run again at zero: 0 is recorded, 4 is kept.
+        j.append(&svc, "IR-1", Event::ScaledDown { desired: 0 })
+            .unwrap();
+        let (mut again, bad) = Journal::open(&path).unwrap();
+        assert!(bad.is_empty());
+        let r = again.scaled(&svc).expect("open after reopening");
+        assert_eq!((r.desired, r.case.as_str()), (4, "IR-1"));
+        assert!(again.get(&svc).is_none(), "not a quarantine");
+        again.append(&svc, "IR-1", Event::ScaleRestored).unwrap();
+        again.reload().unwrap();
+        assert_eq!(again.scaled(&svc), None);
     }
 
     fn begin(enis: &[(&str, &[&str])]) -> Event {
@@ -493,7 +505,7 @@ mod tests {
         assert!(!second.is_finished());
         drop(held);
         second.await.unwrap().unwrap();
-        // An id with path characters names no other file.
+        // An id with path characters names no other file (dots stay, slashes never do).
         let odd = Key {
             instance_id: "../../etc/passwd".into(),
             ..key("x")
@@ -501,7 +513,7 @@ mod tests {
         a.lock_instance(&odd, || {}).await.unwrap();
         assert!(
             dir.path()
-                .join("locks/123456789012_us-east-1_______etc_passwd.lock")
+                .join("locks/123456789012_us-east-1_.._.._etc_passwd.lock")
                 .exists()
         );
     }

@@ -150,27 +150,6 @@ impl Action {
     }
 }
 
-impl Action {
-    /// What the target is: `instance`, `task` or `service`.
-    pub fn target_noun(&self) -> &'static str {
-        match self {
-            Action::StopTask { .. } => "task",
-            Action::ScaleToZero { .. } | Action::RestoreService { .. } => "service",
-            _ => "instance",
-        }
-    }
-
-    /// What the operator types to confirm the action on `target`: the instance id, the task id
-    /// (an ARN is too long to type) or the service name.
-    pub fn typed_id<'t>(&self, target: &'t Target) -> &'t str {
-        if self.is_ecs() {
-            crate::model::task::name_of(&target.instance_id)
-        } else {
-            &target.instance_id
-        }
-    }
-}
-
 /// The ARN of an ECS service, the target of scale-to-zero and restore-service.
 pub fn service_arn(region: &str, account_id: &str, cluster: &str, service: &str) -> String {
     format!("arn:aws:ecs:{region}:{account_id}:service/{cluster}/{service}")
@@ -191,6 +170,34 @@ pub struct Target {
 }
 
 impl Target {
+    /// What the target is: `instance`, ECS `task` or `service` (told by its ARN).
+    pub fn noun(&self) -> &'static str {
+        let id = &self.instance_id;
+        if !id.starts_with("arn:") {
+            "instance"
+        } else if id.contains(":service/") {
+            "service"
+        } else {
+            "task"
+        }
+    }
+
+    /// What the operator types to confirm: the instance id, the task id (an ARN is too long to
+    /// type) or the service name.
+    pub fn typed_id(&self) -> &str {
+        crate::model::task::name_of(&self.instance_id)
+    }
+
+    /// The words that ask for it: `the task id`, `the service name`, ...
+    pub fn typed_what(&self) -> String {
+        let what = if self.noun() == "service" {
+            "name"
+        } else {
+            "id"
+        };
+        format!("the {} {what}", self.noun())
+    }
+
     /// The journal key of the instance.
     pub fn key(&self) -> Key {
         Key {
@@ -251,6 +258,35 @@ impl std::fmt::Display for TriageError {
 
 impl std::error::Error for TriageError {}
 
+/// A file name made from an id that came from the account or the command line: letters,
+/// digits, `-` and `.` kept, everything else `_` (never a path separator, never `.` or `..`);
+/// cut to at most `max` bytes with a digest of the whole id at the end, so that two long ids
+/// stay apart and no name reaches the file system's limit.
+pub fn safe_file_name(id: &str, max: usize) -> String {
+    use sha2::Digest;
+    let mut out: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.is_empty() || out.chars().all(|c| c == '.') {
+        out.insert(0, '_');
+    }
+    if out.len() > max {
+        let digest = sha2::Sha256::digest(id.as_bytes());
+        let tag: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        out.truncate(max.saturating_sub(tag.len() + 1));
+        out.push('-');
+        out.push_str(&tag);
+    }
+    out
+}
+
 /// Replaces control characters (ESC, CR, BEL...) in text that came from the account (tags,
 /// names, ids) or the operator (case id) before it is written to a terminal.
 pub fn escape_controls(s: &str) -> String {
@@ -280,6 +316,19 @@ mod tests {
         assert!(!is_isolation_name("watchfloor-isolation-vpc-2", "vpc-1"));
         assert!(!is_isolation_name("watchfloor-isolation-anything", "vpc-1"));
         assert!(!is_isolation_name("watchfloor-isolation-vpc-1-", "vpc-1"));
+    }
+
+    #[test]
+    fn file_names_from_ids_are_safe_and_bounded() {
+        assert_eq!(safe_file_name("IR-42/../etc", 100), "IR-42_.._etc");
+        assert_eq!(safe_file_name("..", 100), "_..");
+        assert_eq!(safe_file_name("", 100), "_");
+        let long = format!("arn:aws:ecs:us-east-1:1:task/{}/abc", "c".repeat(300));
+        let a = safe_file_name(&long, 120);
+        let b = safe_file_name(&long.replace("abc", "abd"), 120);
+        assert!(a.len() <= 120 && b.len() <= 120, "{a}");
+        assert_ne!(a, b, "long ids stay apart");
+        assert_eq!(a, safe_file_name(&long, 120), "stable");
     }
 
     #[test]

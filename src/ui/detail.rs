@@ -91,7 +91,7 @@ pub fn render(
             c.period_secs
         ),
         _ if cpu_source == CpuSource::Unknown => {
-            "CPU unknown: a standalone task in a cluster without Container Insights".to_string()
+            "CPU unknown: a standalone task, and no task-level Container Insights".to_string()
         }
         _ => format!("CPU: no data yet{whose}"),
     };
@@ -491,11 +491,22 @@ fn task_lines(
     l1.extend(kv("cluster", esc(&t.cluster)));
     l1.extend(kv(
         "service",
-        t.service
-            .as_deref()
-            .map_or_else(|| "standalone (no service: RunTask)".into(), esc),
+        match (&t.service, &t.claimed_service) {
+            (Some(s), _) => esc(s),
+            (None, Some(c)) => format!(
+                "standalone: its group claims service {}, whose deployments did not start it",
+                esc(c)
+            ),
+            (None, None) => "standalone (no service: RunTask)".into(),
+        },
     ));
     lines.push(Line::from(l1));
+    if t.overridden {
+        lines.push(Line::from(kv(
+            "overrides",
+            "started with command, environment or task role overrides".into(),
+        )));
+    }
     let mut l2 = kv("task definition", esc(&t.task_definition));
     if let Some(at) = t.definition.as_ref().and_then(|d| d.registered_at) {
         l2.extend(kv(
@@ -565,12 +576,17 @@ fn task_lines(
         .clusters
         .iter()
         .find(|c| c.name == t.cluster)
-        .map(|c| c.insights);
+        .map(|c| (c.insights, c.enhanced));
     lines.push(Line::from(kv(
         "container insights",
         match insights {
-            Some(true) => "on: task-level CPU".into(),
-            Some(false) => "off: CPU is the service's, or unknown for a standalone task".into(),
+            Some((_, true)) => "enhanced: task-level CPU".into(),
+            Some((true, false)) => {
+                "on, not enhanced: CPU is the service's, or unknown for a standalone task".into()
+            }
+            Some((false, _)) => {
+                "off: CPU is the service's, or unknown for a standalone task".into()
+            }
             None => "?".into(),
         },
     )));

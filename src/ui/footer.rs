@@ -38,7 +38,42 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
             muted,
         ));
     } else {
+        // On a task the keys mean the task's actions.
+        let task = match &state.ui.screen {
+            Screen::Detail { scope, id, .. } => state.fleet.row(*scope, id),
+            _ => state.selected_row(),
+        }
+        .and_then(|r| r.task());
+        let on_task = task.is_some();
+        let on_host = task.is_some_and(|t| t.host_instance.is_some());
         let hints: &[(Action, &str)] = match state.ui.screen {
+            // No longer than the instance hints: the filter status after them must fit.
+            Screen::Fleet if on_task => &[
+                (Action::Open, "open"),
+                (Action::Filter, "filter"),
+                (Action::SortNext, "sort"),
+                (Action::Quarantine, "svc to 0"),
+                (Action::Help, "help"),
+                (Action::Quit, "quit"),
+            ],
+            Screen::Detail { .. } if on_host => &[
+                (Action::Back, "back"),
+                (Action::Open, "host"),
+                (Action::Stop, "stop task"),
+                (Action::Quarantine, "svc to 0"),
+                (Action::Release, "restore svc"),
+                (Action::ArchiveFinding, "archive"),
+                (Action::Help, "help"),
+            ],
+            Screen::Detail { .. } if on_task => &[
+                (Action::Back, "back"),
+                (Action::Stop, "stop task"),
+                (Action::Quarantine, "svc to 0"),
+                (Action::Release, "restore svc"),
+                (Action::ArchiveFinding, "archive"),
+                (Action::Help, "help"),
+                (Action::Quit, "quit"),
+            ],
             Screen::Fleet => &[
                 (Action::Open, "open"),
                 (Action::Filter, "filter"),

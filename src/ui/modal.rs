@@ -132,7 +132,7 @@ pub fn triage(
             Span::styled(p.target.region.clone(), strong),
         ]),
         Line::from(vec![
-            Span::raw(format!("{} ", p.action.target_noun())),
+            Span::raw(format!("{} ", p.target.noun())),
             Span::styled(p.target.instance_id.clone(), strong),
             Span::raw(format!(
                 "  {}",
@@ -248,18 +248,7 @@ pub fn triage(
                 ))
             } else if state.triage.confirm_by_typing_id || *typed {
                 Line::from(vec![
-                    Span::styled(
-                        format!(
-                            "type the {} {} to confirm: ",
-                            p.action.target_noun(),
-                            if p.action.target_noun() == "service" {
-                                "name"
-                            } else {
-                                "id"
-                            }
-                        ),
-                        key,
-                    ),
+                    Span::styled(format!("type {} to confirm: ", p.target.typed_what()), key),
                     Span::styled(format!("{}▏", p.typed), strong),
                     Span::styled("  esc cancel", muted),
                 ])

@@ -167,7 +167,8 @@ const MODES_MAX_AGE_SECS: i64 = 3600;
 const MODES_RETRY_SECS: i64 = 300;
 
 /// CPU targets from an ECS inventory: every service, and every live task of a cluster with
-/// Container Insights on.
+/// Container Insights' enhanced observability (plain `enabled` has no task-level series: asking
+/// would pay for nothing).
 pub fn ecs_targets(inv: &ecs::EcsInventory) -> Vec<Target> {
     let services = inv.services.iter().map(|s| Target {
         key: crate::model::task::service_cpu_key(&s.cluster, &s.name),
@@ -181,7 +182,7 @@ pub fn ecs_targets(inv: &ecs::EcsInventory) -> Vec<Target> {
     let insights = |t: &&Task| {
         inv.clusters
             .iter()
-            .any(|c| c.name == t.cluster && c.insights)
+            .any(|c| c.name == t.cluster && c.enhanced)
     };
     let tasks = inv
         .tasks

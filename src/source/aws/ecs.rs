@@ -182,14 +182,17 @@ async fn poll_into(
             .map_err(|e| describe("DescribeClusters", &e))?;
         inv.clusters.extend(out.clusters().iter().map(|c| {
             let arn = c.cluster_arn().unwrap_or_default().to_string();
+            let insights = c
+                .settings()
+                .iter()
+                .find(|s| s.name().map(|n| n.as_str()) == Some("containerInsights"))
+                .and_then(|s| s.value());
             Cluster {
                 name: c
                     .cluster_name()
                     .map_or_else(|| name_of(&arn).to_string(), str::to_string),
-                insights: c.settings().iter().any(|s| {
-                    s.name().map(|n| n.as_str()) == Some("containerInsights")
-                        && matches!(s.value(), Some("enabled" | "enhanced"))
-                }),
+                insights: matches!(insights, Some("enabled" | "enhanced")),
+                enhanced: insights == Some("enhanced"),
                 arn,
             }
         }));
@@ -207,6 +210,8 @@ async fn poll_into(
             let out = out.map_err(|e| describe("ListServices", &e))?;
             services.extend(out.service_arns().iter().cloned());
         }
+        // Each service's deployments: (deployment id, task definition `family:revision`).
+        let mut deployments: HashMap<String, Vec<(String, String)>> = HashMap::new();
         for chunk in services.chunks(SERVICES_PER_CALL) {
             inv.calls += 1;
             let out = client
@@ -217,9 +222,19 @@ async fn poll_into(
                 .await
                 .map_err(|e| describe("DescribeServices", &e))?;
             for s in out.services() {
+                let name = s.service_name().unwrap_or_default().to_string();
+                deployments.insert(
+                    name.clone(),
+                    s.deployments()
+                        .iter()
+                        .filter_map(|d| {
+                            Some((d.id()?.to_string(), family_revision(d.task_definition()?)))
+                        })
+                        .collect(),
+                );
                 inv.services.push(Service {
                     cluster: name_of(s.cluster_arn().unwrap_or(cluster)).to_string(),
-                    name: s.service_name().unwrap_or_default().to_string(),
+                    name,
                     desired: s.desired_count(),
                     running: s.running_count(),
                 });
@@ -284,6 +299,7 @@ async fn poll_into(
                 .container_instance
                 .as_ref()
                 .and_then(|ci| hosts.get(ci).cloned());
+            verify_service(t, &deployments);
         }
         inv.tasks.extend(tasks);
     }
@@ -335,7 +351,15 @@ pub fn convert_task(t: &aws_sdk_ecs::types::Task, cluster_arn: &str) -> Task {
     Task {
         task_arn: t.task_arn().unwrap_or_default().to_string(),
         cluster: name_of(t.cluster_arn().unwrap_or(cluster_arn)).to_string(),
-        service: t.group().and_then(service_of),
+        // Only a claim until `verify_service` checks it against the service's deployments.
+        service: None,
+        claimed_service: t.group().and_then(service_of),
+        overridden: t.overrides().is_some_and(|o| {
+            o.task_role_arn().is_some()
+                || o.container_overrides()
+                    .iter()
+                    .any(|c| !c.command().is_empty() || !c.environment().is_empty())
+        }),
         task_definition: family_revision(t.task_definition_arn().unwrap_or_default()),
         containers: t
             .containers()
@@ -374,6 +398,24 @@ pub fn convert_task(t: &aws_sdk_ecs::types::Task, cluster_arn: &str) -> Task {
     }
 }
 
+/// Accepts a task's claim to belong to a service (its `group`, which RunTask takes from anyone)
+/// only when one of that service's deployments started it (`startedBy` is the deployment id)
+/// with the deployment's task definition and no overrides; else the claim stays a claim.
+pub fn verify_service(t: &mut Task, deployments: &HashMap<String, Vec<(String, String)>>) {
+    let Some(claim) = t.claimed_service.take() else {
+        return;
+    };
+    let started_by_it = deployments.get(&claim).is_some_and(|ds| {
+        ds.iter()
+            .any(|(id, def)| *id == t.started_by && *def == t.task_definition)
+    });
+    if started_by_it && !t.overridden {
+        t.service = Some(claim);
+    } else {
+        t.claimed_service = Some(claim);
+    }
+}
+
 /// The fewest calls a full ECS refresh can make: one ListClusters page per 100 clusters,
 /// DescribeClusters per 100; per cluster one ListServices and one ListTasks page per 100,
 /// DescribeServices per 10, DescribeTasks and DescribeContainerInstances per 100; and one
@@ -400,6 +442,54 @@ pub fn minimum_calls(clusters: &[(usize, usize, usize)], new_definitions: usize)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_service_claim_holds_only_for_what_its_deployment_started() {
+        let deployments: HashMap<String, Vec<(String, String)>> = [(
+            "web".to_string(),
+            vec![("ecs-svc/111".to_string(), "web:3".to_string())],
+        )]
+        .into_iter()
+        .collect();
+        let task = |started_by: &str, def: &str, overridden: bool| Task {
+            task_arn: "arn:aws:ecs:us-east-1:1:task/c/abc".into(),
+            cluster: "c".into(),
+            service: None,
+            claimed_service: Some("web".into()),
+            overridden,
+            task_definition: def.into(),
+            containers: vec![],
+            launch_type: "FARGATE".into(),
+            last_status: "RUNNING".into(),
+            started_at: None,
+            started_by: started_by.into(),
+            cpu: None,
+            memory: None,
+            container_instance: None,
+            host_instance: None,
+            eni_id: None,
+            private_ip: None,
+            definition: None,
+            interfaces: vec![],
+        };
+        let verified = |mut t: Task| {
+            verify_service(&mut t, &deployments);
+            (t.service, t.claimed_service)
+        };
+        assert_eq!(
+            verified(task("ecs-svc/111", "web:3", false)),
+            (Some("web".into()), None)
+        );
+        // RunTask --group service:web, any other start, definition or override: a claim only.
+        for t in [
+            task("", "web:3", false),
+            task("ecs-svc/111", "miner:1", false),
+            task("ecs-svc/111", "web:3", true),
+            task("ecs-svc/999", "web:3", false),
+        ] {
+            assert_eq!(verified(t), (None, Some("web".into())));
+        }
+    }
 
     #[test]
     fn minimum_calls_count_pages_and_batches() {
