@@ -171,6 +171,9 @@ pub struct TaskOut {
     pub cpu_source: &'static str,
     /// World-open port ranges (its interface's groups, or its container instance's).
     pub open_ports: Vec<PortOut>,
+    /// Why the exposure is unknown (its interface or container instance is not in the EC2
+    /// inventory): `open_ports` is then empty without meaning closed. Null when known.
+    pub exposure_unknown: Option<String>,
     /// Public IPv4 address of its interface.
     pub public_ip: Option<String>,
     /// Live findings about the task (or its cluster only), worst first.
@@ -341,6 +344,12 @@ pub fn build(fleet: &Fleet, source: &str, now: DateTime<Utc>) -> Snapshot {
                     (Some(_), CpuSource::Service) => "service",
                 },
                 open_ports: ports_out(r),
+                exposure_unknown: r
+                    .exposure
+                    .missing_groups
+                    .iter()
+                    .find(|m| m.starts_with('('))
+                    .map(|m| m.trim_matches(|c| c == '(' || c == ')').to_string()),
                 public_ip: r.subject.public_ip().map(str::to_string),
                 findings: findings_out(fleet, r),
                 risk: r.risk.score,

@@ -30,6 +30,26 @@ async fn subnet(ec2: &aws_sdk_ec2::Client) -> String {
         .to_string()
 }
 
+/// Registers a Fargate task definition (awsvpc) of one container running `image`.
+async fn register(ecs: &aws_sdk_ecs::Client, family: &str, image: &str) {
+    ecs.register_task_definition()
+        .family(family)
+        .network_mode(NetworkMode::Awsvpc)
+        .requires_compatibilities(Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("main")
+                .image(image)
+                .memory(512)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("RegisterTaskDefinition");
+}
+
 /// The id of the deployment CreateService started: what a service's scheduler puts in its
 /// tasks' `startedBy`.
 fn deployment(out: aws_sdk_ecs::operation::create_service::CreateServiceOutput) -> String {
@@ -80,32 +100,13 @@ async fn clusters_services_and_tasks_paged() {
             .await
             .unwrap();
     }
-    let def = |family: &str, image: &str| {
-        ecs_client
-            .register_task_definition()
-            .family(family)
-            .network_mode(NetworkMode::Awsvpc)
-            .requires_compatibilities(Compatibility::Fargate)
-            .cpu("256")
-            .memory("512")
-            .container_definitions(
-                ContainerDefinition::builder()
-                    .name("main")
-                    .image(image)
-                    .memory(512)
-                    .build(),
-            )
-            .send()
-    };
-    def(
+    register(
+        &ecs_client,
         "web",
         "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1.4",
     )
-    .await
-    .unwrap();
-    def("metrics-agent", "docker.io/xmrig/xmrig:latest")
-        .await
-        .unwrap();
+    .await;
+    register(&ecs_client, "metrics-agent", "docker.io/xmrig/xmrig:latest").await;
     let net = || {
         NetworkConfiguration::builder()
             .awsvpc_configuration(
@@ -363,29 +364,10 @@ async fn task_rows_with_exposure_cpu_findings_and_flags() {
         .send()
         .await
         .unwrap();
-    let register = |family: &str, image: &str| {
-        ecs_client
-            .register_task_definition()
-            .family(family)
-            .network_mode(NetworkMode::Awsvpc)
-            .requires_compatibilities(Compatibility::Fargate)
-            .cpu("256")
-            .memory("512")
-            .container_definitions(
-                ContainerDefinition::builder()
-                    .name("main")
-                    .image(image)
-                    .memory(512)
-                    .build(),
-            )
-            .send()
-    };
     let ecr = format!("{MAIN}.dkr.ecr.us-east-1.amazonaws.com/web:1.4");
-    let web_def = register("web", &ecr).await.unwrap();
-    register("agent", &ecr).await.unwrap();
-    register("metrics-agent", "docker.io/xmrig/xmrig:latest")
-        .await
-        .unwrap();
+    register(&ecs_client, "web", &ecr).await;
+    register(&ecs_client, "agent", &ecr).await;
+    register(&ecs_client, "metrics-agent", "docker.io/xmrig/xmrig:latest").await;
     // The account's own definitions are a month old; the miner's is fresh.
     for def in ["web:1", "agent:1"] {
         emu.post(
@@ -396,7 +378,6 @@ async fn task_rows_with_exposure_cpu_findings_and_flags() {
             }),
         );
     }
-    assert!(web_def.task_definition().is_some());
     let net = |group: &str| {
         NetworkConfiguration::builder()
             .awsvpc_configuration(
@@ -691,23 +672,7 @@ async fn ecs_fleet(emu: &Emulator, cfg: &aws_config::SdkConfig) -> (Vec<String>,
         ),
         ("metrics-agent", "docker.io/xmrig/xmrig:latest".to_string()),
     ] {
-        ecs_client
-            .register_task_definition()
-            .family(family)
-            .network_mode(NetworkMode::Awsvpc)
-            .requires_compatibilities(Compatibility::Fargate)
-            .cpu("256")
-            .memory("512")
-            .container_definitions(
-                ContainerDefinition::builder()
-                    .name("main")
-                    .image(image)
-                    .memory(512)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        register(&ecs_client, family, &image).await;
     }
     let net = NetworkConfiguration::builder()
         .awsvpc_configuration(

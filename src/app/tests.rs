@@ -769,25 +769,13 @@ mod triage_flow {
     /// A task as the ECS feed reports it: in cluster `batch`, of `service` or standalone.
     fn task(id: &str, service: Option<&str>) -> crate::model::task::Task {
         crate::model::task::Task {
-            task_arn: format!("arn:aws:ecs:us-east-1:111111111111:task/batch/{id}"),
-            cluster: "batch".into(),
             service: service.map(str::to_string),
-            claimed_service: None,
-            overridden: false,
-            task_definition: "agent:1".into(),
-            containers: vec![],
-            launch_type: "FARGATE".into(),
-            last_status: "RUNNING".into(),
             started_at: Some(t0()),
-            started_by: String::new(),
-            cpu: None,
-            memory: None,
-            container_instance: None,
-            host_instance: None,
-            eni_id: None,
-            private_ip: None,
-            definition: None,
-            interfaces: vec![],
+            ..crate::model::task::Task::running(
+                &format!("arn:aws:ecs:us-east-1:111111111111:task/batch/{id}"),
+                "batch",
+                "agent:1",
+            )
         }
     }
 

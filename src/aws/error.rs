@@ -128,7 +128,7 @@ where
     }
 }
 
-/// ECS's codes for a cluster, service or task that is not there (or no longer active).
+/// ECS's codes for a cluster or service that is not there (or no longer active).
 const ECS_NOT_FOUND: &[&str] = &[
     "ClusterNotFoundException",
     "ServiceNotFoundException",

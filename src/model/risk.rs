@@ -506,27 +506,11 @@ mod tests {
 
     #[test]
     fn an_ecs_task_weighs_standalone_public_image_and_new_definition() {
-        let task = Subject::Task(Box::new(crate::model::task::Task {
-            task_arn: "arn:aws:ecs:us-east-1:1:task/batch/abc".into(),
-            cluster: "batch".into(),
-            service: None,
-            claimed_service: None,
-            overridden: false,
-            task_definition: "metrics-agent:1".into(),
-            containers: vec![],
-            launch_type: "FARGATE".into(),
-            last_status: "RUNNING".into(),
-            started_at: None,
-            started_by: String::new(),
-            cpu: None,
-            memory: None,
-            container_instance: None,
-            host_instance: None,
-            eni_id: None,
-            private_ip: None,
-            definition: None,
-            interfaces: vec![],
-        }));
+        let task = Subject::Task(Box::new(crate::model::task::Task::running(
+            "arn:aws:ecs:us-east-1:1:task/batch/abc",
+            "batch",
+            "metrics-agent:1",
+        )));
         let with = |flags: &[Flag]| {
             let mut f = Flags::default();
             for x in flags {

@@ -107,6 +107,32 @@ pub struct Cluster {
 }
 
 impl Task {
+    /// A running Fargate task with nothing else known (unit tests build on it).
+    #[cfg(test)]
+    pub(crate) fn running(task_arn: &str, cluster: &str, task_definition: &str) -> Task {
+        Task {
+            task_arn: task_arn.into(),
+            cluster: cluster.into(),
+            service: None,
+            claimed_service: None,
+            overridden: false,
+            task_definition: task_definition.into(),
+            containers: Vec::new(),
+            launch_type: "FARGATE".into(),
+            last_status: "RUNNING".into(),
+            started_at: None,
+            started_by: String::new(),
+            cpu: None,
+            memory: None,
+            container_instance: None,
+            host_instance: None,
+            eni_id: None,
+            private_ip: None,
+            definition: None,
+            interfaces: Vec::new(),
+        }
+    }
+
     /// The task id: the last segment of its ARN.
     pub fn task_id(&self) -> &str {
         name_of(&self.task_arn)

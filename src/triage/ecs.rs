@@ -58,8 +58,13 @@ fn write_evidence(dir: &Path, name: &str, text: &str) -> std::io::Result<(PathBu
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         };
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
+        // A partial file is no evidence: removed, and the error reported.
+        if let Err(e) = f.write_all(text.as_bytes()).and_then(|()| f.sync_all()) {
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+        // The folder entry too, so the file the audit log names survives a crash.
+        std::fs::File::open(dir)?.sync_all()?;
         let digest: String = sha2::Sha256::digest(text.as_bytes())
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -349,7 +354,10 @@ impl<'a, O: Ops> Runner<'a, O> {
             "journal record",
             match (recorded, counts) {
                 (None, _) => Verdict::Error("no scale-to-zero recorded for this service".into()),
-                (Some(_), None) => Verdict::Error("ECS does not know this service".into()),
+                (Some(_), None) => Verdict::Warning(
+                    "ECS no longer knows this service: the record is closed, nothing is called"
+                        .into(),
+                ),
                 (Some(_), Some(_)) => Verdict::Allowed,
             },
         ));
@@ -369,6 +377,20 @@ impl<'a, O: Ops> Runner<'a, O> {
                 "the journal has no scale-to-zero of service {service}: nothing was done"
             )));
         };
+        // A service deleted meanwhile has nothing to put back: the record is closed, so it is
+        // not offered for ever.
+        let gone = self
+            .ops
+            .service_counts(cluster, service)
+            .await
+            .map_err(api("describe service"))?
+            .is_none();
+        if gone {
+            self.journal(Event::ScaleRestored)?;
+            return Ok(format!(
+                "service {service} no longer exists: its scale-to-zero record is closed"
+            ));
+        }
         let ops = self.ops;
         self.step(
             "restore-service",

@@ -226,48 +226,75 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<Outcome> {
 
 /// The ECS action and its target (task ARN, or service ARN) the arguments ask for; None for
 /// an instance action. Names and ARNs are taken alike (the journal key of a service is always
-/// the ARN its names make); a task ARN of another account or region is refused.
+/// the ARN its names make); an ARN of another account or region than `--account` and
+/// `--region`, or of another cluster than `--cluster`, is refused.
 fn ecs_action(
     args: &TriageArgs,
     region: &str,
     account_id: &str,
 ) -> anyhow::Result<Option<(Action, String)>> {
-    use crate::model::task::name_of;
-    let service = |args: &TriageArgs| -> anyhow::Result<(String, String)> {
-        match (&args.cluster, &args.service) {
-            (Some(c), Some(s)) => Ok((name_of(c).to_string(), name_of(s).to_string())),
-            _ => bail!("--cluster and --service are required for this action"),
+    // (path after `RESOURCE/`) of an ECS ARN, once its region and account are checked; a
+    // plain name is its own path.
+    let path_of = |value: &str, resource: &str| -> anyhow::Result<String> {
+        let parts: Vec<&str> = value.splitn(6, ':').collect();
+        match parts.as_slice() {
+            ["arn", _, "ecs", r, a, rest] => {
+                if *r != region || *a != account_id {
+                    bail!(
+                        "{value} is in account {a} region {r}, not {account_id} {region} as --account and --region say"
+                    );
+                }
+                rest.strip_prefix(&format!("{resource}/"))
+                    .map(str::to_string)
+                    .with_context(|| format!("{value} is not an ECS {resource} ARN"))
+            }
+            _ => Ok(value.to_string()),
         }
     };
+    let cluster_arg = args
+        .cluster
+        .as_deref()
+        .map(|c| path_of(c, "cluster"))
+        .transpose()?;
+    // Another cluster than --cluster named by an ARN is refused, never silently dropped.
+    let same_cluster = |named: String| -> anyhow::Result<String> {
+        match &cluster_arg {
+            Some(c) if *c != named => {
+                bail!("--cluster {c} does not match the cluster the ARN names ({named})")
+            }
+            _ => Ok(named),
+        }
+    };
+    let service = |args: &TriageArgs| -> anyhow::Result<(String, String)> {
+        let (Some(cluster), Some(svc)) = (&cluster_arg, &args.service) else {
+            bail!("--cluster and --service are required for this action");
+        };
+        let path = path_of(svc, "service")?;
+        let name = match path.split_once('/') {
+            Some((c, name)) => {
+                same_cluster(c.to_string())?;
+                name.to_string()
+            }
+            None => path,
+        };
+        Ok((cluster.clone(), name))
+    };
+    let partition = crate::config::region_partition(region);
     Ok(match args.action {
         TriageKind::StopTask => {
             let task = args.task.clone().context("--task ARN is required")?;
-            // arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID (the long format names its cluster).
-            let parts: Vec<&str> = task.splitn(6, ':').collect();
-            let (named, id) = match parts.as_slice() {
-                ["arn", _, "ecs", r, a, rest] => {
-                    if *r != region || *a != account_id {
-                        bail!(
-                            "the task ARN is in account {a} region {r}, not {account_id} {region} as --account and --region say"
-                        );
-                    }
-                    let path = rest.strip_prefix("task/").context("not a task ARN")?;
-                    match path.split_once('/') {
-                        Some((c, id)) => (Some(c.to_string()), id.to_string()),
-                        None => (None, path.to_string()),
-                    }
-                }
-                _ => (None, task.clone()),
+            let path = path_of(&task, "task")?;
+            // The long format names its cluster: task/CLUSTER/ID.
+            let (cluster, id) = match path.split_once('/') {
+                Some((c, id)) => (same_cluster(c.to_string())?, id.to_string()),
+                None => (
+                    cluster_arg
+                        .clone()
+                        .context("--cluster is required: the task ARN does not name one")?,
+                    path,
+                ),
             };
-            let cluster = match (args.cluster.as_deref().map(name_of), named) {
-                (Some(c), Some(n)) if c != n => {
-                    bail!("--cluster {c} does not match the cluster the task ARN names ({n})")
-                }
-                (Some(c), _) => c.to_string(),
-                (None, Some(n)) => n,
-                (None, None) => bail!("--cluster is required: the task ARN does not name one"),
-            };
-            let arn = format!("arn:aws:ecs:{region}:{account_id}:task/{cluster}/{id}");
+            let arn = format!("arn:{partition}:ecs:{region}:{account_id}:task/{cluster}/{id}");
             Some((Action::StopTask { cluster }, arn))
         }
         TriageKind::ScaleToZero => {

@@ -152,7 +152,8 @@ impl Action {
 
 /// The ARN of an ECS service, the target of scale-to-zero and restore-service.
 pub fn service_arn(region: &str, account_id: &str, cluster: &str, service: &str) -> String {
-    format!("arn:aws:ecs:{region}:{account_id}:service/{cluster}/{service}")
+    let partition = crate::config::region_partition(region);
+    format!("arn:{partition}:ecs:{region}:{account_id}:service/{cluster}/{service}")
 }
 
 /// The instance (or ECS task or service) acted on, named as the operator saw it.

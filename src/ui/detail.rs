@@ -91,7 +91,7 @@ pub fn render(
             c.period_secs
         ),
         _ if cpu_source == CpuSource::Unknown => {
-            "CPU unknown: a standalone task, and no task-level Container Insights".to_string()
+            "CPU unknown: a standalone task, and no task-level Container Insights data".to_string()
         }
         _ => format!("CPU: no data yet{whose}"),
     };

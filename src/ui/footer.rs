@@ -45,14 +45,39 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         }
         .and_then(|r| r.task());
         let on_task = task.is_some();
+        let on_service = task.is_some_and(|t| t.service.is_some());
         let on_host = task.is_some_and(|t| t.host_instance.is_some());
         let hints: &[(Action, &str)] = match state.ui.screen {
-            // No longer than the instance hints: the filter status after them must fit.
+            // No longer than the instance hints: the filter status after them must fit. A
+            // standalone (or forged) task has no service to scale: stopping it is what works.
+            Screen::Fleet if on_task && !on_service => &[
+                (Action::Open, "open"),
+                (Action::Filter, "filter"),
+                (Action::SortNext, "sort"),
+                (Action::Stop, "stop task"),
+                (Action::Help, "help"),
+                (Action::Quit, "quit"),
+            ],
             Screen::Fleet if on_task => &[
                 (Action::Open, "open"),
                 (Action::Filter, "filter"),
                 (Action::SortNext, "sort"),
                 (Action::Quarantine, "svc to 0"),
+                (Action::Help, "help"),
+                (Action::Quit, "quit"),
+            ],
+            Screen::Detail { .. } if on_task && !on_service && on_host => &[
+                (Action::Back, "back"),
+                (Action::Open, "host"),
+                (Action::Stop, "stop task"),
+                (Action::ArchiveFinding, "archive finding"),
+                (Action::Help, "help"),
+                (Action::Quit, "quit"),
+            ],
+            Screen::Detail { .. } if on_task && !on_service => &[
+                (Action::Back, "back"),
+                (Action::Stop, "stop task"),
+                (Action::ArchiveFinding, "archive finding"),
                 (Action::Help, "help"),
                 (Action::Quit, "quit"),
             ],

@@ -3,7 +3,8 @@
 //! burstable instances the same batches carry CPUCreditBalance, and CPUSurplusCreditsCharged in
 //! unlimited mode (modes from DescribeInstanceCreditSpecifications, cached for an hour). ECS rides
 //! in the same batches: each service's CPUUtilization (AWS/ECS), and each task's CpuUtilized and
-//! CpuReserved (ECS/ContainerInsights) in clusters with Container Insights on.
+//! CpuReserved (ECS/ContainerInsights) in clusters with Container Insights' enhanced
+//! observability.
 
 use std::collections::HashMap;
 use std::time::Duration;

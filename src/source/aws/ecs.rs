@@ -198,48 +198,6 @@ async fn poll_into(
         }));
     }
     for cluster in &cluster_arns {
-        let mut services = Vec::new();
-        let mut pages = client
-            .list_services()
-            .cluster(cluster)
-            .max_results(page)
-            .into_paginator()
-            .send();
-        while let Some(out) = pages.next().await {
-            inv.calls += 1;
-            let out = out.map_err(|e| describe("ListServices", &e))?;
-            services.extend(out.service_arns().iter().cloned());
-        }
-        // Each service's deployments: (deployment id, task definition `family:revision`).
-        let mut deployments: HashMap<String, Vec<(String, String)>> = HashMap::new();
-        for chunk in services.chunks(SERVICES_PER_CALL) {
-            inv.calls += 1;
-            let out = client
-                .describe_services()
-                .cluster(cluster)
-                .set_services(Some(chunk.to_vec()))
-                .send()
-                .await
-                .map_err(|e| describe("DescribeServices", &e))?;
-            for s in out.services() {
-                let name = s.service_name().unwrap_or_default().to_string();
-                deployments.insert(
-                    name.clone(),
-                    s.deployments()
-                        .iter()
-                        .filter_map(|d| {
-                            Some((d.id()?.to_string(), family_revision(d.task_definition()?)))
-                        })
-                        .collect(),
-                );
-                inv.services.push(Service {
-                    cluster: name_of(s.cluster_arn().unwrap_or(cluster)).to_string(),
-                    name,
-                    desired: s.desired_count(),
-                    running: s.running_count(),
-                });
-            }
-        }
         let mut arns = Vec::new();
         let mut pages = client
             .list_tasks()
@@ -269,6 +227,51 @@ async fn poll_into(
                 .await
                 .map_err(|e| describe("DescribeTasks", &e))?;
             tasks.extend(out.tasks().iter().map(|t| convert_task(t, cluster)));
+        }
+        let mut services = Vec::new();
+        let mut pages = client
+            .list_services()
+            .cluster(cluster)
+            .max_results(page)
+            .into_paginator()
+            .send();
+        while let Some(out) = pages.next().await {
+            inv.calls += 1;
+            let out = out.map_err(|e| describe("ListServices", &e))?;
+            services.extend(out.service_arns().iter().cloned());
+        }
+        // Described after the tasks were, so a deployment that started tasks meanwhile is in
+        // the answer. Each service's deployments and task sets (blue/green and external
+        // controllers): (id, task definition `family:revision`).
+        let mut deployments: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        for chunk in services.chunks(SERVICES_PER_CALL) {
+            inv.calls += 1;
+            let out = client
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| describe("DescribeServices", &e))?;
+            for s in out.services() {
+                let name = s.service_name().unwrap_or_default().to_string();
+                let from_deployments = s.deployments().iter().filter_map(|d| {
+                    Some((d.id()?.to_string(), family_revision(d.task_definition()?)))
+                });
+                let from_task_sets = s.task_sets().iter().filter_map(|t| {
+                    Some((t.id()?.to_string(), family_revision(t.task_definition()?)))
+                });
+                deployments.insert(
+                    name.clone(),
+                    from_deployments.chain(from_task_sets).collect(),
+                );
+                inv.services.push(Service {
+                    cluster: name_of(s.cluster_arn().unwrap_or(cluster)).to_string(),
+                    name,
+                    desired: s.desired_count(),
+                    running: s.running_count(),
+                });
+            }
         }
         // The EC2 instances behind the container instances of EC2-launched tasks.
         let cis: Vec<String> = tasks
@@ -356,9 +359,12 @@ pub fn convert_task(t: &aws_sdk_ecs::types::Task, cluster_arn: &str) -> Task {
         claimed_service: t.group().and_then(service_of),
         overridden: t.overrides().is_some_and(|o| {
             o.task_role_arn().is_some()
-                || o.container_overrides()
-                    .iter()
-                    .any(|c| !c.command().is_empty() || !c.environment().is_empty())
+                || o.execution_role_arn().is_some()
+                || o.container_overrides().iter().any(|c| {
+                    !c.command().is_empty()
+                        || !c.environment().is_empty()
+                        || !c.environment_files().is_empty()
+                })
         }),
         task_definition: family_revision(t.task_definition_arn().unwrap_or_default()),
         containers: t
@@ -399,8 +405,10 @@ pub fn convert_task(t: &aws_sdk_ecs::types::Task, cluster_arn: &str) -> Task {
 }
 
 /// Accepts a task's claim to belong to a service (its `group`, which RunTask takes from anyone)
-/// only when one of that service's deployments started it (`startedBy` is the deployment id)
-/// with the deployment's task definition and no overrides; else the claim stays a claim.
+/// only when one of that service's deployments or task sets started it (`startedBy` is its id)
+/// with its task definition and no overrides; else the claim stays a claim. `startedBy` is
+/// free text too: whoever copies a deployment id and runs the service's own task definition
+/// unchanged passes, which makes this a strong hint, not proof.
 pub fn verify_service(t: &mut Task, deployments: &HashMap<String, Vec<(String, String)>>) {
     let Some(claim) = t.claimed_service.take() else {
         return;
@@ -452,25 +460,10 @@ mod tests {
         .into_iter()
         .collect();
         let task = |started_by: &str, def: &str, overridden: bool| Task {
-            task_arn: "arn:aws:ecs:us-east-1:1:task/c/abc".into(),
-            cluster: "c".into(),
-            service: None,
             claimed_service: Some("web".into()),
             overridden,
-            task_definition: def.into(),
-            containers: vec![],
-            launch_type: "FARGATE".into(),
-            last_status: "RUNNING".into(),
-            started_at: None,
             started_by: started_by.into(),
-            cpu: None,
-            memory: None,
-            container_instance: None,
-            host_instance: None,
-            eni_id: None,
-            private_ip: None,
-            definition: None,
-            interfaces: vec![],
+            ..Task::running("arn:aws:ecs:us-east-1:1:task/c/abc", "c", def)
         };
         let verified = |mut t: Task| {
             verify_service(&mut t, &deployments);
