@@ -467,10 +467,7 @@ async fn seed_ecs(
     creds: Option<Credentials>,
     tasks: usize,
 ) -> Result<(Vec<(usize, usize, usize)>, usize, usize)> {
-    use aws_sdk_ecs::types::{
-        AwsVpcConfiguration, Compatibility, ContainerDefinition, LaunchType, NetworkConfiguration,
-        NetworkMode,
-    };
+    use aws_sdk_ecs::types::{AwsVpcConfiguration, LaunchType, NetworkConfiguration};
     let cfg = sdk(emu_url, region, creds).await;
     let ecs = aws_sdk_ecs::Client::new(&cfg);
     let ec2 = aws_sdk_ec2::Client::new(&cfg);
@@ -493,20 +490,7 @@ async fn seed_ecs(
             .context("CreateCluster")?;
     }
     for (family, image) in [("web", "nginx:1.27"), ("agent", "xmrig/xmrig:6.21.0")] {
-        ecs.register_task_definition()
-            .family(family)
-            .network_mode(NetworkMode::Awsvpc)
-            .requires_compatibilities(Compatibility::Fargate)
-            .cpu("256")
-            .memory("512")
-            .container_definitions(
-                ContainerDefinition::builder()
-                    .name("main")
-                    .image(image)
-                    .memory(512)
-                    .build(),
-            )
-            .send()
+        support::seed::register(&ecs, family, image)
             .await
             .context("RegisterTaskDefinition")?;
     }

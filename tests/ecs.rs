@@ -4,11 +4,8 @@
 
 mod support;
 
-use aws_sdk_ecs::types::{
-    AwsVpcConfiguration, Compatibility, ContainerDefinition, LaunchType, NetworkConfiguration,
-    NetworkMode,
-};
-use support::seed::{default_vpc, sdk, world_rule};
+use aws_sdk_ecs::types::{AwsVpcConfiguration, LaunchType, NetworkConfiguration};
+use support::seed::{default_vpc, sdk, world_tcp};
 use support::{Emulator, set_test_credentials};
 use watchfloor::source::aws::ecs;
 
@@ -32,20 +29,7 @@ async fn subnet(ec2: &aws_sdk_ec2::Client) -> String {
 
 /// Registers a Fargate task definition (awsvpc) of one container running `image`.
 async fn register(ecs: &aws_sdk_ecs::Client, family: &str, image: &str) {
-    ecs.register_task_definition()
-        .family(family)
-        .network_mode(NetworkMode::Awsvpc)
-        .requires_compatibilities(Compatibility::Fargate)
-        .cpu("256")
-        .memory("512")
-        .container_definitions(
-            ContainerDefinition::builder()
-                .name("main")
-                .image(image)
-                .memory(512)
-                .build(),
-        )
-        .send()
+    support::seed::register(ecs, family, image)
         .await
         .expect("RegisterTaskDefinition");
 }
@@ -77,21 +61,7 @@ async fn clusters_services_and_tasks_paged() {
     let ecs_client = aws_sdk_ecs::Client::new(&cfg);
     let ec2 = aws_sdk_ec2::Client::new(&cfg);
     let subnet = subnet(&ec2).await;
-    let open = world_rule(
-        &ec2,
-        "task-ssh-world",
-        aws_sdk_ec2::types::IpPermission::builder()
-            .ip_protocol("tcp")
-            .from_port(22)
-            .to_port(22)
-            .ip_ranges(
-                aws_sdk_ec2::types::IpRange::builder()
-                    .cidr_ip("0.0.0.0/0")
-                    .build(),
-            )
-            .build(),
-    )
-    .await;
+    let open = world_tcp(&ec2, "task-ssh-world", 22).await;
     for c in ["prod-web", "batch"] {
         ecs_client
             .create_cluster()
@@ -329,21 +299,7 @@ async fn task_rows_with_exposure_cpu_findings_and_flags() {
     let ec2 = aws_sdk_ec2::Client::new(&cfg);
     let cw = aws_sdk_cloudwatch::Client::new(&cfg);
     let subnet = subnet(&ec2).await;
-    let stratum = world_rule(
-        &ec2,
-        "stratum-world",
-        aws_sdk_ec2::types::IpPermission::builder()
-            .ip_protocol("tcp")
-            .from_port(3333)
-            .to_port(3333)
-            .ip_ranges(
-                aws_sdk_ec2::types::IpRange::builder()
-                    .cidr_ip("0.0.0.0/0")
-                    .build(),
-            )
-            .build(),
-    )
-    .await;
+    let stratum = world_tcp(&ec2, "stratum-world", 3333).await;
     let vpc = default_vpc(&ec2).await;
     let internal = support::seed::group_in(&ec2, &vpc, "internal-only", vec![]).await;
     ecs_client

@@ -335,24 +335,27 @@ mod tests {
         .score
     }
 
+    /// The risk of `subject` with nothing but these flags set.
+    fn with_flags(subject: &Subject, flags: &[Flag]) -> Risk {
+        let mut f = Flags::default();
+        for x in flags {
+            f.set(*x, true);
+        }
+        risk_of(RiskInput {
+            subject,
+            exposure: &Exposure::default(),
+            cpu: &CpuSeries::default(),
+            findings: &[],
+            unusual_region: false,
+            held_at_baseline: None,
+            flags: f,
+        })
+    }
+
     #[test]
     fn a_fresh_launch_weighs_with_its_image_type_and_region() {
         let i = instance("p3.16xlarge", false, InstanceState::Running);
-        let with = |flags: &[Flag]| {
-            let mut f = Flags::default();
-            for x in flags {
-                f.set(*x, true);
-            }
-            risk_of(RiskInput {
-                subject: &i,
-                exposure: &Exposure::default(),
-                cpu: &CpuSeries::default(),
-                findings: &[],
-                unusual_region: false,
-                held_at_baseline: None,
-                flags: f,
-            })
-        };
+        let with = |flags: &[Flag]| with_flags(&i, flags);
         let base = with(&[]).score;
         // Launched long ago from its own image: only the type counts.
         assert_eq!(base, 5);
@@ -511,22 +514,7 @@ mod tests {
             "batch",
             "metrics-agent:1",
         )));
-        let with = |flags: &[Flag]| {
-            let mut f = Flags::default();
-            for x in flags {
-                f.set(*x, true);
-            }
-            risk_of(RiskInput {
-                subject: &task,
-                exposure: &Exposure::default(),
-                cpu: &CpuSeries::default(),
-                findings: &[],
-                unusual_region: false,
-                held_at_baseline: None,
-                flags: f,
-            })
-            .score
-        };
+        let with = |flags: &[Flag]| with_flags(&task, flags).score;
         assert_eq!(with(&[]), 0);
         assert_eq!(with(&[Flag::StandaloneTask]), 8);
         assert_eq!(with(&[Flag::PublicImage]), 5);

@@ -51,6 +51,51 @@ pub struct Seeded {
     pub private: String,
 }
 
+/// A group in the default VPC open to the world on one TCP port.
+pub async fn world_tcp(ec2: &aws_sdk_ec2::Client, name: &str, port: i32) -> String {
+    let perm = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(port)
+        .to_port(port)
+        .ip_ranges(
+            aws_sdk_ec2::types::IpRange::builder()
+                .cidr_ip("0.0.0.0/0")
+                .build(),
+        )
+        .build();
+    world_rule(ec2, name, perm).await
+}
+
+/// Registers a Fargate task definition (awsvpc) of one container running `image`.
+pub async fn register(
+    ecs: &aws_sdk_ecs::Client,
+    family: &str,
+    image: &str,
+) -> Result<
+    (),
+    aws_sdk_ecs::error::SdkError<
+        aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionError,
+    >,
+> {
+    use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, NetworkMode};
+    ecs.register_task_definition()
+        .family(family)
+        .network_mode(NetworkMode::Awsvpc)
+        .requires_compatibilities(Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("main")
+                .image(image)
+                .memory(512)
+                .build(),
+        )
+        .send()
+        .await
+        .map(|_| ())
+}
+
 pub async fn world_rule(ec2: &aws_sdk_ec2::Client, name: &str, perm: IpPermission) -> String {
     let vpc = default_vpc(ec2).await;
     group_in(ec2, &vpc, name, vec![perm]).await
