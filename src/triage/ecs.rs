@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::journal::Event;
 use super::runner::api;
-use super::{Check, Ops, Phase, Preview, Runner, TriageError, Verdict};
+use super::{Check, Ops, Phase, Preview, Runner, TaskFacts, TriageError, Verdict};
 use crate::aws::ErrorKind;
 
 /// StopTask's reason is at most this long.
@@ -114,25 +114,35 @@ impl<'a, O: Ops> Runner<'a, O> {
         Ok(())
     }
 
-    /// Keeps the task's description and task definition as evidence (a failure is a warning:
-    /// the miner is stopped all the same).
-    async fn keep_task_evidence(&mut self, action: &str, cluster: &str, arn: &str) {
-        let dir = evidence_dir(self.audit.path(), &self.ctx.case_id);
-        let id = crate::model::task::name_of(arn).to_string();
-        let facts = match self.ops.describe_task(cluster, arn).await {
-            Ok(Some(f)) => f,
+    /// Describes a task to keep it as evidence: a failure is a warning (the action goes on).
+    async fn describe_for_evidence(
+        &mut self,
+        action: &str,
+        cluster: &str,
+        arn: &str,
+    ) -> Option<TaskFacts> {
+        let id = crate::model::task::name_of(arn);
+        match self.ops.describe_task(cluster, arn).await {
+            Ok(Some(f)) => Some(f),
             Ok(None) => {
                 self.warn(
                     action,
                     format!("evidence of task {id}: ECS does not know it"),
                 );
-                return;
+                None
             }
             Err(e) => {
                 self.warn(action, format!("evidence of task {id}: {}", e.message));
-                return;
+                None
             }
-        };
+        }
+    }
+
+    /// Keeps the task's description (as `facts` holds it) and its task definition as evidence
+    /// (a failure is a warning: the miner is stopped all the same).
+    async fn keep_task_evidence(&mut self, action: &str, arn: &str, facts: TaskFacts) {
+        let dir = evidence_dir(self.audit.path(), &self.ctx.case_id);
+        let id = crate::model::task::name_of(arn).to_string();
         let definition = self
             .ops
             .task_definition_json(&facts.task_definition_arn)
@@ -182,7 +192,8 @@ impl<'a, O: Ops> Runner<'a, O> {
     pub(super) async fn stop_task(&mut self, cluster: &str) -> Result<String, TriageError> {
         let arn = self.target.instance_id.clone();
         let id = crate::model::task::name_of(&arn).to_string();
-        match self
+        // The description that decides is the one kept as evidence: one DescribeTasks.
+        let facts = match self
             .ops
             .describe_task(cluster, &arn)
             .await
@@ -196,9 +207,9 @@ impl<'a, O: Ops> Runner<'a, O> {
             Some(f) if f.last_status == "STOPPED" => {
                 return Ok(format!("task {id} is already stopped"));
             }
-            Some(_) => {}
-        }
-        self.keep_task_evidence("stop-task", cluster, &arn).await;
+            Some(f) => f,
+        };
+        self.keep_task_evidence("stop-task", &arn, facts).await;
         let mut reason = format!(
             "watchfloor case {}: stopped by {}",
             self.ctx.case_id, self.ctx.operator
@@ -285,8 +296,12 @@ impl<'a, O: Ops> Runner<'a, O> {
         self.journal(Event::ScaledDown {
             desired: counts.desired,
         })?;
-        if let Some(t) = task {
-            self.keep_task_evidence("scale-to-zero", cluster, t).await;
+        if let Some(t) = task
+            && let Some(facts) = self
+                .describe_for_evidence("scale-to-zero", cluster, t)
+                .await
+        {
+            self.keep_task_evidence("scale-to-zero", t, facts).await;
         }
         let ops = self.ops;
         let scaled = self
