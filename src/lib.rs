@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod feed;
+pub mod filter;
 pub mod keymap;
 pub mod model;
 pub mod snapshot;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 pub use fleet::{
     CpuSource, FeedState, FeedStatus, Fleet, Row, ScopeData, ScopeHealth, Totals,
-    compare as fleet_compare,
+    compare as fleet_compare, search_text,
 };
 
 use crate::feed::{Data, Report};
@@ -114,8 +114,12 @@ pub struct MfaPromptState {
 pub struct Ui {
     /// Current screen.
     pub screen: Screen,
-    /// Filter text (case-insensitive substring over the row's text).
+    /// Filter text as typed (the language of [`crate::filter`]).
     pub filter: String,
+    /// The filter the view applies: the last text that parsed.
+    pub query: crate::filter::Filter,
+    /// Why the filter text does not parse (shown inline; the last good filter stays applied).
+    pub filter_error: Option<crate::filter::FilterError>,
     /// True while the filter is being typed.
     pub editing_filter: bool,
     /// Sort column.
@@ -212,6 +216,8 @@ impl State {
             ui: Ui {
                 screen: Screen::Fleet,
                 filter: String::new(),
+                query: Default::default(),
+                filter_error: None,
                 editing_filter: false,
                 sort: SortKey::Risk,
                 descending: true,
@@ -243,12 +249,10 @@ impl State {
         let at_top = self.ui.selected == 0;
         let screen_row = self.ui.selected.saturating_sub(self.ui.offset);
         let keep = self.selected_row().map(|r| (r.scope, r.id().to_string()));
-        let needle = self.ui.filter.to_lowercase();
         let fleet = &self.fleet;
+        let (query, now) = (&self.ui.query, self.now);
         let mut view: Vec<usize> = (0..fleet.rows.len())
-            .filter(|i| {
-                needle.is_empty() || fleet::search_text(fleet, &fleet.rows[*i]).contains(&needle)
-            })
+            .filter(|i| query.is_empty() || query.matches(fleet, &fleet.rows[*i], now))
             .collect();
         let desc = self.ui.descending;
         let key = self.ui.sort;
@@ -287,6 +291,20 @@ impl State {
             self.ui.offset = pos.saturating_sub(screen_row);
         }
         self.clamp_selection();
+    }
+
+    /// Sets the filter text: parses it, applies it when it parses, and otherwise keeps the last
+    /// good filter applied and records the error to show.
+    pub fn set_filter(&mut self, text: String) {
+        match crate::filter::parse(&text) {
+            Ok(q) => {
+                self.ui.query = q;
+                self.ui.filter_error = None;
+            }
+            Err(e) => self.ui.filter_error = Some(e),
+        }
+        self.ui.filter = text;
+        self.rebuild_view();
     }
 
     fn clamp_selection(&mut self) {
@@ -445,22 +463,25 @@ fn edit_mfa(state: &mut State, key: Key) -> Vec<Command> {
     }
 }
 
+/// Keys while the filter is typed: it applies as it parses; enter keeps it (not while it has an
+/// error), esc clears it.
 fn edit_filter(state: &mut State, key: Key) {
     match key.code {
-        KeyCode::Enter => state.ui.editing_filter = false,
+        KeyCode::Enter if state.ui.filter_error.is_none() => state.ui.editing_filter = false,
         KeyCode::Esc => {
             state.ui.editing_filter = false;
-            state.ui.filter.clear();
-            state.rebuild_view();
+            state.set_filter(String::new());
         }
         KeyCode::Backspace => {
-            state.ui.filter.pop();
-            state.rebuild_view();
+            let mut text = std::mem::take(&mut state.ui.filter);
+            text.pop();
+            state.set_filter(text);
         }
         KeyCode::Char(c) if !key.ctrl && !key.alt => {
-            state.ui.filter.push(c);
+            let mut text = std::mem::take(&mut state.ui.filter);
+            text.push(c);
             state.ui.selected = 0;
-            state.rebuild_view();
+            state.set_filter(text);
         }
         _ => {}
     }
@@ -562,8 +583,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
             }
             Action::Back => {
                 if !state.ui.filter.is_empty() {
-                    state.ui.filter.clear();
-                    state.rebuild_view();
+                    state.set_filter(String::new());
                 }
             }
             Action::Filter => state.ui.editing_filter = true,

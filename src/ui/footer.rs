@@ -24,19 +24,42 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let muted = theme.fg("muted");
     let mut spans: Vec<Span<'static>> = Vec::new();
     if state.ui.editing_filter {
-        spans.push(Span::styled(" filter: ", key));
-        spans.push(Span::styled(
-            format!("{}▏", state.ui.filter),
-            theme.fg("fg"),
-        ));
-        spans.push(Span::styled(
-            format!(
-                "  {} of {} · enter keep · esc clear",
-                state.view.len(),
-                state.fleet.rows.len()
-            ),
-            muted,
-        ));
+        spans.push(Span::styled(" /", key));
+        match &state.ui.filter_error {
+            // The offending term is underlined where it stands, the message follows.
+            Some(e) => {
+                let text: Vec<char> = state.ui.filter.chars().collect();
+                let at = e.pos.min(text.len());
+                let end = text[at..]
+                    .iter()
+                    .position(|c| c.is_whitespace())
+                    .map_or(text.len(), |n| at + n);
+                let bad = theme
+                    .fg("critical")
+                    .add_modifier(Modifier::UNDERLINED | Modifier::BOLD);
+                spans.push(Span::styled(text[..at].iter().collect::<String>(), theme.fg("fg")));
+                spans.push(Span::styled(text[at..end].iter().collect::<String>(), bad));
+                spans.push(Span::styled(
+                    format!("{}▏", text[end..].iter().collect::<String>()),
+                    theme.fg("fg"),
+                ));
+                spans.push(Span::styled(format!("  {e}"), theme.fg("critical")));
+            }
+            None => {
+                spans.push(Span::styled(
+                    format!("{}▏", state.ui.filter),
+                    theme.fg("fg"),
+                ));
+                spans.push(Span::styled(
+                    format!(
+                        "  {} of {} · enter keep · esc clear",
+                        state.view.len(),
+                        state.fleet.rows.len()
+                    ),
+                    muted,
+                ));
+            }
+        }
     } else {
         // On a task the keys mean the task's actions.
         let task = match &state.ui.screen {
