@@ -163,6 +163,15 @@ fn tokens(input: &str) -> Result<Vec<(usize, String)>, FilterError> {
     Ok(out)
 }
 
+/// The terms of filter text as written (quotes kept); text with an unclosed quote splits on
+/// whitespace.
+pub fn split_terms(input: &str) -> Vec<String> {
+    match tokens(input) {
+        Ok(t) => t.into_iter().map(|(_, s)| s).collect(),
+        Err(_) => input.split_whitespace().map(String::from).collect(),
+    }
+}
+
 /// Splits `key<op>value` where key is letters only; None when the token is plain text.
 fn split_key(token: &str) -> Option<(&str, &str, &str)> {
     let end = token.find(|c: char| !c.is_ascii_alphabetic())?;
@@ -226,7 +235,12 @@ fn term(token: &str, pos: usize) -> Result<Term, FilterError> {
         "kind" => match value.to_ascii_lowercase().as_str() {
             "task" | "tasks" => Term::Kind(Kind::Task),
             "instance" | "instances" | "inst" => Term::Kind(Kind::Instance),
-            _ => return Err(err(vpos, format!("unknown kind `{value}` (instance, task)"))),
+            _ => {
+                return Err(err(
+                    vpos,
+                    format!("unknown kind `{value}` (instance, task)"),
+                ));
+            }
         },
         "sev" => {
             let band = match value.to_ascii_lowercase().as_str() {
@@ -269,7 +283,9 @@ fn term(token: &str, pos: usize) -> Result<Term, FilterError> {
                 Some(_) => {
                     return Err(err(
                         vpos,
-                        format!("unknown protocol in `{value}` (port:22, port:22/tcp, port:53/udp)"),
+                        format!(
+                            "unknown protocol in `{value}` (port:22, port:22/tcp, port:53/udp)"
+                        ),
                     ));
                 }
             };
@@ -445,7 +461,10 @@ mod tests {
             ("new:24h", New(Duration::hours(24))),
             ("new:30m", New(Duration::minutes(30))),
             ("new:7d", New(Duration::days(7))),
-            ("flag:foreign-ami", Flag(crate::model::flags::Flag::ForeignAmi)),
+            (
+                "flag:foreign-ami",
+                Flag(crate::model::flags::Flag::ForeignAmi),
+            ),
             ("\"two words\"", Text("two words".into())),
             ("\"a:b\"", Text("a:b".into())),
             (
@@ -472,7 +491,11 @@ mod tests {
     fn errors_name_the_position_and_the_fix() {
         let table: &[(&str, usize, &str)] = &[
             ("acct:prod regin:eu", 10, "unknown filter key `regin`"),
-            ("sev>=hgh", 5, "unknown severity `hgh` (low, medium, high, critical)"),
+            (
+                "sev>=hgh",
+                5,
+                "unknown severity `hgh` (low, medium, high, critical)",
+            ),
             ("cpu>abc", 4, "not a CPU percent"),
             ("cpu>150", 4, "not a CPU percent"),
             ("cpu:90", 3, "write cpu>90"),

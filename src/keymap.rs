@@ -54,6 +54,18 @@ pub enum Action {
     ArchiveFinding,
     /// Look up who launched the instance (CloudTrail), in the detail screen.
     LaunchedBy,
+    /// Open the command line (`:findings`, `:account prod`, ...).
+    Command,
+    /// Show the findings board.
+    Findings,
+    /// Mark or unmark the selected row (bulk triage acts on the marked rows).
+    Mark,
+    /// Clear every mark.
+    ClearMarks,
+    /// Copy the selected row's id to the clipboard (OSC 52).
+    Copy,
+    /// Open the copy menu (id, ARN, IPs, row JSON, finding id).
+    CopyMenu,
 }
 
 impl Action {
@@ -80,6 +92,12 @@ impl Action {
         Action::NextFinding,
         Action::ArchiveFinding,
         Action::LaunchedBy,
+        Action::Command,
+        Action::Findings,
+        Action::Mark,
+        Action::ClearMarks,
+        Action::Copy,
+        Action::CopyMenu,
     ];
 
     /// Name used in keymap files.
@@ -106,6 +124,12 @@ impl Action {
             Action::NextFinding => "next-finding",
             Action::ArchiveFinding => "archive-finding",
             Action::LaunchedBy => "launched-by",
+            Action::Command => "command",
+            Action::Findings => "findings",
+            Action::Mark => "mark",
+            Action::ClearMarks => "clear-marks",
+            Action::Copy => "copy",
+            Action::CopyMenu => "copy-menu",
         }
     }
 
@@ -120,7 +144,7 @@ impl Action {
             Action::Bottom => "last row",
             Action::Open => "drill into the instance or task",
             Action::Back => "go back / clear filter",
-            Action::Filter => "filter rows by text",
+            Action::Filter => "filter rows (text, acct:, port:22 …)",
             Action::SortNext => "sort by next column",
             Action::SortReverse => "reverse sort order",
             Action::Help => "show this help",
@@ -133,6 +157,12 @@ impl Action {
             Action::NextFinding => "select next finding (detail)",
             Action::ArchiveFinding => "archive selected finding",
             Action::LaunchedBy => "who launched it (CloudTrail)",
+            Action::Command => "command line (:findings, :account …)",
+            Action::Findings => "findings board",
+            Action::Mark => "mark / unmark row (bulk triage)",
+            Action::ClearMarks => "clear all marks",
+            Action::Copy => "copy id (OSC 52)",
+            Action::CopyMenu => "copy menu: id, ARN, IP, JSON",
         }
     }
 

@@ -6,9 +6,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::app::{CpuSource, FeedState, Fleet, Row, ScopeHealth};
+use crate::model::Instance;
 use crate::model::exposure::Protocol;
 use crate::model::flags::Flags;
 use crate::model::launch::{LaunchedBy, Launcher};
+use crate::model::task::Task;
 
 /// Snapshot format version, bumped on incompatible changes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -283,81 +285,12 @@ pub fn build(fleet: &Fleet, source: &str, now: DateTime<Utc>) -> Snapshot {
     let instances = rows
         .iter()
         .filter_map(|r| Some((*r, r.instance()?)))
-        .map(|(r, i)| {
-            let sd = &fleet.scopes[r.scope];
-            InstanceOut {
-                account_id: sd.scope.account_id.clone(),
-                account_alias: sd.alias.clone(),
-                region: sd.scope.region.clone(),
-                instance_id: i.instance_id.clone(),
-                name: i.name.clone(),
-                state: i.state.as_str(),
-                instance_type: i.instance_type.clone(),
-                launch_time: i.launch_time,
-                public_ip: i.public_ip().map(str::to_string),
-                cpu_percent: r.cpu_now.map(round1),
-                open_ports: ports_out(r),
-                findings: findings_out(fleet, r),
-                risk: r.risk.score,
-                risk_reasons: reasons_out(r),
-                stale: sd.rows_stale(now),
-                flags: r.flags,
-                cpu_credit_balance: r.credit_balance.map(round1),
-                image_id: i.image_id.clone(),
-                image_owner: i
-                    .image_id
-                    .as_ref()
-                    .and_then(|id| sd.images.get(id))
-                    .and_then(|i| i.as_ref())
-                    .map(|i| i.owner_id.clone()),
-                launched_by: match sd.launched_by.get(&i.instance_id) {
-                    Some(LaunchedBy::Found(l)) => Some(l.clone()),
-                    _ => None,
-                },
-                launched_by_status: sd.launched_by.get(&i.instance_id).map(LaunchedBy::status),
-            }
-        })
+        .map(|(r, i)| instance_out(fleet, r, i, now))
         .collect();
     let tasks = rows
         .iter()
         .filter_map(|r| Some((*r, r.task()?)))
-        .map(|(r, t)| {
-            let sd = &fleet.scopes[r.scope];
-            TaskOut {
-                account_id: sd.scope.account_id.clone(),
-                account_alias: sd.alias.clone(),
-                region: sd.scope.region.clone(),
-                cluster: t.cluster.clone(),
-                service: t.service.clone(),
-                task_arn: t.task_arn.clone(),
-                task_definition: t.task_definition.clone(),
-                launch_type: t.launch_type.clone(),
-                last_status: t.last_status.clone(),
-                started_at: t.started_at,
-                started_by: t.started_by.clone(),
-                images: t.images().map(str::to_string).collect(),
-                host_instance: t.host_instance.clone(),
-                cpu_percent: r.cpu_now.map(round1),
-                cpu_source: match (r.cpu_now, r.cpu_source) {
-                    (None, _) | (_, CpuSource::Unknown) => "unknown",
-                    (Some(_), CpuSource::Own) => "task",
-                    (Some(_), CpuSource::Service) => "service",
-                },
-                open_ports: ports_out(r),
-                exposure_unknown: r
-                    .exposure
-                    .missing_groups
-                    .iter()
-                    .find(|m| m.starts_with('('))
-                    .map(|m| m.trim_matches(|c| c == '(' || c == ')').to_string()),
-                public_ip: r.subject.public_ip().map(str::to_string),
-                findings: findings_out(fleet, r),
-                risk: r.risk.score,
-                risk_reasons: reasons_out(r),
-                stale: sd.rows_stale(now),
-                flags: r.flags,
-            }
-        })
+        .map(|(r, t)| task_out(fleet, r, t, now))
         .collect();
     Snapshot {
         format_version: FORMAT_VERSION,
@@ -366,6 +299,81 @@ pub fn build(fleet: &Fleet, source: &str, now: DateTime<Utc>) -> Snapshot {
         accounts,
         instances,
         tasks,
+    }
+}
+
+/// One instance row as the snapshot writes it.
+pub fn instance_out(fleet: &Fleet, r: &Row, i: &Instance, now: DateTime<Utc>) -> InstanceOut {
+    let sd = &fleet.scopes[r.scope];
+    InstanceOut {
+        account_id: sd.scope.account_id.clone(),
+        account_alias: sd.alias.clone(),
+        region: sd.scope.region.clone(),
+        instance_id: i.instance_id.clone(),
+        name: i.name.clone(),
+        state: i.state.as_str(),
+        instance_type: i.instance_type.clone(),
+        launch_time: i.launch_time,
+        public_ip: i.public_ip().map(str::to_string),
+        cpu_percent: r.cpu_now.map(round1),
+        open_ports: ports_out(r),
+        findings: findings_out(fleet, r),
+        risk: r.risk.score,
+        risk_reasons: reasons_out(r),
+        stale: sd.rows_stale(now),
+        flags: r.flags,
+        cpu_credit_balance: r.credit_balance.map(round1),
+        image_id: i.image_id.clone(),
+        image_owner: i
+            .image_id
+            .as_ref()
+            .and_then(|id| sd.images.get(id))
+            .and_then(|i| i.as_ref())
+            .map(|i| i.owner_id.clone()),
+        launched_by: match sd.launched_by.get(&i.instance_id) {
+            Some(LaunchedBy::Found(l)) => Some(l.clone()),
+            _ => None,
+        },
+        launched_by_status: sd.launched_by.get(&i.instance_id).map(LaunchedBy::status),
+    }
+}
+
+/// One task row as the snapshot writes it.
+pub fn task_out(fleet: &Fleet, r: &Row, t: &Task, now: DateTime<Utc>) -> TaskOut {
+    let sd = &fleet.scopes[r.scope];
+    TaskOut {
+        account_id: sd.scope.account_id.clone(),
+        account_alias: sd.alias.clone(),
+        region: sd.scope.region.clone(),
+        cluster: t.cluster.clone(),
+        service: t.service.clone(),
+        task_arn: t.task_arn.clone(),
+        task_definition: t.task_definition.clone(),
+        launch_type: t.launch_type.clone(),
+        last_status: t.last_status.clone(),
+        started_at: t.started_at,
+        started_by: t.started_by.clone(),
+        images: t.images().map(str::to_string).collect(),
+        host_instance: t.host_instance.clone(),
+        cpu_percent: r.cpu_now.map(round1),
+        cpu_source: match (r.cpu_now, r.cpu_source) {
+            (None, _) | (_, CpuSource::Unknown) => "unknown",
+            (Some(_), CpuSource::Own) => "task",
+            (Some(_), CpuSource::Service) => "service",
+        },
+        open_ports: ports_out(r),
+        exposure_unknown: r
+            .exposure
+            .missing_groups
+            .iter()
+            .find(|m| m.starts_with('('))
+            .map(|m| m.trim_matches(|c| c == '(' || c == ')').to_string()),
+        public_ip: r.subject.public_ip().map(str::to_string),
+        findings: findings_out(fleet, r),
+        risk: r.risk.score,
+        risk_reasons: reasons_out(r),
+        stale: sd.rows_stale(now),
+        flags: r.flags,
     }
 }
 

@@ -121,7 +121,7 @@ pub struct Wiring {
 /// `replies` answers the MFA prompts the AWS source raises; `exec` is the triage executor (None
 /// in read-only mode, where none exists). It never waits for running actions itself beyond the
 /// first quit: the caller drains the executor on every way out, errors and panics included.
-pub async fn run(mut state: State, theme: Theme, wiring: Wiring) -> Result<Exit> {
+pub async fn run(mut state: State, mut theme: Theme, wiring: Wiring) -> Result<Exit> {
     let Wiring {
         feeds: mut rx,
         prompts: mut prompt_rx,
@@ -138,6 +138,10 @@ pub async fn run(mut state: State, theme: Theme, wiring: Wiring) -> Result<Exit>
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mux = crate::app::copy::Mux::detect(
+        std::env::var("TMUX").ok().as_deref(),
+        std::env::var("TERM").ok().as_deref(),
+    );
     let mut feeds_open = true;
     let mut prompts_open = true;
     // Test hook (used by tests/e2e_tmux.rs): panic after the first frame to prove the terminal
@@ -213,6 +217,23 @@ pub async fn run(mut state: State, theme: Theme, wiring: Wiring) -> Result<Exit>
                     }
                 }
                 Command::Lookup(job) => lookups.submit(job),
+                Command::Copy(text) => {
+                    let out = terminal.backend_mut();
+                    out.write_all(&crate::app::copy::osc52(&text, mux))?;
+                    Write::flush(out)?;
+                }
+                Command::SetTheme(name) => {
+                    let dir = crate::cli::config_dir().map(|d| d.join("themes"));
+                    state.triage.notice =
+                        Some(match Theme::load(&name, dir.as_deref(), theme.mode) {
+                            Ok(t) => {
+                                theme = t;
+                                format!("theme {name}")
+                            }
+                            Err(e) => format!("theme not changed: {e}"),
+                        });
+                    state.dirty = true;
+                }
             }
         }
     }

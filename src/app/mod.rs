@@ -1,5 +1,8 @@
 //! Application state and the pure `update(state, msg) -> Vec<Command>` (no I/O, no await).
 
+pub mod command;
+pub mod copy;
+pub mod findings;
 mod fleet;
 pub mod triage;
 
@@ -87,6 +90,13 @@ pub enum Screen {
         /// Selected finding, by id (what archive acts on, whatever the list order does).
         finding: Option<String>,
     },
+    /// Every finding of the fleet, grouped by type.
+    Findings {
+        /// What is selected, by key (it stays on the same entry when a poll reorders the board).
+        selected: Option<findings::Entry>,
+        /// First visible line.
+        offset: usize,
+    },
     /// Key bindings.
     Help {
         /// Screen to return to.
@@ -122,6 +132,15 @@ pub struct Ui {
     pub filter_error: Option<crate::filter::FilterError>,
     /// True while the filter is being typed.
     pub editing_filter: bool,
+    /// The command line, while open.
+    pub command: Option<command::CommandLine>,
+    /// Commands run, newest first.
+    pub history: Vec<String>,
+    /// The copy menu is open.
+    pub copy_menu: bool,
+    /// Rows marked for bulk triage: (scope index, row id). Kept by identity, whatever the
+    /// filter or a re-rank does.
+    pub marked: std::collections::BTreeSet<(usize, String)>,
     /// Sort column.
     pub sort: SortKey,
     /// Sort direction.
@@ -194,6 +213,10 @@ pub enum Command {
     },
     /// Hand a triage job (preview or run) to the executor.
     Triage(crate::triage::executor::Job),
+    /// Put this text on the terminal's clipboard (OSC 52).
+    Copy(String),
+    /// Switch to this theme (`:theme`); the event loop loads it and reports a failure.
+    SetTheme(String),
     /// Look something up on demand (who launched an instance).
     Lookup(crate::source::lookups::Lookup),
     /// Answer an MFA prompt: the code, or why there is none.
@@ -219,6 +242,10 @@ impl State {
                 query: Default::default(),
                 filter_error: None,
                 editing_filter: false,
+                command: None,
+                history: Vec::new(),
+                marked: Default::default(),
+                copy_menu: false,
                 sort: SortKey::Risk,
                 descending: true,
                 selected: 0,
@@ -423,6 +450,12 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
                 edit_filter(state, key);
                 return Vec::new();
             }
+            if state.ui.command.is_some() {
+                return command::key(state, key);
+            }
+            if state.ui.copy_menu {
+                return copy::menu_key(state, key);
+            }
             match state.keymap.action(&key) {
                 Some(action) => on_action(state, action),
                 None => Vec::new(),
@@ -517,6 +550,25 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         *finding = list.get(next).map(|f| f.id.clone());
         return Vec::new();
     }
+    match action {
+        Action::Command => {
+            command::open(state);
+            return Vec::new();
+        }
+        Action::Findings if !matches!(state.ui.screen, Screen::Help { .. }) => {
+            findings::open(state);
+            return Vec::new();
+        }
+        Action::Copy | Action::CopyMenu if !matches!(state.ui.screen, Screen::Help { .. }) => {
+            return copy::start(state, action);
+        }
+        _ => {}
+    }
+    if matches!(state.ui.screen, Screen::Findings { .. })
+        && !matches!(action, Action::Quit | Action::Help)
+    {
+        return findings::on_action(state, action);
+    }
     match (&mut state.ui.screen, action) {
         (_, Action::Quit) => return triage::quit(state),
         (Screen::Help { back, .. }, Action::Back | Action::Help) => {
@@ -524,7 +576,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         }
         (Screen::Help { scroll, .. }, Action::MoveDown) => *scroll = scroll.saturating_add(1),
         (Screen::Help { scroll, .. }, Action::MoveUp) => *scroll = scroll.saturating_sub(1),
-        (Screen::Help { .. }, _) => {}
+        (Screen::Help { .. } | Screen::Findings { .. }, _) => {}
         (screen, Action::Help) => {
             let back = Box::new(screen.clone());
             state.ui.screen = Screen::Help { back, scroll: 0 };
@@ -600,7 +652,20 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
                 state.ui.descending = !state.ui.descending;
                 state.rebuild_view();
             }
+            Action::Mark => {
+                if let Some(r) = state.selected_row() {
+                    let key = (r.scope, r.id().to_string());
+                    if !state.ui.marked.remove(&key) {
+                        state.ui.marked.insert(key);
+                    }
+                }
+            }
+            Action::ClearMarks => state.ui.marked.clear(),
             Action::Help
+            | Action::Copy
+            | Action::CopyMenu
+            | Action::Command
+            | Action::Findings
             | Action::Quit
             | Action::Stop
             | Action::Quarantine

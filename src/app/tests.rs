@@ -216,20 +216,31 @@ fn filter_language_terms_narrow_the_view() {
     fn view(s: &mut State, f: &str) -> Vec<String> {
         s.set_filter(f.into());
         assert!(s.ui.filter_error.is_none(), "{f}: {:?}", s.ui.filter_error);
-        let mut v: Vec<String> = ids(&s).into_iter().map(String::from).collect();
+        let mut v: Vec<String> = ids(s).into_iter().map(String::from).collect();
         v.sort();
         v
     }
-    assert_eq!(view(&mut s, "port:22"), ["i-b"], "22 reachable: world-open and public");
+    assert_eq!(
+        view(&mut s, "port:22"),
+        ["i-b"],
+        "22 reachable: world-open and public"
+    );
     assert!(view(&mut s, "port:80").is_empty());
     assert_eq!(view(&mut s, "sev>=high"), ["i-c"]);
     assert!(view(&mut s, "sev>=critical").is_empty());
     assert_eq!(view(&mut s, "!sev>=low"), ["i-a", "i-b"], "negation");
     assert_eq!(view(&mut s, "acct:prod region:us-*"), ["i-a", "i-b", "i-c"]);
     assert!(view(&mut s, "acct:staging").is_empty());
-    assert_eq!(view(&mut s, "acct:111111111111 bastion"), ["i-b"], "id and text, AND");
+    assert_eq!(
+        view(&mut s, "acct:111111111111 bastion"),
+        ["i-b"],
+        "id and text, AND"
+    );
     assert_eq!(view(&mut s, "flag:world-open"), ["i-b"]);
-    assert_eq!(view(&mut s, "type:t3.* state:running kind:instance").len(), 3);
+    assert_eq!(
+        view(&mut s, "type:t3.* state:running kind:instance").len(),
+        3
+    );
     assert!(view(&mut s, "kind:task").is_empty());
     // Launched at t0; the clock is t0: everything is new within a day.
     assert_eq!(view(&mut s, "new:24h").len(), 3);
@@ -249,7 +260,10 @@ fn a_bad_filter_shows_its_error_and_keeps_the_last_good_one() {
     assert!(e.message.contains("unknown severity `xhg`"), "{e}");
     assert_eq!(ids(&s), vec!["i-b"], "port:22 still applies");
     key(&mut s, "enter");
-    assert!(s.ui.editing_filter, "enter does not keep a filter with an error");
+    assert!(
+        s.ui.editing_filter,
+        "enter does not keep a filter with an error"
+    );
     for _ in 0..3 {
         key(&mut s, "backspace");
     }
@@ -1490,4 +1504,176 @@ fn launched_by_is_looked_up_once_per_instance_and_retried_only_when_it_may_help(
         Some(2),
         "lookup calls are counted"
     );
+}
+
+fn typed(s: &mut State, text: &str) {
+    for c in text.chars() {
+        update(s, Msg::Key(Key::plain(crate::keymap::KeyCode::Char(c))));
+    }
+}
+
+#[test]
+fn command_mode_completes_runs_and_remembers() {
+    let mut s = state();
+    key(&mut s, ":");
+    typed(&mut s, "fin");
+    key(&mut s, "tab");
+    assert_eq!(s.ui.command.as_ref().unwrap().input, "findings");
+    key(&mut s, "enter");
+    assert!(s.ui.command.is_none());
+    assert!(matches!(s.ui.screen, Screen::Findings { .. }));
+    // An unknown command says what exists and keeps the line open.
+    key(&mut s, ":");
+    typed(&mut s, "quarantine-all");
+    key(&mut s, "enter");
+    let err = s.ui.command.as_ref().unwrap().error.clone().unwrap();
+    assert!(err.contains("unknown command `quarantine-all`"), "{err}");
+    assert!(err.contains("findings") && err.contains("account"), "{err}");
+    key(&mut s, "esc");
+    // Arguments complete from the fleet; the account narrows the view through the filter.
+    key(&mut s, ":");
+    typed(&mut s, "acc");
+    key(&mut s, "tab");
+    assert_eq!(s.ui.command.as_ref().unwrap().input, "account ");
+    key(&mut s, "tab");
+    assert_eq!(s.ui.command.as_ref().unwrap().input, "account prod");
+    key(&mut s, "enter");
+    assert_eq!(s.ui.screen, Screen::Fleet);
+    assert_eq!(s.ui.filter, "acct:prod");
+    assert_eq!(ids(&s).len(), 3);
+    key(&mut s, ":");
+    typed(&mut s, "account staging");
+    key(&mut s, "enter");
+    let err = s.ui.command.as_ref().unwrap().error.clone().unwrap();
+    assert_eq!(err, "no account `staging` (prod)");
+    key(&mut s, "esc");
+    // History: newest first, failed commands included so they can be fixed.
+    key(&mut s, ":");
+    key(&mut s, "up");
+    assert_eq!(s.ui.command.as_ref().unwrap().input, "account staging");
+    key(&mut s, "up");
+    assert_eq!(s.ui.command.as_ref().unwrap().input, "account prod");
+    key(&mut s, "down");
+    key(&mut s, "down");
+    assert_eq!(s.ui.command.as_ref().unwrap().input, "");
+    typed(&mut s, "sort name");
+    key(&mut s, "enter");
+    assert_eq!((s.ui.sort, s.ui.descending), (SortKey::Name, false));
+    key(&mut s, ":");
+    typed(&mut s, "theme light");
+    assert_eq!(
+        key(&mut s, "enter"),
+        vec![Command::SetTheme("light".into())]
+    );
+    key(&mut s, ":");
+    typed(&mut s, "case IR-9");
+    key(&mut s, "enter");
+    assert_eq!(s.triage.case_id.as_deref(), Some("IR-9"));
+    key(&mut s, ":");
+    typed(&mut s, "q");
+    assert_eq!(key(&mut s, "enter"), vec![Command::Quit { forced: false }]);
+}
+
+#[test]
+fn findings_board_groups_and_jumps() {
+    let mut s = state();
+    let groups = findings::board(&s.fleet);
+    assert_eq!(groups.len(), 1);
+    let g = &groups[0];
+    assert_eq!(g.kind, "CryptoCurrency:EC2/BitcoinTool.B!DNS");
+    assert_eq!((g.rows, g.accounts.clone()), (1, vec!["prod".to_string()]));
+    assert_eq!(g.items[0].rows, vec!["i-c".to_string()]);
+    key(&mut s, "F");
+    // Enter on the group: the fleet filtered by the type.
+    key(&mut s, "enter");
+    assert_eq!(s.ui.screen, Screen::Fleet);
+    assert_eq!(ids(&s), vec!["i-c"]);
+    // Enter on a finding: its row's detail, the finding selected.
+    key(&mut s, "F");
+    key(&mut s, "j");
+    key(&mut s, "enter");
+    assert_eq!(
+        s.ui.screen,
+        Screen::Detail {
+            scope: 0,
+            id: "i-c".into(),
+            scroll: 0,
+            finding: Some("f1".into())
+        }
+    );
+    // Archive from the board goes by finding id.
+    s.triage.enabled = true;
+    s.fleet.scopes[0].verified = true;
+    s.triage.case_id = Some("IR-1".into());
+    key(&mut s, "F");
+    key(&mut s, "j");
+    let cmds = key(&mut s, "A");
+    match &cmds[..] {
+        [Command::Triage(job)] => {
+            assert!(job.preview);
+            assert_eq!(
+                job.action,
+                crate::triage::Action::ArchiveFinding {
+                    finding_id: "f1".into(),
+                    kind: "CryptoCurrency:EC2/BitcoinTool.B!DNS".into()
+                }
+            );
+            assert_eq!(job.target.instance_id, "i-c");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn copy_key_and_menu() {
+    let mut s = state();
+    assert_eq!(key(&mut s, "y"), vec![Command::Copy("i-c".into())]);
+    assert!(
+        s.triage
+            .notice
+            .as_deref()
+            .unwrap()
+            .contains("copied id: i-c")
+    );
+    key(&mut s, "c");
+    assert!(s.ui.copy_menu);
+    let labels: Vec<&str> = copy::choices(&s).iter().map(|c| c.label).collect();
+    assert_eq!(
+        labels,
+        ["id", "ARN", "private IP", "row as JSON"],
+        "i-c has no public IP"
+    );
+    assert_eq!(
+        key(&mut s, "a"),
+        vec![Command::Copy(
+            "arn:aws:ec2:us-east-1:111111111111:instance/i-c".into()
+        )]
+    );
+    assert!(!s.ui.copy_menu);
+    key(&mut s, "c");
+    match &key(&mut s, "j")[..] {
+        [Command::Copy(json)] => {
+            let v: serde_json::Value = serde_json::from_str(json).unwrap();
+            assert_eq!(v["instance_id"], "i-c");
+            assert_eq!(v["findings"][0]["id"], "f1");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn marks_toggle_by_identity_and_clear() {
+    let mut s = state();
+    key(&mut s, "space");
+    key(&mut s, "j");
+    key(&mut s, "space");
+    let marked: Vec<&str> = s.ui.marked.iter().map(|(_, id)| id.as_str()).collect();
+    assert_eq!(marked, ["i-b", "i-c"]);
+    key(&mut s, "space");
+    assert_eq!(s.ui.marked.len(), 1, "space again unmarks");
+    // A filter hides the marked row; the mark stays.
+    s.set_filter("quiet".into());
+    assert_eq!(s.ui.marked.len(), 1);
+    key(&mut s, "ctrl+space");
+    assert!(s.ui.marked.is_empty());
 }

@@ -329,12 +329,7 @@ fn resume_lines(o: &ResumeOffer) -> [String; 2] {
 
 /// A triage key was pressed on the fleet or detail screen.
 pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
-    if !state.triage.enabled {
-        state.triage.notice = Some("read-only: triage actions are disabled".into());
-        return Vec::new();
-    }
-    if state.triage.quit_pending {
-        state.triage.notice = Some(DRAINING_JOB.into());
+    if blocked(state) {
         return Vec::new();
     }
     let on_fleet = matches!(state.ui.screen, Screen::Fleet);
@@ -431,6 +426,65 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
         KeyAction::Quarantine => Action::Quarantine,
         KeyAction::Release => Action::Release { from_tags: None },
         _ => Action::Snapshot,
+    };
+    ask_case_then_open(state, action, target, name, scope)
+}
+
+/// True (with the notice saying why) when no triage may start: read-only, or quitting.
+fn blocked(state: &mut State) -> bool {
+    let why = if !state.triage.enabled {
+        "read-only: triage actions are disabled"
+    } else if state.triage.quit_pending {
+        DRAINING_JOB
+    } else {
+        return false;
+    };
+    state.triage.notice = Some(why.into());
+    true
+}
+
+/// Archives a finding by its id (from the findings board): the target is the row it is about,
+/// or what it names when no row shows it.
+pub fn archive(state: &mut State, scope: usize, finding_id: &str) -> Vec<Command> {
+    if blocked(state) {
+        return Vec::new();
+    }
+    let Some(sd) = state.fleet.scopes.get(scope) else {
+        return Vec::new();
+    };
+    if !sd.verified {
+        state.triage.notice = Some(format!(
+            "account `{}` is not verified: cannot act on it",
+            sd.alias
+        ));
+        return Vec::new();
+    }
+    let Some(f) = sd.findings.get(finding_id) else {
+        state.triage.notice = Some(format!("finding {finding_id} is no longer live"));
+        return Vec::new();
+    };
+    let row = state
+        .fleet
+        .rows
+        .iter()
+        .filter(|r| r.scope == scope)
+        .find(|r| state.fleet.findings_of(r).iter().any(|g| g.id == f.id));
+    let subject = row.map(|r| r.id().to_string()).unwrap_or_else(|| {
+        f.instance_id
+            .clone()
+            .or_else(|| f.task_arn.clone())
+            .unwrap_or_else(|| f.id.clone())
+    });
+    let target = Target {
+        alias: sd.alias.clone(),
+        account_id: sd.scope.account_id.clone(),
+        region: sd.scope.region.clone(),
+        instance_id: subject,
+    };
+    let name = row.map(|r| r.subject.name()).unwrap_or_default();
+    let action = Action::ArchiveFinding {
+        finding_id: f.id.clone(),
+        kind: f.kind.clone(),
     };
     ask_case_then_open(state, action, target, name, scope)
 }

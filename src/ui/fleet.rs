@@ -168,6 +168,9 @@ fn cell<'a>(
     let scope = &state.fleet.scopes[row.scope];
     let muted = theme.fg("muted");
     match col {
+        Col::Mark if state.ui.marked.contains(&(row.scope, row.id().to_string())) => Cell::from(
+            Span::styled("✓", theme.fg("accent").add_modifier(Modifier::BOLD)),
+        ),
         Col::Mark => {
             let band = row.worst_severity.map(SeverityBand::of);
             let glyph = if stale { "~" } else { severity_glyph(band) };

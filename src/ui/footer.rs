@@ -23,7 +23,22 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let key = theme.fg("accent").add_modifier(Modifier::BOLD);
     let muted = theme.fg("muted");
     let mut spans: Vec<Span<'static>> = Vec::new();
-    if state.ui.editing_filter {
+    if let Some(line) = &state.ui.command {
+        spans.push(Span::styled(" :", key));
+        spans.push(Span::styled(format!("{}▏", line.input), theme.fg("fg")));
+        match &line.error {
+            Some(e) => spans.push(Span::styled(format!("  {e}"), theme.fg("critical"))),
+            None => {
+                let c = crate::app::command::candidates(state, &line.input);
+                let hint = if c.is_empty() {
+                    "enter run · esc close".to_string()
+                } else {
+                    format!("tab: {}", c.join(" "))
+                };
+                spans.push(Span::styled(format!("  {hint}"), muted));
+            }
+        }
+    } else if state.ui.editing_filter {
         spans.push(Span::styled(" /", key));
         match &state.ui.filter_error {
             // The offending term is underlined where it stands, the message follows.
@@ -37,7 +52,10 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
                 let bad = theme
                     .fg("critical")
                     .add_modifier(Modifier::UNDERLINED | Modifier::BOLD);
-                spans.push(Span::styled(text[..at].iter().collect::<String>(), theme.fg("fg")));
+                spans.push(Span::styled(
+                    text[..at].iter().collect::<String>(),
+                    theme.fg("fg"),
+                ));
                 spans.push(Span::styled(text[at..end].iter().collect::<String>(), bad));
                 spans.push(Span::styled(
                     format!("{}▏", text[end..].iter().collect::<String>()),
@@ -140,6 +158,14 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
                 (Action::Quit, "quit"),
             ],
             Screen::Help { .. } => &[(Action::Back, "back"), (Action::Quit, "quit")],
+            Screen::Findings { .. } => &[
+                (Action::Open, "open"),
+                (Action::ArchiveFinding, "archive"),
+                (Action::Copy, "copy id"),
+                (Action::Back, "fleet"),
+                (Action::Command, "command"),
+                (Action::Quit, "quit"),
+            ],
         };
         for (a, label) in hints {
             spans.push(Span::styled(format!(" {}", first_key(state, *a)), key));

@@ -187,6 +187,12 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
             bold.add_modifier(Modifier::REVERSED),
         ));
     }
+    if !state.ui.marked.is_empty() {
+        top.push(Span::styled(
+            format!(" {} MARKED ", state.ui.marked.len()),
+            bold.add_modifier(Modifier::REVERSED),
+        ));
+    }
     if show_source {
         top.push(Span::styled(source, hs));
     }

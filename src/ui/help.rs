@@ -72,6 +72,25 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
         muted,
     )));
     lines.push(Line::from(Span::styled(
+        "  Filter terms (ANDed): text \"quoted text\" acct:prod region:eu-* type:p3* state:running kind:task",
+        muted,
+    )));
+    lines.push(Line::from(Span::styled(
+        "    sev>=high port:22 port:53/udp cpu>90 new:24h flag:foreign-ami, and !term to negate",
+        muted,
+    )));
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled(
+        "  COMMANDS (:, tab completes, up/down history)",
+        theme.fg("title").add_modifier(Modifier::BOLD),
+    )));
+    for (name, arg, what) in crate::app::command::COMMANDS {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  :{:<26}", format!("{name} {arg}")), key),
+            Span::raw((*what).to_string()),
+        ]));
+    }
+    lines.push(Line::from(Span::styled(
         "  Row marks: ‼ critical  ! high  • medium  · low finding   ~ stale data (account not answering)",
         muted,
     )));

@@ -1,6 +1,7 @@
 //! Rendering: `render(frame, &State, &Theme)` draws only what is visible; no I/O, no mutation.
 
 mod detail;
+mod findings;
 mod fleet;
 mod footer;
 mod header;
@@ -62,11 +63,17 @@ pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
             *scroll,
             finding.as_deref(),
         ),
+        Screen::Findings { selected, offset } => {
+            findings::render(frame, body, state, theme, selected.as_ref(), *offset)
+        }
         Screen::Help { scroll, .. } => help::render(frame, body, state, theme, *scroll),
     }
     footer::render(frame, foot, state, theme);
     if let Some(p) = &state.triage.panel {
         modal::triage(frame, area, state, p, theme);
+    }
+    if state.ui.copy_menu {
+        modal::copy_menu(frame, area, &crate::app::copy::choices(state), theme);
     }
     if let Some((input, ..)) = &state.triage.case_prompt {
         modal::case_prompt(frame, area, input, theme);

@@ -77,6 +77,39 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     rect
 }
 
+/// Draws the copy menu: one line per thing that can be copied, with its key.
+pub fn copy_menu(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    choices: &[crate::app::copy::Choice],
+    theme: &Theme,
+) {
+    let rect = centered(area, 64, choices.len() as u16 + 3);
+    frame.render_widget(Clear, rect);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.fg("accent").add_modifier(Modifier::BOLD))
+        .title(Span::styled(
+            " copy (OSC 52) ",
+            theme.fg("title").add_modifier(Modifier::BOLD),
+        ))
+        .style(theme.base());
+    let key = theme.fg("accent").add_modifier(Modifier::BOLD);
+    let mut lines: Vec<Line> = choices
+        .iter()
+        .map(|c| {
+            let first = c.text.lines().next().unwrap_or_default();
+            Line::from(vec![
+                Span::styled(format!(" {} ", c.key), key),
+                Span::styled(format!("{:<13}", c.label), theme.fg("muted")),
+                Span::raw(super::widgets::fit(first, 44)),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(Span::styled(" esc close", theme.fg("muted"))));
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
 /// Draws the case-id prompt.
 pub fn case_prompt(frame: &mut Frame<'_>, area: Rect, input: &str, theme: &Theme) {
     let rect = centered(area, 60, 6);
