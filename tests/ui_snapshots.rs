@@ -257,3 +257,55 @@ fn truecolor_theme_colours_critical_rows() {
         .unwrap();
     assert_eq!(risk_cell.fg, ratatui::style::Color::Rgb(255, 0, 0));
 }
+
+#[test]
+fn findings_board_80x24() {
+    let mut s = campaign_state(300.0);
+    keys(&mut s, &["F", "j"]);
+    insta::assert_snapshot!(screen(&mut s, 80, 24, &plain()).backend());
+}
+
+#[test]
+fn command_line_completion_80x24() {
+    let mut s = campaign_state(300.0);
+    keys(&mut s, &[":", "a", "c", "c", "tab"]);
+    insta::assert_snapshot!(screen(&mut s, 80, 24, &plain()).backend());
+}
+
+#[test]
+fn bulk_panel_80x24() {
+    use watchfloor::triage::{Check, Verdict};
+    let mut s = campaign_state(300.0);
+    s.triage.case_id = Some("IR-42".into());
+    // Three marks across two accounts: the top row, the next, and a staging row further down.
+    keys(&mut s, &["space", "j", "space", "j", "j", "space", "Q"]);
+    let ids: Vec<(u64, String)> = s
+        .triage
+        .bulk
+        .as_ref()
+        .expect("bulk panel open")
+        .items
+        .iter()
+        .map(|i| (i.id, i.target.instance_id.clone()))
+        .collect();
+    assert_eq!(ids.len(), 3);
+    for (n, (id, _)) in ids.iter().enumerate() {
+        let verdict = if n == 1 {
+            Verdict::Denied("UnauthorizedOperation".into())
+        } else {
+            Verdict::Allowed
+        };
+        update(
+            &mut s,
+            Msg::Triage(watchfloor::triage::executor::TriageEvent::Plan {
+                id: *id,
+                plan: vec!["isolate".into()],
+                checks: vec![Check::new("ModifyNetworkInterfaceAttribute", verdict)],
+                typed_confirmation: false,
+                action: watchfloor::triage::Action::Quarantine,
+            }),
+        );
+    }
+    keys(&mut s, &["Q", "U", "A", "R"]);
+    insta::assert_snapshot!(screen(&mut s, 80, 24, &plain()).backend());
+}

@@ -1,5 +1,6 @@
 //! Application state and the pure `update(state, msg) -> Vec<Command>` (no I/O, no await).
 
+pub mod bulk;
 pub mod command;
 pub mod copy;
 pub mod findings;
@@ -446,6 +447,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             if state.triage.panel.is_some() {
                 return triage::panel_key(state, key);
             }
+            if state.triage.bulk.is_some() {
+                return bulk::key(state, key);
+            }
             if state.ui.editing_filter {
                 edit_filter(state, key);
                 return Vec::new();
@@ -522,6 +526,13 @@ fn edit_filter(state: &mut State, key: Key) {
 
 fn on_action(state: &mut State, action: Action) -> Vec<Command> {
     let page = state.ui.page.max(1) as isize;
+    // With rows marked, stop, quarantine and snapshot on the fleet act on the marks.
+    if matches!(state.ui.screen, Screen::Fleet) && bulk::applies(state, action) {
+        if triage::blocked(state) {
+            return Vec::new();
+        }
+        return bulk::start(state, action);
+    }
     if matches!(
         action,
         Action::Stop | Action::Quarantine | Action::Release | Action::Snapshot

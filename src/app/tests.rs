@@ -1677,3 +1677,118 @@ fn marks_toggle_by_identity_and_clear() {
     key(&mut s, "ctrl+space");
     assert!(s.ui.marked.is_empty());
 }
+
+#[test]
+fn bulk_quarantine_lists_marks_by_account_and_needs_verb_and_count() {
+    use crate::triage::executor::TriageEvent;
+    use crate::triage::{Check, Verdict};
+    let mut s = state();
+    s.triage.enabled = true;
+    s.fleet.scopes[0].verified = true;
+    key(&mut s, "space"); // i-c
+    key(&mut s, "j");
+    key(&mut s, "space"); // i-b
+    key(&mut s, "j");
+    key(&mut s, "space"); // i-a
+    // No case yet: asked first, then one preview per target.
+    assert!(key(&mut s, "Q").is_empty());
+    assert!(s.triage.case_prompt.is_some());
+    typed(&mut s, "IR-7");
+    let cmds = key(&mut s, "enter");
+    let jobs: Vec<_> = cmds
+        .iter()
+        .map(|c| match c {
+            Command::Triage(j) => (
+                j.id,
+                j.preview,
+                j.target.instance_id.clone(),
+                j.case_id.clone(),
+            ),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(jobs.len(), 3);
+    assert!(jobs.iter().all(|j| j.1 && j.3 == "IR-7"));
+    let b = s.triage.bulk.as_ref().unwrap();
+    assert_eq!(b.verb, "QUARANTINE");
+    let listed: Vec<&str> = b
+        .items
+        .iter()
+        .map(|i| i.target.instance_id.as_str())
+        .collect();
+    assert_eq!(listed, ["i-a", "i-b", "i-c"], "by account, region, id");
+    // Verdicts: i-a's DryRun is denied, the others allowed.
+    for (id, _, target, _) in &jobs {
+        let verdict = if target == "i-a" {
+            Verdict::Denied("UnauthorizedOperation".into())
+        } else {
+            Verdict::Allowed
+        };
+        update(
+            &mut s,
+            Msg::Triage(TriageEvent::Plan {
+                id: *id,
+                plan: vec!["isolate".into()],
+                checks: vec![Check::new("ModifyNetworkInterfaceAttribute", verdict)],
+                typed_confirmation: false,
+                action: crate::triage::Action::Quarantine,
+            }),
+        );
+    }
+    let b = s.triage.bulk.as_ref().unwrap();
+    assert_eq!(b.expected(), "QUARANTINE 2");
+    // The wrong count does nothing.
+    typed(&mut s, "QUARANTINE 3");
+    assert!(key(&mut s, "enter").is_empty());
+    for _ in 0.."QUARANTINE 3".len() {
+        key(&mut s, "backspace");
+    }
+    typed(&mut s, "QUARANTINE 2");
+    let runs: Vec<_> = key(&mut s, "enter")
+        .into_iter()
+        .map(|c| match c {
+            Command::Triage(j) => {
+                assert!(!j.preview);
+                (j.id, j.target.instance_id)
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let targets: Vec<&str> = runs.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(targets, ["i-b", "i-c"]);
+    assert!(s.ui.marked.is_empty(), "marks cleared once the runs start");
+    assert_eq!(s.triage.jobs.len(), 2, "quit waits for them");
+    for (id, _) in &runs {
+        update(
+            &mut s,
+            Msg::Triage(TriageEvent::Done {
+                id: *id,
+                result: Ok("quarantined".into()),
+            }),
+        );
+    }
+    let b = s.triage.bulk.as_ref().unwrap();
+    let states: Vec<&bulk::ItemState> = b.items.iter().map(|i| &i.state).collect();
+    assert!(matches!(states[0], bulk::ItemState::Skipped(_)));
+    assert!(
+        states[1..]
+            .iter()
+            .all(|s| matches!(s, bulk::ItemState::Done { ok: true, .. }))
+    );
+    assert_eq!(
+        s.triage.marks.get(&(0, "i-b".to_string())),
+        Some(&triage::Mark::Final("QUARANTINED".into()))
+    );
+    key(&mut s, "enter");
+    assert!(s.triage.bulk.is_none());
+}
+
+#[test]
+fn bulk_is_refused_read_only() {
+    let mut s = state();
+    s.triage.enabled = false;
+    key(&mut s, "space");
+    assert!(key(&mut s, "Q").is_empty());
+    assert!(s.triage.bulk.is_none());
+    assert!(s.triage.notice.as_deref().unwrap().contains("read-only"));
+}

@@ -89,7 +89,7 @@ pub enum Mark {
 
 impl Mark {
     /// The mark of a run of `action` under way.
-    fn running(action: &Action) -> Mark {
+    pub(super) fn running(action: &Action) -> Mark {
         Mark::Running(match action {
             Action::Stop { .. } => "STOPPING",
             Action::Quarantine => "QUARANTINING",
@@ -117,6 +117,15 @@ impl fmt::Display for Mark {
     }
 }
 
+/// What waits for the case id being typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pending {
+    /// One action: what, on which target, its name and scope index.
+    One(Action, Target, String, usize),
+    /// The bulk panel's previews.
+    Bulk,
+}
+
 /// Triage state of the console.
 #[derive(Debug, Clone, Default)]
 pub struct TriageUi {
@@ -129,7 +138,9 @@ pub struct TriageUi {
     /// Case id of this session.
     pub case_id: Option<String>,
     /// Case id being typed, and the action waiting for it.
-    pub case_prompt: Option<(String, Action, Target, String, usize)>,
+    pub case_prompt: Option<(String, Pending)>,
+    /// The bulk panel (marked rows), when open.
+    pub bulk: Option<super::bulk::Bulk>,
     /// The panel, when open.
     pub panel: Option<Panel>,
     /// Last job id handed out.
@@ -263,6 +274,7 @@ fn open_panel(
 /// DryRun preview like any quarantine.
 pub fn offer_resume(state: &mut State) -> Vec<Command> {
     if state.triage.panel.is_some()
+        || state.triage.bulk.is_some()
         || state.triage.case_prompt.is_some()
         || refusal(&state.triage).is_some()
         || state.triage.resume.is_empty()
@@ -353,32 +365,60 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
         state.triage.notice = Some("no instance selected".into());
         return Vec::new();
     };
-    let sd = &state.fleet.scopes[row.scope];
-    if !sd.verified {
-        state.triage.notice = Some(format!(
-            "account `{}` is not verified: cannot act on it",
-            sd.alias
-        ));
-        return Vec::new();
-    }
-    let mut target = Target {
-        alias: sd.alias.clone(),
-        account_id: sd.scope.account_id.clone(),
-        region: sd.scope.region.clone(),
-        instance_id: row.id().to_string(),
-    };
     let name = row.subject.name();
     let scope = row.scope;
     // Archiving acts on the finding selected in the detail view, about an instance or a task.
     if key == KeyAction::ArchiveFinding {
+        let sd = &state.fleet.scopes[scope];
+        if !sd.verified {
+            state.triage.notice = Some(unverified(&sd.alias));
+            return Vec::new();
+        }
         let Some((finding_id, kind)) = selected_finding(state, row) else {
             state.triage.notice =
                 Some("no finding selected (tab selects one): nothing to archive".into());
             return Vec::new();
         };
+        let target = target_of(state, row);
         let action = Action::ArchiveFinding { finding_id, kind };
         return ask_case_then_open(state, action, target, name, scope);
     }
+    match action_for(state, key, row) {
+        Ok((action, target)) => ask_case_then_open(state, action, target, name, scope),
+        Err(why) => {
+            state.triage.notice = Some(why);
+            Vec::new()
+        }
+    }
+}
+
+fn unverified(alias: &str) -> String {
+    format!("account `{alias}` is not verified: cannot act on it")
+}
+
+/// The row as a target: its account (alias and id), region and id.
+fn target_of(state: &State, row: &super::Row) -> Target {
+    let sd = &state.fleet.scopes[row.scope];
+    Target {
+        alias: sd.alias.clone(),
+        account_id: sd.scope.account_id.clone(),
+        region: sd.scope.region.clone(),
+        instance_id: row.id().to_string(),
+    }
+}
+
+/// What a triage key (stop, quarantine, release, snapshot) means on a row, and its target; or
+/// why it means nothing there (an unverified account, a task with no service to scale, ...).
+pub(super) fn action_for(
+    state: &State,
+    key: KeyAction,
+    row: &super::Row,
+) -> Result<(Action, Target), String> {
+    let sd = &state.fleet.scopes[row.scope];
+    if !sd.verified {
+        return Err(unverified(&sd.alias));
+    }
+    let mut target = target_of(state, row);
     // A task row: stop the task, or scale its service to zero and back.
     if let Some(t) = row.task() {
         let action = match (key, &t.service) {
@@ -395,18 +435,16 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
                 service: svc.clone(),
             },
             (KeyAction::Quarantine | KeyAction::Release, None) => {
-                state.triage.notice = Some(
+                return Err(
                     "a standalone task has no service to scale: stop it (stop-task keeps its evidence)"
                         .into(),
                 );
-                return Vec::new();
             }
             _ => {
-                state.triage.notice = Some(
+                return Err(
                     "a task has no EBS volume to snapshot: stop-task keeps its description and task definition as evidence"
                         .into(),
                 );
-                return Vec::new();
             }
         };
         if let Action::ScaleToZero { service, .. } | Action::RestoreService { service, .. } =
@@ -415,7 +453,7 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
             target.instance_id =
                 crate::triage::service_arn(&target.region, &target.account_id, &t.cluster, service);
         }
-        return ask_case_then_open(state, action, target, name, scope);
+        return Ok((action, target));
     }
     let action = match key {
         KeyAction::Stop => Action::Stop {
@@ -427,11 +465,11 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
         KeyAction::Release => Action::Release { from_tags: None },
         _ => Action::Snapshot,
     };
-    ask_case_then_open(state, action, target, name, scope)
+    Ok((action, target))
 }
 
 /// True (with the notice saying why) when no triage may start: read-only, or quitting.
-fn blocked(state: &mut State) -> bool {
+pub(super) fn blocked(state: &mut State) -> bool {
     let why = if !state.triage.enabled {
         "read-only: triage actions are disabled"
     } else if state.triage.quit_pending {
@@ -453,10 +491,7 @@ pub fn archive(state: &mut State, scope: usize, finding_id: &str) -> Vec<Command
         return Vec::new();
     };
     if !sd.verified {
-        state.triage.notice = Some(format!(
-            "account `{}` is not verified: cannot act on it",
-            sd.alias
-        ));
+        state.triage.notice = Some(unverified(&sd.alias));
         return Vec::new();
     }
     let Some(f) = sd.findings.get(finding_id) else {
@@ -514,7 +549,7 @@ fn ask_case_then_open(
 ) -> Vec<Command> {
     state.triage.notice = None;
     if state.triage.case_id.is_none() {
-        state.triage.case_prompt = Some((String::new(), action, target, name, scope));
+        state.triage.case_prompt = Some((String::new(), Pending::One(action, target, name, scope)));
         return Vec::new();
     }
     open_panel(state, action, target, name, scope)
@@ -537,12 +572,21 @@ pub fn case_key(state: &mut State, key: Key) -> Vec<Command> {
         KeyCode::Backspace => {
             input.pop();
         }
-        KeyCode::Esc => state.triage.case_prompt = None,
+        KeyCode::Esc => {
+            // Without a case the bulk panel cannot check anything: it closes too.
+            if let Some((_, Pending::Bulk)) = state.triage.case_prompt.take() {
+                state.triage.bulk = None;
+            }
+        }
         KeyCode::Enter if !input.is_empty() => {
-            let (case, action, target, name, scope) =
-                state.triage.case_prompt.take().expect("prompt is open");
+            let (case, pending) = state.triage.case_prompt.take().expect("prompt is open");
             state.triage.case_id = Some(case);
-            return open_panel(state, action, target, name, scope);
+            return match pending {
+                Pending::One(action, target, name, scope) => {
+                    open_panel(state, action, target, name, scope)
+                }
+                Pending::Bulk => super::bulk::previews(state),
+            };
         }
         _ => {}
     }
@@ -620,6 +664,7 @@ pub fn panel_key(state: &mut State, key: Key) -> Vec<Command> {
 
 /// Applies an event from the triage executor.
 pub fn on_event(state: &mut State, e: TriageEvent) {
+    super::bulk::on_event(state, &e);
     match e {
         TriageEvent::Plan {
             id,

@@ -1,5 +1,6 @@
 //! Rendering: `render(frame, &State, &Theme)` draws only what is visible; no I/O, no mutation.
 
+mod bulk;
 mod detail;
 mod findings;
 mod fleet;
@@ -72,10 +73,13 @@ pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
     if let Some(p) = &state.triage.panel {
         modal::triage(frame, area, state, p, theme);
     }
+    if let Some(b) = &state.triage.bulk {
+        bulk::render(frame, area, state, b, theme);
+    }
     if state.ui.copy_menu {
         modal::copy_menu(frame, area, &crate::app::copy::choices(state), theme);
     }
-    if let Some((input, ..)) = &state.triage.case_prompt {
+    if let Some((input, _)) = &state.triage.case_prompt {
         modal::case_prompt(frame, area, input, theme);
     }
     if let Some(p) = state.ui.mfa.front() {
