@@ -108,6 +108,8 @@ fn fleet(total: usize) -> State {
             verified: true,
             regions: vec!["us-east-1".into(), "eu-west-1".into()],
             home_regions: vec!["us-east-1".into()],
+            color: None,
+            read_only: false,
         })
         .collect();
     update(&mut s, Msg::Feed(Report::Accounts(accounts)));

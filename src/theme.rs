@@ -313,6 +313,15 @@ impl Theme {
         }
     }
 
+    /// An account's name in its configured colour (bold, so it stands out without colour too).
+    pub fn account(&self, color: Option<ThemeColor>) -> Style {
+        let s = Style::new().add_modifier(Modifier::BOLD);
+        match color {
+            Some(c) if !self.no_color() => s.fg(c.to_color(self.mode)),
+            _ => s,
+        }
+    }
+
     /// Header bar style.
     pub fn header(&self) -> Style {
         if self.no_color() {
@@ -338,6 +347,39 @@ impl Theme {
             _ => s,
         }
     }
+}
+
+/// Named colours an account may take (`color = "red"`), as truecolor with a 256-colour index.
+pub const ACCOUNT_COLORS: &[(&str, (u8, u8, u8), u8)] = &[
+    ("red", (0xff, 0x00, 0x00), 196),
+    ("orange", (0xff, 0x87, 0x00), 208),
+    ("yellow", (0xff, 0xd7, 0x00), 220),
+    ("green", (0x00, 0xd7, 0x5f), 41),
+    ("cyan", (0x00, 0xd7, 0xd7), 44),
+    ("blue", (0x5f, 0x87, 0xff), 69),
+    ("magenta", (0xd7, 0x5f, 0xd7), 170),
+    ("white", (0xff, 0xff, 0xff), 231),
+    ("grey", (0xa8, 0xa8, 0xa8), 248),
+];
+
+/// An account's `color`: a name of [`ACCOUNT_COLORS`] or `#rrggbb`.
+pub fn account_color(s: &str) -> Result<ThemeColor, String> {
+    if let Some((_, rgb, ansi)) = ACCOUNT_COLORS
+        .iter()
+        .find(|(n, ..)| n.eq_ignore_ascii_case(s))
+    {
+        return Ok(ThemeColor {
+            rgb: Some(*rgb),
+            ansi: Some(*ansi),
+        });
+    }
+    let names: Vec<&str> = ACCOUNT_COLORS.iter().map(|(n, ..)| *n).collect();
+    parse_hex(s)
+        .map(|rgb| ThemeColor {
+            rgb: Some(rgb),
+            ansi: None,
+        })
+        .map_err(|_| format!("`{s}`: expected one of {} or \"#rrggbb\"", names.join(", ")))
 }
 
 /// Parses one colour value: `"#rrggbb"`, a palette index 0-255, `"default"`, or

@@ -309,3 +309,36 @@ fn bulk_panel_80x24() {
     keys(&mut s, &["Q", "U", "A", "R"]);
     insta::assert_snapshot!(screen(&mut s, 80, 24, &plain()).backend());
 }
+
+#[test]
+fn the_account_colour_marks_prod_in_the_table_and_the_detail_title() {
+    let mut s = campaign_state(300.0);
+    let theme = Theme::builtin("default", ColorMode::TrueColor).unwrap();
+    let red = ratatui::style::Color::Rgb(255, 0, 0);
+    let term = screen(&mut s, 120, 30, &theme);
+    let buf = term.backend().buffer();
+    let text = term.backend().to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    // A prod row and a staging row: only prod's alias is red.
+    let colour_of = |alias: &str| {
+        let y = lines
+            .iter()
+            .position(|l| l.contains(&format!(" {alias} ")) && l.contains("i-"))
+            .unwrap() as u16;
+        let x = lines[y as usize][1..].find(alias).unwrap() as u16;
+        // (lines are quoted: column 0 of the buffer is character 1 of the line)
+        buf[(x, y)].fg
+    };
+    assert_eq!(colour_of("prod"), red);
+    assert_ne!(colour_of("staging"), red);
+    keys(&mut s, &["/", "p", "r", "o", "d", "enter", "enter"]);
+    let term = screen(&mut s, 120, 30, &theme);
+    let buf = term.backend().buffer();
+    let row = (0..30)
+        .find(|y| (0..120).any(|x| buf[(x, *y)].symbol() == "·"))
+        .unwrap();
+    assert!(
+        (0..120).any(|x| buf[(x, row)].fg == red),
+        "detail title names prod in red"
+    );
+}

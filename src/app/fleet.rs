@@ -373,6 +373,17 @@ impl Fleet {
         i
     }
 
+    /// The account announced under this id.
+    pub fn account(&self, account_id: &str) -> Option<&AccountInfo> {
+        self.accounts.iter().find(|a| a.account_id == account_id)
+    }
+
+    /// The configured colour of a scope's account.
+    pub fn account_color(&self, scope: usize) -> Option<crate::theme::ThemeColor> {
+        self.account(&self.scopes.get(scope)?.scope.account_id)?
+            .color
+    }
+
     /// Looks a scope up without creating it.
     pub fn find_scope(&self, scope: &Scope) -> Option<usize> {
         self.scope_ix.get(scope).copied()

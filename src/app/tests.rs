@@ -85,6 +85,8 @@ fn accounts() -> Report {
         verified: true,
         regions: vec!["us-east-1".into()],
         home_regions: vec!["us-east-1".into()],
+        color: None,
+        read_only: false,
     }])
 }
 
@@ -1791,4 +1793,28 @@ fn bulk_is_refused_read_only() {
     assert!(key(&mut s, "Q").is_empty());
     assert!(s.triage.bulk.is_none());
     assert!(s.triage.notice.as_deref().unwrap().contains("read-only"));
+}
+
+#[test]
+fn a_read_only_account_refuses_every_triage_path() {
+    let mut s = state();
+    s.triage.enabled = true;
+    s.triage.case_id = Some("IR-1".into());
+    s.fleet.scopes[0].verified = true;
+    s.fleet.accounts[0].read_only = true;
+    s.ui.cursor_moved_at = None;
+    assert!(key(&mut s, "Q").is_empty());
+    assert!(s.triage.panel.is_none());
+    let notice = s.triage.notice.clone().unwrap();
+    assert!(notice.contains("`prod` is read-only"), "{notice}");
+    // From the findings board, and in bulk.
+    key(&mut s, "F");
+    key(&mut s, "j");
+    assert!(key(&mut s, "A").is_empty());
+    assert!(s.triage.notice.as_deref().unwrap().contains("read-only"));
+    key(&mut s, "esc");
+    key(&mut s, "space");
+    assert!(key(&mut s, "Q").is_empty(), "no preview is submitted");
+    let b = s.triage.bulk.as_ref().unwrap();
+    assert!(matches!(&b.items[0].state, bulk::ItemState::Skipped(w) if w.contains("read-only")));
 }

@@ -369,9 +369,8 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
     let scope = row.scope;
     // Archiving acts on the finding selected in the detail view, about an instance or a task.
     if key == KeyAction::ArchiveFinding {
-        let sd = &state.fleet.scopes[scope];
-        if !sd.verified {
-            state.triage.notice = Some(unverified(&sd.alias));
+        if let Some(why) = refused_account(state, scope) {
+            state.triage.notice = Some(why);
             return Vec::new();
         }
         let Some((finding_id, kind)) = selected_finding(state, row) else {
@@ -396,6 +395,25 @@ fn unverified(alias: &str) -> String {
     format!("account `{alias}` is not verified: cannot act on it")
 }
 
+/// Why no action may touch a scope's account: unverified, or read-only in the config.
+fn refused_account(state: &State, scope: usize) -> Option<String> {
+    let sd = &state.fleet.scopes[scope];
+    if !sd.verified {
+        Some(unverified(&sd.alias))
+    } else if state
+        .fleet
+        .account(&sd.scope.account_id)
+        .is_some_and(|a| a.read_only)
+    {
+        Some(format!(
+            "account `{}` is read-only (read_only in its [[account]]): no triage on it",
+            sd.alias
+        ))
+    } else {
+        None
+    }
+}
+
 /// The row as a target: its account (alias and id), region and id.
 fn target_of(state: &State, row: &super::Row) -> Target {
     let sd = &state.fleet.scopes[row.scope];
@@ -414,9 +432,8 @@ pub(super) fn action_for(
     key: KeyAction,
     row: &super::Row,
 ) -> Result<(Action, Target), String> {
-    let sd = &state.fleet.scopes[row.scope];
-    if !sd.verified {
-        return Err(unverified(&sd.alias));
+    if let Some(why) = refused_account(state, row.scope) {
+        return Err(why);
     }
     let mut target = target_of(state, row);
     // A task row: stop the task, or scale its service to zero and back.
@@ -490,8 +507,8 @@ pub fn archive(state: &mut State, scope: usize, finding_id: &str) -> Vec<Command
     let Some(sd) = state.fleet.scopes.get(scope) else {
         return Vec::new();
     };
-    if !sd.verified {
-        state.triage.notice = Some(unverified(&sd.alias));
+    if let Some(why) = refused_account(state, scope) {
+        state.triage.notice = Some(why);
         return Vec::new();
     }
     let Some(f) = sd.findings.get(finding_id) else {

@@ -144,6 +144,11 @@ pub struct AccountConfig {
     pub home_regions: Vec<String>,
     /// Endpoint override for every service of this account (an emulator such as moto).
     pub endpoint_url: Option<String>,
+    /// Colour of the account's name in the header, table, panels and detail title.
+    pub color: Option<crate::theme::ThemeColor>,
+    /// No triage action on this account, from the console or headless (resuming an interrupted
+    /// quarantine, which only closes it further, still works).
+    pub read_only: bool,
     /// 1-based line of the `[[account]]` entry in the file, 0 when there is no file.
     pub line: usize,
 }
@@ -194,6 +199,8 @@ impl Config {
                 regions: Regions::List(Vec::new()),
                 home_regions: Vec::new(),
                 endpoint_url: None,
+                color: None,
+                read_only: false,
                 line: 0,
             }],
             path: PathBuf::new(),
@@ -241,7 +248,7 @@ mod tests {
 
     #[test]
     fn full_example_parses() {
-        let src = r#"
+        let src = r##"
 [settings]
 regions = ["us-east-1"]
 ec2_interval_secs = 120
@@ -258,6 +265,7 @@ profile = "prod-admin"
 regions = ["us-east-1", "eu-west-1"]
 home_regions = ["us-east-1"]
 endpoint_url = "http://127.0.0.1:5000"
+color = "red"
 
 [[account]]
 alias = "staging"
@@ -267,6 +275,8 @@ source_profile = "default"
 mfa_serial = "arn:aws:iam::111111111111:mfa/alice"
 session_name = "wf-alice"
 regions = "all"
+read_only = true
+color = "#00ff00"
 
 [[account]]
 alias = "dev"
@@ -274,7 +284,7 @@ role_arn = "arn:aws:iam::456789012345:role/ops/watchfloor"
 
 [[account]]
 alias = "local"
-"#;
+"##;
         let c = parse(src).unwrap();
         assert_eq!(c.path, PathBuf::from("config.toml"));
         assert_eq!(
@@ -301,6 +311,11 @@ alias = "local"
                     regions: Regions::List(vec!["us-east-1".into(), "eu-west-1".into()]),
                     home_regions: us(),
                     endpoint_url: Some("http://127.0.0.1:5000".into()),
+                    color: Some(crate::theme::ThemeColor {
+                        rgb: Some((255, 0, 0)),
+                        ansi: Some(196),
+                    }),
+                    read_only: false,
                     line: 12,
                 },
                 AccountConfig {
@@ -315,7 +330,12 @@ alias = "local"
                     regions: Regions::All,
                     home_regions: vec![],
                     endpoint_url: None,
-                    line: 19,
+                    color: Some(crate::theme::ThemeColor {
+                        rgb: Some((0, 255, 0)),
+                        ansi: None,
+                    }),
+                    read_only: true,
+                    line: 20,
                 },
                 AccountConfig {
                     alias: "dev".into(),
@@ -329,7 +349,9 @@ alias = "local"
                     regions: Regions::List(us()),
                     home_regions: us(),
                     endpoint_url: None,
-                    line: 28,
+                    color: None,
+                    read_only: false,
+                    line: 31,
                 },
                 AccountConfig {
                     alias: "local".into(),
@@ -337,7 +359,9 @@ alias = "local"
                     regions: Regions::List(us()),
                     home_regions: us(),
                     endpoint_url: None,
-                    line: 32,
+                    color: None,
+                    read_only: false,
+                    line: 35,
                 },
             ]
         );

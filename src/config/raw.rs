@@ -76,6 +76,8 @@ pub(super) struct RawAccount {
     pub(super) regions: Option<Spanned<RawRegions<true>>>,
     pub(super) home_regions: Option<Spanned<RawRegions<false>>>,
     pub(super) endpoint_url: Option<Spanned<String>>,
+    pub(super) color: Option<Spanned<String>>,
+    pub(super) read_only: Option<bool>,
 }
 
 /// A region list, or a word (`"all"`, valid only where `ALL`), each element with its span.
@@ -124,7 +126,7 @@ mod tests {
                 "[[account]]\nalias = \"prod\"\nprofile = \"p\"\nregoins = [\"us-east-1\"]\n",
                 "config.toml:4:1: unknown field `regoins`, expected one of `alias`, `profile`, \
                  `role_arn`, `external_id`, `source_profile`, `mfa_serial`, `session_name`, \
-                 `regions`, `home_regions`, `endpoint_url`",
+                 `regions`, `home_regions`, `endpoint_url`, `color`, `read_only`",
             ),
             (
                 "[settings]\nec2_interval = 60\n",

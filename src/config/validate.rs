@@ -317,12 +317,22 @@ impl Cx<'_> {
             None => None,
         };
 
+        let color = match &raw.color {
+            Some(c) => Some(
+                crate::theme::account_color(c.get_ref())
+                    .map_err(|why| self.err(c.span(), format!("bad color: {why}")))?,
+            ),
+            None => None,
+        };
+
         Ok(AccountConfig {
             alias,
             credentials,
             regions,
             home_regions,
             endpoint_url,
+            color,
+            read_only: raw.read_only.unwrap_or(false),
             line,
         })
     }
@@ -741,5 +751,15 @@ mod tests {
         assert_eq!(err(""), want);
         assert_eq!(err("[settings]\nread_only = true\n"), want);
         assert_eq!(err("account = []\n"), want);
+    }
+
+    #[test]
+    fn a_bad_account_color_names_the_spot_and_the_choices() {
+        let src = format!("{OK_ACCOUNT}color = \"crimson\"\n");
+        assert_eq!(
+            err(&src),
+            "config.toml:5:9: bad color: `crimson`: expected one of red, orange, yellow, green, \
+             cyan, blue, magenta, white, grey or \"#rrggbb\""
+        );
     }
 }

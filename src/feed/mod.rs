@@ -136,6 +136,11 @@ pub struct AccountInfo {
     /// Regions where this account normally runs workloads; others are flagged unusual.
     /// Empty means "no baseline": nothing is flagged.
     pub home_regions: Vec<String>,
+    /// Colour of the account's name (config `color`).
+    #[serde(skip)]
+    pub color: Option<crate::theme::ThemeColor>,
+    /// No triage on this account (config `read_only`).
+    pub read_only: bool,
 }
 
 /// What one poll brought for one scope. Every payload is owned: the app never shares memory

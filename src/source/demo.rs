@@ -388,6 +388,10 @@ impl DemoWorld {
                 verified: true,
                 regions: a.regions.iter().map(|s| s.to_string()).collect(),
                 home_regions: a.home.iter().map(|s| s.to_string()).collect(),
+                // Production stands out in red, as a config would set it.
+                color: (a.alias == "prod")
+                    .then(|| crate::theme::account_color("red").expect("a named colour")),
+                read_only: false,
             })
             .collect();
         let mut groups = HashMap::new();

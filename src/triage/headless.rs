@@ -77,6 +77,14 @@ pub async fn run(cli: &Cli, args: &TriageArgs) -> anyhow::Result<Outcome> {
                     .join(", ")
             )
         })?;
+    if acct_cfg.read_only {
+        bail!(
+            "account `{account}` is read-only (read_only = true in its [[account]], {}:{}): \
+             triage actions are disabled on it",
+            config.path.display(),
+            acct_cfg.line
+        );
+    }
     if let Regions::List(v) = &acct_cfg.regions
         && !v.is_empty()
         && !v.contains(region)

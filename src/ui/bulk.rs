@@ -31,7 +31,11 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, b: &Bulk, theme:
             let verified = state.fleet.scopes.get(i.scope).is_some_and(|s| s.verified);
             lines.push(Line::from(vec![
                 Span::raw("account "),
-                Span::styled(format!("{} ({})", this.0, this.1), strong),
+                Span::styled(
+                    this.0.to_string(),
+                    theme.account(state.fleet.account_color(i.scope)),
+                ),
+                Span::styled(format!(" ({})", this.1), strong),
                 Span::styled(
                     if verified {
                         "  id verified"

@@ -46,25 +46,36 @@ pub fn render(
         Some(_) => super::widgets::fit(&row.subject.display_id(), 18),
         None => row.subject.display_id(),
     };
-    let title = format!(
-        " {} {} · {} ({}) · {} ",
-        shown_id,
-        if name.is_empty() {
-            "(no name)".to_string()
-        } else {
-            crate::triage::escape_controls(&name)
-        },
-        scope.alias,
-        scope.scope.account_id,
-        scope.scope.region
-    );
+    let title_style = theme.fg("title").add_modifier(Modifier::BOLD);
+    let title = Line::from(vec![
+        Span::styled(
+            format!(
+                " {} {} · ",
+                shown_id,
+                if name.is_empty() {
+                    "(no name)".to_string()
+                } else {
+                    crate::triage::escape_controls(&name)
+                },
+            ),
+            title_style,
+        ),
+        Span::styled(
+            scope.alias.clone(),
+            match state.fleet.account_color(row.scope) {
+                Some(c) => theme.account(Some(c)),
+                None => title_style,
+            },
+        ),
+        Span::styled(
+            format!(" ({}) · {} ", scope.scope.account_id, scope.scope.region),
+            title_style,
+        ),
+    ]);
     let block = Block::new()
         .borders(Borders::TOP)
         .border_style(theme.fg("border"))
-        .title(Span::styled(
-            title,
-            theme.fg("title").add_modifier(Modifier::BOLD),
-        ));
+        .title(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
 

@@ -184,7 +184,10 @@ fn cell<'a>(
                 style,
             )))
         }
-        Col::Account => Cell::from(fit(&scope.alias, 9)),
+        Col::Account => match state.fleet.account_color(row.scope) {
+            Some(c) => Cell::from(Span::styled(fit(&scope.alias, 9), theme.account(Some(c)))),
+            None => Cell::from(fit(&scope.alias, 9)),
+        },
         Col::Region => {
             let style = if scope.unusual_region {
                 theme.fg("high").add_modifier(Modifier::BOLD)

@@ -13,7 +13,9 @@ use crate::theme::Theme;
 /// Most lines of status chips before they are summarised.
 const MAX_CHIP_LINES: usize = 2;
 
-type Chip = (String, Style, u8);
+/// A chip: its text, style and sort rank, and the style of its first `n` characters (the
+/// account alias, in the account's colour).
+type Chip = (String, Style, u8, Option<(usize, Style)>);
 
 /// One chip per scope, problems first; styles are left default when `theme` is None (layout only).
 fn chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
@@ -22,10 +24,16 @@ fn chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
         .fleet
         .scopes
         .iter()
-        .filter(|s| !s.retired)
-        .map(|s| {
+        .enumerate()
+        .filter(|(_, s)| !s.retired)
+        .map(|(i, s)| {
             let name = format!("{} {}", s.alias, s.scope.region);
-            match s.health(state.now) {
+            let alias = state
+                .fleet
+                .account_color(i)
+                .zip(theme)
+                .map(|(c, t)| (s.alias.chars().count(), t.account(Some(c))));
+            let (text, style, rank) = match s.health(state.now) {
                 ScopeHealth::Ok(a) => (format!("{name} ✓{}", age(a)), role("ok"), 3),
                 ScopeHealth::Loading => (format!("{name} …"), role("loading"), 2),
                 ScopeHealth::Stale(a) => (
@@ -43,7 +51,8 @@ fn chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
                     role("error").add_modifier(Modifier::BOLD),
                     0,
                 ),
-            }
+            };
+            (text, style, rank, alias)
         })
         .collect();
     v.sort_by_key(|c| c.2);
@@ -56,7 +65,7 @@ fn chip_lines(chips: Vec<Chip>, width: u16, muted: Style) -> Vec<Line<'static>> 
     let mut lines: Vec<Vec<Span<'static>>> = vec![Vec::new()];
     let mut used = 0usize;
     let total = chips.len();
-    for (i, (text, style, _)) in chips.into_iter().enumerate() {
+    for (i, (text, style, _, alias)) in chips.into_iter().enumerate() {
         let w = text.chars().count() + 2;
         if used + w > width && used > 0 {
             if lines.len() == MAX_CHIP_LINES {
@@ -76,7 +85,14 @@ fn chip_lines(chips: Vec<Chip>, width: u16, muted: Style) -> Vec<Line<'static>> 
         }
         let line = lines.last_mut().expect("at least one line");
         line.push(Span::raw(" "));
-        line.push(Span::styled(text, style));
+        match alias {
+            Some((n, alias_style)) => {
+                let cut = text.char_indices().nth(n).map_or(text.len(), |(b, _)| b);
+                line.push(Span::styled(text[..cut].to_string(), alias_style));
+                line.push(Span::styled(text[cut..].to_string(), style));
+            }
+            None => line.push(Span::styled(text, style)),
+        }
         line.push(Span::raw(" "));
         used += w;
     }

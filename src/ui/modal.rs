@@ -158,9 +158,10 @@ pub fn triage(
         Line::from(vec![
             Span::raw("account "),
             Span::styled(
-                format!("{} ({})", p.target.alias, p.target.account_id),
-                strong,
+                p.target.alias.clone(),
+                theme.account(state.fleet.account_color(p.scope)),
             ),
+            Span::styled(format!(" ({})", p.target.account_id), strong),
             Span::raw("  region "),
             Span::styled(p.target.region.clone(), strong),
         ]),

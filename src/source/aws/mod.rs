@@ -26,13 +26,15 @@ fn unverified_id(alias: &str) -> String {
 }
 
 /// The account as announced to the app; failed accounts keep their alias and configured regions.
-fn info(acct: &Connected) -> AccountInfo {
+fn info(acct: &Connected, cfg: Option<&crate::config::AccountConfig>) -> AccountInfo {
     AccountInfo {
         alias: acct.alias.clone(),
         account_id: acct.account_id.clone(),
         verified: true,
         regions: acct.regions.clone(),
         home_regions: acct.home_regions.clone(),
+        color: cfg.and_then(|c| c.color),
+        read_only: cfg.is_some_and(|c| c.read_only),
     }
 }
 
@@ -48,6 +50,8 @@ fn failed_info(cfg: &crate::config::AccountConfig) -> AccountInfo {
             _ => vec!["(regions unknown)".into()],
         },
         home_regions: cfg.home_regions.clone(),
+        color: cfg.color,
+        read_only: cfg.read_only,
     }
 }
 
@@ -154,7 +158,7 @@ pub fn spawn(
                         let list = {
                             let mut a = announced.lock().await;
                             a.retain(|x| x.alias != acct.alias);
-                            a.push(info(&acct));
+                            a.push(info(&acct, Some(&cfg)));
                             a.clone()
                         };
                         if tx.send(Report::Accounts(list)).await.is_err() {
@@ -220,7 +224,8 @@ pub async fn poll_once(
     for r in connected {
         match r {
             Ok(acct) => {
-                accounts.push(info(&acct));
+                let cfg = config.accounts.iter().find(|c| c.alias == acct.alias);
+                accounts.push(info(&acct, cfg));
                 for region in &acct.regions {
                     all.extend(feeds(&Clients::new(&acct, region), &config.settings));
                 }
