@@ -102,8 +102,28 @@ pub enum Command {
     /// Run a triage action on one instance, ECS task or service, headless (runbooks,
     /// automation).
     Triage(TriageArgs),
-    /// Print the audit log readably.
-    Audit,
+    /// Print the audit log readably; with --case, one case (as an incident report with
+    /// --format md or json).
+    Audit(AuditArgs),
+}
+
+/// Formats of `audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// One line per record.
+    Text,
+    /// The case as a Markdown incident report (needs --case).
+    Md,
+    /// The case report as JSON (needs --case).
+    Json,
+}
+
+/// Options of `audit`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuditArgs {
+    /// Output format; md and json render the case given with --case as a timeline.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Text)]
+    pub format: AuditFormat,
 }
 
 /// Triage actions available headless.

@@ -30,7 +30,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match &cli.command {
         Some(Command::Keys) => keys::run(&keymap),
         Some(Command::Triage(args)) => headless::run(&cli, args).await,
-        Some(Command::Audit) => headless::print_audit(&cli),
+        Some(Command::Audit(args)) => headless::print_audit(&cli, args),
         Some(Command::Snapshot(args)) => snapshot::run(&cli, args, keymap).await,
         Some(Command::Demo(args)) => demo::run(&cli, args, keymap).await,
         None => console::run(&cli, keymap).await,

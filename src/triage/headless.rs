@@ -14,7 +14,7 @@ use super::{
     escape_controls,
 };
 use crate::aws::{TerminalPrompt, creds};
-use crate::cli::{Cli, TriageArgs, TriageKind};
+use crate::cli::{AuditArgs, AuditFormat, Cli, TriageArgs, TriageKind};
 use crate::cmd::Outcome;
 use crate::config::Regions;
 use crate::ui::step_line;
@@ -27,17 +27,50 @@ pub fn audit_path(cli: &Cli) -> anyhow::Result<PathBuf> {
         .context("no state directory for the audit log: pass --audit-log PATH")
 }
 
-/// `watchfloor audit`.
-pub fn print_audit(cli: &Cli) -> anyhow::Result<Outcome> {
+/// `watchfloor audit`: every record, or one case's (`--case`); as a report with `--format md`
+/// or `json`.
+pub fn print_audit(cli: &Cli, args: &AuditArgs) -> anyhow::Result<Outcome> {
     let path = audit_path(cli)?;
+    let case = cli.case.as_deref().filter(|c| !c.trim().is_empty());
+    if args.format != AuditFormat::Text && case.is_none() {
+        bail!("--format md and --format json render one case: add --case ID");
+    }
     let (records, bad) = AuditLog::read(&path)
         .with_context(|| format!("cannot read the audit log {}", path.display()))?;
     let mut out = std::io::stdout().lock();
-    for r in &records {
-        writeln!(out, "{}", escape_controls(&super::audit::format_record(r)))?;
-    }
-    for b in &bad {
-        eprintln!("watchfloor: {b}");
+    match (args.format, case) {
+        (AuditFormat::Text, _) => {
+            for r in records.iter().filter(|r| case.is_none_or(|c| r.case == c)) {
+                writeln!(out, "{}", escape_controls(&super::audit::format_record(r)))?;
+            }
+            for b in &bad {
+                eprintln!("watchfloor: {b}");
+            }
+        }
+        (format, Some(case)) => {
+            let report = super::report::build(
+                &records,
+                case,
+                &path.display().to_string(),
+                bad,
+                chrono::Utc::now(),
+            );
+            if report.runs.is_empty() {
+                eprintln!(
+                    "watchfloor: no audit record of case `{}` in {}",
+                    escape_controls(case),
+                    path.display()
+                );
+            }
+            match format {
+                AuditFormat::Json => {
+                    serde_json::to_writer_pretty(&mut out, &report)?;
+                    writeln!(out)?;
+                }
+                _ => write!(out, "{}", super::report::markdown(&report))?,
+            }
+        }
+        (_, None) => unreachable!("checked above"),
     }
     Ok(Outcome::Success)
 }

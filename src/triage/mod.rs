@@ -20,6 +20,7 @@ pub mod jsonl;
 mod ops;
 mod quarantine;
 mod release;
+pub mod report;
 mod runner;
 mod snapshot;
 mod step;

@@ -466,6 +466,15 @@ impl<'a, O: Ops> Runner<'a, O> {
                 .collect(),
         })?;
         self.note(Step::done(format!("journal: original groups {what}")));
+        // The groups before, in the audit log too: the incident report names them.
+        self.record(
+            "quarantine",
+            &format!("original groups {what}"),
+            super::Phase::Outcome,
+            false,
+            Some("journaled".into()),
+            None,
+        )?;
         mirror.push((TAG_CASE.into(), self.ctx.case_id.clone()));
         mirror.push((
             TAG_AT.into(),
