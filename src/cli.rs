@@ -14,14 +14,10 @@ use crate::theme::{ColorMode, Theme};
 #[command(name = "watchfloor", version, about, long_about = None)]
 pub struct Cli {
     /// Colour theme: a built-in name (default, light, high-contrast), a name in
-    /// $XDG_CONFIG_HOME/watchfloor/themes/, or a path to a .toml file.
-    #[arg(
-        long,
-        global = true,
-        default_value = "default",
-        env = "WATCHFLOOR_THEME"
-    )]
-    pub theme: String,
+    /// $XDG_CONFIG_HOME/watchfloor/themes/, or a path to a .toml file [default: default;
+    /// high-contrast for `wall`].
+    #[arg(long, global = true, env = "WATCHFLOOR_THEME")]
+    pub theme: Option<String>,
 
     /// Key bindings: a built-in name (default, vim), a name in
     /// $XDG_CONFIG_HOME/watchfloor/keymaps/, or a path to a .toml file.
@@ -54,6 +50,11 @@ pub struct Cli {
     /// Every triage action stops after its DryRun check (plan and verdicts only).
     #[arg(long, global = true)]
     pub dry_run: bool,
+
+    /// Diagnostics log: AWS calls with their request ids, retries, throttling, feed timings and
+    /// errors (never credentials, tokens or MFA codes).
+    #[arg(long, global = true, value_name = "PATH", env = "WATCHFLOOR_LOG_FILE")]
+    pub log_file: Option<PathBuf>,
 
     /// Audit log (JSON lines) [default: $XDG_STATE_HOME/watchfloor/audit.jsonl].
     #[arg(long, global = true, env = "WATCHFLOOR_AUDIT_LOG")]
@@ -102,9 +103,34 @@ pub enum Command {
     /// Run a triage action on one instance, ECS task or service, headless (runbooks,
     /// automation).
     Triage(TriageArgs),
+    /// The war-room wall: big counters, the worst rows, account tiles and the last alerts,
+    /// readable across a room. Read-only by construction (no triage executor exists).
+    Wall(WallArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout, e.g. `watchfloor man > watchfloor.1`.
+    Man,
     /// Print the audit log readably; with --case, one case (as an incident report with
     /// --format md or json).
     Audit(AuditArgs),
+}
+
+/// Options of `wall`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WallArgs {
+    /// Show the simulated fleet instead of AWS (which reads --config).
+    #[arg(long)]
+    pub demo: bool,
+    /// Seed of the simulated fleet (with --demo).
+    #[arg(long, default_value_t = 1, requires = "demo")]
+    pub seed: u64,
+    /// Speed of the simulated campaign (with --demo).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed, requires = "demo")]
+    pub speed: f64,
 }
 
 /// Formats of `audit`.
@@ -263,10 +289,19 @@ pub fn config_dir() -> Option<PathBuf> {
 }
 
 impl Cli {
-    /// Loads the theme named by `--theme`.
+    /// Loads the theme named by `--theme` (`default` when none is named).
     pub fn load_theme(&self) -> Result<Theme, FileError> {
+        self.load_theme_or("default")
+    }
+
+    /// Loads the theme named by `--theme`, else `fallback`.
+    pub fn load_theme_or(&self, fallback: &str) -> Result<Theme, FileError> {
         let dir = config_dir().map(|d| d.join("themes"));
-        Theme::load(&self.theme, dir.as_deref(), self.color.mode())
+        Theme::load(
+            self.theme.as_deref().unwrap_or(fallback),
+            dir.as_deref(),
+            self.color.mode(),
+        )
     }
 
     /// Loads the accounts: `--config`, else the default file if it exists, else the default chain.

@@ -115,6 +115,12 @@ pub struct Wiring {
     pub exec: Option<Executor>,
     /// Runs the lookups the operator asks for (who launched an instance).
     pub lookups: Lookups,
+    /// What an alert does: bell, title, the `[alerts] command`.
+    pub alerts: crate::config::AlertSettings,
+    /// Runs the `[alerts] command` (None when none is configured).
+    pub notifier: Option<crate::notify::Notifier>,
+    /// How its runs went.
+    pub alert_results: mpsc::UnboundedReceiver<Result<String, String>>,
 }
 
 /// Runs the console until the user quits (or SIGTERM/SIGHUP), always restoring the terminal.
@@ -129,6 +135,9 @@ pub async fn run(mut state: State, mut theme: Theme, wiring: Wiring) -> Result<E
         replies,
         exec,
         lookups,
+        alerts,
+        notifier,
+        alert_results: mut alert_rx,
     } = wiring;
     // Triage runs only where an executor exists: `update` then refuses every job itself.
     state.triage.enabled &= exec.is_some();
@@ -171,6 +180,10 @@ pub async fn run(mut state: State, mut theme: Theme, wiring: Wiring) -> Result<E
                 Some(Ok(_)) => Vec::new(),
                 Some(Err(e)) => return Err(e).context("reading terminal input"),
                 None => return Ok(Exit::Signal),
+            },
+            r = alert_rx.recv() => match r {
+                Some(r) => update(&mut state, Msg::AlertCommand(r)),
+                None => Vec::new(),
             },
             e = triage_rx.recv() => match e {
                 Some(e) => update(&mut state, Msg::Triage(e)),
@@ -217,6 +230,25 @@ pub async fn run(mut state: State, mut theme: Theme, wiring: Wiring) -> Result<E
                     }
                 }
                 Command::Lookup(job) => lookups.submit(job),
+                Command::Alert(a) => {
+                    let out = terminal.backend_mut();
+                    if alerts.bell {
+                        out.write_all(b"\x07")?;
+                    }
+                    if alerts.title {
+                        // The text comes from the account (finding types, ids): no control
+                        // characters reach the terminal.
+                        let title = crate::triage::escape_controls(&format!(
+                            "watchfloor ⚠ {} {}: {}",
+                            a.account_alias, a.region, a.text
+                        ));
+                        execute!(out, crossterm::terminal::SetTitle(title))?;
+                    }
+                    Write::flush(out)?;
+                    if let Some(n) = &notifier {
+                        n.send(a);
+                    }
+                }
                 Command::Copy(text) => {
                     let out = terminal.backend_mut();
                     out.write_all(&crate::app::copy::osc52(&text, mux))?;

@@ -342,3 +342,38 @@ fn the_account_colour_marks_prod_in_the_table_and_the_detail_title() {
         "detail title names prod in red"
     );
 }
+
+fn wall_state() -> State {
+    let mut s = campaign_state(300.0);
+    s.wall = true;
+    s.triage.enabled = false;
+    s.last_change = Some(s.now);
+    s
+}
+
+#[test]
+fn wall_200x50() {
+    let mut s = wall_state();
+    insta::assert_snapshot!(screen(&mut s, 200, 50, &plain()).backend());
+}
+
+#[test]
+fn wall_80x24() {
+    let mut s = wall_state();
+    insta::assert_snapshot!(screen(&mut s, 80, 24, &plain()).backend());
+}
+
+#[test]
+fn the_wall_ignores_triage_keys() {
+    let mut s = wall_state();
+    s.triage.case_id = Some("IR-1".into());
+    keys(&mut s, &["space", "Q", "S", "enter", ":", "/", "y"]);
+    assert!(s.triage.panel.is_none() && s.triage.bulk.is_none());
+    assert!(s.ui.marked.is_empty() && s.ui.command.is_none() && !s.ui.editing_filter);
+    assert_eq!(s.ui.screen, watchfloor::app::Screen::Fleet);
+    let out: Vec<_> = ["q"]
+        .iter()
+        .flat_map(|k| update(&mut s, Msg::Key(Key::parse(k).unwrap())))
+        .collect();
+    assert_eq!(out, vec![watchfloor::app::Command::Quit { forced: false }]);
+}

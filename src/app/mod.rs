@@ -1,5 +1,6 @@
 //! Application state and the pure `update(state, msg) -> Vec<Command>` (no I/O, no await).
 
+pub mod alerts;
 pub mod bulk;
 pub mod command;
 pub mod copy;
@@ -180,6 +181,16 @@ pub struct State {
     pub dirty: bool,
     /// Triage panel, case id, row marks.
     pub triage: triage::TriageUi,
+    /// The `--log-file`, named on the help screen.
+    pub log_file: Option<String>,
+    /// The war-room wall (`watchfloor wall`): read-only display, only quitting does anything.
+    pub wall: bool,
+    /// When the fleet data last changed (the wall shows it).
+    pub last_change: Option<DateTime<Utc>>,
+    /// What raised alerts, and the recent ones.
+    pub alerts: alerts::Alerts,
+    /// The last result of the `[alerts] command` (shown on the wall and help screen).
+    pub alert_command: Option<Result<String, String>>,
 }
 
 /// Input to `update`.
@@ -195,6 +206,8 @@ pub enum Msg {
     Key(Key),
     /// Clock tick (1 s).
     Tick(DateTime<Utc>),
+    /// How a run of the `[alerts] command` went.
+    AlertCommand(Result<String, String>),
     /// The table now fits this many rows.
     Resize {
         /// Visible table rows.
@@ -214,6 +227,8 @@ pub enum Command {
     },
     /// Hand a triage job (preview or run) to the executor.
     Triage(crate::triage::executor::Job),
+    /// Ring the bell, set the title, run the alert command (as configured).
+    Alert(alerts::Alert),
     /// Put this text on the terminal's clipboard (OSC 52).
     Copy(String),
     /// Switch to this theme (`:theme`); the event loop loads it and reports a failure.
@@ -259,6 +274,11 @@ impl State {
             keymap,
             dirty: true,
             triage: triage::TriageUi::default(),
+            log_file: None,
+            wall: false,
+            last_change: None,
+            alerts: Default::default(),
+            alert_command: None,
         }
     }
 
@@ -414,9 +434,26 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
                 if before.is_some() && before != after {
                     state.ui.cursor_moved_at = Some(state.now);
                 }
+                state.last_change = Some(state.now);
                 state.dirty = true;
+                let mut cmds: Vec<Command> = state
+                    .alerts
+                    .detect(&state.fleet, state.now)
+                    .into_iter()
+                    .map(Command::Alert)
+                    .collect();
+                cmds.extend(triage::offer_resume(state));
+                return cmds;
             }
             triage::offer_resume(state)
+        }
+        Msg::AlertCommand(r) => {
+            if let Err(e) = &r {
+                state.triage.notice = Some(e.clone());
+            }
+            state.alert_command = Some(r);
+            state.dirty = true;
+            Vec::new()
         }
         Msg::Tick(now) => {
             state.now = now;
@@ -437,6 +474,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             state.triage.notice = None;
             if key == Key::ctrl('c') {
                 return triage::quit(state);
+            }
+            // The wall only displays: quitting is the one thing a key does there.
+            if state.wall {
+                return match state.keymap.action(&key) {
+                    Some(Action::Quit) => triage::quit(state),
+                    _ => Vec::new(),
+                };
             }
             if !state.ui.mfa.is_empty() {
                 return edit_mfa(state, key);

@@ -1818,3 +1818,84 @@ fn a_read_only_account_refuses_every_triage_path() {
     let b = s.triage.bulk.as_ref().unwrap();
     assert!(matches!(&b.items[0].state, bulk::ItemState::Skipped(w) if w.contains("read-only")));
 }
+
+fn cpu_report(id: &str, pct: f64, at: DateTime<Utc>) -> Msg {
+    Msg::Feed(Report::Data {
+        feed: "cpu",
+        at,
+        data: Data::Cpu {
+            scope: scope(),
+            series: vec![(
+                id.into(),
+                CpuSeries {
+                    period_secs: 60,
+                    points: (0..5)
+                        .map(|i| (at - TimeDelta::minutes(4 - i), pct))
+                        .collect(),
+                },
+            )],
+            credits: vec![],
+        },
+    })
+}
+
+fn alerts_of(cmds: &[Command]) -> Vec<alerts::AlertKind> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Alert(a) => Some(a.kind),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn alerts_ring_for_what_is_new_not_for_what_was_there() {
+    use alerts::AlertKind::*;
+    let mut s = state();
+    s.now = t0();
+    // The first CPU data of the scope primes: i-a already saturated rings nothing.
+    assert!(alerts_of(&update(&mut s, cpu_report("i-a", 99.0, t0()))).is_empty());
+    assert!(s.alerts.recent.is_empty());
+    // i-b saturates later: one alert, once.
+    let t1 = t0() + TimeDelta::minutes(5);
+    s.now = t1;
+    assert_eq!(
+        alerts_of(&update(&mut s, cpu_report("i-b", 98.0, t1))),
+        [Saturated]
+    );
+    assert!(alerts_of(&update(&mut s, cpu_report("i-b", 97.0, t1))).is_empty());
+    // It calms down, then saturates again: a new alert.
+    update(&mut s, cpu_report("i-b", 5.0, t1));
+    assert_eq!(
+        alerts_of(&update(&mut s, cpu_report("i-b", 99.0, t1))),
+        [Saturated]
+    );
+    // A new critical finding (the high one already there rang nothing).
+    let cmds = update(
+        &mut s,
+        Msg::Feed(Report::Data {
+            feed: "findings",
+            at: t1,
+            data: Data::Findings {
+                scope: scope(),
+                findings: vec![
+                    finding("f1", "i-c", "CryptoCurrency:EC2/BitcoinTool.B!DNS", 8.0),
+                    finding("f2", "i-a", "Impact:EC2/MaliciousDomainRequest", 9.5),
+                ],
+                complete: true,
+            },
+        }),
+    );
+    assert_eq!(alerts_of(&cmds), [CriticalFinding]);
+    let a = &s.alerts.recent[0];
+    assert_eq!(
+        (a.id.as_str(), a.finding_id.as_deref()),
+        ("i-a", Some("f2"))
+    );
+    assert!(
+        a.text.contains("Impact:EC2/MaliciousDomainRequest"),
+        "{}",
+        a.text
+    );
+    assert_eq!(s.alerts.recent.len(), 3);
+}

@@ -339,7 +339,11 @@ pub async fn connect(
         } => {
             let provider = Arc::new(MfaRoleProvider {
                 alias: acct.alias.clone(),
-                sts: aws_sdk_sts::Client::new(&base),
+                sts: aws_sdk_sts::Client::from_conf(
+                    aws_sdk_sts::config::Builder::from(&base)
+                        .interceptor(crate::diag::CallLog)
+                        .build(),
+                ),
                 role_arn: role_arn.clone(),
                 serial: serial.clone(),
                 session_name: session_name.clone(),
@@ -361,8 +365,12 @@ pub async fn connect(
         }
         _ => base,
     };
-    let who = aws_sdk_sts::Client::new(&sdk)
-        .get_caller_identity()
+    let who = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(&sdk)
+            .interceptor(crate::diag::CallLog)
+            .build(),
+    )
+    .get_caller_identity()
         .send()
         .await
         .map_err(|e| {

@@ -101,7 +101,16 @@ where
             let e = se.err();
             let code = e.code().map(str::to_string);
             let msg = e.message().unwrap_or("no message");
-            classify(op, code, msg)
+            let out = classify(op, code, msg);
+            tracing::warn!(
+                op,
+                code = e.code().unwrap_or("-"),
+                request_id = e.meta().extra("aws_request_id").unwrap_or("-"),
+                kind = ?out.kind,
+                "AWS error: {}",
+                out.message
+            );
+            out
         }
         SdkError::TimeoutError(_) => AwsError::new(
             ErrorKind::Unreachable,

@@ -44,26 +44,31 @@ impl Clients {
             scope: Scope::new(&acct.account_id, region),
             ec2: aws_sdk_ec2::Client::from_conf(
                 aws_sdk_ec2::config::Builder::from(&acct.sdk)
+                    .interceptor(crate::diag::CallLog)
                     .region(r.clone())
                     .build(),
             ),
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
                 aws_sdk_cloudwatch::config::Builder::from(&acct.sdk)
+                    .interceptor(crate::diag::CallLog)
                     .region(r.clone())
                     .build(),
             ),
             guardduty: aws_sdk_guardduty::Client::from_conf(
                 aws_sdk_guardduty::config::Builder::from(&acct.sdk)
+                    .interceptor(crate::diag::CallLog)
                     .region(r.clone())
                     .build(),
             ),
             cloudtrail: aws_sdk_cloudtrail::Client::from_conf(
                 aws_sdk_cloudtrail::config::Builder::from(&acct.sdk)
+                    .interceptor(crate::diag::CallLog)
                     .region(r.clone())
                     .build(),
             ),
             ecs: aws_sdk_ecs::Client::from_conf(
                 aws_sdk_ecs::config::Builder::from(&acct.sdk)
+                    .interceptor(crate::diag::CallLog)
                     .region(r)
                     .build(),
             ),

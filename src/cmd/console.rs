@@ -23,9 +23,14 @@ use crate::triage::executor::{Backend, Executor, Settings as ExecSettings, Triag
 use crate::triage::headless;
 use crate::tui;
 
-/// Opens the console on the accounts of `--config` (or the default credential chain).
-pub async fn run(cli: &Cli, keymap: Keymap) -> anyhow::Result<Outcome> {
-    let theme = cli.load_theme()?;
+/// Opens the console on the accounts of `--config` (or the default credential chain); with
+/// `wall`, the war-room wall, for which no triage executor is built.
+pub async fn run(cli: &Cli, keymap: Keymap, wall: bool) -> anyhow::Result<Outcome> {
+    let theme = if wall {
+        cli.load_theme_or("high-contrast")?
+    } else {
+        cli.load_theme()?
+    };
     let config = cli.load_config()?;
     if config.path.as_os_str().is_empty() {
         crate::aws::creds::preflight_default_chain()
@@ -38,16 +43,24 @@ pub async fn run(cli: &Cli, keymap: Keymap) -> anyhow::Result<Outcome> {
     let (prompt_tx, prompt_rx) = mpsc::channel(64);
     let (prompt, replies) = ConsolePrompt::new(prompt_tx);
     let settings = config.settings.clone();
+    let alerts = config.alerts.clone();
     // Connected accounts: triage (when enabled) and lookups find their credentials here.
     let registry = Accounts::default();
-    let exec = executor(cli, &settings, Backend::Aws(registry.clone()), ttx)?;
+    let exec = if wall {
+        None
+    } else {
+        executor(cli, &settings, Backend::Aws(registry.clone()), ttx)?
+    };
     let lookups = Lookups::new(LookupBackend::Aws(registry.clone()), tx.clone());
     aws::spawn(config, prompt, tx, registry);
     let mut state = State::new("aws", keymap, Utc::now());
+    state.log_file = cli.log_file.as_ref().map(|p| p.display().to_string());
+    state.wall = wall;
     configure_triage(&mut state, cli, &settings, exec.is_some());
     if exec.is_some() {
         offer_resumes(&mut state, cli)?;
     }
+    let (alert_tx, alert_results) = mpsc::unbounded_channel();
     let wiring = tui::Wiring {
         feeds: rx,
         prompts: prompt_rx,
@@ -55,6 +68,9 @@ pub async fn run(cli: &Cli, keymap: Keymap) -> anyhow::Result<Outcome> {
         replies,
         exec,
         lookups,
+        notifier: crate::notify::spawn(&alerts, alert_tx),
+        alerts,
+        alert_results,
     };
     session(state, theme, wiring).await
 }

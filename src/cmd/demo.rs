@@ -16,14 +16,28 @@ use crate::source::lookups::{Backend as LookupBackend, Lookups};
 use crate::source::mfa::MfaReplies;
 use crate::triage::executor::Backend;
 
-/// Plays the campaign of `--seed` at `--speed` in the console until the operator quits.
-pub async fn run(cli: &Cli, args: &DemoArgs, keymap: Keymap) -> anyhow::Result<Outcome> {
-    let theme = cli.load_theme()?;
+/// Plays the campaign of `--seed` at `--speed` in the console (or, with `wall`, on the
+/// war-room wall, with no triage executor) until the operator quits.
+pub async fn run(
+    cli: &Cli,
+    args: &DemoArgs,
+    keymap: Keymap,
+    wall: bool,
+) -> anyhow::Result<Outcome> {
+    let theme = if wall {
+        cli.load_theme_or("high-contrast")?
+    } else {
+        cli.load_theme()?
+    };
     let world = Arc::new(DemoWorld::new(args.seed, Utc::now()).with_speed(args.speed));
     let (tx, rx) = mpsc::channel(1024);
     let (ttx, trx) = mpsc::unbounded_channel();
     let settings = crate::config::Settings::default();
-    let exec = executor(cli, &settings, Backend::Demo(world.clone()), ttx)?;
+    let exec = if wall {
+        None
+    } else {
+        executor(cli, &settings, Backend::Demo(world.clone()), ttx)?
+    };
     let lookups = Lookups::new(LookupBackend::Demo(world.clone()), tx.clone());
     tokio::spawn(demo::spawn(world, tx));
     // The demo asks for no MFA code: its prompt channel stays empty.
@@ -33,10 +47,14 @@ pub async fn run(cli: &Cli, args: &DemoArgs, keymap: Keymap) -> anyhow::Result<O
         keymap,
         Utc::now(),
     );
+    state.log_file = cli.log_file.as_ref().map(|p| p.display().to_string());
+    state.wall = wall;
     configure_triage(&mut state, cli, &settings, exec.is_some());
     if exec.is_some() {
         offer_resumes(&mut state, cli)?;
     }
+    // The simulated fleet has no config: alerts ring the bell and set the title.
+    let (_alert_tx, alert_results) = mpsc::unbounded_channel();
     let wiring = crate::tui::Wiring {
         feeds: rx,
         prompts: prompt_rx,
@@ -44,6 +62,9 @@ pub async fn run(cli: &Cli, args: &DemoArgs, keymap: Keymap) -> anyhow::Result<O
         replies: MfaReplies::default(),
         exec,
         lookups,
+        alerts: crate::config::AlertSettings::default(),
+        notifier: None,
+        alert_results,
     };
     session(state, theme, wiring).await
 }

@@ -26,13 +26,35 @@ pub enum Outcome {
 
 /// Runs what the command line asks for: a subcommand, or the AWS console when there is none.
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    if let Some(p) = &cli.log_file {
+        crate::diag::init(p)?;
+    }
     let keymap = cli.load_keymap()?;
     match &cli.command {
         Some(Command::Keys) => keys::run(&keymap),
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(*shell, &mut cmd, "watchfloor", &mut std::io::stdout());
+            Ok(Outcome::Success)
+        }
+        Some(Command::Man) => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(Outcome::Success)
+        }
         Some(Command::Triage(args)) => headless::run(&cli, args).await,
         Some(Command::Audit(args)) => headless::print_audit(&cli, args),
         Some(Command::Snapshot(args)) => snapshot::run(&cli, args, keymap).await,
-        Some(Command::Demo(args)) => demo::run(&cli, args, keymap).await,
-        None => console::run(&cli, keymap).await,
+        Some(Command::Demo(args)) => demo::run(&cli, args, keymap, false).await,
+        Some(Command::Wall(args)) if args.demo => {
+            let demo = crate::cli::DemoArgs {
+                seed: args.seed,
+                speed: args.speed,
+            };
+            demo::run(&cli, &demo, keymap, true).await
+        }
+        Some(Command::Wall(_)) => console::run(&cli, keymap, true).await,
+        None => console::run(&cli, keymap, false).await,
     }
 }

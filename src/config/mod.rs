@@ -28,6 +28,8 @@ pub struct Config {
     pub settings: Settings,
     /// The `[[account]]` entries in file order; never empty.
     pub accounts: Vec<AccountConfig>,
+    /// What an alert does (`[alerts]`), defaults filled in.
+    pub alerts: AlertSettings,
     /// The file this came from; empty for [`Config::default_chain`].
     pub path: PathBuf,
 }
@@ -55,6 +57,35 @@ pub struct Settings {
     pub quarantine_wait_secs: u32,
     /// Console triage is confirmed by typing the instance id instead of a second key (default false).
     pub confirm_by_typing_id: bool,
+}
+
+/// `[alerts]`: what a new critical finding, a newly saturated instance or a new GPU/foreign-AMI
+/// launch does besides showing on the wall.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertSettings {
+    /// Ring the terminal bell (default true).
+    pub bell: bool,
+    /// Put the alert in the terminal title (default true).
+    pub title: bool,
+    /// Program and arguments run with the alert as JSON on stdin (empty: none).
+    pub command: Vec<String>,
+    /// At most one run of the command per this many seconds; alerts in between are counted in
+    /// the next run's `suppressed` (1..=3600, default 30).
+    pub min_interval_secs: u32,
+    /// A run still going after this many seconds is killed and reported (1..=300, default 10).
+    pub timeout_secs: u32,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self {
+            bell: true,
+            title: true,
+            command: Vec::new(),
+            min_interval_secs: 30,
+            timeout_secs: 10,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -193,6 +224,7 @@ impl Config {
     pub fn default_chain() -> Config {
         Config {
             settings: Settings::default(),
+            alerts: AlertSettings::default(),
             accounts: vec![AccountConfig {
                 alias: "default".to_string(),
                 credentials: Credentials::DefaultChain,

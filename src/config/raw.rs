@@ -43,6 +43,7 @@ fn toml_error(file: &Path, src: &str, e: &toml::de::Error) -> FileError {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
     pub(super) settings: Option<RawSettings>,
+    pub(super) alerts: Option<RawAlerts>,
     #[serde(default)]
     pub(super) account: Vec<Spanned<RawAccount>>,
 }
@@ -60,6 +61,17 @@ pub(super) struct RawSettings {
     pub(super) examiner_cidr: Option<Spanned<String>>,
     pub(super) quarantine_wait_secs: Option<Spanned<u32>>,
     pub(super) confirm_by_typing_id: Option<bool>,
+}
+
+/// `[alerts]`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAlerts {
+    pub(super) bell: Option<bool>,
+    pub(super) title: Option<bool>,
+    pub(super) command: Option<Spanned<Vec<String>>>,
+    pub(super) min_interval_secs: Option<Spanned<u32>>,
+    pub(super) timeout_secs: Option<Spanned<u32>>,
 }
 
 /// One `[[account]]` entry.
@@ -137,7 +149,7 @@ mod tests {
             ),
             (
                 "[[accounts]]\nalias = \"a\"\n",
-                "config.toml:1:3: unknown field `accounts`, expected `settings` or `account`",
+                "config.toml:1:3: unknown field `accounts`, expected one of `settings`, `alerts`, `account`",
             ),
             (
                 "[[account]]\nalias = \"a\"\naws_secret_access_key = \"hunter2\"\n",

@@ -11,8 +11,11 @@ use super::ids::{
     bad_region, check_cidr, check_endpoint_url, check_mfa_serial, is_iam_name_char,
     is_valid_region, parse_role_arn, region_partition,
 };
-use super::raw::{RawAccount, RawConfig, RawRegions, RawSettings};
-use super::{AccountConfig, Config, Credentials, DEFAULT_SESSION_NAME, DOCS, Regions, Settings};
+use super::raw::{RawAccount, RawAlerts, RawConfig, RawRegions, RawSettings};
+use super::{
+    AccountConfig, AlertSettings, Config, Credentials, DEFAULT_SESSION_NAME, DOCS, Regions,
+    Settings,
+};
 use crate::span::FileError;
 
 /// Validates `raw`, read from `src` (the contents of `file`), into a [`Config`].
@@ -31,6 +34,7 @@ impl Cx<'_> {
     /// default credential chain).
     fn config(&self, raw: RawConfig) -> Result<Config, FileError> {
         let settings = self.settings(raw.settings.unwrap_or_default())?;
+        let alerts = self.alerts(raw.alerts.unwrap_or_default())?;
         if raw.account.is_empty() {
             return Err(FileError::whole(
                 self.file,
@@ -80,6 +84,7 @@ impl Cx<'_> {
         Ok(Config {
             settings,
             accounts,
+            alerts,
             path: self.file.to_path_buf(),
         })
     }
@@ -90,6 +95,46 @@ impl Cx<'_> {
 
     fn line(&self, span: Range<usize>) -> usize {
         crate::span::line_col(self.src, span.start).0
+    }
+
+    fn alerts(&self, raw: RawAlerts) -> Result<AlertSettings, FileError> {
+        let d = AlertSettings::default();
+        let secs =
+            |v: Option<Spanned<u32>>, key: &str, default: u32, range: RangeInclusive<u32>| {
+                let Some(v) = v else { return Ok(default) };
+                if range.contains(v.get_ref()) {
+                    Ok(*v.get_ref())
+                } else {
+                    let (lo, hi) = (range.start(), range.end());
+                    let msg = format!(
+                        "`{key} = {}` is out of range: expected {lo} to {hi} seconds",
+                        v.get_ref()
+                    );
+                    Err(self.err(v.span(), msg))
+                }
+            };
+        let command = match raw.command {
+            Some(c) if c.get_ref().first().is_none_or(|p| p.trim().is_empty()) => {
+                return Err(self.err(
+                    c.span(),
+                    "`command` needs a program: expected command = [\"/path/to/program\", \"arg\", ...]",
+                ));
+            }
+            Some(c) => c.into_inner(),
+            None => Vec::new(),
+        };
+        Ok(AlertSettings {
+            bell: raw.bell.unwrap_or(d.bell),
+            title: raw.title.unwrap_or(d.title),
+            command,
+            min_interval_secs: secs(
+                raw.min_interval_secs,
+                "min_interval_secs",
+                d.min_interval_secs,
+                1..=3600,
+            )?,
+            timeout_secs: secs(raw.timeout_secs, "timeout_secs", d.timeout_secs, 1..=300)?,
+        })
     }
 
     fn settings(&self, raw: RawSettings) -> Result<Settings, FileError> {

@@ -27,7 +27,9 @@ pub async fn start(feeds: Vec<Box<dyn Feed>>, tx: mpsc::Sender<Report>) {
 pub async fn poll_once(feeds: Vec<Box<dyn Feed>>) -> Vec<Report> {
     let mut out: Vec<Report> = feeds.iter().map(|f| schedule(&**f)).collect();
     let polls = feeds.into_iter().map(|mut f| async move {
+        let started = std::time::Instant::now();
         let r = f.poll().await;
+        log_poll(&*f, &r, started);
         outcome(&*f, r, None)
     });
     out.extend(futures::future::join_all(polls).await.into_iter().flatten());
@@ -46,7 +48,9 @@ pub async fn run(mut feed: Box<dyn Feed>, tx: mpsc::Sender<Report>) {
         if tx.send(loading).await.is_err() {
             return;
         }
+        let started = std::time::Instant::now();
         let r = feed.poll().await;
+        log_poll(&*feed, &r, started);
         let wait = match &r {
             Ok(_) => {
                 failures = 0;
@@ -63,6 +67,31 @@ pub async fn run(mut feed: Box<dyn Feed>, tx: mpsc::Sender<Report>) {
             }
         }
         tokio::time::sleep(wait).await;
+    }
+}
+
+/// One line per poll in the `--log-file`: feed, scope, time taken, calls, and the error.
+fn log_poll(f: &dyn Feed, r: &Result<Polled, FeedError>, started: std::time::Instant) {
+    let ms = started.elapsed().as_millis() as u64;
+    let (scope, feed) = (f.home(), f.name());
+    match r {
+        Ok(p) => tracing::debug!(
+            feed,
+            account = %scope.account_id,
+            region = %scope.region,
+            ms,
+            calls = p.calls,
+            "feed polled"
+        ),
+        Err(e) => tracing::warn!(
+            feed,
+            account = %scope.account_id,
+            region = %scope.region,
+            ms,
+            calls = e.calls,
+            "feed failed: {}",
+            e.message
+        ),
     }
 }
 

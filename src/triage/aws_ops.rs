@@ -34,11 +34,31 @@ impl AwsOps {
     /// Every client from one SDK configuration (the region must be set in it).
     pub fn from_conf(sdk: &aws_config::SdkConfig) -> Self {
         AwsOps {
-            ec2: Client::new(sdk),
-            autoscaling: aws_sdk_autoscaling::Client::new(sdk),
-            guardduty: aws_sdk_guardduty::Client::new(sdk),
-            sts: aws_sdk_sts::Client::new(sdk),
-            ecs: aws_sdk_ecs::Client::new(sdk),
+            ec2: Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(sdk)
+                    .interceptor(crate::diag::CallLog)
+                    .build(),
+            ),
+            autoscaling: aws_sdk_autoscaling::Client::from_conf(
+                aws_sdk_autoscaling::config::Builder::from(sdk)
+                    .interceptor(crate::diag::CallLog)
+                    .build(),
+            ),
+            guardduty: aws_sdk_guardduty::Client::from_conf(
+                aws_sdk_guardduty::config::Builder::from(sdk)
+                    .interceptor(crate::diag::CallLog)
+                    .build(),
+            ),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(sdk)
+                    .interceptor(crate::diag::CallLog)
+                    .build(),
+            ),
+            ecs: aws_sdk_ecs::Client::from_conf(
+                aws_sdk_ecs::config::Builder::from(sdk)
+                    .interceptor(crate::diag::CallLog)
+                    .build(),
+            ),
         }
     }
 

@@ -18,7 +18,7 @@ const MAX_CHIP_LINES: usize = 2;
 type Chip = (String, Style, u8, Option<(usize, Style)>);
 
 /// One chip per scope, problems first; styles are left default when `theme` is None (layout only).
-fn chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
+pub(super) fn chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
     let role = |r: &str| theme.map_or_else(Style::default, |t| t.fg(r));
     let mut v: Vec<Chip> = state
         .fleet
@@ -59,8 +59,14 @@ fn chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
     v
 }
 
-/// Lays chips out in lines of `width`; the last shown chip becomes `+N more` when they overflow.
-fn chip_lines(chips: Vec<Chip>, width: u16, muted: Style) -> Vec<Line<'static>> {
+/// Lays chips out in at most `max_lines` lines of `width`; the last shown chip becomes `+N more`
+/// when they overflow.
+pub(super) fn chip_lines(
+    chips: Vec<Chip>,
+    width: u16,
+    muted: Style,
+    max_lines: usize,
+) -> Vec<Line<'static>> {
     let width = width.max(10) as usize;
     let mut lines: Vec<Vec<Span<'static>>> = vec![Vec::new()];
     let mut used = 0usize;
@@ -68,7 +74,7 @@ fn chip_lines(chips: Vec<Chip>, width: u16, muted: Style) -> Vec<Line<'static>> 
     for (i, (text, style, _, alias)) in chips.into_iter().enumerate() {
         let w = text.chars().count() + 2;
         if used + w > width && used > 0 {
-            if lines.len() == MAX_CHIP_LINES {
+            if lines.len() >= max_lines.max(1) {
                 let more = format!(" +{} more", total - i);
                 let last = lines.last_mut().expect("at least one line");
                 while used + more.chars().count() > width {
@@ -104,7 +110,7 @@ pub fn height(state: &State, width: u16) -> u16 {
     if state.fleet.scopes.is_empty() {
         return 2;
     }
-    let n = chip_lines(chips(state, None), width, Style::default()).len();
+    let n = chip_lines(chips(state, None), width, Style::default(), MAX_CHIP_LINES).len();
     1 + n.min(MAX_CHIP_LINES) as u16
 }
 
@@ -244,6 +250,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
             chips(state, Some(theme)),
             area.width,
             theme.fg("muted"),
+            MAX_CHIP_LINES,
         ));
     }
     frame.render_widget(Paragraph::new(lines), area);

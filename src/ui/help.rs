@@ -98,6 +98,13 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
         "  OPEN: ports open to 0.0.0.0/0 or ::/0 on any ENI; PUB: public IPv4/IPv6 address. Risk: docs/risk.md",
         muted,
     )));
+    lines.push(Line::from(Span::styled(
+        match &state.log_file {
+            Some(p) => format!("  Diagnostics log (AWS calls, request ids, retries, feed timings): {p}"),
+            None => "  No diagnostics log (start with --log-file PATH for AWS request ids, retries, feed timings)".into(),
+        },
+        muted,
+    )));
     // Accounts and what polling them costs (the `stats` part of this screen).
     lines.push(Line::raw(""));
     let feeds: Vec<&'static str> = state.fleet.totals.calls.iter().map(|c| c.0).collect();

@@ -8,6 +8,7 @@ mod footer;
 mod header;
 mod help;
 mod modal;
+pub mod wall;
 
 pub use help::help_lines;
 pub use modal::step_line;
@@ -46,6 +47,10 @@ pub fn table_page(state: &State, area: Rect) -> usize {
 pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
     let area = frame.area();
     frame.render_widget(Block::new().style(theme.base()), area);
+    if state.wall {
+        wall::render(frame, state, theme);
+        return;
+    }
     let [head, body, foot] = layout(state, area);
     header::render(frame, head, state, theme);
     match &state.ui.screen {

@@ -171,6 +171,7 @@ pub fn spawn(
                         return;
                     }
                     Err(e) => {
+                        tracing::warn!(account = %cfg.alias, "account failed to connect: {}", e.message);
                         let mut fi = failed_info(&cfg);
                         if e.kind == ErrorKind::DuplicateAccount {
                             // Never report this error on the other alias's real scopes.
@@ -234,6 +235,11 @@ pub async fn poll_once(
                 }
             }
             Err((i, e)) => {
+                tracing::warn!(
+                    account = %config.accounts[i].alias,
+                    "account failed to connect: {}",
+                    e.message
+                );
                 let fi = failed_info(&config.accounts[i]);
                 out.extend(account_failed(&fi, &e.message));
                 accounts.push(fi);

@@ -1,0 +1,171 @@
+//! Alerts: a new critical finding, a newly saturated instance or task, a new GPU or foreign-AMI
+//! launch. Detected in `update` from the fleet as it changes; each scope's first data of a kind
+//! only primes what is known (starting the console mid-incident rings no bell for what was
+//! already there).
+
+use std::collections::{HashSet, VecDeque};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::model::flags::Flag;
+
+/// Most alerts kept for the wall.
+const RECENT: usize = 50;
+
+/// What raised an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlertKind {
+    /// A finding of critical severity (9.0 and up) appeared.
+    CriticalFinding,
+    /// An instance or task became saturated.
+    Saturated,
+    /// An instance launched in the last 24 h of a GPU type or from a foreign AMI appeared.
+    SuspiciousLaunch,
+}
+
+/// One alert, as the wall shows it and the alert command receives it (JSON on stdin).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alert {
+    /// When it was raised.
+    pub time: DateTime<Utc>,
+    /// What raised it.
+    pub kind: AlertKind,
+    /// Account alias.
+    pub account_alias: String,
+    /// Account id.
+    pub account_id: String,
+    /// Region.
+    pub region: String,
+    /// Instance id or task ARN.
+    pub id: String,
+    /// The finding id, for a finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finding_id: Option<String>,
+    /// One line for people.
+    pub text: String,
+}
+
+/// What has been seen, and the recent alerts.
+#[derive(Debug, Clone, Default)]
+pub struct Alerts {
+    /// Keys already known: `f|scope|finding`, `s|scope|row`, `l|scope|row`.
+    seen: HashSet<String>,
+    /// (scope, kind) whose first data has been seen: `f` findings, `s` instance and `t` task
+    /// saturation, `l` launches.
+    primed: HashSet<(usize, char)>,
+    /// Newest first.
+    pub recent: VecDeque<Alert>,
+}
+
+impl Alerts {
+    /// Compares the fleet with what was seen and returns the new alerts (also kept in `recent`).
+    pub fn detect(&mut self, fleet: &super::Fleet, now: DateTime<Utc>) -> Vec<Alert> {
+        let mut out = Vec::new();
+        for (s, sd) in fleet
+            .scopes
+            .iter()
+            .enumerate()
+            .filter(|(_, sd)| !sd.retired)
+        {
+            let ready = |feed: &str| sd.feed(feed).is_some_and(|f| f.last_ok.is_some());
+            // Findings.
+            if ready("findings") {
+                let first = self.primed.insert((s, 'f'));
+                for f in sd.findings.values().filter(|f| f.severity >= 9.0) {
+                    if self.seen.insert(format!("f|{s}|{}", f.id)) && !first {
+                        out.push(Alert {
+                            time: now,
+                            kind: AlertKind::CriticalFinding,
+                            account_alias: sd.alias.clone(),
+                            account_id: sd.scope.account_id.clone(),
+                            region: sd.scope.region.clone(),
+                            id: f
+                                .instance_id
+                                .clone()
+                                .or_else(|| f.task_arn.clone())
+                                .unwrap_or_default(),
+                            finding_id: Some(f.id.clone()),
+                            text: format!("critical finding {} ({:.1})", f.kind, f.severity),
+                        });
+                    }
+                }
+            }
+        }
+        // Rows: saturation (again after it ended) and suspicious launches.
+        let mut saturated_now: HashSet<String> = HashSet::new();
+        for r in &fleet.rows {
+            let sd = &fleet.scopes[r.scope];
+            let s = r.scope;
+            let alert = |kind, text: String| Alert {
+                time: now,
+                kind,
+                account_alias: sd.alias.clone(),
+                account_id: sd.scope.account_id.clone(),
+                region: sd.scope.region.clone(),
+                id: r.id().to_string(),
+                finding_id: None,
+                text,
+            };
+            // Saturation is primed per kind of row: a scope's tasks may arrive after its CPU.
+            let kind = if r.task().is_some() { 't' } else { 's' };
+            if r.saturated && sd.feed("cpu").is_some_and(|f| f.last_ok.is_some()) {
+                let key = format!("s|{s}|{}", r.id());
+                let first = !self.primed.contains(&(s, kind));
+                if self.seen.insert(key.clone()) && !first {
+                    out.push(alert(
+                        AlertKind::Saturated,
+                        format!(
+                            "{} saturated ({})",
+                            r.subject.display_id(),
+                            r.cpu_now
+                                .map_or("CPU held at baseline".into(), |c| format!("{c:.0}% CPU"))
+                        ),
+                    ));
+                }
+                saturated_now.insert(key);
+            }
+            if r.flags.has(Flag::NewLaunch)
+                && (r.flags.has(Flag::Gpu) || r.flags.has(Flag::ForeignAmi))
+            {
+                let first = !self.primed.contains(&(s, 'l'));
+                if self.seen.insert(format!("l|{s}|{}", r.id())) && !first {
+                    let why = if r.flags.has(Flag::Gpu) {
+                        "GPU"
+                    } else {
+                        "foreign-AMI"
+                    };
+                    out.push(alert(
+                        AlertKind::SuspiciousLaunch,
+                        format!(
+                            "new {why} launch {} ({})",
+                            r.subject.display_id(),
+                            r.subject.type_label()
+                        ),
+                    ));
+                }
+            }
+        }
+        // A row no longer saturated may alert again when it saturates again.
+        self.seen
+            .retain(|k| !k.starts_with("s|") || saturated_now.contains(k));
+        for (s, sd) in fleet.scopes.iter().enumerate() {
+            let cpu = sd.feed("cpu").is_some_and(|f| f.last_ok.is_some());
+            if cpu && sd.inventory_at.is_some() {
+                self.primed.insert((s, 's'));
+            }
+            if cpu && sd.feed("ecs").is_some_and(|f| f.last_ok.is_some()) {
+                self.primed.insert((s, 't'));
+            }
+            if sd.inventory_at.is_some() {
+                self.primed.insert((s, 'l'));
+            }
+        }
+        for a in &out {
+            self.recent.push_front(a.clone());
+        }
+        self.recent.truncate(RECENT);
+        out
+    }
+}
