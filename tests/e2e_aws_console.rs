@@ -1,4 +1,4 @@
-//! End to end on the console's AWS path: the real binary in tmux against the AWS emulator with
+//! End to end on the console's AWS path: the real binary in a pseudo-terminal against the AWS emulator with
 //! the real SDK. A quarantine whose terminal is closed during the allow-all wait still ends with
 //! every interface isolated (the process finishes headless); an unfinished quarantine in the
 //! journal is offered for resume at start-up and finished with one key.
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use support::Emulator;
-use support::tmux::{Tmux, wrapped};
+use support::pty::{Term, wrapped};
 use support::triage::*;
 use watchfloor::triage::aws_ops::AwsOps;
 use watchfloor::triage::{Action, AuditLog, Journal, Ops};
@@ -47,7 +47,7 @@ fn console_args(conf: &Path, audit: &Path) -> String {
     )
 }
 
-fn filter_to(t: &Tmux, instance: &str) {
+fn filter_to(t: &Term, instance: &str) {
     t.wait_for("the instance in the fleet", 90, |s| s.contains(instance));
     let mut keys = vec!["/".to_string()];
     keys.extend(instance.chars().map(|c| c.to_string()));
@@ -64,7 +64,7 @@ async fn closing_the_terminal_during_the_allow_all_wait_still_isolates() {
     let fx = fixture(&ops).await;
     let conf = config(dir.path(), &emu, 30);
     let audit = dir.path().join("audit.jsonl");
-    let t = Tmux::start("close", &wrapped("", &console_args(&conf, &audit)));
+    let t = Term::start("close", &wrapped("", &console_args(&conf, &audit)));
     filter_to(&t, &fx.instance);
     // Cases are given on the command line: Q opens the panel straight away.
     t.keys(&["Q"]);
@@ -142,7 +142,7 @@ async fn an_unfinished_quarantine_is_offered_for_resume_at_start_up() {
     .unwrap_err();
     assert!(!on_group(&ops, &fx, "watchfloor-isolation").await);
     let conf = config(dir.path(), &emu, 0);
-    let t = Tmux::start("resume", &wrapped("", &console_args(&conf, &audit)));
+    let t = Term::start("resume", &wrapped("", &console_args(&conf, &audit)));
     let s = t.wait_for("the resume offer", 90, |s| {
         s.contains("RESUME QUARANTINE") && s.contains("press Y to quarantine")
     });

@@ -2,8 +2,8 @@
 //! starts one emulator per test on a free loopback port, and talks to its extension endpoints.
 #![allow(dead_code)]
 
+pub mod pty;
 pub mod seed;
-pub mod tmux;
 pub mod triage;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,14 +1,12 @@
-//! End to end: the real binary in a tmux pane, driven with keys, its screen read back.
-//!
-//! Needs tmux (`.ci/run` installs it). Without tmux the test fails with a clear message.
+//! End to end: the real binary in a pseudo-terminal, driven with keys, its screen read back.
 
 mod support;
 
-use support::tmux::{Tmux, wrapped};
+use support::pty::{Term, wrapped};
 
 #[test]
 fn demo_console_end_to_end() {
-    let t = Tmux::start(
+    let t = Term::start(
         "demo",
         &wrapped("", "demo --seed 3 --speed 40 --color never"),
     );
@@ -71,7 +69,7 @@ fn demo_console_end_to_end() {
 
 #[test]
 fn terminal_is_restored_after_a_panic() {
-    let t = Tmux::start(
+    let t = Term::start(
         "panic",
         &wrapped(
             "RUST_BACKTRACE=0 WATCHFLOOR_TEST_PANIC=1",
@@ -92,7 +90,7 @@ fn terminal_is_restored_after_a_panic() {
 
 #[test]
 fn ctrl_c_quits_even_while_filtering() {
-    let t = Tmux::start("ctrlc", &wrapped("", "demo --keymap vim --color never"));
+    let t = Term::start("ctrlc", &wrapped("", "demo --keymap vim --color never"));
     t.wait_for("the fleet table", 30, |s| s.contains("RISK"));
     // While typing a filter, ctrl+c still quits at once.
     t.keys(&["/", "x", "C-c"]);
@@ -105,7 +103,7 @@ fn ctrl_c_quits_even_while_filtering() {
 fn quarantine_from_the_console_is_confirmed_and_audited() {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
-    let t = Tmux::start(
+    let t = Term::start(
         "triage",
         &wrapped(
             "",
@@ -163,11 +161,36 @@ fn quarantine_from_the_console_is_confirmed_and_audited() {
         recs.iter()
             .any(|r| r.step == "mirror state isolated in tags" && r.result.as_deref() == Some("ok"))
     );
+    // The case as an incident report, readable in a ticket.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .args(["audit", "--case", "IR-5", "--format", "md", "--audit-log"])
+        .arg(&audit)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.starts_with("# Incident report: case IR-5\n"), "{md}");
+    let bastion = recs[0].instance_id.clone();
+    assert!(
+        md.lines().any(|l| l.starts_with('|')
+            && l.contains("prod (210987654321)")
+            && l.contains(&bastion)
+            && l.contains("quarantine")
+            && l.contains("ok: ")),
+        "summary row: {md}"
+    );
+    assert!(md.contains("- Groups before: eni-"), "{md}");
+    assert!(
+        md.contains("- Groups after: eni-") && md.contains("isolation group"),
+        "{md}"
+    );
+    assert!(md.contains("- **Result:** ok: "), "{md}");
+    assert!(!md.contains("FAILED") && !md.contains("NO RESULT"), "{md}");
 }
 
 #[test]
 fn read_only_console_shows_badge_and_refuses_actions() {
-    let t = Tmux::start("ro", &wrapped("", "demo --read-only --color never"));
+    let t = Term::start("ro", &wrapped("", "demo --read-only --color never"));
     let s = t.wait_for("the fleet table", 30, |s| s.contains("RISK"));
     assert!(s.lines().next().unwrap_or("").contains(" RO "), "{s}");
     t.keys(&["Q"]);
@@ -187,7 +210,7 @@ fn read_only_console_shows_badge_and_refuses_actions() {
 fn a_panic_in_an_action_is_compensated_and_reported_while_the_console_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
-    let t = Tmux::start(
+    let t = Term::start(
         "jobpanic",
         &wrapped(
             "RUST_BACKTRACE=0 WATCHFLOOR_TEST_PANIC_AFTER=\"to allow-all\"",
@@ -229,9 +252,9 @@ fn a_panic_in_an_action_is_compensated_and_reported_while_the_console_goes_on() 
 
 /// Starts a quarantine of the bastion in the demo (5 s allow-all wait) and quits during its
 /// wait; returns the pane and the audit log path (in `dir`).
-fn quit_during_a_quarantine(name: &str, dir: &std::path::Path) -> (Tmux, std::path::PathBuf) {
+fn quit_during_a_quarantine(name: &str, dir: &std::path::Path) -> (Term, std::path::PathBuf) {
     let audit = dir.join("audit.jsonl");
-    let t = Tmux::start(
+    let t = Term::start(
         name,
         &wrapped(
             "",
@@ -314,7 +337,7 @@ fn a_second_quit_during_an_action_isolates_now_and_exits() {
 
 #[test]
 fn credits_and_the_launch_radar_end_to_end() {
-    let t = Tmux::start(
+    let t = Term::start(
         "radar",
         &wrapped("", "demo --seed 3 --speed 40 --color never"),
     );
@@ -358,7 +381,7 @@ fn credits_and_the_launch_radar_end_to_end() {
 fn ecs_task_triage_from_the_demo_console() {
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
-    let t = Tmux::start(
+    let t = Term::start(
         "ecs",
         &wrapped(
             "",
