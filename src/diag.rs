@@ -35,6 +35,13 @@ pub fn init(path: &Path) -> anyhow::Result<()> {
     let file = opts
         .open(path)
         .with_context(|| format!("cannot open the log file {} (--log-file)", path.display()))?;
+    // An existing file keeps no wider mode than a new one.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot make the log file {} private", path.display()))?;
+    }
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::sync::Mutex::new(file))
         .with_ansi(false)

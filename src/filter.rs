@@ -12,6 +12,7 @@
 //! cpu>90              latest CPU % (> >= < <= =)
 //! new:24h             launched in the last 24 h (m, h, d)
 //! flag:foreign-ami    a flag of the snapshot JSON
+//! finding:Crypto*     a live finding of this type (glob)
 //! !term               negation of any term
 //! "two words"         text with spaces or a colon
 //! ```
@@ -25,8 +26,8 @@ use crate::model::flags::Flag;
 use crate::model::{Kind, SeverityBand, exposure::Protocol};
 
 /// Keys a term may have, in the order the error message and completion list them.
-pub const KEYS: [&str; 10] = [
-    "acct", "region", "type", "state", "kind", "sev", "port", "cpu", "new", "flag",
+pub const KEYS: [&str; 11] = [
+    "acct", "region", "type", "state", "kind", "sev", "port", "cpu", "new", "flag", "finding",
 ];
 
 /// A parsed filter: every term must match (AND). Empty matches everything.
@@ -87,6 +88,8 @@ pub enum Term {
     New(Duration),
     /// Has this flag.
     Flag(Flag),
+    /// Has a live finding of this type (lower-cased glob).
+    Finding(String),
 }
 
 /// A filter that does not parse: where, and what to write instead.
@@ -226,7 +229,7 @@ fn term(token: &str, pos: usize) -> Result<Term, FilterError> {
             format!("`{key}` takes `:` (e.g. {key}:VALUE), not `{op}`"),
         ));
     }
-    let glob = || value.to_lowercase();
+    let glob = || value.trim_matches('"').to_lowercase();
     Ok(match lower.as_str() {
         "acct" => Term::Account(glob()),
         "region" => Term::Region(glob()),
@@ -305,6 +308,7 @@ fn term(token: &str, pos: usize) -> Result<Term, FilterError> {
                 format!("`{value}` is not a duration: a number and m, h or d (new:24h, new:7d)"),
             )
         })?),
+        "finding" => Term::Finding(glob()),
         "flag" => {
             let v = value.to_ascii_lowercase();
             match Flag::ALL.iter().find(|f| f.as_str() == v) {
@@ -414,6 +418,7 @@ fn term_matches(t: &Term, fleet: &Fleet, row: &Row, now: DateTime<Utc>) -> bool 
         Term::Cpu(cmp, n) => row.cpu_now.is_some_and(|c| cmp.holds(c, *n)),
         Term::New(d) => row.subject.launched().is_some_and(|l| now - l <= *d),
         Term::Flag(f) => row.flags.has(*f),
+        Term::Finding(g) => fleet.findings_of(row).iter().any(|f| glob(g, &f.kind)),
     }
 }
 

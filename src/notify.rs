@@ -54,7 +54,9 @@ pub fn spawn(
         while let Some(first) = rx.recv().await {
             // Wait out the interval, counting what arrives meanwhile.
             let mut suppressed = 0u32;
-            if let Some(t) = last {
+            if let Some(t) = last
+                && Instant::now() < t + every
+            {
                 let until = t + every;
                 loop {
                     tokio::select! {

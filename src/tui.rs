@@ -153,7 +153,7 @@ pub async fn run(mut state: State, mut theme: Theme, wiring: Wiring) -> Result<E
     );
     let mut feeds_open = true;
     let mut prompts_open = true;
-    // Test hook (used by tests/e2e_tmux.rs): panic after the first frame to prove the terminal
+    // Test hook (used by tests/e2e_console.rs): panic after the first frame to prove the terminal
     // is restored on panic.
     let panic_for_test = std::env::var_os("WATCHFLOOR_TEST_PANIC").is_some();
     loop {

@@ -158,7 +158,10 @@ impl Alerts {
             if cpu && sd.feed("ecs").is_some_and(|f| f.last_ok.is_some()) {
                 self.primed.insert((s, 't'));
             }
-            if sd.inventory_at.is_some() {
+            // The foreign-AMI flag comes with the images feed: launches are primed once both
+            // the inventory and (where the scope has one) the images feed have answered.
+            let images = sd.feed("images").is_none_or(|f| f.last_ok.is_some());
+            if sd.inventory_at.is_some() && images {
                 self.primed.insert((s, 'l'));
             }
         }

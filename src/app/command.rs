@@ -23,7 +23,7 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("sort", "COLUMN [asc|desc]", "sort the fleet by a column"),
     ("theme", "NAME", "switch the colour theme"),
     ("case", "ID", "case id for the next triage actions"),
-    ("q", "", "quit"),
+    ("q", "", "quit (also :quit)"),
 ];
 
 /// Most commands kept in the history.

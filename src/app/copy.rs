@@ -16,8 +16,8 @@ pub const MAX_COPY: usize = 74_990;
 pub enum Mux {
     /// None: the sequence goes to the terminal as is.
     None,
-    /// tmux (`$TMUX` set): wrapped in a DCS passthrough (needs `allow-passthrough on` on tmux 3.3+,
-    /// or tmux's own `set-clipboard on`, which takes the bare sequence).
+    /// tmux (`$TMUX` set): wrapped in a DCS passthrough, which tmux 3.3 and later pass on to
+    /// the outer terminal only with `set -g allow-passthrough on`.
     Tmux,
     /// GNU screen (`$TERM` screen*, no `$TMUX`): wrapped in DCS, in chunks screen accepts.
     Screen,

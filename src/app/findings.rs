@@ -171,7 +171,8 @@ pub fn position(entries: &[Entry], selected: Option<&Entry>) -> usize {
         .unwrap_or(0)
 }
 
-/// Keys on the board: move, enter (a group: the fleet filtered by its type; a finding: its
+/// Keys on the board: move, enter (a group: the fleet filtered to rows with a finding of its
+/// type; a finding: its
 /// row's detail), archive a finding, back.
 pub fn on_action(state: &mut State, action: Action) -> Vec<Command> {
     let Screen::Findings { selected, offset } = &state.ui.screen else {
@@ -209,7 +210,8 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Command> {
         (Action::Open, Some(Entry::Group(kind))) => {
             state.ui.screen = Screen::Fleet;
             state.ui.selected = 0;
-            state.set_filter(format!("\"{}\"", kind.replace('"', "")));
+            // The exact type: `finding:` matches whole types, not text inside longer ones.
+            state.set_filter(format!("finding:\"{}\"", kind.replace(['"', ' '], "")));
         }
         (Action::Open, Some(Entry::Finding(scope, id))) => {
             let item = groups

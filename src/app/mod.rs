@@ -475,15 +475,15 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             if key == Key::ctrl('c') {
                 return triage::quit(state);
             }
-            // The wall only displays: quitting is the one thing a key does there.
+            if !state.ui.mfa.is_empty() {
+                return edit_mfa(state, key);
+            }
+            // The wall only displays: quitting (and typing an MFA code) is all a key does there.
             if state.wall {
                 return match state.keymap.action(&key) {
                     Some(Action::Quit) => triage::quit(state),
                     _ => Vec::new(),
                 };
-            }
-            if !state.ui.mfa.is_empty() {
-                return edit_mfa(state, key);
             }
             if state.triage.case_prompt.is_some() {
                 return triage::case_key(state, key);

@@ -29,9 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     if let Some(p) = &cli.log_file {
         crate::diag::init(p)?;
     }
-    let keymap = cli.load_keymap()?;
     match &cli.command {
-        Some(Command::Keys) => keys::run(&keymap),
         Some(Command::Completions { shell }) => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();
@@ -43,6 +41,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
             Ok(Outcome::Success)
         }
+        _ => with_keymap(cli).await,
+    }
+}
+
+/// The subcommands that read the keymap (a broken keymap file does not stop `completions` or
+/// `man`).
+async fn with_keymap(cli: Cli) -> anyhow::Result<Outcome> {
+    let keymap = cli.load_keymap()?;
+    match &cli.command {
+        Some(Command::Keys) => keys::run(&keymap),
         Some(Command::Triage(args)) => headless::run(&cli, args).await,
         Some(Command::Audit(args)) => headless::print_audit(&cli, args),
         Some(Command::Snapshot(args)) => snapshot::run(&cli, args, keymap).await,
@@ -55,6 +63,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             demo::run(&cli, &demo, keymap, true).await
         }
         Some(Command::Wall(_)) => console::run(&cli, keymap, true).await,
+        Some(Command::Completions { .. } | Command::Man) => unreachable!("handled by `run`"),
         None => console::run(&cli, keymap, false).await,
     }
 }

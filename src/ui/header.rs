@@ -19,6 +19,16 @@ type Chip = (String, Style, u8, Option<(usize, Style)>);
 
 /// One chip per scope, problems first; styles are left default when `theme` is None (layout only).
 pub(super) fn chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
+    chips_aged(state, theme, age)
+}
+
+/// [`chips`] with data ages written by `age` (the wall writes them by the minute, so a second
+/// passing redraws nothing).
+pub(super) fn chips_aged(
+    state: &State,
+    theme: Option<&Theme>,
+    age: impl Fn(i64) -> String,
+) -> Vec<Chip> {
     let role = |r: &str| theme.map_or_else(Style::default, |t| t.fg(r));
     let mut v: Vec<Chip> = state
         .fleet

@@ -76,7 +76,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
         muted,
     )));
     lines.push(Line::from(Span::styled(
-        "    sev>=high port:22 port:53/udp cpu>90 new:24h flag:foreign-ami, and !term to negate",
+        "    sev>=high port:22 port:53/udp cpu>90 new:24h flag:foreign-ami finding:Crypto*, !term negates",
         muted,
     )));
     lines.push(Line::raw(""));
@@ -105,6 +105,19 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
         },
         muted,
     )));
+    if let Some(r) = &state.alert_command {
+        lines.push(Line::from(Span::styled(
+            match r {
+                Ok(m) => format!("  Alert command, last run: {m}"),
+                Err(e) => format!("  Alert command, last run FAILED: {e}"),
+            },
+            if r.is_ok() {
+                muted
+            } else {
+                theme.fg("critical")
+            },
+        )));
+    }
     // Accounts and what polling them costs (the `stats` part of this screen).
     lines.push(Line::raw(""));
     let feeds: Vec<&'static str> = state.fleet.totals.calls.iter().map(|c| c.0).collect();

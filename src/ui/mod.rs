@@ -49,6 +49,9 @@ pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
     frame.render_widget(Block::new().style(theme.base()), area);
     if state.wall {
         wall::render(frame, state, theme);
+        if let Some(p) = state.ui.mfa.front() {
+            modal::mfa(frame, area, p, state.ui.mfa.len() - 1, theme);
+        }
         return;
     }
     let [head, body, foot] = layout(state, area);

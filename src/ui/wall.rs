@@ -132,7 +132,13 @@ pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
     let per_row = if area.width >= 150 { 6 } else { 3 };
     let tile_h = 1 + digit_rows as u16 + 1;
     let counter_h = tile_h * (6 / per_row) as u16;
-    let chips = super::header::chips(state, Some(theme));
+    let chips = super::header::chips_aged(state, Some(theme), |secs| {
+        if secs < 60 {
+            "<1m".into()
+        } else {
+            super::widgets::age(secs - secs % 60)
+        }
+    });
     let chip_rows = if tall { 4 } else { 2 };
     let chip_lines = super::header::chip_lines(chips, area.width, theme.fg("muted"), chip_rows);
     let [title, counters_area, rest, scopes, foot] = Layout::vertical([
@@ -144,8 +150,8 @@ pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
     ])
     .areas(area);
 
-    // Title.
-    let clock = state.now.format("%H:%M:%SZ").to_string();
+    // Title (the clock by the minute: a wall that changes every second costs bytes and eyes).
+    let clock = state.now.format("%H:%MZ").to_string();
     let t = &state.fleet.totals;
     frame.render_widget(
         Paragraph::new(Line::from(vec![
@@ -268,7 +274,18 @@ fn worst(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(block, area);
     let n = inner.height as usize;
     let wide = inner.width >= 100;
-    let rows = state.view.iter().take(n).map(|ix| {
+    // Worst first; equal scores in a fixed order (no reshuffle as CPU figures move).
+    let mut worst: Vec<usize> = (0..state.fleet.rows.len()).collect();
+    let key = |i: &usize| {
+        let r = &state.fleet.rows[*i];
+        (std::cmp::Reverse(r.risk.score), r.scope, r.id())
+    };
+    if worst.len() > n {
+        worst.select_nth_unstable_by(n, |a, b| key(a).cmp(&key(b)));
+        worst.truncate(n);
+    }
+    worst.sort_by(|a, b| key(a).cmp(&key(b)));
+    let rows = worst.iter().map(|ix| {
         let r = &state.fleet.rows[*ix];
         let sd = &state.fleet.scopes[r.scope];
         let band = r.worst_severity.map(SeverityBand::of);
