@@ -225,7 +225,7 @@ fn render(c: &mut Criterion) {
             let mut s = fleet(n);
             assert_eq!(s.fleet.rows.len(), n);
             let page = watchfloor::ui::table_page(&s, ratatui::layout::Rect::new(0, 0, w, h));
-            update(&mut s, Msg::Resize { page });
+            update(&mut s, Msg::Resize { page, rows: h });
             let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
             g.bench_with_input(BenchmarkId::new(format!("{w}x{h}"), n), &s, |b, s| {
                 b.iter(|| {

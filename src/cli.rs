@@ -51,6 +51,11 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub dry_run: bool,
 
+    /// Mouse in the console: a click selects a row, the wheel scrolls (off by default; while on,
+    /// the terminal's own text selection usually needs shift held).
+    #[arg(long, global = true)]
+    pub mouse: bool,
+
     /// Diagnostics log: AWS calls with their request ids, retries, throttling, feed timings and
     /// errors (never credentials, tokens or MFA codes).
     #[arg(long, global = true, value_name = "PATH", env = "WATCHFLOOR_LOG_FILE")]

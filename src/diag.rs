@@ -57,6 +57,16 @@ pub fn init(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Error codes of throttling, as the services spell them.
+const THROTTLING: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "SlowDown",
+];
+
 /// When the current attempt of an AWS call started.
 #[derive(Debug, Clone)]
 struct AttemptStart(Instant);
@@ -107,7 +117,21 @@ impl Intercept for CallLog {
                     .or_else(|| h.get("x-amz-request-id"))
                     .unwrap_or("-");
                 let status = r.status().as_u16();
-                if status == 429 || status == 503 || status >= 500 || attempt > 1 {
+                // The throttling codes the SDKs retry, found in an error answer's body (only the
+                // code is logged, never the body).
+                let throttled = (status >= 400)
+                    .then(|| r.body().bytes())
+                    .flatten()
+                    .and_then(|b| {
+                        let text = String::from_utf8_lossy(b);
+                        THROTTLING
+                            .iter()
+                            .find(|c| text.contains(*c))
+                            .map(|c| c.to_string())
+                    });
+                // Throttling also comes as HTTP 400 with a code in the body (ThrottlingException,
+                // RequestLimitExceeded): the error line that follows names it.
+                if status >= 400 || attempt > 1 {
                     tracing::warn!(
                         service,
                         operation,
@@ -116,12 +140,13 @@ impl Intercept for CallLog {
                         request_id,
                         ms,
                         "AWS call {}",
-                        if status == 429 || status == 503 {
-                            "throttled or unavailable"
-                        } else if attempt > 1 {
-                            "retried"
-                        } else {
-                            "failed"
+                        match &throttled {
+                            Some(code) => format!("throttled ({code})"),
+                            None if status == 429 || status == 503 => {
+                                "throttled or unavailable".to_string()
+                            }
+                            None if status >= 400 => "answered with an error".to_string(),
+                            None => "retried".to_string(),
                         }
                     );
                 } else {

@@ -36,6 +36,9 @@ struct TerminalGuard;
 
 /// True while the console owns the terminal.
 static UI_UP: AtomicBool = AtomicBool::new(false);
+/// An alert changed the terminal title: the one saved before (XTWINOPS push) is put back on
+/// the way out.
+static TITLE_PUSHED: AtomicBool = AtomicBool::new(false);
 /// Panics of background tasks while the console is up, to show in the footer (printing them
 /// would scribble over the screen; restoring the terminal would leave the UI half-dead).
 static BACKGROUND_PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -43,9 +46,13 @@ static BACKGROUND_PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 fn restore() {
     let _ = disable_raw_mode();
     let mut out = io::stdout();
+    if TITLE_PUSHED.swap(false, Ordering::SeqCst) {
+        let _ = out.write_all(b"\x1b[23;0t");
+    }
     let _ = execute!(
         out,
         EndSynchronizedUpdate,
+        crossterm::event::DisableMouseCapture,
         LeaveAlternateScreen,
         cursor::Show
     );
@@ -121,6 +128,8 @@ pub struct Wiring {
     pub notifier: Option<crate::notify::Notifier>,
     /// How its runs went.
     pub alert_results: mpsc::UnboundedReceiver<Result<String, String>>,
+    /// `--mouse`: clicks select rows, the wheel scrolls.
+    pub mouse: bool,
 }
 
 /// Runs the console until the user quits (or SIGTERM/SIGHUP), always restoring the terminal.
@@ -138,10 +147,14 @@ pub async fn run(mut state: State, mut theme: Theme, wiring: Wiring) -> Result<E
         alerts,
         notifier,
         alert_results: mut alert_rx,
+        mouse,
     } = wiring;
     // Triage runs only where an executor exists: `update` then refuses every job itself.
     state.triage.enabled &= exec.is_some();
     let (_guard, mut terminal) = TerminalGuard::enter()?;
+    if mouse {
+        execute!(terminal.backend_mut(), crossterm::event::EnableMouseCapture)?;
+    }
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -149,7 +162,7 @@ pub async fn run(mut state: State, mut theme: Theme, wiring: Wiring) -> Result<E
     let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
     let mux = crate::app::copy::Mux::detect(
         std::env::var("TMUX").ok().as_deref(),
-        std::env::var("TERM").ok().as_deref(),
+        std::env::var("STY").ok().as_deref(),
     );
     let mut feeds_open = true;
     let mut prompts_open = true;
@@ -161,7 +174,13 @@ pub async fn run(mut state: State, mut theme: Theme, wiring: Wiring) -> Result<E
             let size = terminal.size()?;
             let area = Rect::new(0, 0, size.width, size.height);
             let page = crate::ui::table_page(&state, area);
-            update(&mut state, Msg::Resize { page });
+            update(
+                &mut state,
+                Msg::Resize {
+                    page,
+                    rows: size.height,
+                },
+            );
             execute!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
             terminal.draw(|f| crate::ui::render(f, &state, &theme))?;
             execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
@@ -177,6 +196,14 @@ pub async fn run(mut state: State, mut theme: Theme, wiring: Wiring) -> Result<E
                     None => Vec::new(),
                 },
                 Some(Ok(Event::Resize(..))) => { state.dirty = true; Vec::new() }
+                Some(Ok(Event::Mouse(m))) => {
+                    let size = terminal.size()?;
+                    let area = Rect::new(0, 0, size.width, size.height);
+                    match mouse_msg(&state, area, &m) {
+                        Some(msg) => update(&mut state, msg),
+                        None => Vec::new(),
+                    }
+                }
                 Some(Ok(_)) => Vec::new(),
                 Some(Err(e)) => return Err(e).context("reading terminal input"),
                 None => return Ok(Exit::Signal),
@@ -236,6 +263,9 @@ pub async fn run(mut state: State, mut theme: Theme, wiring: Wiring) -> Result<E
                         out.write_all(b"\x07")?;
                     }
                     if alerts.title {
+                        if !TITLE_PUSHED.swap(true, Ordering::SeqCst) {
+                            out.write_all(b"\x1b[22;0t")?;
+                        }
                         // The text comes from the account (finding types, ids): no control
                         // characters reach the terminal.
                         let title = crate::triage::escape_controls(&format!(
@@ -268,6 +298,23 @@ pub async fn run(mut state: State, mut theme: Theme, wiring: Wiring) -> Result<E
                 }
             }
         }
+    }
+}
+
+/// What a mouse event means: the wheel scrolls three rows, a left click on a row of the fleet
+/// table selects it.
+fn mouse_msg(state: &State, area: Rect, m: &crossterm::event::MouseEvent) -> Option<Msg> {
+    use crossterm::event::{MouseButton, MouseEventKind};
+    match m.kind {
+        MouseEventKind::ScrollDown => Some(Msg::Scroll(3)),
+        MouseEventKind::ScrollUp => Some(Msg::Scroll(-3)),
+        MouseEventKind::Down(MouseButton::Left) => {
+            let [_, body, _] = crate::ui::layout(state, area);
+            // The table's first line is its column header.
+            (m.row > body.y && m.row < body.y + body.height)
+                .then(|| Msg::Click(state.ui.offset + usize::from(m.row - body.y - 1)))
+        }
+        _ => None,
     }
 }
 

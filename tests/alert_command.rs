@@ -12,7 +12,11 @@ use watchfloor::config::AlertSettings;
 fn alert(id: &str) -> Alert {
     Alert {
         time: Utc::now(),
-        kind: AlertKind::Saturated,
+        kind: if id.starts_with("crit") {
+            AlertKind::CriticalFinding
+        } else {
+            AlertKind::Saturated
+        },
         account_alias: "prod".into(),
         account_id: "111111111111".into(),
         region: "us-east-1".into(),
@@ -40,10 +44,14 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<Result<String, String>>) -> Resul
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_script_gets_each_alert_as_json_rate_limited() {
+async fn the_script_gets_the_worst_alert_as_json_rate_limited_without_secrets() {
+    // The console's own credentials must not reach the program.
+    // SAFETY: set before any thread of this test reads the environment.
+    unsafe { std::env::set_var("AWS_SECRET_ACCESS_KEY", "console-secret-must-not-leak") };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("stdin.log");
-    let script = format!("cat >> '{}'", out.display());
+    let env = dir.path().join("env.log");
+    let script = format!("cat >> '{}'; env >> '{}'", out.display(), env.display());
     let (tx, mut rx) = mpsc::unbounded_channel();
     let n = watchfloor::notify::spawn(&settings(vec!["sh".into(), "-c".into(), script], 2, 10), tx)
         .expect("a command is configured");
@@ -51,7 +59,8 @@ async fn the_script_gets_each_alert_as_json_rate_limited() {
     let send_started = Instant::now();
     n.send(alert("i-1"));
     n.send(alert("i-2"));
-    n.send(alert("i-3"));
+    n.send(alert("crit-i-3"));
+    n.send(alert("i-4"));
     assert!(
         send_started.elapsed() < Duration::from_millis(50),
         "sending never waits"
@@ -62,7 +71,7 @@ async fn the_script_gets_each_alert_as_json_rate_limited() {
     );
     assert_eq!(
         next(&mut rx).await,
-        Ok("alert sent: i-2 saturated (99% CPU)".into())
+        Ok("alert sent: crit-i-3 saturated (99% CPU)".into())
     );
     assert!(
         started.elapsed() >= Duration::from_secs(2),
@@ -73,26 +82,48 @@ async fn the_script_gets_each_alert_as_json_rate_limited() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 2, "i-3 was not run on its own: {lines:?}");
+    assert_eq!(lines.len(), 2, "one run per interval: {lines:?}");
     assert_eq!(lines[0]["id"], "i-1");
     assert_eq!(lines[0]["kind"], "saturated");
     assert_eq!(lines[0]["account_alias"], "prod");
     assert_eq!(lines[0]["suppressed"], 0);
-    assert_eq!(lines[1]["id"], "i-2");
-    assert_eq!(lines[1]["suppressed"], 1, "i-3 counted");
+    assert_eq!(
+        lines[1]["id"], "crit-i-3",
+        "the critical one, not the first in line"
+    );
+    assert_eq!(lines[1]["kind"], "critical-finding");
+    assert_eq!(lines[1]["suppressed"], 2, "i-2 and i-4 counted");
+    let env = std::fs::read_to_string(&env).unwrap();
+    assert!(
+        !env.contains("console-secret-must-not-leak") && !env.contains("AWS_"),
+        "{env}"
+    );
+    assert!(env.contains("PATH="), "{env}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_and_hangs_are_reported() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let n = watchfloor::notify::spawn(
-        &settings(vec!["sh".into(), "-c".into(), "exit 3".into()], 1, 10),
+        &settings(
+            vec![
+                "sh".into(),
+                "-c".into(),
+                "echo starting >&2; echo 'chat: 401 bad token' >&2; exit 3".into(),
+            ],
+            1,
+            10,
+        ),
         tx,
     )
     .unwrap();
     n.send(alert("i-1"));
     let e = next(&mut rx).await.unwrap_err();
     assert!(e.contains("failed") && e.contains('3'), "{e}");
+    assert!(
+        e.ends_with(": chat: 401 bad token"),
+        "the last stderr line: {e}"
+    );
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let n = watchfloor::notify::spawn(

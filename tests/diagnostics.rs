@@ -34,6 +34,11 @@ async fn the_log_has_request_ids_retries_and_timings_and_no_secrets() {
         "/_watchfloor/faults",
         &json!({"service": "ec2", "action": "DescribeInstances", "code": "RequestLimitExceeded", "status": 503, "count": 1}),
     );
+    // ECS throttles as HTTP 400 with a code in the body: named in the log all the same.
+    emu.post(
+        "/_watchfloor/faults",
+        &json!({"service": "ecs", "action": "ListClusters", "code": "ThrottlingException", "status": 400, "count": 1}),
+    );
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("fleet.toml");
     std::fs::write(
@@ -98,38 +103,50 @@ async fn the_log_has_request_ids_retries_and_timings_and_no_secrets() {
         rid.len() > 8 && rid != "-" && rid != "\"-\"",
         "request id logged: {call}"
     );
-    // The throttled attempt, then its retry.
-    assert!(
-        text.lines()
-            .any(|l| l.contains("operation=\"DescribeInstances\"")
-                && l.contains("status=503")
-                && l.contains("throttled")),
-        "throttled attempt:\n{text}"
+    // The throttled attempt, then its retry; throttling named by its code at HTTP 400 too.
+    let logged = |what: &str, parts: &[&str]| {
+        assert!(
+            text.lines().any(|l| parts.iter().all(|p| l.contains(p))),
+            "{what}: no line with {parts:?} in:\n{text}"
+        );
+    };
+    logged(
+        "throttled attempt",
+        &["operation=\"DescribeInstances\"", "status=503", "throttled"],
     );
-    assert!(
-        text.lines()
-            .any(|l| l.contains("operation=\"DescribeInstances\"")
-                && l.contains("attempt=2")
-                && l.contains("retried")),
-        "retry:\n{text}"
+    logged(
+        "retry",
+        &["operation=\"DescribeInstances\"", "attempt=2", "retried"],
+    );
+    logged(
+        "throttling by code",
+        &[
+            "operation=\"ListClusters\"",
+            "status=400",
+            "throttled (ThrottlingException)",
+        ],
     );
     // Feed timings, and the account that failed.
-    assert!(
-        text.lines()
-            .any(|l| l.contains("feed polled") && l.contains("feed=\"ec2\"") && l.contains("ms=")),
-        "feed timing:\n{text}"
-    );
-    assert!(
-        text.lines().any(|l| l.contains("account failed to connect")
-            && l.contains("broken")
-            && l.contains("AccessDenied")),
-        "the denied role:\n{text}"
+    logged("feed timing", &["feed polled", "feed=\"ec2\"", "ms="]);
+    logged(
+        "the denied role",
+        &["account failed to connect", "broken", "AccessDenied"],
     );
     assert!(
         text.contains("AssumeRole"),
         "the MFA role was assumed:\n{text}"
     );
-    // Never a secret, a session token or the MFA code.
+    // Never a secret, a session token or the MFA code; nor the credentials AssumeRole returned
+    // (temporary access keys start ASIA; the words of their fields never appear).
+    for word in [
+        "ASIA",
+        "SecretAccessKey",
+        "SessionToken",
+        "secret_access_key",
+        "session_token",
+    ] {
+        assert!(!text.contains(word), "`{word}` in the log:\n{text}");
+    }
     for (what, secret) in [
         ("secret key", SECRET),
         ("session token", TOKEN),

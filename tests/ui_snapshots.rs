@@ -25,7 +25,7 @@ fn campaign_state(t: f64) -> State {
 fn screen(state: &mut State, w: u16, h: u16, theme: &Theme) -> Terminal<TestBackend> {
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
     let page = watchfloor::ui::table_page(state, ratatui::layout::Rect::new(0, 0, w, h));
-    update(state, Msg::Resize { page });
+    update(state, Msg::Resize { page, rows: h });
     term.draw(|f| watchfloor::ui::render(f, state, theme))
         .unwrap();
     term
@@ -277,6 +277,9 @@ fn bulk_panel_80x24() {
     use watchfloor::triage::{Check, Verdict};
     let mut s = campaign_state(300.0);
     s.triage.case_id = Some("IR-42".into());
+    // The operator has looked at the list for a few seconds (marks wait after a re-rank).
+    let later = s.now + chrono::TimeDelta::seconds(5);
+    update(&mut s, Msg::Tick(later));
     // Three marks across two accounts: the top row, the next, and a staging row further down.
     keys(&mut s, &["space", "j", "space", "j", "j", "space", "Q"]);
     let ids: Vec<(u64, String)> = s

@@ -3,7 +3,7 @@
 //! only primes what is known (starting the console mid-incident rings no bell for what was
 //! already there).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -12,6 +12,10 @@ use crate::model::flags::Flag;
 
 /// Most alerts kept for the wall.
 const RECENT: usize = 50;
+
+/// How long a row must stay below saturation before saturating again alerts again (a flapping
+/// miner rings once, not every cycle).
+const CALM_MINUTES: i64 = 10;
 
 /// What raised an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -55,8 +59,21 @@ pub struct Alerts {
     /// (scope, kind) whose first data has been seen: `f` findings, `s` instance and `t` task
     /// saturation, `l` launches.
     primed: HashSet<(usize, char)>,
+    /// Saturation keys no longer saturated, since when.
+    calm_since: HashMap<String, DateTime<Utc>>,
     /// Newest first.
     pub recent: VecDeque<Alert>,
+}
+
+impl AlertKind {
+    /// How much it matters (the most severe is what a title or a rate-limited command shows).
+    pub fn rank(self) -> u8 {
+        match self {
+            AlertKind::CriticalFinding => 2,
+            AlertKind::SuspiciousLaunch => 1,
+            AlertKind::Saturated => 0,
+        }
+    }
 }
 
 impl Alerts {
@@ -147,9 +164,22 @@ impl Alerts {
                 }
             }
         }
-        // A row no longer saturated may alert again when it saturates again.
-        self.seen
-            .retain(|k| !k.starts_with("s|") || saturated_now.contains(k));
+        // A row calm for a while may alert again when it saturates again.
+        for k in &saturated_now {
+            self.calm_since.remove(k);
+        }
+        let calm_since = &mut self.calm_since;
+        self.seen.retain(|k| {
+            if !k.starts_with("s|") || saturated_now.contains(k) {
+                return true;
+            }
+            let since = *calm_since.entry(k.clone()).or_insert(now);
+            let keep = now - since < chrono::TimeDelta::minutes(CALM_MINUTES);
+            if !keep {
+                calm_since.remove(k);
+            }
+            keep
+        });
         for (s, sd) in fleet.scopes.iter().enumerate() {
             let cpu = sd.feed("cpu").is_some_and(|f| f.last_ok.is_some());
             if cpu && sd.inventory_at.is_some() {
@@ -165,6 +195,8 @@ impl Alerts {
                 self.primed.insert((s, 'l'));
             }
         }
+        // The most severe last: the terminal title keeps the last one set.
+        out.sort_by_key(|a| a.kind.rank());
         for a in &out {
             self.recent.push_front(a.clone());
         }

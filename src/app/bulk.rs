@@ -69,6 +69,11 @@ pub struct Bulk {
     pub typed: String,
     /// Confirmed: the runs were handed to the executor.
     pub started: bool,
+    /// First line of the list shown (the list scrolls when it is longer than the panel).
+    pub scroll: usize,
+    /// How many lines of the list have been on screen, from the top: the run is accepted only
+    /// once every line has (no target, no account, is acted on unseen).
+    pub seen: usize,
 }
 
 impl Bulk {
@@ -85,6 +90,40 @@ impl Bulk {
     /// True while some preview is in flight.
     pub fn checking(&self) -> bool {
         self.items.iter().any(|i| i.state == ItemState::Checking)
+    }
+
+    /// Lines of the list: one per account heading, one per target.
+    pub fn line_count(&self) -> usize {
+        let mut accounts = 0;
+        let mut last: Option<(&str, &str)> = None;
+        for i in &self.items {
+            let this = (i.target.alias.as_str(), i.target.account_id.as_str());
+            if last != Some(this) {
+                accounts += 1;
+                last = Some(this);
+            }
+        }
+        accounts + self.items.len()
+    }
+
+    /// True once every line of the list has been on screen.
+    pub fn all_seen(&self) -> bool {
+        self.seen >= self.line_count()
+    }
+}
+
+/// Lines of the list a terminal of `rows` lines shows (the panel's border, case line and
+/// prompt take four); the renderer and the confirmation rule share it.
+pub fn body_rows(rows: u16) -> usize {
+    usize::from(rows.saturating_sub(4)).max(1)
+}
+
+/// After a resize: what the panel now shows counts as seen.
+pub fn resized(state: &mut State) {
+    let visible = body_rows(state.ui.rows);
+    if let Some(b) = state.triage.bulk.as_mut() {
+        b.scroll = b.scroll.min(b.line_count().saturating_sub(visible));
+        b.seen = b.seen.max(b.scroll + visible);
     }
 }
 
@@ -183,7 +222,10 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
         items,
         typed: String::new(),
         started: false,
+        scroll: 0,
+        seen: 0,
     });
+    resized(state);
     if state.triage.case_id.is_none() {
         state.triage.case_prompt = Some((String::new(), super::triage::Pending::Bulk));
         return Vec::new();
@@ -224,9 +266,24 @@ pub fn previews(state: &mut State) -> Vec<Command> {
 /// already started go on, audited).
 pub fn key(state: &mut State, key: Key) -> Vec<Command> {
     let dry_only = state.triage.dry_run_only;
+    let visible = body_rows(state.ui.rows);
     let Some(b) = state.triage.bulk.as_mut() else {
         return Vec::new();
     };
+    // Arrows and pages scroll the list (letters are the confirmation being typed).
+    let max = b.line_count().saturating_sub(visible);
+    let scroll = match key.code {
+        KeyCode::Down => Some((b.scroll + 1).min(max)),
+        KeyCode::Up => Some(b.scroll.saturating_sub(1)),
+        KeyCode::PageDown => Some((b.scroll + visible).min(max)),
+        KeyCode::PageUp => Some(b.scroll.saturating_sub(visible)),
+        _ => None,
+    };
+    if let Some(s) = scroll {
+        b.scroll = s;
+        b.seen = b.seen.max(s + visible);
+        return Vec::new();
+    }
     match key.code {
         KeyCode::Esc => {
             state.triage.bulk = None;
@@ -251,6 +308,7 @@ pub fn key(state: &mut State, key: Key) -> Vec<Command> {
             if !b.started
                 && !dry_only
                 && !b.checking()
+                && b.all_seen()
                 && b.runnable() > 0
                 && b.typed == b.expected() =>
         {

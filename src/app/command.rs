@@ -126,6 +126,16 @@ pub fn candidates(state: &State, input: &str) -> Vec<String> {
         }
         Some((c, a)) => (c, a.trim_start()),
     };
+    // `:sort COLUMN ` then completes the direction.
+    if cmd == "sort"
+        && let Some((_, dir)) = arg.split_once(' ')
+    {
+        return ["asc", "desc"]
+            .iter()
+            .filter(|d| d.starts_with(dir.trim_start()))
+            .map(|d| d.to_string())
+            .collect();
+    }
     let mut all: Vec<String> = match cmd {
         "account" => state.fleet.scopes.iter().map(|s| s.alias.clone()).collect(),
         "region" => state
@@ -255,11 +265,15 @@ fn run(state: &mut State, input: &str) -> Result<Vec<Command>, String> {
             narrow(state, "region", code);
         }
         "sort" => {
-            let col = args.first().copied().unwrap_or_default();
+            let col = args
+                .first()
+                .copied()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
             let Some(k) = SortKey::ALL.iter().find(|k| k.label() == col) else {
-                return Err(unknown("column", col, &candidates(state, "sort ")));
+                return Err(unknown("column", &col, &candidates(state, "sort ")));
             };
-            let descending = match args.get(1).copied() {
+            let descending = match args.get(1).map(|o| o.to_ascii_lowercase()).as_deref() {
                 None => k.descending_by_default(),
                 Some("desc") => true,
                 Some("asc") => false,

@@ -7,9 +7,10 @@ use crate::keymap::{Action, Key, KeyCode};
 
 use super::{Command, Screen, State};
 
-/// Largest text copied, in bytes: the whole sequence stays under the 100,000 bytes terminals (hterm,
+/// Largest text copied, in bytes: the whole sequence, wrapped for tmux or screen too, stays under
+/// the 100,000 bytes terminals (hterm,
 /// tmux's default `set-clipboard` buffer) accept in one OSC 52 sequence.
-pub const MAX_COPY: usize = 74_990;
+pub const MAX_COPY: usize = 74_000;
 
 /// The terminal multiplexer between watchfloor and the terminal emulator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,16 +20,18 @@ pub enum Mux {
     /// tmux (`$TMUX` set): wrapped in a DCS passthrough, which tmux 3.3 and later pass on to
     /// the outer terminal only with `set -g allow-passthrough on`.
     Tmux,
-    /// GNU screen (`$TERM` screen*, no `$TMUX`): wrapped in DCS, in chunks screen accepts.
+    /// GNU screen (`$STY` set, no `$TMUX`): wrapped in DCS, in chunks screen accepts.
     Screen,
 }
 
 impl Mux {
-    /// From the environment: `$TMUX`, then `$TERM`.
-    pub fn detect(tmux: Option<&str>, term: Option<&str>) -> Mux {
+    /// From the environment: `$TMUX`, then `$STY` (GNU screen's session). Not `$TERM`: over SSH
+    /// from a tmux on the operator's machine the remote `$TERM` is often `screen-256color` with
+    /// neither variable set, and the bare sequence is what that tmux forwards.
+    pub fn detect(tmux: Option<&str>, sty: Option<&str>) -> Mux {
         if tmux.is_some_and(|t| !t.is_empty()) {
             Mux::Tmux
-        } else if term.is_some_and(|t| t.starts_with("screen")) {
+        } else if sty.is_some_and(|t| !t.is_empty()) {
             Mux::Screen
         } else {
             Mux::None
@@ -245,15 +248,18 @@ mod tests {
     #[test]
     fn mux_detection() {
         assert_eq!(
-            Mux::detect(Some("/tmp/tmux-0/default,1,0"), Some("screen")),
+            Mux::detect(Some("/tmp/tmux-0/default,1,0"), Some("1234.pts-0.host")),
             Mux::Tmux
         );
-        assert_eq!(Mux::detect(Some(""), Some("screen-256color")), Mux::Screen);
-        assert_eq!(Mux::detect(None, Some("xterm-256color")), Mux::None);
+        assert_eq!(Mux::detect(Some(""), Some("1234.pts-0.host")), Mux::Screen);
+        assert_eq!(Mux::detect(None, None), Mux::None);
+        assert_eq!(Mux::detect(None, Some("")), Mux::None);
     }
 
     #[test]
     fn the_cap_keeps_the_sequence_under_100k() {
-        assert!(osc52(&"x".repeat(MAX_COPY), Mux::None).len() < 100_000);
+        for mux in [Mux::None, Mux::Tmux, Mux::Screen] {
+            assert!(osc52(&"x".repeat(MAX_COPY), mux).len() < 100_000, "{mux:?}");
+        }
     }
 }

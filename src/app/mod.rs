@@ -156,6 +156,8 @@ pub struct Ui {
     pub offset: usize,
     /// Rows that fit in the table (set by the renderer via `Msg::Resize`).
     pub page: usize,
+    /// Terminal lines (set via `Msg::Resize`).
+    pub rows: u16,
     /// MFA prompts waiting for the operator, first one shown.
     pub mfa: std::collections::VecDeque<MfaPromptState>,
     /// Lookups asked for and not answered yet: (scope index, instance id).
@@ -206,12 +208,18 @@ pub enum Msg {
     Key(Key),
     /// Clock tick (1 s).
     Tick(DateTime<Utc>),
+    /// The mouse wheel turned: rows (positive: down) to move or scroll.
+    Scroll(isize),
+    /// A click on the fleet table's row at this position of the view.
+    Click(usize),
     /// How a run of the `[alerts] command` went.
     AlertCommand(Result<String, String>),
     /// The table now fits this many rows.
     Resize {
         /// Visible table rows.
         page: usize,
+        /// Terminal lines (panels that list many things scroll within them).
+        rows: u16,
     },
 }
 
@@ -268,6 +276,7 @@ impl State {
                 cursor_moved_at: None,
                 offset: 0,
                 page: 20,
+                rows: 24,
                 mfa: Default::default(),
                 looking_up: Default::default(),
             },
@@ -447,6 +456,27 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             }
             triage::offer_resume(state)
         }
+        Msg::Scroll(_) | Msg::Click(_) if modal_open(state) || state.wall => Vec::new(),
+        Msg::Scroll(n) => {
+            let action = if n > 0 {
+                Action::MoveDown
+            } else {
+                Action::MoveUp
+            };
+            for _ in 0..n.unsigned_abs() {
+                on_action(state, action);
+            }
+            state.dirty = true;
+            Vec::new()
+        }
+        Msg::Click(pos) => {
+            if matches!(state.ui.screen, Screen::Fleet) && pos < state.view.len() {
+                state.ui.selected = pos;
+                state.clamp_selection();
+                state.dirty = true;
+            }
+            Vec::new()
+        }
         Msg::AlertCommand(r) => {
             if let Err(e) = &r {
                 state.triage.notice = Some(e.clone());
@@ -461,7 +491,12 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             state.dirty = true;
             Vec::new()
         }
-        Msg::Resize { page } => {
+        Msg::Resize { page, rows } => {
+            if rows != state.ui.rows {
+                state.ui.rows = rows;
+                bulk::resized(state);
+                state.dirty = true;
+            }
             if page != state.ui.page {
                 state.ui.page = page.max(1);
                 state.clamp_selection();
@@ -510,6 +545,17 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             }
         }
     }
+}
+
+/// True while a prompt, panel, menu or line takes the keys (the mouse does nothing then).
+fn modal_open(state: &State) -> bool {
+    !state.ui.mfa.is_empty()
+        || state.triage.case_prompt.is_some()
+        || state.triage.panel.is_some()
+        || state.triage.bulk.is_some()
+        || state.ui.editing_filter
+        || state.ui.command.is_some()
+        || state.ui.copy_menu
 }
 
 /// Keys while an MFA prompt is open: digits, backspace, enter submits 6 digits, esc declines.
@@ -615,6 +661,9 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
             return Vec::new();
         }
         Action::Copy | Action::CopyMenu if !matches!(state.ui.screen, Screen::Help { .. }) => {
+            if triage::cursor_just_moved(state) {
+                return Vec::new();
+            }
             return copy::start(state, action);
         }
         _ => {}
@@ -707,6 +756,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Command> {
                 state.ui.descending = !state.ui.descending;
                 state.rebuild_view();
             }
+            Action::Mark if triage::cursor_just_moved(state) => {}
             Action::Mark => {
                 if let Some(r) = state.selected_row() {
                     let key = (r.scope, r.id().to_string());

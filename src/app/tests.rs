@@ -131,6 +131,15 @@ fn state() -> State {
     s
 }
 
+/// `state()` a few seconds later: the re-rank of the first polls is no longer fresh, so keys
+/// that act on the selected row (triage, mark, copy) are not held back.
+fn settled() -> State {
+    let mut s = state();
+    let later = s.now + TimeDelta::seconds(5);
+    update(&mut s, Msg::Tick(later));
+    s
+}
+
 fn key(s: &mut State, k: &str) -> Vec<Command> {
     update(s, Msg::Key(Key::parse(k).unwrap()))
 }
@@ -593,7 +602,7 @@ fn page_keys_and_resize_clamp() {
             },
         }),
     );
-    update(&mut s, Msg::Resize { page: 10 });
+    update(&mut s, Msg::Resize { page: 10, rows: 24 });
     key(&mut s, "pgdown");
     assert_eq!(s.ui.selected, 10);
     assert!(s.ui.offset <= 10 && s.ui.selected < s.ui.offset + 10);
@@ -602,7 +611,7 @@ fn page_keys_and_resize_clamp() {
     assert_eq!(s.ui.offset, 40);
     key(&mut s, "ctrl+u");
     assert_eq!(s.ui.selected, 39);
-    update(&mut s, Msg::Resize { page: 5 });
+    update(&mut s, Msg::Resize { page: 5, rows: 24 });
     assert!(s.ui.selected < s.ui.offset + 5 && s.ui.selected >= s.ui.offset);
 }
 
@@ -1628,7 +1637,7 @@ fn findings_board_groups_and_jumps() {
 
 #[test]
 fn copy_key_and_menu() {
-    let mut s = state();
+    let mut s = settled();
     assert_eq!(key(&mut s, "y"), vec![Command::Copy("i-c".into())]);
     assert!(
         s.triage
@@ -1665,7 +1674,7 @@ fn copy_key_and_menu() {
 
 #[test]
 fn marks_toggle_by_identity_and_clear() {
-    let mut s = state();
+    let mut s = settled();
     key(&mut s, "space");
     key(&mut s, "j");
     key(&mut s, "space");
@@ -1684,7 +1693,7 @@ fn marks_toggle_by_identity_and_clear() {
 fn bulk_quarantine_lists_marks_by_account_and_needs_verb_and_count() {
     use crate::triage::executor::TriageEvent;
     use crate::triage::{Check, Verdict};
-    let mut s = state();
+    let mut s = settled();
     s.triage.enabled = true;
     s.fleet.scopes[0].verified = true;
     key(&mut s, "space"); // i-c
@@ -1787,7 +1796,7 @@ fn bulk_quarantine_lists_marks_by_account_and_needs_verb_and_count() {
 
 #[test]
 fn bulk_is_refused_read_only() {
-    let mut s = state();
+    let mut s = settled();
     s.triage.enabled = false;
     key(&mut s, "space");
     assert!(key(&mut s, "Q").is_empty());
@@ -1864,10 +1873,16 @@ fn alerts_ring_for_what_is_new_not_for_what_was_there() {
         [Saturated]
     );
     assert!(alerts_of(&update(&mut s, cpu_report("i-b", 97.0, t1))).is_empty());
-    // It calms down, then saturates again: a new alert.
+    // It calms down briefly and saturates again: no new alert (a flapping miner rings once).
     update(&mut s, cpu_report("i-b", 5.0, t1));
+    assert!(alerts_of(&update(&mut s, cpu_report("i-b", 99.0, t1))).is_empty());
+    // Calm for ten minutes, then saturated again: a new alert.
+    update(&mut s, cpu_report("i-b", 5.0, t1));
+    let t2 = t1 + TimeDelta::minutes(10);
+    s.now = t2;
+    update(&mut s, cpu_report("i-b", 5.0, t2));
     assert_eq!(
-        alerts_of(&update(&mut s, cpu_report("i-b", 99.0, t1))),
+        alerts_of(&update(&mut s, cpu_report("i-b", 99.0, t2))),
         [Saturated]
     );
     // A new critical finding (the high one already there rang nothing).
@@ -1898,4 +1913,89 @@ fn alerts_ring_for_what_is_new_not_for_what_was_there() {
         a.text
     );
     assert_eq!(s.alerts.recent.len(), 3);
+}
+
+#[test]
+fn the_mouse_selects_and_scrolls_but_not_under_a_prompt() {
+    let mut s = state();
+    update(&mut s, Msg::Click(2));
+    assert_eq!(s.selected_row().unwrap().id(), "i-a");
+    update(&mut s, Msg::Scroll(-3));
+    assert_eq!(s.ui.selected, 0);
+    update(&mut s, Msg::Click(9));
+    assert_eq!(s.ui.selected, 0, "a click below the last row does nothing");
+    key(&mut s, "/");
+    update(&mut s, Msg::Scroll(3));
+    assert_eq!(s.ui.selected, 0, "ignored while the filter is typed");
+    key(&mut s, "enter");
+    key(&mut s, "enter");
+    update(&mut s, Msg::Scroll(3));
+    assert!(
+        matches!(s.ui.screen, Screen::Detail { scroll: 3, .. }),
+        "scrolls the detail"
+    );
+}
+
+#[test]
+fn mark_and_copy_wait_after_a_re_rank_under_the_cursor() {
+    // state(): the findings poll moved i-c under the cursor just now.
+    let mut s = state();
+    assert!(key(&mut s, "space").is_empty());
+    assert!(s.ui.marked.is_empty(), "not marked: the row just changed");
+    assert!(key(&mut s, "y").is_empty());
+    assert!(s.triage.notice.as_deref().unwrap().contains("just changed"));
+    let later = s.now + TimeDelta::seconds(3);
+    update(&mut s, Msg::Tick(later));
+    key(&mut s, "space");
+    assert_eq!(s.ui.marked.len(), 1);
+    assert_eq!(key(&mut s, "y"), vec![Command::Copy("i-c".into())]);
+}
+
+#[test]
+fn a_long_bulk_list_must_be_read_to_the_end_before_it_runs() {
+    use crate::triage::executor::TriageEvent;
+    use crate::triage::{Check, Verdict};
+    let mut s = settled();
+    s.triage.enabled = true;
+    s.fleet.scopes[0].verified = true;
+    s.triage.case_id = Some("IR-3".into());
+    // A terminal so short that the three targets and their account heading do not fit.
+    update(&mut s, Msg::Resize { page: 2, rows: 7 });
+    for _ in 0..3 {
+        key(&mut s, "space");
+        key(&mut s, "j");
+    }
+    let jobs: Vec<u64> = key(&mut s, "Q")
+        .into_iter()
+        .map(|c| match c {
+            Command::Triage(j) => j.id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    for id in jobs {
+        update(
+            &mut s,
+            Msg::Triage(TriageEvent::Plan {
+                id,
+                plan: vec![],
+                checks: vec![Check::new(
+                    "ModifyNetworkInterfaceAttribute",
+                    Verdict::Allowed,
+                )],
+                typed_confirmation: false,
+                action: crate::triage::Action::Quarantine,
+            }),
+        );
+    }
+    let b = s.triage.bulk.as_ref().unwrap();
+    assert_eq!((b.line_count(), bulk::body_rows(7)), (4, 3));
+    assert!(!b.all_seen());
+    typed(&mut s, "QUARANTINE 3");
+    assert!(
+        key(&mut s, "enter").is_empty(),
+        "the last line was never on screen"
+    );
+    key(&mut s, "down");
+    assert!(s.triage.bulk.as_ref().unwrap().all_seen());
+    assert_eq!(key(&mut s, "enter").len(), 3, "now it runs");
 }

@@ -339,22 +339,30 @@ fn resume_lines(o: &ResumeOffer) -> [String; 2] {
     ]
 }
 
+/// True (with the notice saying so) when, on the fleet table, a poll changed the row under the
+/// cursor less than 2 s ago: a key that acts on the selected row (triage, mark, copy) waits, so
+/// it acts on the row the operator saw.
+pub(super) fn cursor_just_moved(state: &mut State) -> bool {
+    let moved = matches!(state.ui.screen, Screen::Fleet)
+        && state
+            .ui
+            .cursor_moved_at
+            .is_some_and(|t| state.now - t < chrono::TimeDelta::seconds(2));
+    if moved {
+        state.triage.notice = Some(
+            "the row under the cursor just changed (a poll re-ranked the list): look again, then press the key again"
+                .into(),
+        );
+    }
+    moved
+}
+
 /// A triage key was pressed on the fleet or detail screen.
 pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
     if blocked(state) {
         return Vec::new();
     }
-    let on_fleet = matches!(state.ui.screen, Screen::Fleet);
-    if on_fleet
-        && state
-            .ui
-            .cursor_moved_at
-            .is_some_and(|t| state.now - t < chrono::TimeDelta::seconds(2))
-    {
-        state.triage.notice = Some(
-            "the row under the cursor just changed (a poll re-ranked the list): look again, then press the key again"
-                .into(),
-        );
+    if cursor_just_moved(state) {
         return Vec::new();
     }
     let row = match &state.ui.screen {
@@ -733,6 +741,20 @@ pub fn on_event(state: &mut State, e: TriageEvent) {
                 return;
             }
             if let Some((scope, instance, action)) = state.triage.jobs.remove(&id) {
+                // A run whose panel is not on screen fails loudly all the same.
+                let shown = state.triage.panel.as_ref().is_some_and(|p| p.id == id)
+                    || state
+                        .triage
+                        .bulk
+                        .as_ref()
+                        .is_some_and(|b| b.items.iter().any(|i| i.id == id));
+                if let (Err(e), false) = (&result, shown) {
+                    state.triage.notice = Some(format!(
+                        "{} of {} FAILED: {e}",
+                        action.name(),
+                        super::super::model::task::name_of(&instance)
+                    ));
+                }
                 if let (Ok(_), Action::ArchiveFinding { finding_id, .. }) = (&result, &action) {
                     state.fleet.forget_finding(scope, finding_id, state.now);
                     state.rebuild_view();

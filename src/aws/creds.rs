@@ -403,7 +403,14 @@ pub async fn connect(
         Regions::List(_) => vec![sdk.region().map(|r| r.to_string()).ok_or_else(|| {
             AwsError::other("no region: set AWS_REGION, or `regions` in the config")
         })?],
-        Regions::All => super::enabled_regions(&aws_sdk_ec2::Client::new(&sdk)).await?,
+        Regions::All => {
+            super::enabled_regions(&aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(&sdk)
+                    .interceptor(crate::diag::CallLog)
+                    .build(),
+            ))
+            .await?
+        }
     };
     Ok(Connected {
         alias: acct.alias.clone(),

@@ -107,7 +107,8 @@ where
                 code = e.code().unwrap_or("-"),
                 request_id = e.meta().extra("aws_request_id").unwrap_or("-"),
                 kind = ?out.kind,
-                "AWS error: {}",
+                "AWS error{}: {}",
+                if out.throttled() { " (throttled)" } else { "" },
                 out.message
             );
             out

@@ -71,6 +71,7 @@ pub async fn run(cli: &Cli, keymap: Keymap, wall: bool) -> anyhow::Result<Outcom
         notifier: crate::notify::spawn(&alerts, alert_tx),
         alerts,
         alert_results,
+        mouse: cli.mouse,
     };
     session(state, theme, wiring).await
 }

@@ -65,6 +65,7 @@ pub async fn run(
         alerts: crate::config::AlertSettings::default(),
         notifier: None,
         alert_results,
+        mouse: cli.mouse,
     };
     session(state, theme, wiring).await
 }

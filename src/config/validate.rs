@@ -29,6 +29,15 @@ struct Cx<'a> {
     src: &'a str,
 }
 
+/// True when `program` names a file (a path), or a file in a `PATH` directory (a bare name).
+fn program_exists(program: &str) -> bool {
+    if program.contains('/') {
+        return std::path::Path::new(program).is_file();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(program).is_file()))
+}
+
 impl Cx<'_> {
     /// The whole file: settings, then every account (aliases unique, at most one account on the
     /// default credential chain).
@@ -120,7 +129,19 @@ impl Cx<'_> {
                     "`command` needs a program: expected command = [\"/path/to/program\", \"arg\", ...]",
                 ));
             }
-            Some(c) => c.into_inner(),
+            Some(c) => {
+                let program = &c.get_ref()[0];
+                if !program_exists(program) {
+                    return Err(self.err(
+                        c.span(),
+                        format!(
+                            "alert command `{program}` not found (no such file, and not on PATH): \
+                             expected the program's full path"
+                        ),
+                    ));
+                }
+                c.into_inner()
+            }
             None => Vec::new(),
         };
         Ok(AlertSettings {
@@ -805,6 +826,32 @@ mod tests {
             err(&src),
             "config.toml:5:9: bad color: `crimson`: expected one of red, orange, yellow, green, \
              cyan, blue, magenta, white, grey or \"#rrggbb\""
+        );
+    }
+
+    #[test]
+    fn the_alerts_table_is_checked() {
+        let src = format!(
+            "[alerts]\ncommand = [\"/nonexistent/notify-chat\", \"--room\", \"ir\"]\n\n{OK_ACCOUNT}"
+        );
+        assert_eq!(
+            err(&src),
+            "config.toml:2:11: alert command `/nonexistent/notify-chat` not found (no such file, \
+             and not on PATH): expected the program's full path"
+        );
+        let src = format!("[alerts]\ncommand = []\n\n{OK_ACCOUNT}");
+        assert!(err(&src).starts_with("config.toml:2:11: `command` needs a program"));
+        let src = format!("[alerts]\nmin_interval_secs = 0\n\n{OK_ACCOUNT}");
+        assert!(err(&src).contains("`min_interval_secs = 0` is out of range"));
+        let c = super::super::test_util::parse(&format!(
+            "[alerts]\nbell = false\ncommand = [\"sh\", \"-c\", \"cat\"]\n\n{OK_ACCOUNT}"
+        ))
+        .unwrap();
+        assert!(!c.alerts.bell && c.alerts.title);
+        assert_eq!(c.alerts.command, ["sh", "-c", "cat"]);
+        assert_eq!(
+            (c.alerts.min_interval_secs, c.alerts.timeout_secs),
+            (30, 10)
         );
     }
 }

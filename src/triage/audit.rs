@@ -49,6 +49,10 @@ pub struct Record {
     /// AWS request id, when the service returned one.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub request_id: Option<String>,
+    /// The run (one preview or one action on one target) this record belongs to: random, the
+    /// same on every record of the run (absent in logs written before it existed).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub run: Option<String>,
 }
 
 /// The open audit log.
@@ -139,6 +143,7 @@ mod tests {
             dry_run: false,
             result: result.map(str::to_string),
             request_id: None,
+            run: None,
         }
     }
 

@@ -215,6 +215,7 @@ fn record_failure(settings: &Settings, job: &Job, error: &str) {
         dry_run: false,
         result: Some(format!("error: {error}")),
         request_id: None,
+        run: None,
     };
     if let Ok(mut log) = AuditLog::open(&settings.audit_path) {
         let _ = log.append(&rec);

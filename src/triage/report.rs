@@ -100,8 +100,9 @@ pub struct CaseReport {
     pub unreadable: Vec<String>,
 }
 
-/// Builds the report of `case` from the whole log. Records of one target and action belong to
-/// one run until its `result` record; intents are joined with the outcome that follows them.
+/// Builds the report of `case` from the whole log. Records with the same run id are one run
+/// (older records without one: those of one target and action, until its `result` record);
+/// intents are joined with the outcome that follows them.
 pub fn build(
     records: &[Record],
     case: &str,
@@ -110,16 +111,17 @@ pub fn build(
     now: DateTime<Utc>,
 ) -> CaseReport {
     let mut runs: Vec<Run> = Vec::new();
-    // Index of the open run (no result yet) per (account, region, id, action).
-    let mut open: std::collections::HashMap<(String, String, String, String), usize> =
-        Default::default();
+    // Index of the open run per key: the run id records carry; for records written before run
+    // ids existed, (account, region, id, action) until the run's result record.
+    let mut open: std::collections::HashMap<String, usize> = Default::default();
     for r in records.iter().filter(|r| r.case == case) {
-        let key = (
-            r.account_id.clone(),
-            r.region.clone(),
-            r.instance_id.clone(),
-            r.action.clone(),
-        );
+        let key = match &r.run {
+            Some(id) => format!("run {id}"),
+            None => format!(
+                "{} {} {} {}",
+                r.account_id, r.region, r.instance_id, r.action
+            ),
+        };
         let ix = *open.entry(key.clone()).or_insert_with(|| {
             runs.push(Run {
                 target: TargetOut {
@@ -350,7 +352,20 @@ mod tests {
             dry_run: step.starts_with("ModifyNetwork"),
             result: result.map(str::to_string),
             request_id: None,
+            run: None,
         }
+    }
+
+    /// The allowed DryRun verdict of a quarantine of i-1 at `t`.
+    fn allowed(t: i64) -> Record {
+        rec(
+            t,
+            "i-1",
+            "quarantine",
+            "ModifyNetworkInterfaceAttribute",
+            Phase::Outcome,
+            Some("allowed"),
+        )
     }
 
     fn log() -> Vec<Record> {
@@ -358,14 +373,7 @@ mod tests {
         let mut other = rec(0, "i-9", "stop", "stop", Intent, None);
         other.case = "IR-8".into();
         vec![
-            rec(
-                0,
-                "i-1",
-                "quarantine",
-                "ModifyNetworkInterfaceAttribute",
-                Outcome,
-                Some("allowed"),
-            ),
+            allowed(0),
             rec(
                 1,
                 "i-1",
@@ -456,6 +464,37 @@ mod tests {
         let stop = &r.runs[2];
         assert_eq!(stop.result, None);
         assert!(stop.steps[0].failed(), "an intent with no outcome");
+    }
+
+    #[test]
+    fn run_ids_keep_a_cancelled_preview_apart_from_a_later_run() {
+        use Phase::*;
+        let mut preview = allowed(0);
+        preview.run = Some("aaaa".into());
+        preview.operator = "arn:aws:sts::1:assumed-role/r/bob".into();
+        let mut later: Vec<Record> = vec![
+            allowed(60),
+            rec(
+                61,
+                "i-1",
+                "quarantine",
+                "result",
+                Outcome,
+                Some("ok: i-1 quarantined"),
+            ),
+        ];
+        for r in &mut later {
+            r.run = Some("bbbb".into());
+        }
+        let mut log = vec![preview];
+        log.extend(later);
+        let r = build(&log, "IR-7", "a.jsonl", vec![], Utc::now());
+        assert_eq!(r.runs.len(), 2);
+        assert!(r.runs[0].preview_only());
+        assert_eq!(r.runs[0].operator, "arn:aws:sts::1:assumed-role/r/bob");
+        assert!(r.runs[1].ok());
+        assert_eq!(r.runs[1].operator, "arn:aws:sts::1:assumed-role/r/alice");
+        assert_eq!(r.runs[1].started, log[1].time);
     }
 
     #[test]

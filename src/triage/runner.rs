@@ -36,6 +36,8 @@ pub struct Runner<'a, O: Ops> {
     pub notify: Option<tokio::sync::mpsc::UnboundedSender<Step>>,
     /// Set once a tag-mirror write failed: the rest of the run skips the mirror.
     pub(super) mirror_off: bool,
+    /// Stamped on every audit record of this runner (the incident report groups by it).
+    run_id: String,
 }
 
 impl<'a, O: Ops> Runner<'a, O> {
@@ -58,6 +60,7 @@ impl<'a, O: Ops> Runner<'a, O> {
             interrupt_after: None,
             notify: None,
             mirror_off: false,
+            run_id: format!("{:016x}", rand::random::<u64>()),
         }
     }
 
@@ -84,6 +87,7 @@ impl<'a, O: Ops> Runner<'a, O> {
             dry_run,
             result,
             request_id,
+            run: Some(self.run_id.clone()),
         };
         self.audit
             .append(&rec)

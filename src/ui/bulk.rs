@@ -86,7 +86,18 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, b: &Bulk, theme:
         ]));
     }
     let n = b.runnable();
-    let foot = if b.started {
+    let visible = crate::app::bulk::body_rows(area.height);
+    let total = lines.len();
+    let lines: Vec<Line<'static>> = lines.into_iter().skip(b.scroll).take(visible).collect();
+    let foot = if !b.all_seen() && !b.started {
+        Line::from(Span::styled(
+            format!(
+                "↓ {} more line(s): read them (down, pgdn) before confirming · esc cancel",
+                total.saturating_sub(b.scroll + visible)
+            ),
+            key,
+        ))
+    } else if b.started {
         let running = b
             .items
             .iter()
@@ -130,13 +141,22 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, b: &Bulk, theme:
         muted,
     ));
     let h = (lines.len() as u16 + 4).min(area.height);
+    let title_more = if total > visible {
+        format!(
+            " · lines {}-{} of {total}",
+            b.scroll + 1,
+            (b.scroll + visible).min(total)
+        )
+    } else {
+        String::new()
+    };
     let rect = centered(area, w, h);
     frame.render_widget(Clear, rect);
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(danger)
         .title(Span::styled(
-            format!(" {} · {} target(s) ", b.verb, b.items.len()),
+            format!(" {} · {} target(s){title_more} ", b.verb, b.items.len()),
             danger,
         ))
         .style(theme.base());

@@ -89,7 +89,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         let on_service = task.is_some_and(|t| t.service.is_some());
         let on_host = task.is_some_and(|t| t.host_instance.is_some());
         let hints: &[(Action, &str)] = match state.ui.screen {
-            // No longer than the instance hints: the filter status after them must fit. A
+            // No longer than the instance hints (what follows them must fit). A
             // standalone (or forged) task has no service to scale: stopping it is what works.
             Screen::Fleet if on_task && !on_service => &[
                 (Action::Open, "open"),
@@ -167,16 +167,32 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
                 (Action::Quit, "quit"),
             ],
         };
+        // The active filter comes first: at 80 columns whatever is last is cut, and a filter
+        // that hides rows must never be out of sight. Then a notice, then the key hints.
+        if matches!(state.ui.screen, Screen::Fleet) && !state.ui.filter.is_empty() {
+            spans.push(Span::styled(
+                format!(
+                    " /{} ({} of {}) │",
+                    state.ui.filter,
+                    state.view.len(),
+                    state.fleet.rows.len()
+                ),
+                theme.fg("accent").add_modifier(Modifier::BOLD),
+            ));
+        }
+        // A notice (why a key did nothing, a failure) comes before the key hints, which it
+        // pushes out of a narrow footer until the next key clears it.
+        if let Some(n) = &state.triage.notice {
+            spans.push(Span::styled(
+                format!(" {n} │"),
+                theme.fg("stale").add_modifier(Modifier::BOLD),
+            ));
+        }
         for (a, label) in hints {
             spans.push(Span::styled(format!(" {}", first_key(state, *a)), key));
             spans.push(Span::styled(format!(" {label} "), muted));
         }
-        if let Some(n) = &state.triage.notice {
-            spans.push(Span::styled(
-                format!("│ {n} "),
-                theme.fg("stale").add_modifier(Modifier::BOLD),
-            ));
-        }
+
         if matches!(state.ui.screen, Screen::Fleet) {
             spans.push(Span::styled(
                 format!(
@@ -186,17 +202,6 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
                 ),
                 muted,
             ));
-            if !state.ui.filter.is_empty() {
-                spans.push(Span::styled(
-                    format!(
-                        "│ /{} ({} of {}) ",
-                        state.ui.filter,
-                        state.view.len(),
-                        state.fleet.rows.len()
-                    ),
-                    theme.fg("accent"),
-                ));
-            }
         }
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);

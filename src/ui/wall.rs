@@ -344,10 +344,13 @@ fn alerts(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let lines: Vec<Line> = if state.alerts.recent.is_empty() {
         vec![Line::from(Span::styled("no alert yet", theme.fg("muted")))]
     } else {
-        state
-            .alerts
-            .recent
-            .iter()
+        // Critical findings first: a flood of lesser alerts cannot push them off the wall.
+        let mut shown: Vec<&crate::app::alerts::Alert> = state.alerts.recent.iter().collect();
+        shown.sort_by_key(|a| {
+            std::cmp::Reverse(a.kind == crate::app::alerts::AlertKind::CriticalFinding)
+        });
+        shown
+            .into_iter()
             .take(inner.height as usize)
             .map(|a| {
                 Line::from(vec![

@@ -21,6 +21,7 @@ pub struct Term {
     writer: Mutex<Option<Box<dyn Write + Send>>>,
     out: Arc<Mutex<Output>>,
     closed: Arc<AtomicBool>,
+    _home: tempfile::TempDir,
     child: Mutex<Box<dyn portable_pty::Child + Send + Sync>>,
 }
 
@@ -46,6 +47,16 @@ impl Term {
         // Not inside tmux or screen, whatever runs the tests: OSC 52 goes out bare.
         c.env_remove("TMUX");
         c.env_remove("STY");
+        // Nothing of the developer's own config, keymaps, themes, journal or audit log.
+        let home = tempfile::tempdir().expect("a temporary home");
+        for (var, dir) in [
+            ("XDG_CONFIG_HOME", "config"),
+            ("XDG_STATE_HOME", "state"),
+            ("XDG_DATA_HOME", "data"),
+            ("XDG_CACHE_HOME", "cache"),
+        ] {
+            c.env(var, home.path().join(dir));
+        }
         c.cwd(std::env::current_dir().unwrap());
         let child = pty.slave.spawn_command(c).expect("spawn in the pty");
         drop(pty.slave);
@@ -89,6 +100,7 @@ impl Term {
             writer: Mutex::new(Some(writer)),
             out,
             closed,
+            _home: home,
             child: Mutex::new(child),
         }
     }
