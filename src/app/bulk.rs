@@ -148,22 +148,31 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
         return Vec::new();
     };
     let mut items: Vec<Item> = Vec::new();
+    // A target left out, listed with why (its action is never run).
+    let skipped = |scope: usize, id: &str, name: String, why: String| {
+        let sd = &state.fleet.scopes[scope];
+        Item {
+            id: 0,
+            action: Action::Snapshot,
+            target: Target {
+                alias: sd.alias.clone(),
+                account_id: sd.scope.account_id.clone(),
+                region: sd.scope.region.clone(),
+                instance_id: id.to_string(),
+            },
+            name,
+            scope,
+            state: ItemState::Skipped(why),
+        }
+    };
     for (scope, id) in &state.ui.marked {
         let Some(row) = state.fleet.row(*scope, id) else {
-            let sd = &state.fleet.scopes[*scope];
-            items.push(Item {
-                id: 0,
-                action: Action::Snapshot,
-                target: Target {
-                    alias: sd.alias.clone(),
-                    account_id: sd.scope.account_id.clone(),
-                    region: sd.scope.region.clone(),
-                    instance_id: id.clone(),
-                },
-                name: String::new(),
-                scope: *scope,
-                state: ItemState::Skipped("no longer in the inventory".into()),
-            });
+            items.push(skipped(
+                *scope,
+                id,
+                String::new(),
+                "no longer in the inventory".into(),
+            ));
             continue;
         };
         let name = row.subject.name();
@@ -185,22 +194,7 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
                     state: ItemState::Checking,
                 });
             }
-            Err(why) => {
-                let sd = &state.fleet.scopes[*scope];
-                items.push(Item {
-                    id: 0,
-                    action: Action::Snapshot,
-                    target: Target {
-                        alias: sd.alias.clone(),
-                        account_id: sd.scope.account_id.clone(),
-                        region: sd.scope.region.clone(),
-                        instance_id: id.clone(),
-                    },
-                    name,
-                    scope: *scope,
-                    state: ItemState::Skipped(why),
-                });
-            }
+            Err(why) => items.push(skipped(*scope, id, name, why)),
         }
     }
     items.sort_by(|a, b| {

@@ -106,22 +106,27 @@ impl Cx<'_> {
         crate::span::line_col(self.src, span.start).0
     }
 
+    /// A number of seconds within `range`, or `default` when not given.
+    fn secs(
+        &self,
+        v: Option<Spanned<u32>>,
+        key: &str,
+        default: u32,
+        range: RangeInclusive<u32>,
+    ) -> Result<u32, FileError> {
+        let Some(v) = v else { return Ok(default) };
+        if range.contains(v.get_ref()) {
+            Ok(*v.get_ref())
+        } else {
+            let (lo, hi) = (range.start(), range.end());
+            let n = v.get_ref();
+            let msg = format!("`{key} = {n}` is out of range: expected {lo} to {hi} seconds");
+            Err(self.err(v.span(), msg))
+        }
+    }
+
     fn alerts(&self, raw: RawAlerts) -> Result<AlertSettings, FileError> {
         let d = AlertSettings::default();
-        let secs =
-            |v: Option<Spanned<u32>>, key: &str, default: u32, range: RangeInclusive<u32>| {
-                let Some(v) = v else { return Ok(default) };
-                if range.contains(v.get_ref()) {
-                    Ok(*v.get_ref())
-                } else {
-                    let (lo, hi) = (range.start(), range.end());
-                    let msg = format!(
-                        "`{key} = {}` is out of range: expected {lo} to {hi} seconds",
-                        v.get_ref()
-                    );
-                    Err(self.err(v.span(), msg))
-                }
-            };
         let command = match raw.command {
             Some(c) if c.get_ref().first().is_none_or(|p| p.trim().is_empty()) => {
                 return Err(self.err(
@@ -148,31 +153,18 @@ impl Cx<'_> {
             bell: raw.bell.unwrap_or(d.bell),
             title: raw.title.unwrap_or(d.title),
             command,
-            min_interval_secs: secs(
+            min_interval_secs: self.secs(
                 raw.min_interval_secs,
                 "min_interval_secs",
                 d.min_interval_secs,
                 1..=3600,
             )?,
-            timeout_secs: secs(raw.timeout_secs, "timeout_secs", d.timeout_secs, 1..=300)?,
+            timeout_secs: self.secs(raw.timeout_secs, "timeout_secs", d.timeout_secs, 1..=300)?,
         })
     }
 
     fn settings(&self, raw: RawSettings) -> Result<Settings, FileError> {
         let d = Settings::default();
-        let secs =
-            |v: Option<Spanned<u32>>, key: &str, default: u32, range: RangeInclusive<u32>| {
-                let Some(v) = v else { return Ok(default) };
-                if range.contains(v.get_ref()) {
-                    Ok(*v.get_ref())
-                } else {
-                    let (lo, hi) = (range.start(), range.end());
-                    let n = v.get_ref();
-                    let msg =
-                        format!("`{key} = {n}` is out of range: expected {lo} to {hi} seconds");
-                    Err(self.err(v.span(), msg))
-                }
-            };
         let regions = match &raw.regions {
             None => None,
             Some(r) => Some(self.region_list("regions", r, false)?.unwrap_or_default()),
@@ -182,25 +174,25 @@ impl Cx<'_> {
         }
         Ok(Settings {
             regions: regions.map(|l| l.iter().map(|r| r.get_ref().clone()).collect()),
-            ec2_interval_secs: secs(
+            ec2_interval_secs: self.secs(
                 raw.ec2_interval_secs,
                 "ec2_interval_secs",
                 d.ec2_interval_secs,
                 10..=3600,
             )?,
-            findings_interval_secs: secs(
+            findings_interval_secs: self.secs(
                 raw.findings_interval_secs,
                 "findings_interval_secs",
                 d.findings_interval_secs,
                 10..=3600,
             )?,
-            cpu_interval_secs: secs(
+            cpu_interval_secs: self.secs(
                 raw.cpu_interval_secs,
                 "cpu_interval_secs",
                 d.cpu_interval_secs,
                 10..=3600,
             )?,
-            request_timeout_secs: secs(
+            request_timeout_secs: self.secs(
                 raw.request_timeout_secs,
                 "request_timeout_secs",
                 d.request_timeout_secs,
@@ -208,7 +200,7 @@ impl Cx<'_> {
             )?,
             read_only: raw.read_only.unwrap_or(d.read_only),
             examiner_cidr: raw.examiner_cidr.map(Spanned::into_inner),
-            quarantine_wait_secs: secs(
+            quarantine_wait_secs: self.secs(
                 raw.quarantine_wait_secs,
                 "quarantine_wait_secs",
                 d.quarantine_wait_secs,
