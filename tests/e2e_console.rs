@@ -113,10 +113,7 @@ fn quarantine_from_the_console_is_confirmed_and_audited() {
             ),
         ),
     );
-    t.wait_for("the fleet table", 30, |s| s.contains("RISK"));
-    t.keys(&["/", "b", "a", "s", "t", "i", "o", "n", "Enter"]);
-    t.wait_for("the filtered view", 10, |s| s.contains("/bastion (1 of"));
-    t.keys(&["Q"]);
+    quarantine_the_bastion(&t);
     t.wait_for("the case prompt", 10, |s| {
         s.contains("Case id for this session")
     });
@@ -220,10 +217,7 @@ fn a_panic_in_an_action_is_compensated_and_reported_while_the_console_goes_on() 
             ),
         ),
     );
-    t.wait_for("the fleet table", 30, |s| s.contains("RISK"));
-    t.keys(&["/", "b", "a", "s", "t", "i", "o", "n", "Enter"]);
-    t.wait_for("the filtered view", 10, |s| s.contains("/bastion (1 of"));
-    t.keys(&["Q"]);
+    quarantine_the_bastion(&t);
     t.wait_for("the confirmation panel", 20, |s| {
         s.contains("press Y to quarantine")
     });
@@ -250,6 +244,14 @@ fn a_panic_in_an_action_is_compensated_and_reported_while_the_console_goes_on() 
     assert!(!s.contains("-icanon"), "terminal left in raw mode:\n{s}");
 }
 
+/// Waits for the fleet, filters it to the bastion and presses `Q` on it.
+fn quarantine_the_bastion(t: &Term) {
+    t.wait_for("the fleet table", 30, |s| s.contains("RISK"));
+    t.keys(&["/", "b", "a", "s", "t", "i", "o", "n", "Enter"]);
+    t.wait_for("the filtered view", 10, |s| s.contains("/bastion (1 of"));
+    t.keys(&["Q"]);
+}
+
 /// Starts a quarantine of the bastion in the demo (5 s allow-all wait) and quits during its
 /// wait; returns the pane and the audit log path (in `dir`).
 fn quit_during_a_quarantine(name: &str, dir: &std::path::Path) -> (Term, std::path::PathBuf) {
@@ -264,10 +266,7 @@ fn quit_during_a_quarantine(name: &str, dir: &std::path::Path) -> (Term, std::pa
             ),
         ),
     );
-    t.wait_for("the fleet table", 30, |s| s.contains("RISK"));
-    t.keys(&["/", "b", "a", "s", "t", "i", "o", "n", "Enter"]);
-    t.wait_for("the filtered view", 10, |s| s.contains("/bastion (1 of"));
-    t.keys(&["Q"]);
+    quarantine_the_bastion(&t);
     t.wait_for("the confirmation panel", 20, |s| {
         s.contains("press Y to quarantine")
     });

@@ -58,6 +58,12 @@ fn marked(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// `:sort name`: the top of the table changes less while the campaign plays.
+fn sort_by_name(t: &Term) {
+    t.keys(&[":", "s", "o", "r", "t", " ", "n", "a", "m", "e", "Enter"]);
+    t.wait_for("the name sort", 10, |s| s.contains("sort name↑"));
+}
+
 /// Table rows (after the column header) of a fleet screen.
 fn rows(s: &str) -> Vec<&str> {
     s.lines()
@@ -78,8 +84,7 @@ fn id_on(row: &str) -> &str {
 fn y_copies_the_selected_id_with_osc52() {
     let t = demo("osc52", "");
     // Sort by name so the top row stays put while the campaign plays.
-    t.keys(&[":", "s", "o", "r", "t", " ", "n", "a", "m", "e", "Enter"]);
-    t.wait_for("the name sort", 10, |s| s.contains("sort name↑"));
+    sort_by_name(&t);
     let s = press(&t, "y", "the copy", |s| s.contains("copied id: "));
     let copied_id = copied(&s);
     assert!(
@@ -171,8 +176,7 @@ fn two_marks_and_q_list_both_in_one_panel() {
             dir.path().join("audit.jsonl").display()
         ),
     );
-    t.keys(&[":", "s", "o", "r", "t", " ", "n", "a", "m", "e", "Enter"]);
-    t.wait_for("the name sort", 10, |s| s.contains("sort name↑"));
+    sort_by_name(&t);
     press(&t, "Space", "the first mark", |s| s.contains(" 1 MARKED "));
     t.keys(&["j"]);
     let s = press(&t, "Space", "the second mark", |s| s.contains(" 2 MARKED "));
@@ -221,8 +225,7 @@ fn the_wall_shows_counters_and_only_quits() {
 #[test]
 fn with_mouse_a_click_selects_the_row() {
     let t = demo("mouse", "--mouse");
-    t.keys(&[":", "s", "o", "r", "t", " ", "n", "a", "m", "e", "Enter"]);
-    t.wait_for("the name sort", 10, |s| s.contains("sort name↑"));
+    sort_by_name(&t);
     // A click on the third table row selects it; `y` then copies what is selected. The campaign
     // may re-rank between the click and the copy: then click again.
     for attempt in 0..5 {

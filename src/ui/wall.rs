@@ -261,17 +261,29 @@ pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
     frame.render_widget(Paragraph::new(Line::from(spans)), foot);
 }
 
-/// The worst rows: as many as fit.
-fn worst(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
+/// Draws a titled section frame and returns the area inside it.
+fn section(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    title: &str,
+    borders: Borders,
+    theme: &Theme,
+) -> Rect {
     let block = Block::new()
-        .borders(Borders::TOP)
+        .borders(borders)
         .border_style(theme.fg("border"))
         .title(Span::styled(
-            " WORST ",
+            title.to_string(),
             theme.fg("title").add_modifier(Modifier::BOLD),
         ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    inner
+}
+
+/// The worst rows: as many as fit.
+fn worst(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
+    let inner = section(frame, area, " WORST ", Borders::TOP, theme);
     let n = inner.height as usize;
     let wide = inner.width >= 100;
     // Worst first; equal scores in a fixed order (no reshuffle as CPU figures move).
@@ -331,15 +343,7 @@ fn worst(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
 
 /// The last alerts, newest first.
 fn alerts(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
-    let block = Block::new()
-        .borders(Borders::TOP | Borders::LEFT)
-        .border_style(theme.fg("border"))
-        .title(Span::styled(
-            " ALERTS ",
-            theme.fg("title").add_modifier(Modifier::BOLD),
-        ));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = section(frame, area, " ALERTS ", Borders::TOP | Borders::LEFT, theme);
     let w = inner.width as usize;
     let lines: Vec<Line> = if state.alerts.recent.is_empty() {
         vec![Line::from(Span::styled("no alert yet", theme.fg("muted")))]
