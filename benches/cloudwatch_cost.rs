@@ -18,6 +18,7 @@ fn fleet(
             let burstable = i % 100 < burstable_pct;
             Target {
                 key: format!("i-{i:017x}"),
+                account: None,
                 watched: Watched::Instance,
                 detailed: (i / 7) % 100 < detailed_pct,
                 credits: burstable.then_some(if (i / 100) % 100 < unlimited_share {

@@ -331,6 +331,10 @@ pub struct Fleet {
     pub totals: Totals,
     /// When the first request counter arrived (for cost extrapolation).
     pub counting_since: Option<DateTime<Utc>>,
+    /// Organization discovery, in organization mode.
+    pub org: Option<crate::feed::OrgStatus>,
+    /// GuardDuty blind spots by region (organization mode with a delegated administrator).
+    pub blind_spots: std::collections::BTreeMap<String, Vec<crate::feed::Unmonitored>>,
 }
 
 impl Fleet {
@@ -413,21 +417,32 @@ impl Fleet {
     pub fn apply(&mut self, report: Report, now: DateTime<Utc>) -> bool {
         match report {
             Report::Accounts(accounts) => {
+                let before: HashMap<String, AccountInfo> = self
+                    .accounts
+                    .drain(..)
+                    .map(|a| (a.account_id.clone(), a))
+                    .collect();
                 self.accounts = accounts;
+                let by_id: HashMap<&str, &AccountInfo> = self
+                    .accounts
+                    .iter()
+                    .map(|a| (a.account_id.as_str(), a))
+                    .collect();
                 let scopes: Vec<Scope> = self
                     .accounts
                     .iter()
                     .flat_map(|a| a.regions.iter().map(|r| Scope::new(&a.account_id, r)))
                     .collect();
-                for s in &scopes {
-                    self.scope_index(s);
-                }
-                // Refresh aliases and home-region flags of scopes created earlier.
+                // Only the scopes of accounts that changed are judged again (an organization
+                // announces its members one by one).
+                let changed: Vec<usize> = (0..self.scopes.len())
+                    .filter(|s| {
+                        let id = self.scopes[*s].scope.account_id.as_str();
+                        before.get(id) != by_id.get(id).copied()
+                    })
+                    .collect();
                 for sd in &mut self.scopes {
-                    let account = self
-                        .accounts
-                        .iter()
-                        .find(|a| a.account_id == sd.scope.account_id);
+                    let account = by_id.get(sd.scope.account_id.as_str());
                     sd.retired = account.is_none();
                     if let Some(a) = account {
                         sd.alias = a.alias.clone();
@@ -436,10 +451,29 @@ impl Fleet {
                             && !a.home_regions.contains(&sd.scope.region);
                     }
                 }
-                let all: Vec<usize> = (0..self.scopes.len()).collect();
-                for s in all {
+                for s in &scopes {
+                    self.scope_index(s);
+                }
+                // An account that left (closed, or excluded) leaves with its rows.
+                let retired: FxHashSet<usize> = (0..self.scopes.len())
+                    .filter(|s| self.scopes[*s].retired)
+                    .collect();
+                if !retired.is_empty() {
+                    self.rows.retain(|r| !retired.contains(&r.scope));
+                    for s in &retired {
+                        let sd = &mut self.scopes[*s];
+                        sd.findings.clear();
+                        sd.cpu.clear();
+                        sd.credits.clear();
+                        sd.inventory_at = None;
+                    }
+                }
+                for s in changed {
                     self.recompute_scope(s, now);
                 }
+            }
+            Report::Organization(status) => {
+                self.org = Some(status);
             }
             Report::Schedule {
                 scope,
@@ -589,6 +623,11 @@ impl Fleet {
             }
             Data::Images { images, .. } => {
                 self.scopes[s].images.extend(images);
+            }
+            Data::Coverage { unmonitored, .. } => {
+                let region = self.scopes[s].scope.region.clone();
+                self.blind_spots.insert(region, unmonitored);
+                return;
             }
             Data::Findings {
                 findings, complete, ..

@@ -365,6 +365,27 @@ pub async fn connect(
         }
         _ => base,
     };
+    verify(
+        &acct.alias,
+        sdk,
+        acct.expected_account_id(),
+        &acct.regions,
+        &acct.home_regions,
+        renewal,
+    )
+    .await
+}
+
+/// Verifies who `sdk`'s credentials are (STS GetCallerIdentity), refusing them when they are not
+/// `expected`, and resolves the regions to poll.
+pub(super) async fn verify(
+    alias: &str,
+    sdk: SdkConfig,
+    expected: Option<&str>,
+    regions: &Regions,
+    home_regions: &[String],
+    renewal: Option<Renewal>,
+) -> Result<Connected, AwsError> {
     let who = aws_sdk_sts::Client::from_conf(
         aws_sdk_sts::config::Builder::from(&sdk)
             .interceptor(crate::diag::CallLog)
@@ -384,21 +405,21 @@ pub async fn connect(
             {
                 err.message = format!(
                     "no usable AWS credentials for `{}`: {}; see docs/configuration.md, or try `watchfloor demo`",
-                    acct.alias,
+                    alias,
                     aws_smithy_types::error::display::DisplayErrorContext(&e)
                 );
             }
             err
         })?;
     let account_id = who.account().unwrap_or_default().to_string();
-    if let Some(expected) = acct.expected_account_id()
+    if let Some(expected) = expected
         && expected != account_id
     {
         return Err(AwsError::other(format!(
             "role ARN names account {expected} but STS says these credentials are for {account_id}: refusing to guess"
         )));
     }
-    let regions = match &acct.regions {
+    let regions = match regions {
         Regions::List(v) if !v.is_empty() => v.clone(),
         Regions::List(_) => vec![sdk.region().map(|r| r.to_string()).ok_or_else(|| {
             AwsError::other("no region: set AWS_REGION, or `regions` in the config")
@@ -413,10 +434,10 @@ pub async fn connect(
         }
     };
     Ok(Connected {
-        alias: acct.alias.clone(),
+        alias: alias.to_string(),
         account_id,
         identity_arn: who.arn().unwrap_or_default().to_string(),
-        home_regions: acct.home_regions.clone(),
+        home_regions: home_regions.to_vec(),
         regions,
         sdk,
         renewal,

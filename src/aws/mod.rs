@@ -4,6 +4,8 @@
 pub mod convert;
 pub mod creds;
 pub mod error;
+pub mod limit;
+pub mod org;
 
 use std::sync::Arc;
 
@@ -34,6 +36,8 @@ pub struct Clients {
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     /// ECS.
     pub ecs: aws_sdk_ecs::Client,
+    /// Paces this scope's EC2 describe calls (shared by its feeds).
+    pub ec2_bucket: Arc<limit::TokenBucket>,
 }
 
 impl Clients {
@@ -72,6 +76,7 @@ impl Clients {
                     .region(r)
                     .build(),
             ),
+            ec2_bucket: Arc::new(limit::TokenBucket::ec2()),
         }
     }
 }

@@ -105,10 +105,27 @@ fn split_iam_arn(s: &str) -> Result<(&str, &str, &str), String> {
     if !region.is_empty() {
         return Err(format!("IAM ARNs have no region, found `{region}`"));
     }
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_account_id(account) {
         return Err(format!("account id `{account}` is not 12 digits"));
     }
     Ok((partition, account, resource))
+}
+
+/// A 12-digit AWS account id.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An Organizations OU id: `ou-` + 4-32 root characters + `-` + 8-32 characters, lower case.
+pub(super) fn is_ou_id(s: &str) -> bool {
+    let part = |p: &str, lo: usize| {
+        (lo..=32).contains(&p.len())
+            && p.bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    };
+    s.strip_prefix("ou-")
+        .and_then(|rest| rest.split_once('-'))
+        .is_some_and(|(root, ou)| part(root, 4) && part(ou, 8))
 }
 
 /// `[\w+=,.@-]`: characters of IAM names and role session names.

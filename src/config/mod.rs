@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::span::FileError;
 
-pub use ids::{PARTITIONS, is_valid_region, parse_role_arn, region_partition};
+pub use ids::{PARTITIONS, is_account_id, is_valid_region, parse_role_arn, region_partition};
 
 /// Session name for assumed roles when an account sets no `session_name`.
 pub const DEFAULT_SESSION_NAME: &str = "watchfloor";
@@ -26,8 +26,10 @@ const DOCS: &str = "docs/configuration.md";
 pub struct Config {
     /// Global settings (`[settings]`), defaults filled in.
     pub settings: Settings,
-    /// The `[[account]]` entries in file order; never empty.
+    /// The `[[account]]` entries in file order; empty only beside an `[organization]`.
     pub accounts: Vec<AccountConfig>,
+    /// `[organization]`: member accounts discovered through AWS Organizations.
+    pub organization: Option<OrgConfig>,
     /// What an alert does (`[alerts]`), defaults filled in.
     pub alerts: AlertSettings,
     /// The file this came from; empty for [`Config::default_chain`].
@@ -184,6 +186,49 @@ pub struct AccountConfig {
     pub line: usize,
 }
 
+/// `[organization]`: every ACTIVE account of an AWS Organization (ListAccounts), each reached by
+/// assuming `role_name` in it, with org-wide GuardDuty and CloudWatch when their aggregating
+/// accounts are named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgConfig {
+    /// Who calls Organizations (the management or a delegated administrator account): its
+    /// credentials and endpoint, as for an `[[account]]`; its `regions`, `home_regions` and
+    /// `read_only` apply to every member. Its alias is [`ORG_ALIAS`].
+    pub access: AccountConfig,
+    /// Role assumed in every member account (`arn:PARTITION:iam::ID:role/ROLE_NAME`).
+    pub role_name: String,
+    /// External id the member roles require, if any (never shown by `Debug`).
+    pub member_external_id: Option<Secret>,
+    /// GuardDuty delegated administrator: one findings feed per region there serves every member.
+    pub guardduty_admin: Option<String>,
+    /// CloudWatch cross-account observability monitoring account: one CPU feed per region there
+    /// reads every member's metrics.
+    pub monitoring_account: Option<String>,
+    /// Account ids and OU ids (`ou-...`) never polled.
+    pub exclude: Vec<String>,
+    /// SQS queue fed by an org-wide EventBridge rule (state changes, findings, launches).
+    pub events_queue_url: Option<String>,
+    /// Seconds between ListAccounts runs (60..=86400, default 900).
+    pub discover_interval_secs: u32,
+    /// Feed polls in flight at once across the organization (1..=1024, default 64).
+    pub max_concurrent_polls: u32,
+    /// 1-based line of `[organization]`.
+    pub line: usize,
+}
+
+/// Alias of the organization's caller in prompts and messages.
+pub const ORG_ALIAS: &str = "organization";
+
+/// A value that must never be printed (an external id).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 impl AccountConfig {
     /// The 12-digit account id named by the role ARN, if credentials assume a role.
     pub fn expected_account_id(&self) -> Option<&str> {
@@ -235,6 +280,7 @@ impl Config {
                 read_only: false,
                 line: 0,
             }],
+            organization: None,
             path: PathBuf::new(),
         }
     }

@@ -46,6 +46,53 @@ pub(super) struct RawConfig {
     pub(super) alerts: Option<RawAlerts>,
     #[serde(default)]
     pub(super) account: Vec<Spanned<RawAccount>>,
+    pub(super) organization: Option<Spanned<RawOrganization>>,
+}
+
+/// `[organization]`: the member accounts come from Organizations ListAccounts.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOrganization {
+    pub(super) role_name: Option<Spanned<String>>,
+    pub(super) member_external_id: Option<Spanned<String>>,
+    pub(super) guardduty_admin: Option<Spanned<String>>,
+    pub(super) monitoring_account: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) exclude: Vec<Spanned<String>>,
+    pub(super) events_queue_url: Option<Spanned<String>>,
+    pub(super) discover_interval_secs: Option<Spanned<u32>>,
+    pub(super) max_concurrent_polls: Option<Spanned<u32>>,
+    // The Organizations caller, exactly as an [[account]]'s (and the member regions).
+    pub(super) profile: Option<Spanned<String>>,
+    pub(super) role_arn: Option<Spanned<String>>,
+    pub(super) external_id: Option<Spanned<String>>,
+    pub(super) source_profile: Option<Spanned<String>>,
+    pub(super) mfa_serial: Option<Spanned<String>>,
+    pub(super) session_name: Option<Spanned<String>>,
+    pub(super) regions: Option<Spanned<RawRegions<true>>>,
+    pub(super) home_regions: Option<Spanned<RawRegions<false>>>,
+    pub(super) endpoint_url: Option<Spanned<String>>,
+    pub(super) read_only: Option<bool>,
+}
+
+impl RawOrganization {
+    /// The caller's part as an `[[account]]` entry named `alias` (validated the same way).
+    pub(super) fn access(&mut self, alias: Spanned<String>) -> RawAccount {
+        RawAccount {
+            alias: Some(alias),
+            profile: self.profile.take(),
+            role_arn: self.role_arn.take(),
+            external_id: self.external_id.take(),
+            source_profile: self.source_profile.take(),
+            mfa_serial: self.mfa_serial.take(),
+            session_name: self.session_name.take(),
+            regions: self.regions.take(),
+            home_regions: self.home_regions.take(),
+            endpoint_url: self.endpoint_url.take(),
+            color: None,
+            read_only: self.read_only,
+        }
+    }
 }
 
 /// `[settings]`.
@@ -149,7 +196,7 @@ mod tests {
             ),
             (
                 "[[accounts]]\nalias = \"a\"\n",
-                "config.toml:1:3: unknown field `accounts`, expected one of `settings`, `alerts`, `account`",
+                "config.toml:1:3: unknown field `accounts`, expected one of `settings`, `alerts`, `account`, `organization`",
             ),
             (
                 "[[account]]\nalias = \"a\"\naws_secret_access_key = \"hunter2\"\n",

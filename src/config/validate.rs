@@ -11,10 +11,10 @@ use super::ids::{
     bad_region, check_cidr, check_endpoint_url, check_mfa_serial, is_iam_name_char,
     is_valid_region, parse_role_arn, region_partition,
 };
-use super::raw::{RawAccount, RawAlerts, RawConfig, RawRegions, RawSettings};
+use super::raw::{RawAccount, RawAlerts, RawConfig, RawOrganization, RawRegions, RawSettings};
 use super::{
-    AccountConfig, AlertSettings, Config, Credentials, DEFAULT_SESSION_NAME, DOCS, Regions,
-    Settings,
+    AccountConfig, AlertSettings, Config, Credentials, DEFAULT_SESSION_NAME, DOCS, ORG_ALIAS,
+    OrgConfig, Regions, Secret, Settings,
 };
 use crate::span::FileError;
 
@@ -44,12 +44,22 @@ impl Cx<'_> {
     fn config(&self, raw: RawConfig) -> Result<Config, FileError> {
         let settings = self.settings(raw.settings.unwrap_or_default())?;
         let alerts = self.alerts(raw.alerts.unwrap_or_default())?;
-        if raw.account.is_empty() {
+        if raw.account.is_empty() && raw.organization.is_none() {
             return Err(FileError::whole(
                 self.file,
-                format!("no accounts: add at least one [[account]] with an alias (see {DOCS})"),
+                format!(
+                    "no accounts: add at least one [[account]] with an alias, or an \
+                     [organization] (see {DOCS})"
+                ),
             ));
         }
+        let organization = match raw.organization {
+            Some(o) => {
+                let span = o.span();
+                Some((self.organization(o, &settings)?, span))
+            }
+            None => None,
+        };
         let mut aliases: HashMap<String, (String, usize)> = HashMap::new();
         let mut default_chain: Option<(String, usize)> = None;
         let mut accounts = Vec::with_capacity(raw.account.len());
@@ -90,9 +100,22 @@ impl Cx<'_> {
             }
             accounts.push(acc);
         }
+        if let Some((org, span)) = &organization
+            && org.access.credentials == Credentials::DefaultChain
+            && let Some((first, line)) = &default_chain
+        {
+            let msg = format!(
+                "[organization] has neither `profile` nor `role_arn`, like account `{first}` on \
+                 line {line}: only one of them may use the default credential chain; expected \
+                 profile = \"NAME\" or role_arn = \"ARN\""
+            );
+            return Err(self.err(span.clone(), msg));
+        }
+        let organization = organization.map(|(o, _)| o);
         Ok(Config {
             settings,
             accounts,
+            organization,
             alerts,
             path: self.file.to_path_buf(),
         })
@@ -391,6 +414,139 @@ impl Cx<'_> {
             endpoint_url,
             color,
             read_only: raw.read_only.unwrap_or(false),
+            line,
+        })
+    }
+
+    /// `[organization]`: the caller validated as an account, then the member role, the
+    /// aggregating accounts and the exclusions.
+    fn organization(
+        &self,
+        mut raw: Spanned<RawOrganization>,
+        settings: &Settings,
+    ) -> Result<OrgConfig, FileError> {
+        let span = raw.span();
+        let line = self.line(span.clone());
+        let r = raw.get_mut();
+        let access = Spanned::new(
+            span.clone(),
+            r.access(Spanned::new(span.clone(), ORG_ALIAS.into())),
+        );
+        let access = self.account(&access, settings).map_err(|mut e| {
+            // The caller's checks speak of an account: say which table.
+            e.message = e
+                .message
+                .replace(&format!("account `{ORG_ALIAS}`"), "[organization]");
+            e
+        })?;
+        let role_ok =
+            |s: &str| (1..=64).contains(&s.len()) && s.chars().all(super::ids::is_iam_name_char);
+        let role_name = match &r.role_name {
+            Some(v) => self.string(
+                "role_name",
+                v,
+                role_ok,
+                "the name of the role to assume in every member, 1-64 characters of letters, \
+                 digits and _+=,.@- (no ARN, no path)",
+            )?,
+            None => {
+                return Err(self.err(
+                    span,
+                    "[organization] has no `role_name`: expected role_name = \"NAME\", the role \
+                     watchfloor assumes in every member account",
+                ));
+            }
+        };
+        let member_external_id = match &r.member_external_id {
+            Some(x) => {
+                let s = x.get_ref();
+                let ok = (2..=1224).contains(&s.len())
+                    && s.chars()
+                        .all(|c| super::ids::is_iam_name_char(c) || c == ':' || c == '/');
+                if !ok {
+                    let msg = "bad member_external_id: expected 2-1224 characters of letters, \
+                               digits and _+=,.@:/-";
+                    return Err(self.err(x.span(), msg));
+                }
+                Some(Secret(s.clone()))
+            }
+            None => None,
+        };
+        let account_id = |key: &str, v: &Spanned<String>| {
+            self.string(key, v, super::ids::is_account_id, "a 12-digit account id")
+        };
+        let guardduty_admin = match &r.guardduty_admin {
+            Some(v) => Some(account_id("guardduty_admin", v)?),
+            None => None,
+        };
+        let monitoring_account = match &r.monitoring_account {
+            Some(v) => Some(account_id("monitoring_account", v)?),
+            None => None,
+        };
+        let mut exclude: Vec<String> = Vec::new();
+        for x in &r.exclude {
+            let v = self.string(
+                "exclude",
+                x,
+                |s| super::ids::is_account_id(s) || super::ids::is_ou_id(s),
+                "a 12-digit account id or an OU id like ou-ab12-cd34ef56",
+            )?;
+            for (key, named) in [
+                ("guardduty_admin", &guardduty_admin),
+                ("monitoring_account", &monitoring_account),
+            ] {
+                if named.as_deref() == Some(v.as_str()) {
+                    let msg = format!(
+                        "`{v}` is both excluded and the {key}: expected it out of `exclude` (the \
+                         org-wide feeds run there)"
+                    );
+                    return Err(self.err(x.span(), msg));
+                }
+            }
+            if !exclude.contains(&v) {
+                exclude.push(v);
+            }
+        }
+        let events_queue_url = match &r.events_queue_url {
+            Some(u) => {
+                let ok = super::ids::check_endpoint_url(u.get_ref()).is_ok()
+                    && u.get_ref()
+                        .trim_end_matches('/')
+                        .rsplit('/')
+                        .nth(1)
+                        .is_some_and(super::ids::is_account_id);
+                if !ok {
+                    let msg = format!(
+                        "bad events_queue_url `{}`: expected the queue's URL, \
+                         https://sqs.REGION.amazonaws.com/ACCOUNT_ID/NAME",
+                        u.get_ref()
+                    );
+                    return Err(self.err(u.span(), msg));
+                }
+                Some(u.get_ref().clone())
+            }
+            None => None,
+        };
+        Ok(OrgConfig {
+            access,
+            role_name,
+            member_external_id,
+            guardduty_admin,
+            monitoring_account,
+            exclude,
+            events_queue_url,
+            discover_interval_secs: self.secs(
+                r.discover_interval_secs.take(),
+                "discover_interval_secs",
+                900,
+                60..=86_400,
+            )?,
+            max_concurrent_polls: self.secs(
+                r.max_concurrent_polls.take(),
+                "max_concurrent_polls",
+                64,
+                1..=1024,
+            )?,
             line,
         })
     }
@@ -805,7 +961,7 @@ mod tests {
 
     #[test]
     fn no_accounts() {
-        let want = "config.toml: no accounts: add at least one [[account]] with an alias (see docs/configuration.md)";
+        let want = "config.toml: no accounts: add at least one [[account]] with an alias, or an [organization] (see docs/configuration.md)";
         assert_eq!(err(""), want);
         assert_eq!(err("[settings]\nread_only = true\n"), want);
         assert_eq!(err("account = []\n"), want);
@@ -845,5 +1001,109 @@ mod tests {
             (c.alerts.min_interval_secs, c.alerts.timeout_secs),
             (30, 10)
         );
+    }
+
+    #[test]
+    fn an_organization_replaces_the_account_list() {
+        let src = r#"
+[organization]
+role_name = "watchfloor-read"
+regions = ["us-east-1", "eu-west-1"]
+home_regions = ["us-east-1"]
+guardduty_admin = "111111111111"
+monitoring_account = "222222222222"
+exclude = ["333333333333", "ou-ab12-cd34ef56", "333333333333"]
+events_queue_url = "https://sqs.us-east-1.amazonaws.com/111111111111/watchfloor-events"
+role_arn = "arn:aws:iam::999999999999:role/org-reader"
+member_external_id = "very-private"
+read_only = true
+"#;
+        let c = parse(src).unwrap();
+        assert!(c.accounts.is_empty());
+        let o = c.organization.unwrap();
+        assert_eq!(o.role_name, "watchfloor-read");
+        assert_eq!(o.guardduty_admin.as_deref(), Some("111111111111"));
+        assert_eq!(o.monitoring_account.as_deref(), Some("222222222222"));
+        assert_eq!(o.exclude, ["333333333333", "ou-ab12-cd34ef56"]);
+        assert_eq!(
+            (o.discover_interval_secs, o.max_concurrent_polls),
+            (900, 64)
+        );
+        assert_eq!(o.access.alias, super::super::ORG_ALIAS);
+        assert_eq!(o.access.expected_account_id(), Some("999999999999"));
+        assert_eq!(o.access.home_regions, ["us-east-1"]);
+        assert!(o.access.read_only);
+        assert_eq!(o.line, 2);
+        assert!(!format!("{o:?}").contains("very-private"));
+        // Beside [[account]] entries.
+        let both =
+            format!("{OK_ACCOUNT}\n[organization]\nrole_name = \"r\"\nregions = [\"us-east-1\"]\n");
+        let c = parse(&both).unwrap();
+        assert_eq!((c.accounts.len(), c.organization.is_some()), (1, true));
+    }
+
+    #[test]
+    fn organization_mistakes_are_located() {
+        let head = "[organization]\nregions = [\"us-east-1\"]\n";
+        check(&[
+            (
+                head,
+                "config.toml:1:1: [organization] has no `role_name`: expected role_name = \"NAME\", \
+                 the role watchfloor assumes in every member account",
+            ),
+            (
+                &format!("{head}role_name = \"arn:aws:iam::1:role/x\"\n"),
+                "config.toml:3:13: bad role_name `arn:aws:iam::1:role/x`: expected the name of the \
+                 role to assume in every member, 1-64 characters of letters, digits and _+=,.@- (no \
+                 ARN, no path)",
+            ),
+            (
+                &format!("{head}role_name = \"r\"\nguardduty_admin = \"12345\"\n"),
+                "config.toml:4:19: bad guardduty_admin `12345`: expected a 12-digit account id",
+            ),
+            (
+                &format!("{head}role_name = \"r\"\nexclude = [\"ou-x\"]\n"),
+                "config.toml:4:12: bad exclude `ou-x`: expected a 12-digit account id or an OU id \
+                 like ou-ab12-cd34ef56",
+            ),
+            (
+                &format!(
+                    "{head}role_name = \"r\"\nmonitoring_account = \"111111111111\"\nexclude = [\"111111111111\"]\n"
+                ),
+                "config.toml:5:12: `111111111111` is both excluded and the monitoring_account: \
+                 expected it out of `exclude` (the org-wide feeds run there)",
+            ),
+            (
+                &format!("{head}role_name = \"r\"\nevents_queue_url = \"https://example.com/q\"\n"),
+                "config.toml:4:20: bad events_queue_url `https://example.com/q`: expected the \
+                 queue's URL, https://sqs.REGION.amazonaws.com/ACCOUNT_ID/NAME",
+            ),
+            (
+                "[organization]\nrole_name = \"r\"\n",
+                "config.toml:1:1: [organization] has no regions: set regions here or in [settings] \
+                 (a list like [\"us-east-1\"] or \"all\")",
+            ),
+            (
+                &format!("{head}role_name = \"r\"\ncolor = \"red\"\n"),
+                "config.toml:4:1: unknown field `color`, expected one of `role_name`, \
+                 `member_external_id`, `guardduty_admin`, `monitoring_account`, `exclude`, \
+                 `events_queue_url`, `discover_interval_secs`, `max_concurrent_polls`, `profile`, \
+                 `role_arn`, `external_id`, `source_profile`, `mfa_serial`, `session_name`, \
+                 `regions`, `home_regions`, `endpoint_url`, `read_only`",
+            ),
+            (
+                &format!("{head}role_name = \"r\"\ndiscover_interval_secs = 5\n"),
+                "config.toml:4:26: `discover_interval_secs = 5` is out of range: expected 60 to \
+                 86400 seconds",
+            ),
+            (
+                &format!(
+                    "[[account]]\nalias = \"a\"\nregions = [\"us-east-1\"]\n\n{head}role_name = \"r\"\n"
+                ),
+                "config.toml:5:1: [organization] has neither `profile` nor `role_arn`, like account \
+                 `a` on line 1: only one of them may use the default credential chain; expected \
+                 profile = \"NAME\" or role_arn = \"ARN\"",
+            ),
+        ]);
     }
 }

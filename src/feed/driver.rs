@@ -1,25 +1,40 @@
 //! The one loop every feed runs in, for AWS and demo alike: schedule, loading, data or failure,
 //! request counts, backoff. Also the one-shot version `snapshot` uses.
 
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::AbortHandle;
 
 use super::{Feed, FeedError, Polled, Report};
+use crate::model::Scope;
 
 /// Announces every feed's schedule, in the order given, then runs each feed on its own task
-/// until the receiving side closes.
-pub async fn start(feeds: Vec<Box<dyn Feed>>, tx: mpsc::Sender<Report>) {
+/// until the receiving side closes. Returns the tasks' handles (aborting them stops the feeds).
+pub async fn start(feeds: Vec<Box<dyn Feed>>, tx: mpsc::Sender<Report>) -> Vec<AbortHandle> {
+    start_limited(feeds, tx, None).await
+}
+
+/// [`start`], with at most as many polls in flight at once as `limit` has permits (shared by
+/// every feed given it: an organization's thousands of scopes never storm the network).
+pub async fn start_limited(
+    feeds: Vec<Box<dyn Feed>>,
+    tx: mpsc::Sender<Report>,
+    limit: Option<Arc<Semaphore>>,
+) -> Vec<AbortHandle> {
     let schedules: Vec<Report> = feeds.iter().map(|f| schedule(&**f)).collect();
     for s in schedules {
         if tx.send(s).await.is_err() {
-            return;
+            return Vec::new();
         }
     }
-    for f in feeds {
-        tokio::spawn(run(f, tx.clone()));
-    }
+    feeds
+        .into_iter()
+        .map(|f| tokio::spawn(run(f, tx.clone(), limit.clone())).abort_handle())
+        .collect()
 }
 
 /// Polls every feed once, concurrently: their schedules (in the order given), then each feed's
@@ -36,11 +51,21 @@ pub async fn poll_once(feeds: Vec<Box<dyn Feed>>) -> Vec<Report> {
     out
 }
 
-/// Runs one feed until the receiving side closes.
-pub async fn run(mut feed: Box<dyn Feed>, tx: mpsc::Sender<Report>) {
+/// Runs one feed until the receiving side closes. Each poll waits for a permit of `limit`,
+/// when given.
+pub async fn run(mut feed: Box<dyn Feed>, tx: mpsc::Sender<Report>, limit: Option<Arc<Semaphore>>) {
     tokio::time::sleep(feed.start_after()).await;
     let mut failures = 0u32;
+    let mut interval = feed.interval();
+    let mut served: HashSet<Scope> = HashSet::new();
     loop {
+        let permit = match &limit {
+            Some(l) => match l.clone().acquire_owned().await {
+                Ok(p) => Some(p),
+                Err(_) => return,
+            },
+            None => None,
+        };
         let loading = Report::Loading {
             scope: feed.home().clone(),
             feed: feed.name(),
@@ -50,7 +75,28 @@ pub async fn run(mut feed: Box<dyn Feed>, tx: mpsc::Sender<Report>) {
         }
         let started = std::time::Instant::now();
         let r = feed.poll().await;
+        drop(permit);
         log_poll(&*feed, &r, started);
+        // A feed's cadence may change (an empty region is polled less often): its schedule is
+        // announced again, so staleness is judged by the interval in force.
+        let mut announce = Vec::new();
+        if feed.interval() != interval {
+            interval = feed.interval();
+            served.clear();
+            announce.push(schedule(&*feed));
+        }
+        let serves = feed.serves();
+        for scope in &serves {
+            if served.insert(scope.clone()) {
+                announce.push(schedule_in(&*feed, scope.clone()));
+            }
+        }
+        served.retain(|s| serves.contains(s));
+        for report in announce {
+            if tx.send(report).await.is_err() {
+                return;
+            }
+        }
         let wait = match &r {
             Ok(_) => {
                 failures = 0;
@@ -62,8 +108,29 @@ pub async fn run(mut feed: Box<dyn Feed>, tx: mpsc::Sender<Report>) {
             }
         };
         for report in outcome(&*feed, r, Some(wait)) {
-            if tx.send(report).await.is_err() {
-                return;
+            // The scopes it serves fail with it: their data did not come either.
+            let copies: Vec<Report> = match &report {
+                Report::Failed {
+                    feed: name,
+                    at,
+                    message,
+                    ..
+                } => serves
+                    .iter()
+                    .filter(|s| *s != feed.home())
+                    .map(|s| Report::Failed {
+                        scope: s.clone(),
+                        feed: name,
+                        at: *at,
+                        message: message.clone(),
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for report in std::iter::once(report).chain(copies) {
+                if tx.send(report).await.is_err() {
+                    return;
+                }
             }
         }
         tokio::time::sleep(wait).await;
@@ -96,8 +163,13 @@ fn log_poll(f: &dyn Feed, r: &Result<Polled, FeedError>, started: std::time::Ins
 }
 
 fn schedule(f: &dyn Feed) -> Report {
+    schedule_in(f, f.home().clone())
+}
+
+/// The feed's schedule, announced in `scope`.
+fn schedule_in(f: &dyn Feed, scope: Scope) -> Report {
     Report::Schedule {
-        scope: f.home().clone(),
+        scope,
         feed: f.name(),
         interval_secs: u32::try_from(f.interval().as_secs()).unwrap_or(u32::MAX),
         essential: f.essential(),
@@ -212,7 +284,9 @@ mod tests {
     /// Report kinds as short strings, with the fields that matter here.
     fn describe(r: &Report) -> String {
         match r {
-            Report::Accounts(_) | Report::LaunchedBy { .. } => "not from a feed".into(),
+            Report::Accounts(_) | Report::Organization(_) | Report::LaunchedBy { .. } => {
+                "not from a feed".into()
+            }
             Report::Schedule { interval_secs, .. } => format!("schedule {interval_secs}"),
             Report::Loading { .. } => "loading".into(),
             Report::Data { data, .. } => match data {
@@ -265,6 +339,80 @@ mod tests {
         assert_eq!(seen, want);
     }
 
+    /// A feed serving two member scopes, slower once its first poll found nothing.
+    struct Serving {
+        inner: Scripted,
+        polls: u32,
+    }
+
+    impl Feed for Serving {
+        fn name(&self) -> &'static str {
+            "serving"
+        }
+        fn home(&self) -> &Scope {
+            &self.inner.home
+        }
+        fn interval(&self) -> Duration {
+            Duration::from_secs(if self.polls > 0 { 300 } else { 60 })
+        }
+        fn serves(&self) -> Vec<Scope> {
+            vec![
+                Scope::new("222222222222", "us-east-1"),
+                Scope::new("333333333333", "us-east-1"),
+            ]
+        }
+        fn poll(&mut self) -> BoxFuture<'_, Result<Polled, FeedError>> {
+            self.polls += 1;
+            self.inner.poll()
+        }
+        fn retry_after(&self, _: &FeedError, _: u32) -> Duration {
+            Duration::from_secs(10)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn served_scopes_get_the_schedule_and_the_failures_and_a_new_cadence_is_announced() {
+        let feed = Serving {
+            inner: Scripted {
+                home: Scope::new("111111111111", "us-east-1"),
+                script: VecDeque::from([ok(1), failed("denied")]),
+            },
+            polls: 0,
+        };
+        let (tx, mut rx) = mpsc::channel(64);
+        start(vec![Box::new(feed)], tx).await;
+        let mut seen = Vec::new();
+        while seen.len() < 13 {
+            let r = rx.recv().await.expect("driver keeps running");
+            let scope = match &r {
+                Report::Schedule { scope, .. }
+                | Report::Failed { scope, .. }
+                | Report::Loading { scope, .. } => scope.account_id[..1].to_string(),
+                _ => "-".into(),
+            };
+            seen.push(format!("{scope} {}", describe(&r)));
+        }
+        assert_eq!(
+            seen,
+            [
+                "1 schedule 60",
+                "1 loading",
+                // After the first poll: the cadence changed, and two scopes are served.
+                "1 schedule 300",
+                "2 schedule 300",
+                "3 schedule 300",
+                "- cpu 1",
+                "- requests 2 1 Some(288.0)",
+                "1 loading",
+                "1 failed denied (retry in 10s)",
+                "2 failed denied (retry in 10s)",
+                "3 failed denied (retry in 10s)",
+                "- requests 1 0 None",
+                "1 loading",
+            ]
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn the_driver_stops_when_the_app_is_gone() {
         let feed = Scripted {
@@ -272,7 +420,7 @@ mod tests {
             script: VecDeque::from([ok(1), ok(1)]),
         };
         let (tx, mut rx) = mpsc::channel(64);
-        let task = tokio::spawn(run(Box::new(feed), tx));
+        let task = tokio::spawn(run(Box::new(feed), tx, None));
         assert!(matches!(rx.recv().await, Some(Report::Loading { .. })));
         drop(rx);
         tokio::time::timeout(Duration::from_secs(3600), task)

@@ -42,6 +42,12 @@ pub trait Feed: Send {
     fn essential(&self) -> bool {
         true
     }
+    /// Scopes besides its home that the feed reports for (an organization-wide feed's member
+    /// scopes), as of now: the driver announces the feed's schedule in each and reports the
+    /// feed's failures there too, so their rows never look fresh on data that did not come.
+    fn serves(&self) -> Vec<Scope> {
+        Vec::new()
+    }
     /// Wait before the first poll (the demo staggers its feeds so accounts arrive one by one).
     fn start_after(&self) -> Duration {
         Duration::ZERO
@@ -187,6 +193,14 @@ pub enum Data {
         /// Every cluster.
         clusters: Vec<Cluster>,
     },
+    /// GuardDuty coverage seen by the delegated administrator in one region: the members it
+    /// does not monitor.
+    Coverage {
+        /// The administrator's scope in the region.
+        scope: Scope,
+        /// Accounts without working GuardDuty there, and why.
+        unmonitored: Vec<Unmonitored>,
+    },
     /// GuardDuty findings.
     Findings {
         /// Account x region.
@@ -206,9 +220,36 @@ impl Data {
             | Data::Cpu { scope, .. }
             | Data::Images { scope, .. }
             | Data::Tasks { scope, .. }
+            | Data::Coverage { scope, .. }
             | Data::Findings { scope, .. } => scope,
         }
     }
+}
+
+/// A member account GuardDuty does not watch in a region: a blind spot (miners favour them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unmonitored {
+    /// 12-digit id.
+    pub account_id: String,
+    /// Why, in GuardDuty's words (`not a member`, `Disabled`, `Removed`, ...).
+    pub status: String,
+}
+
+/// Where organization discovery stands (sent after every ListAccounts run).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrgStatus {
+    /// ACTIVE accounts found (before exclusions).
+    pub active: usize,
+    /// Accounts left out by `exclude` (ids and OUs).
+    pub excluded: usize,
+    /// Accounts already polled as an `[[account]]` entry.
+    pub configured: usize,
+    /// When the last successful discovery ended.
+    pub discovered_at: Option<DateTime<Utc>>,
+    /// Why the last discovery failed, if it did (the accounts found before are kept).
+    pub error: Option<String>,
+    /// Organizations calls made so far.
+    pub calls: u64,
 }
 
 /// What the feeds tell the fleet model (and nothing else reaches it).
@@ -216,6 +257,8 @@ impl Data {
 pub enum Report {
     /// The set of accounts and regions (sent first, and again when it changes).
     Accounts(Vec<AccountInfo>),
+    /// Organization discovery ran.
+    Organization(OrgStatus),
     /// A feed's expected refresh interval (used for staleness). Sent once per feed, in the
     /// source's registration order, before any poll.
     Schedule {

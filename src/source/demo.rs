@@ -1825,6 +1825,7 @@ fn simulated_cost(d: &Data) -> (u64, u64) {
             (n.div_ceil(cpu::MAX_QUERIES as u64).max(1), n)
         }
         Data::Images { images, .. } => ((images.len() as u64).div_ceil(images::BATCH as u64), 0),
+        Data::Coverage { .. } => (1, 0),
         Data::Tasks {
             tasks,
             clusters,

@@ -17,13 +17,8 @@ const MAX_CHIP_LINES: usize = 2;
 /// account alias, in the account's colour).
 type Chip = (String, Style, u8, Option<(usize, Style)>);
 
-/// One chip per scope, problems first; styles are left default when `theme` is None (layout only).
-pub(super) fn chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
-    chips_aged(state, theme, age)
-}
-
-/// [`chips`] with data ages written by `age` (the wall writes them by the minute, so a second
-/// passing redraws nothing).
+/// One chip per scope, problems first, data ages written by `age` (the wall writes them by the minute, so a second
+/// passing redraws nothing); styles are left default when `theme` is None (layout only).
 pub(super) fn chips_aged(
     state: &State,
     theme: Option<&Theme>,
@@ -67,6 +62,168 @@ pub(super) fn chips_aged(
         .collect();
     v.sort_by_key(|c| c.2);
     v
+}
+
+/// Chips that lead the status lines: organization discovery, and GuardDuty blind spots.
+fn org_chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
+    let role = |r: &str| theme.map_or_else(Style::default, |t| t.fg(r));
+    let mut v = Vec::new();
+    if let Some(o) = &state.fleet.org {
+        let polled = o.active - o.excluded;
+        let (text, style) = match &o.error {
+            Some(e) => (
+                format!("org ✗ {}", super::widgets::fit(e, 60)),
+                role("error").add_modifier(Modifier::BOLD),
+            ),
+            None => (
+                format!(
+                    "org {polled} accts{}",
+                    o.discovered_at
+                        .map(|t| format!(" ✓{}", age((state.now - t).num_seconds().max(0))))
+                        .unwrap_or_default()
+                ),
+                role("ok"),
+            ),
+        };
+        v.push((text, style, 0, None));
+    }
+    let blind: std::collections::BTreeSet<&str> = state
+        .fleet
+        .blind_spots
+        .values()
+        .flatten()
+        .map(|u| u.account_id.as_str())
+        .collect();
+    if !blind.is_empty() {
+        v.push((
+            format!("GD BLIND {}", blind.len()),
+            role("error")
+                .add_modifier(Modifier::BOLD)
+                .add_modifier(Modifier::REVERSED),
+            0,
+            None,
+        ));
+    }
+    v
+}
+
+/// One chip per account, its worst region first (when the account x region chips do not fit),
+/// after a count of accounts by health.
+fn account_chips(state: &State, theme: Option<&Theme>, age: impl Fn(i64) -> String) -> Vec<Chip> {
+    let role = |r: &str| theme.map_or_else(Style::default, |t| t.fg(r));
+    // Per account: (scope index of its worst region, health, regions).
+    let mut worst: Vec<(usize, ScopeHealth, u8, usize)> = Vec::new();
+    let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let rank = |h: &ScopeHealth| match h {
+        ScopeHealth::Error(..) => 0,
+        ScopeHealth::Stale(_) | ScopeHealth::Degraded(..) => 1,
+        ScopeHealth::Loading => 2,
+        ScopeHealth::Ok(_) => 3,
+    };
+    for (i, s) in state.fleet.scopes.iter().enumerate() {
+        if s.retired {
+            continue;
+        }
+        let h = s.health(state.now);
+        let r = rank(&h);
+        match at.get(s.scope.account_id.as_str()) {
+            Some(&k) => {
+                let w = &mut worst[k];
+                w.3 += 1;
+                let older = matches!((&h, &w.1), (ScopeHealth::Ok(a), ScopeHealth::Ok(b)) if a > b);
+                if r < w.2 || older {
+                    (w.0, w.1, w.2) = (i, h, r);
+                }
+            }
+            None => {
+                at.insert(&s.scope.account_id, worst.len());
+                worst.push((i, h, r, 1));
+            }
+        }
+    }
+    let count = |r: u8| worst.iter().filter(|w| w.2 == r).count();
+    let mut summary = format!("{} accounts ✓{}", worst.len(), count(3));
+    for (r, glyph) in [(1, "◷"), (0, "✗"), (2, "…")] {
+        if count(r) > 0 {
+            summary.push_str(&format!(" {glyph}{}", count(r)));
+        }
+    }
+    let mut v: Vec<Chip> = worst
+        .into_iter()
+        .map(|(i, h, r, n)| {
+            let s = &state.fleet.scopes[i];
+            let alias = state
+                .fleet
+                .account_color(i)
+                .zip(theme)
+                .map(|(c, t)| (s.alias.chars().count(), t.account(Some(c))));
+            let region = &s.scope.region;
+            let (text, style) = match h {
+                ScopeHealth::Ok(a) => (format!("{} ×{n} ✓{}", s.alias, age(a)), role("ok")),
+                ScopeHealth::Loading => (format!("{} ×{n} …", s.alias), role("loading")),
+                ScopeHealth::Stale(a) => (
+                    format!("{} ◷stale {region} {}", s.alias, age(a)),
+                    role("stale").add_modifier(Modifier::BOLD),
+                ),
+                ScopeHealth::Degraded(feed, m) => (
+                    format!(
+                        "{} ⚠{feed} {region} {}",
+                        s.alias,
+                        super::widgets::fit(&m, 30)
+                    ),
+                    role("stale"),
+                ),
+                ScopeHealth::Error(feed, m) => (
+                    format!(
+                        "{} ✗{feed} {region} {}",
+                        s.alias,
+                        super::widgets::fit(&m, 30)
+                    ),
+                    role("error").add_modifier(Modifier::BOLD),
+                ),
+            };
+            (text, style, r, alias)
+        })
+        .collect();
+    v.sort_by_key(|c| c.2);
+    v.insert(0, (summary, role("muted"), 0, None));
+    v
+}
+
+/// Lines `chips` take at `width` with nothing left out.
+fn lines_needed(chips: &[Chip], width: u16) -> usize {
+    let width = width.max(10) as usize;
+    let (mut lines, mut used) = (1, 0);
+    for (text, ..) in chips {
+        let w = text.chars().count() + 2;
+        if used + w > width && used > 0 {
+            lines += 1;
+            used = 0;
+        }
+        used += w;
+    }
+    lines
+}
+
+/// The status lines under the header (and on the wall): organization and blind-spot chips, then
+/// one chip per account x region when they fit in `max_lines`, else one per account after a
+/// count of accounts by health (problems first either way).
+pub(super) fn status_lines(
+    state: &State,
+    theme: Option<&Theme>,
+    age: impl Fn(i64) -> String + Copy,
+    width: u16,
+    max_lines: usize,
+) -> Vec<Line<'static>> {
+    let muted = theme.map_or_else(Style::default, |t| t.fg("muted"));
+    let mut all = org_chips(state, theme);
+    let lead = all.len();
+    all.extend(chips_aged(state, theme, age));
+    if lines_needed(&all, width) > max_lines {
+        all.truncate(lead);
+        all.extend(account_chips(state, theme, age));
+    }
+    chip_lines(all, width, muted, max_lines)
 }
 
 /// Lays chips out in at most `max_lines` lines of `width`; the last shown chip becomes `+N more`
@@ -120,7 +277,7 @@ pub fn height(state: &State, width: u16) -> u16 {
     if state.fleet.scopes.is_empty() {
         return 2;
     }
-    let n = chip_lines(chips(state, None), width, Style::default(), MAX_CHIP_LINES).len();
+    let n = status_lines(state, None, age, width, MAX_CHIP_LINES).len();
     1 + n.min(MAX_CHIP_LINES) as u16
 }
 
@@ -256,10 +413,11 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
             theme.fg("loading"),
         )));
     } else {
-        lines.extend(chip_lines(
-            chips(state, Some(theme)),
+        lines.extend(status_lines(
+            state,
+            Some(theme),
+            age,
             area.width,
-            theme.fg("muted"),
             MAX_CHIP_LINES,
         ));
     }

@@ -118,6 +118,49 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
             },
         )));
     }
+    if let Some(o) = &state.fleet.org {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "  Organization: {} ACTIVE accounts, {} excluded, {} as [[account]] entries; \
+                 {} Organizations calls{}",
+                o.active,
+                o.excluded,
+                o.configured,
+                o.calls,
+                o.error
+                    .as_ref()
+                    .map(|e| format!("; {e}"))
+                    .unwrap_or_default()
+            ),
+            if o.error.is_some() {
+                theme.fg("critical")
+            } else {
+                muted
+            },
+        )));
+    }
+    for (region, blind) in &state.fleet.blind_spots {
+        if blind.is_empty() {
+            continue;
+        }
+        let names: Vec<String> = blind
+            .iter()
+            .map(|u| {
+                let alias = state
+                    .fleet
+                    .account(&u.account_id)
+                    .map_or(u.account_id.as_str(), |a| a.alias.as_str());
+                format!("{alias} ({}: {})", u.account_id, u.status)
+            })
+            .collect();
+        lines.push(Line::from(Span::styled(
+            format!(
+                "  GuardDuty blind spots in {region} (not watched by the administrator): {}",
+                names.join(", ")
+            ),
+            theme.fg("critical"),
+        )));
+    }
     // Accounts and what polling them costs (the `stats` part of this screen).
     lines.push(Line::raw(""));
     let feeds: Vec<&'static str> = state.fleet.totals.calls.iter().map(|c| c.0).collect();

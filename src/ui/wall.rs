@@ -132,15 +132,16 @@ pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
     let per_row = if area.width >= 150 { 6 } else { 3 };
     let tile_h = 1 + digit_rows as u16 + 1;
     let counter_h = tile_h * (6 / per_row) as u16;
-    let chips = super::header::chips_aged(state, Some(theme), |secs| {
+    let by_minute = |secs: i64| {
         if secs < 60 {
             "<1m".into()
         } else {
             super::widgets::age(secs - secs % 60)
         }
-    });
+    };
     let chip_rows = if tall { 4 } else { 2 };
-    let chip_lines = super::header::chip_lines(chips, area.width, theme.fg("muted"), chip_rows);
+    let chip_lines =
+        super::header::status_lines(state, Some(theme), by_minute, area.width, chip_rows);
     let [title, counters_area, rest, scopes, foot] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(counter_h),

@@ -27,54 +27,67 @@ use crate::model::{CpuSeries, Instance, InstanceState, Scope};
 /// The feed's name in every layer.
 pub const NAME: &str = "cpu";
 
-/// The CPU feed of one account x region: CPUUtilization of the instances the EC2 feed last saw.
+/// Where the CPU feed's targets come from.
+enum Sources {
+    /// Its own account x region: the EC2 feed's inventory and the ECS feed's.
+    Own {
+        /// The EC2 feed's latest inventory.
+        inventory: Shared,
+        /// The ECS feed's latest inventory.
+        ecs: ecs::Shared,
+    },
+    /// Every member of the organization in the feed's region, read through the monitoring
+    /// account (cross-account observability: each query names its account).
+    Org(super::org::RegionMembers),
+}
+
+/// The CPU feed of one account x region: CPUUtilization of the instances the EC2 feed last saw,
+/// or, in a monitoring account, of every member's instances in the region.
 pub struct CpuFeed {
     clients: Clients,
     interval: Duration,
-    inventory: Shared,
-    ecs: ecs::Shared,
+    sources: Sources,
     schedule: Schedule,
-    /// Credit mode per burstable instance, and when the modes were last read.
-    modes: HashMap<String, CreditMode>,
-    modes_at: Option<DateTime<Utc>>,
-    /// When reading the modes last failed (they are not asked again for a few minutes).
-    modes_failed_at: Option<DateTime<Utc>>,
+    modes: CreditModes,
     /// The last poll found no inventory to work from.
     waiting: bool,
 }
 
-impl CpuFeed {
-    /// The feed, reading its instances from the EC2 feed's `inventory` and its services and
-    /// tasks from the ECS feed's latest inventory, `ecs`.
-    pub fn new(clients: Clients, interval: Duration, inventory: Shared, ecs: ecs::Shared) -> Self {
-        CpuFeed {
-            clients,
-            interval,
-            inventory,
-            ecs,
-            schedule: Schedule::default(),
-            modes: HashMap::new(),
-            modes_at: None,
-            modes_failed_at: None,
-            waiting: false,
-        }
-    }
+/// Credit modes of burstable instances, read with DescribeInstanceCreditSpecifications in each
+/// instance's own account.
+#[derive(Default)]
+struct CreditModes {
+    /// Mode per instance id.
+    modes: HashMap<String, CreditMode>,
+    /// When the modes were last all forgotten.
+    at: Option<DateTime<Utc>>,
+    /// When reading an account's modes last failed (not asked again for a few minutes).
+    failed_at: HashMap<String, DateTime<Utc>>,
+}
 
-    /// Reads the credit mode of burstable instances not known yet (all of them once the modes
-    /// are an hour old: an attacker may switch a box to unlimited). A failed read leaves the
-    /// modes unknown, asked again after [`MODES_RETRY_SECS`], and the CPU poll goes on. Returns
-    /// the calls made.
-    async fn read_modes(&mut self, instances: &[Instance], now: DateTime<Utc>) -> u64 {
+impl CreditModes {
+    /// Reads the credit mode of `account`'s burstable instances not known yet (all of them once
+    /// the modes are an hour old: an attacker may switch a box to unlimited). A failed read leaves
+    /// the modes unknown, asked again after [`MODES_RETRY_SECS`], and the CPU poll goes on.
+    /// Returns the calls made.
+    async fn read(
+        &mut self,
+        clients: &Clients,
+        account: &str,
+        instances: &[Instance],
+        now: DateTime<Utc>,
+    ) -> u64 {
         if self
-            .modes_at
+            .at
             .is_none_or(|t| now - t >= TimeDelta::seconds(MODES_MAX_AGE_SECS))
         {
             self.modes.clear();
-            self.modes_at = Some(now);
+            self.at = Some(now);
         }
         if self
-            .modes_failed_at
-            .is_some_and(|t| now - t < TimeDelta::seconds(MODES_RETRY_SECS))
+            .failed_at
+            .get(account)
+            .is_some_and(|t| now - *t < TimeDelta::seconds(MODES_RETRY_SECS))
         {
             return 0;
         }
@@ -87,8 +100,8 @@ impl CpuFeed {
         let mut calls = 0;
         for chunk in wanted.chunks(MODE_BATCH) {
             calls += 1;
-            let got = self
-                .clients
+            clients.ec2_bucket.take().await;
+            let got = clients
                 .ec2
                 .describe_instance_credit_specifications()
                 .set_instance_ids(Some(chunk.to_vec()))
@@ -97,7 +110,7 @@ impl CpuFeed {
             // Denied, throttled, or an instance gone meanwhile: the modes stay unknown (the
             // detail view says so) and are asked again a few minutes later.
             let Ok(out) = got else {
-                self.modes_failed_at = Some(now);
+                self.failed_at.insert(account.to_string(), now);
                 break;
             };
             let mut said: HashMap<String, CreditMode> = out
@@ -119,6 +132,80 @@ impl CpuFeed {
     }
 }
 
+impl CpuFeed {
+    /// The feed, reading its instances from the EC2 feed's `inventory` and its services and
+    /// tasks from the ECS feed's latest inventory, `ecs`.
+    pub fn new(clients: Clients, interval: Duration, inventory: Shared, ecs: ecs::Shared) -> Self {
+        Self::with_sources(clients, interval, Sources::Own { inventory, ecs })
+    }
+
+    /// The feed of a monitoring account in one region (`clients`): every member of `members`
+    /// there, each query naming its account.
+    pub fn org(clients: Clients, interval: Duration, members: super::org::RegionMembers) -> Self {
+        Self::with_sources(clients, interval, Sources::Org(members))
+    }
+
+    fn with_sources(clients: Clients, interval: Duration, sources: Sources) -> Self {
+        CpuFeed {
+            clients,
+            interval,
+            sources,
+            schedule: Schedule::default(),
+            modes: CreditModes::default(),
+            waiting: false,
+        }
+    }
+
+    /// This poll's targets (instances, services, tasks), and the credit-mode calls made.
+    async fn targets(&mut self, now: DateTime<Utc>) -> Result<(Vec<Target>, u64), FeedError> {
+        match &mut self.sources {
+            Sources::Own { inventory, ecs } => {
+                let instances = super::ec2::latest(inventory).await;
+                self.waiting = instances.is_err();
+                let instances = instances?;
+                let account = &self.clients.scope.account_id;
+                let calls = self
+                    .modes
+                    .read(&self.clients, account, &instances, now)
+                    .await;
+                let mut t = targets(&instances, &self.modes.modes);
+                t.extend(ecs_targets(&*ecs::latest(ecs).await));
+                Ok((t, calls))
+            }
+            Sources::Org(members) => {
+                // A member whose inventory has not arrived yet is skipped (no waiting: one
+                // slow account must not hold the others' CPU back).
+                let mut all = Vec::new();
+                let mut calls = 0;
+                for m in members.snapshot() {
+                    let Some(Ok(instances)) = m.inventory.borrow().clone() else {
+                        continue;
+                    };
+                    let account = m.clients.scope.account_id.clone();
+                    calls += self.modes.read(&m.clients, &account, &instances, now).await;
+                    let mut t = targets(&instances, &self.modes.modes);
+                    if let Some(inv) = m.ecs.borrow().clone() {
+                        t.extend(ecs_targets(&inv));
+                    }
+                    for x in &mut t {
+                        x.account = Some(account.clone());
+                    }
+                    all.extend(t);
+                }
+                Ok((all, calls))
+            }
+        }
+    }
+
+    /// The scopes this feed reports for: its own, or every member's in the region.
+    fn scopes(&self) -> Vec<Scope> {
+        match &self.sources {
+            Sources::Own { .. } => vec![self.clients.scope.clone()],
+            Sources::Org(members) => members.scopes(),
+        }
+    }
+}
+
 impl Feed for CpuFeed {
     fn name(&self) -> &'static str {
         NAME
@@ -129,26 +216,47 @@ impl Feed for CpuFeed {
     fn interval(&self) -> Duration {
         self.interval
     }
+    fn serves(&self) -> Vec<Scope> {
+        match &self.sources {
+            Sources::Own { .. } => Vec::new(),
+            Sources::Org(_) => self.scopes(),
+        }
+    }
     fn poll(&mut self) -> BoxFuture<'_, Result<Polled, FeedError>> {
         Box::pin(async move {
-            let instances = super::ec2::latest(&mut self.inventory).await;
-            self.waiting = instances.is_err();
-            let instances = instances?;
-            let mode_calls = self.read_modes(&instances, Utc::now()).await;
-            let mut targets = targets(&instances, &self.modes);
-            let ecs = ecs::latest(&mut self.ecs).await;
-            targets.extend(ecs_targets(&ecs));
+            let (targets, mode_calls) = self.targets(Utc::now()).await?;
             let p = self
                 .schedule
                 .poll(&self.clients.cloudwatch, &targets, Utc::now())
                 .await?;
+            let mut by_account: HashMap<Option<String>, Data> = HashMap::new();
+            let own = matches!(self.sources, Sources::Own { .. });
+            for scope in self.scopes() {
+                let key = (!own).then(|| scope.account_id.clone());
+                by_account.insert(
+                    key,
+                    Data::Cpu {
+                        scope,
+                        series: Vec::new(),
+                        credits: Vec::new(),
+                    },
+                );
+            }
+            for (account, key, s) in p.series {
+                if let Some(Data::Cpu { series, .. }) = by_account.get_mut(&account) {
+                    series.push((key, s));
+                }
+            }
+            for (account, key, c) in p.credits {
+                if let Some(Data::Cpu { credits, .. }) = by_account.get_mut(&account) {
+                    credits.push((key, c));
+                }
+            }
+            let mut data: Vec<Data> = by_account.into_values().collect();
+            data.sort_by(|a, b| a.scope().cmp(b.scope()));
             Ok(Polled {
                 at: Utc::now(),
-                data: vec![Data::Cpu {
-                    scope: self.clients.scope.clone(),
-                    series: p.series,
-                    credits: p.credits,
-                }],
+                data,
                 calls: p.calls + mode_calls,
                 metrics: p.metrics,
                 metrics_per_day: Some(metrics_per_day(&targets)),
@@ -173,6 +281,7 @@ const MODES_RETRY_SECS: i64 = 300;
 pub fn ecs_targets(inv: &ecs::EcsInventory) -> Vec<Target> {
     let services = inv.services.iter().map(|s| Target {
         key: crate::model::task::service_cpu_key(&s.cluster, &s.name),
+        account: None,
         detailed: true,
         credits: None,
         watched: Watched::Service {
@@ -192,6 +301,7 @@ pub fn ecs_targets(inv: &ecs::EcsInventory) -> Vec<Target> {
         .filter(insights)
         .map(|t| Target {
             key: t.task_arn.clone(),
+            account: None,
             detailed: true,
             credits: None,
             watched: Watched::Task {
@@ -216,6 +326,7 @@ pub fn targets(instances: &[Instance], modes: &HashMap<String, CreditMode>) -> V
         })
         .map(|i| Target {
             key: i.instance_id.clone(),
+            account: None,
             watched: Watched::Instance,
             detailed: i.detailed_monitoring,
             credits: is_burstable(&i.instance_type).then(|| {
@@ -242,6 +353,9 @@ pub struct Target {
     /// The key its series is reported under: instance id, [`crate::model::task::service_cpu_key`],
     /// or task ARN.
     pub key: String,
+    /// The account it is in, when the feed reads several accounts' metrics (a monitoring
+    /// account): each query then names it (`AccountId`).
+    pub account: Option<String>,
     /// What is watched (which namespace and dimensions).
     pub watched: Watched,
     /// Detailed (1-minute) monitoring (ECS metrics are always per minute).
@@ -308,6 +422,15 @@ impl Metric {
 }
 
 impl Target {
+    /// The key its schedule is kept under (the account first, when it names one: two
+    /// accounts may have services of the same name).
+    fn schedule_key(&self) -> String {
+        match &self.account {
+            Some(a) => format!("{a}/{}", self.key),
+            None => self.key.clone(),
+        }
+    }
+
     /// CPU metric period in seconds.
     pub fn period(&self) -> u32 {
         if self.detailed { 60 } else { 300 }
@@ -340,10 +463,10 @@ pub struct Schedule {
 /// Result of one CPU poll.
 #[derive(Debug, Default)]
 pub struct CpuPoll {
-    /// New CPU samples per instance.
-    pub series: Vec<(String, CpuSeries)>,
+    /// New CPU samples per instance (its account, when the target named one; its key).
+    pub series: Vec<(Option<String>, String, CpuSeries)>,
     /// New credit samples per burstable instance (with its mode).
-    pub credits: Vec<(String, Credits)>,
+    pub credits: Vec<(Option<String>, String, Credits)>,
     /// GetMetricData calls made.
     pub calls: u64,
     /// Metrics requested (what CloudWatch bills).
@@ -375,7 +498,7 @@ impl Schedule {
             })
             .filter(|d| {
                 self.fetched_until
-                    .get(&(d.target.key.clone(), d.metric))
+                    .get(&(d.target.schedule_key(), d.metric))
                     .is_none_or(|last| now - *last >= TimeDelta::seconds(i64::from(d.period)))
             })
             .collect()
@@ -388,24 +511,23 @@ impl Schedule {
         targets: &[Target],
         now: DateTime<Utc>,
     ) -> Result<CpuPoll, AwsError> {
-        let wanted: std::collections::HashSet<(&str, Metric)> = targets
+        let wanted: std::collections::HashSet<(String, Metric)> = targets
             .iter()
-            .flat_map(|t| t.metrics().into_iter().map(|(m, _)| (t.key.as_str(), m)))
+            .flat_map(|t| t.metrics().into_iter().map(|(m, _)| (t.schedule_key(), m)))
             .collect();
-        self.fetched_until
-            .retain(|(id, metric), _| wanted.contains(&(id.as_str(), *metric)));
+        self.fetched_until.retain(|key, _| wanted.contains(key));
         let due = self.due(targets, now);
         let mut out = CpuPoll::default();
-        let mut cpu: Vec<(String, CpuSeries)> = Vec::new();
-        let mut credits: HashMap<String, Credits> = HashMap::new();
-        let mut task_cpu: HashMap<String, [CpuSeries; 2]> = HashMap::new();
+        let mut cpu: Vec<(Option<String>, String, CpuSeries)> = Vec::new();
+        let mut credits: HashMap<(Option<String>, String), Credits> = HashMap::new();
+        let mut task_cpu: HashMap<(Option<String>, String), [CpuSeries; 2]> = HashMap::new();
         let mut fetched: Vec<(String, Metric)> = Vec::new();
         for batch in due.chunks(MAX_QUERIES) {
             let start = batch
                 .iter()
                 .map(|d| {
                     self.fetched_until
-                        .get(&(d.target.key.clone(), d.metric))
+                        .get(&(d.target.schedule_key(), d.metric))
                         .map_or(now - BACKFILL, |last| {
                             *last - LATE_MARGIN.max(TimeDelta::seconds(i64::from(d.period)))
                         })
@@ -446,14 +568,14 @@ impl Schedule {
             for (k, d) in batch.iter().enumerate() {
                 let mut pts = points.remove(&k).unwrap_or_default();
                 pts.sort_by_key(|p| p.0);
-                let id = d.target.key.clone();
+                let id = (d.target.account.clone(), d.target.key.clone());
                 let series = CpuSeries {
                     period_secs: d.period,
                     points: pts,
                 };
-                fetched.push((id.clone(), d.metric));
+                fetched.push((d.target.schedule_key(), d.metric));
                 match d.metric {
-                    Metric::Cpu => cpu.push((id, series)),
+                    Metric::Cpu => cpu.push((id.0, id.1, series)),
                     Metric::TaskCpuUtilized => task_cpu.entry(id).or_default()[0] = series,
                     Metric::TaskCpuReserved => task_cpu.entry(id).or_default()[1] = series,
                     Metric::CreditBalance | Metric::SurplusCharged => {
@@ -474,15 +596,18 @@ impl Schedule {
         for key in fetched {
             self.fetched_until.insert(key, now);
         }
-        let mut tasks: Vec<(String, CpuSeries)> = task_cpu
+        let mut tasks: Vec<(Option<String>, String, CpuSeries)> = task_cpu
             .into_iter()
-            .map(|(id, [used, reserved])| (id, task_percent(&used, &reserved)))
+            .map(|((account, id), [used, reserved])| (account, id, task_percent(&used, &reserved)))
             .collect();
-        tasks.sort_by(|a, b| a.0.cmp(&b.0));
+        tasks.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         cpu.extend(tasks);
         out.series = cpu;
-        out.credits = credits.into_iter().collect();
-        out.credits.sort_by(|a, b| a.0.cmp(&b.0));
+        out.credits = credits
+            .into_iter()
+            .map(|((account, id), c)| (account, id, c))
+            .collect();
+        out.credits.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         Ok(out)
     }
 }
@@ -528,6 +653,7 @@ fn query(k: usize, d: &Due<'_>) -> MetricDataQuery {
     };
     MetricDataQuery::builder()
         .id(format!("m{k}"))
+        .set_account_id(d.target.account.clone())
         .metric_stat(
             MetricStat::builder()
                 .metric(
@@ -563,6 +689,7 @@ mod tests {
     fn t(id: &str, detailed: bool) -> Target {
         Target {
             key: id.into(),
+            account: None,
             watched: Watched::Instance,
             detailed,
             credits: None,
@@ -604,7 +731,7 @@ mod tests {
         );
         for d in s.due(&targets, now) {
             s.fetched_until
-                .insert((d.target.key.clone(), d.metric), now);
+                .insert((d.target.schedule_key(), d.metric), now);
         }
         assert!(s.due(&targets, now + TimeDelta::seconds(59)).is_empty());
         // Detailed CPU every minute; credit metrics only every five, whatever the monitoring.

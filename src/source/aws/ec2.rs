@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use crate::aws::Clients;
 use crate::aws::convert::{convert_eni, convert_group, convert_instance};
 use crate::aws::error::{AwsError, describe};
+use crate::aws::limit::TokenBucket;
 use crate::feed::{Data, Feed, FeedError, Polled};
 use crate::model::{Instance, NetworkInterface, Scope, SecurityGroup};
 
@@ -83,6 +84,20 @@ pub struct Ec2Feed {
     interval: Duration,
     shared: watch::Sender<Option<Result<Arc<Vec<Instance>>, String>>>,
     had_inventory: bool,
+    /// The last inventory had no instance and no interface: polled at [`EMPTY_FACTOR`] times
+    /// the interval until something appears.
+    empty: bool,
+}
+
+/// An empty region is polled this many times less often (at most every [`EMPTY_MAX`]).
+pub const EMPTY_FACTOR: u32 = 5;
+/// The slowest cadence of an empty region.
+pub const EMPTY_MAX: Duration = Duration::from_secs(900);
+
+/// A feed's interval while its region is empty: `EMPTY_FACTOR` times slower, at most
+/// `EMPTY_MAX`, never faster than the interval itself.
+pub fn empty_interval(interval: Duration) -> Duration {
+    (interval * EMPTY_FACTOR).min(EMPTY_MAX).max(interval)
 }
 
 impl Ec2Feed {
@@ -94,6 +109,7 @@ impl Ec2Feed {
             interval,
             shared,
             had_inventory: false,
+            empty: false,
         };
         (feed, rx)
     }
@@ -107,13 +123,18 @@ impl Feed for Ec2Feed {
         &self.clients.scope
     }
     fn interval(&self) -> Duration {
-        self.interval
+        if self.empty {
+            empty_interval(self.interval)
+        } else {
+            self.interval
+        }
     }
     fn poll(&mut self) -> BoxFuture<'_, Result<Polled, FeedError>> {
         Box::pin(async move {
-            match poll(&self.clients.ec2).await {
+            match poll_paced(&self.clients.ec2, PAGE, Some(&self.clients.ec2_bucket)).await {
                 Ok(inv) => {
                     self.had_inventory = true;
+                    self.empty = inv.instances.is_empty() && inv.loose_interfaces.is_empty();
                     self.shared
                         .send_replace(Some(Ok(Arc::new(inv.instances.clone()))));
                     Ok(Polled {
@@ -149,6 +170,20 @@ pub async fn poll(client: &Client) -> Result<Inventory, AwsError> {
 
 /// [`poll`] with a chosen page size (tests page small inventories with it).
 pub async fn poll_paged(client: &Client, page_size: i32) -> Result<Inventory, AwsError> {
+    poll_paced(client, page_size, None).await
+}
+
+/// [`poll_paged`], each page waiting for a token of `bucket` when given.
+pub async fn poll_paced(
+    client: &Client,
+    page_size: i32,
+    bucket: Option<&TokenBucket>,
+) -> Result<Inventory, AwsError> {
+    let pace = || async {
+        if let Some(b) = bucket {
+            b.take().await;
+        }
+    };
     let mut inv = Inventory::default();
 
     let mut raw_instances = Vec::new();
@@ -157,7 +192,10 @@ pub async fn poll_paged(client: &Client, page_size: i32) -> Result<Inventory, Aw
         .max_results(page_size)
         .into_paginator()
         .send();
-    while let Some(page) = pages.next().await {
+    while let Some(page) = {
+        pace().await;
+        pages.next().await
+    } {
         inv.calls += 1;
         let page = page.map_err(|e| describe("DescribeInstances", &e))?;
         for r in page.reservations() {
@@ -171,7 +209,10 @@ pub async fn poll_paged(client: &Client, page_size: i32) -> Result<Inventory, Aw
         .max_results(page_size)
         .into_paginator()
         .send();
-    while let Some(page) = pages.next().await {
+    while let Some(page) = {
+        pace().await;
+        pages.next().await
+    } {
         inv.calls += 1;
         let page = page.map_err(|e| describe("DescribeSecurityGroups", &e))?;
         inv.groups
@@ -184,7 +225,10 @@ pub async fn poll_paged(client: &Client, page_size: i32) -> Result<Inventory, Aw
         .max_results(page_size)
         .into_paginator()
         .send();
-    while let Some(page) = pages.next().await {
+    while let Some(page) = {
+        pace().await;
+        pages.next().await
+    } {
         inv.calls += 1;
         let page = page.map_err(|e| describe("DescribeNetworkInterfaces", &e))?;
         for n in page.network_interfaces() {

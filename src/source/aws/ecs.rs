@@ -73,6 +73,8 @@ pub struct EcsFeed {
     interval: Duration,
     definitions: HashMap<String, TaskDefinition>,
     shared: watch::Sender<Option<Arc<EcsInventory>>>,
+    /// The last poll found no cluster: polled slower until one appears.
+    empty: bool,
 }
 
 impl EcsFeed {
@@ -84,6 +86,7 @@ impl EcsFeed {
             interval,
             definitions: HashMap::new(),
             shared,
+            empty: false,
         };
         (feed, rx)
     }
@@ -97,7 +100,11 @@ impl Feed for EcsFeed {
         &self.clients.scope
     }
     fn interval(&self) -> Duration {
-        self.interval
+        if self.empty {
+            super::ec2::empty_interval(self.interval)
+        } else {
+            self.interval
+        }
     }
     /// Instance rows do without ECS (an account with no ECS permission is only degraded).
     fn essential(&self) -> bool {
@@ -122,6 +129,7 @@ impl Feed for EcsFeed {
                     });
                 }
             };
+            self.empty = inv.clusters.is_empty();
             self.shared.send_replace(Some(Arc::new(inv.clone())));
             Ok(Polled {
                 at: Utc::now(),

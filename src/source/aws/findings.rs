@@ -93,9 +93,16 @@ pub struct FindingsPoll {
     pub calls: u64,
     /// False when GuardDuty has no detector in this region.
     pub enabled: bool,
+    /// The account of each finding, by finding id (a delegated administrator sees its members').
+    pub owners: std::collections::HashMap<String, String>,
 }
 
 impl FindingsPoller {
+    /// The region's detector, once found.
+    pub fn detector(&self) -> Option<&str> {
+        self.detector.as_deref()
+    }
+
     /// Polls: the complete set on the first and every [`FULL_EVERY`]th poll, else changes since.
     /// After an error the detector id is looked up again (it may have been recreated).
     pub async fn poll(
@@ -166,6 +173,11 @@ impl FindingsPoller {
                 .send()
                 .await
                 .map_err(|e| describe("GetFindings", &e))?;
+            for f in got.findings() {
+                if let (Some(id), Some(account)) = (f.id(), f.account_id()) {
+                    out.owners.insert(id.to_string(), account.to_string());
+                }
+            }
             out.findings
                 .extend(got.findings().iter().filter_map(convert));
         }

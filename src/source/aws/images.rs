@@ -84,6 +84,7 @@ impl Feed for ImagesFeed {
             let mut found: Vec<(String, Option<Image>)> = Vec::new();
             for chunk in wanted.chunks(BATCH) {
                 calls += 1;
+                self.clients.ec2_bucket.take().await;
                 let out = self
                     .clients
                     .ec2

@@ -7,6 +7,7 @@ pub mod ecs;
 pub mod findings;
 pub mod images;
 pub mod launched_by;
+pub mod org;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -116,6 +117,7 @@ pub fn spawn(
     registry: crate::aws::Accounts,
 ) {
     let announced: Arc<tokio::sync::Mutex<Vec<AccountInfo>>> = Arc::default();
+    let mut first_attempts = Vec::new();
     for cfg in config.accounts.clone() {
         let (prompt, tx, registry, announced) = (
             prompt.clone(),
@@ -124,8 +126,12 @@ pub fn spawn(
             announced.clone(),
         );
         let settings = config.settings.clone();
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+        first_attempts.push(done_rx);
         tokio::spawn(async move {
             let mut attempt = 0u32;
+            // Organization discovery waits for every entry's first attempt.
+            let mut first = Some(done_tx);
             loop {
                 attempt += 1;
                 let res = creds::connect(&cfg, &settings, prompt.clone()).await;
@@ -164,6 +170,9 @@ pub fn spawn(
                         if tx.send(Report::Accounts(list)).await.is_err() {
                             return;
                         }
+                        if let Some(d) = first.take() {
+                            let _ = d.send(());
+                        }
                         for r in &acct.regions {
                             let feeds = feeds(&Clients::new(&acct, r), &settings);
                             tokio::spawn(crate::feed::start(feeds, tx.clone()));
@@ -200,6 +209,9 @@ pub fn spawn(
                                 return;
                             }
                         }
+                        if let Some(d) = first.take() {
+                            let _ = d.send(());
+                        }
                         if declined {
                             return;
                         }
@@ -208,6 +220,19 @@ pub fn spawn(
                 }
             }
         });
+    }
+    if let Some(o) = config.organization.clone() {
+        let limit = Arc::new(tokio::sync::Semaphore::new(o.max_concurrent_polls as usize));
+        let sh = org::Shared {
+            org: Arc::new(o),
+            settings: config.settings.clone(),
+            tx,
+            registry,
+            announced,
+            regions: org::Regions::default(),
+            limit,
+        };
+        tokio::spawn(org::run(config, prompt, sh, first_attempts));
     }
 }
 

@@ -15,6 +15,12 @@ model (timestamps -> CBOR tag 1 + float epoch seconds, doubles -> float64,
 blobs -> byte strings).  Every CloudWatch operation moto implements therefore
 works, including PutMetricData, GetMetricData, ListMetrics, GetMetricStatistics.
 
+Cross-account observability: moto ignores `AccountId` on GetMetricData
+queries and always reads the caller's metrics.  A monitoring account's queries
+that name an AccountId are split by account here, each group replayed into moto
+as that account (x-moto-account-id), and the results merged back in query order
+(permissive: no link between the accounts is checked).
+
 Errors come back as HTTP 4xx with a CBOR map {"__type", "message"} plus the
 awsQueryCompatible `x-amzn-query-error: <Code>;Sender` header, like AWS.
 """
@@ -29,7 +35,7 @@ import json
 
 import cbor2
 
-from wf_common import call_moto, respond
+from wf_common import account_id_for, call_moto, respond
 
 PREFIX = "/service/GraniteServiceVersion20100801/operation/"
 TARGET_PREFIX = "GraniteServiceVersion20100801."
@@ -119,6 +125,52 @@ def _to_cbor(value, shape):
     return value
 
 
+def _replay(moto_app, environ, params: dict, op: str, account: str | None = None):
+    """Replays the decoded request into moto as awsJson1.0 (as `account` when given)."""
+    json_body = json.dumps(_to_json(params or {})).encode()
+    inner = dict(environ)
+    for key in ("HTTP_CONTENT_ENCODING", "HTTP_SMITHY_PROTOCOL", "HTTP_ACCEPT"):
+        inner.pop(key, None)
+    inner.update({
+        "PATH_INFO": "/",
+        "RAW_URI": "/",
+        "REQUEST_URI": "/",
+        "QUERY_STRING": "",
+        "CONTENT_TYPE": "application/x-amz-json-1.0",
+        "HTTP_X_AMZ_TARGET": TARGET_PREFIX + op,
+        "CONTENT_LENGTH": str(len(json_body)),
+        "wsgi.input": io.BytesIO(json_body),
+    })
+    if account:
+        inner["HTTP_X_MOTO_ACCOUNT_ID"] = account  # moto: x-moto-account-id beats the access key
+    return call_moto(moto_app, inner)
+
+
+def _get_metric_data_by_account(moto_app, environ, params: dict, op: str):
+    """GetMetricData whose queries carry AccountId (cross-account observability): each
+    account's queries run against that account's moto backend; results keep query order."""
+    caller = account_id_for(environ)
+    queries = params.get("MetricDataQueries") or []
+    groups: dict[str, list[dict]] = {}
+    for q in queries:
+        groups.setdefault(str(q.get("AccountId") or caller), []).append(
+            {k: v for k, v in q.items() if k != "AccountId"})
+    by_id: dict[str, dict] = {}
+    messages: list = []
+    for account, group in groups.items():
+        status, headers, raw = _replay(moto_app, environ, {**params, "MetricDataQueries": group}, op, account)
+        if status >= 300:
+            return status, headers, raw
+        data = json.loads(raw) if raw.strip() else {}
+        for result in data.get("MetricDataResults") or []:
+            by_id[result["Id"]] = result
+        messages.extend(data.get("Messages") or [])
+    merged = {"MetricDataResults": [by_id[q["Id"]] for q in queries if q.get("Id") in by_id]}
+    if messages:
+        merged["Messages"] = messages
+    return 200, {}, json.dumps(merged).encode()
+
+
 def handle(environ, start_response, body: bytes, moto_app):
     op = operation_of(environ)
     model = _service_model()
@@ -134,22 +186,10 @@ def handle(environ, start_response, body: bytes, moto_app):
     except Exception as exc:  # noqa: BLE001 - any decode failure is the client's
         return cbor_error(start_response, 400, "SerializationException", f"invalid CBOR body: {exc}")
 
-    json_body = json.dumps(_to_json(params or {})).encode()
-    inner = dict(environ)
-    for key in ("HTTP_CONTENT_ENCODING", "HTTP_SMITHY_PROTOCOL", "HTTP_ACCEPT"):
-        inner.pop(key, None)
-    inner.update({
-        "PATH_INFO": "/",
-        "RAW_URI": "/",
-        "REQUEST_URI": "/",
-        "QUERY_STRING": "",
-        "CONTENT_TYPE": "application/x-amz-json-1.0",
-        "HTTP_X_AMZ_TARGET": TARGET_PREFIX + op,
-        "CONTENT_LENGTH": str(len(json_body)),
-        "wsgi.input": io.BytesIO(json_body),
-    })
-
-    status, headers, raw = call_moto(moto_app, inner)
+    if op == "GetMetricData" and any(q.get("AccountId") for q in (params or {}).get("MetricDataQueries") or []):
+        status, headers, raw = _get_metric_data_by_account(moto_app, environ, params, op)
+    else:
+        status, headers, raw = _replay(moto_app, environ, params, op)
 
     if status >= 300:
         try:

@@ -8,6 +8,13 @@ an in-memory store keyed by (account, region, detector id), and gives tests a
 seeding endpoint (POST /_watchfloor/guardduty/findings) to plant findings on a
 given account, region and instance.
 
+Delegated administrator: moto has none of the member calls either.  Served here:
+CreateMembers (members are Enabled at once, as for organization members),
+ListMembers (paged, onlyAssociated), GetMembers, GetMemberDetectors,
+DisassociateMembers (Removed) and DeleteMembers.  An administrator's
+ListFindings/GetFindings/Archive see its Enabled members' findings in the region
+(each keeps the member's accountId), as on AWS.
+
 Wire format follows botocore's guardduty service-2.json: camelCase JSON members
 (findingIds, findingCriteria.criterion, sortCriteria, maxResults, nextToken),
 timestamps in findings as ISO-8601 strings, severity as a number.
@@ -25,6 +32,12 @@ from wf_common import respond_json
 _lock = threading.Lock()
 # (account_id, region, detector_id) -> {finding_id: finding dict (AWS JSON shape)}
 _findings: dict[tuple[str, str, str], dict[str, dict]] = {}
+# (admin_account, region) -> {member_account: Member (AWS JSON shape, camelCase)}
+_members: dict[tuple[str, str], dict[str, dict]] = {}
+_MEMBER_ROUTE = re.compile(r"^/detector/([^/]+)/member(?:/(get|detector/get|delete|disassociate))?/?$")
+_MEMBER_OPS = {("POST", None): "CreateMembers", ("GET", None): "ListMembers", ("POST", "get"): "GetMembers",
+               ("POST", "detector/get"): "GetMemberDetectors", ("POST", "delete"): "DeleteMembers",
+               ("POST", "disassociate"): "DisassociateMembers"}
 
 _ROUTE = re.compile(r"^/detector/([^/]+)/findings(?:/(get|archive|unarchive|create))?/?$")
 _OPS = {None: "ListFindings", "get": "GetFindings", "archive": "ArchiveFindings",
@@ -35,6 +48,7 @@ MAX_IDS = 50
 def reset() -> None:
     with _lock:
         _findings.clear()
+        _members.clear()
 
 
 def findings_operation(method: str, path: str) -> str | None:
@@ -42,7 +56,69 @@ def findings_operation(method: str, path: str) -> str | None:
     m = _ROUTE.match(path)
     if method == "POST" and m:
         return _OPS[m.group(2)]
+    m = _MEMBER_ROUTE.match(path)
+    if m:
+        return _MEMBER_OPS.get((method, m.group(2)))
     return None
+
+
+def _visible_stores(account: str, region: str, detector_id: str) -> list[dict]:
+    """The caller's detector store, plus (administrator) every Enabled member's stores in the region."""
+    stores = [_findings.setdefault((account, region, detector_id), {})]
+    enabled = {a for a, m in _members.get((account, region), {}).items() if m["relationshipStatus"] == "Enabled"}
+    stores += [st for (a, r, _), st in _findings.items() if a in enabled and r == region]
+    return stores
+
+
+def _member_detector(account: str, region: str):
+    ids = _detectors(account, region).list_detectors()
+    return _detectors(account, region).detectors[ids[0]] if ids else None
+
+
+def _handle_members(environ, start_response, body: dict, account: str, region: str, detector_id: str, sub):
+    from urllib.parse import parse_qs
+    now = _iso(_ms(None))
+    method = environ.get("REQUEST_METHOD")
+    with _lock:
+        members = _members.setdefault((account, region), {})
+        if method == "GET":  # ListMembers
+            q = parse_qs(environ.get("QUERY_STRING", ""))
+            max_results = int((q.get("maxResults") or ["50"])[0])
+            offset = int((q.get("nextToken") or ["0"])[0] or 0)
+            only = (q.get("onlyAssociated") or ["true"])[0].lower() != "false"
+            rows = [m for m in members.values() if not only or m["relationshipStatus"] in ("Enabled", "Disabled")]
+            out = {"members": rows[offset:offset + max_results]}
+            if offset + max_results < len(rows):
+                out["nextToken"] = str(offset + max_results)
+            return respond_json(start_response, 200, out)
+        if sub is None:  # CreateMembers: org members are Enabled at once (invitations would be "Created")
+            for d in body.get("accountDetails") or []:
+                det = _member_detector(d["accountId"], region)
+                members[d["accountId"]] = {"accountId": d["accountId"], "email": d.get("email", ""),
+                                           "masterId": account, "administratorId": account,
+                                           "detectorId": det.id if det else None,
+                                           "relationshipStatus": "Enabled", "invitedAt": now, "updatedAt": now}
+            return respond_json(start_response, 200, {"unprocessedAccounts": []})
+        ids = body.get("accountIds") or []
+        unknown = [{"accountId": a, "result": "The request is rejected because the given account ID is not associated with the current account."}
+                   for a in ids if a not in members]
+        if sub == "get":
+            return respond_json(start_response, 200, {"members": [members[a] for a in ids if a in members],
+                                                      "unprocessedAccounts": unknown})
+        if sub == "detector/get":
+            confs = []
+            for a in ids:
+                det = a in members and _member_detector(a, region)
+                if det:
+                    j = det.to_json()
+                    confs.append({"accountId": a, "dataSources": j["dataSources"], "features": j["features"]})
+            return respond_json(start_response, 200, {"members": confs, "unprocessedAccounts": unknown})
+        for a in ids:  # delete / disassociate
+            if sub == "delete":
+                members.pop(a, None)
+            elif a in members:
+                members[a].update(relationshipStatus="Removed", updatedAt=now)
+        return respond_json(start_response, 200, {"unprocessedAccounts": unknown})
 
 
 # ---------------------------------------------------------------- helpers
@@ -252,13 +328,16 @@ def _sorted(findings: list[dict], sort: dict | None) -> list[dict]:
 
 # ---------------------------------------------------------------- REST handlers
 def handle(environ, start_response, body: dict, account: str, region: str):
-    m = _ROUTE.match(environ.get("PATH_INFO", ""))
+    m = _ROUTE.match(environ.get("PATH_INFO", "")) or _MEMBER_ROUTE.match(environ.get("PATH_INFO", ""))
     detector_id, sub = m.group(1), m.group(2)
     if detector_id not in _detectors(account, region).detectors:
         return _bad_request(start_response,
                             "The request is rejected because the input detectorId is not owned by the current account.")
+    if _MEMBER_ROUTE.match(environ.get("PATH_INFO", "")):
+        return _handle_members(environ, start_response, body, account, region, detector_id, sub)
     with _lock:
-        store = _findings.setdefault((account, region, detector_id), {})
+        stores = _visible_stores(account, region, detector_id)
+        store = {fid: f for st in stores for fid, f in st.items()}  # same dict objects: archive still works
 
         if sub is None:  # ListFindings
             try:

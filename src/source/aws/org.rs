@@ -1,0 +1,619 @@
+//! Organization mode: the member accounts come from AWS Organizations (ListAccounts, again every
+//! `discover_interval_secs`), each reached through the organization's role. EC2 and ECS stay per
+//! member x region; GuardDuty runs once per region in the delegated administrator and CloudWatch
+//! once per region in the monitoring account, each serving every member there.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::future::BoxFuture;
+use tokio::sync::{Mutex, Semaphore, mpsc};
+use tokio::task::AbortHandle;
+
+use super::{ec2, ecs, findings};
+use crate::aws::org::{OrgAccount, accounts_under, alias_for, connect_member, list_accounts};
+use crate::aws::{Accounts, AwsError, Clients, Connected, MfaPrompt, creds};
+use crate::config::{Config, OrgConfig, Settings};
+use crate::feed::{AccountInfo, Data, Feed, FeedError, OrgStatus, Polled, Report, Unmonitored};
+use crate::model::Scope;
+
+/// One member account's inputs in one region, for the organization-wide feeds.
+#[derive(Clone)]
+pub struct Member {
+    /// The member's clients in the region (its own EC2 for credit modes).
+    pub clients: Clients,
+    /// Its EC2 feed's latest inventory.
+    pub inventory: ec2::Shared,
+    /// Its ECS feed's latest inventory.
+    pub ecs: ecs::Shared,
+}
+
+/// The members polled in one region, by account id (shared by the organization-wide feeds of
+/// that region and the member tasks that come and go).
+#[derive(Clone, Default)]
+pub struct RegionMembers(Arc<RwLock<BTreeMap<String, Member>>>);
+
+impl RegionMembers {
+    /// Every member, in account order.
+    pub fn snapshot(&self) -> Vec<Member> {
+        self.0
+            .read()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Every member's scope in the region.
+    pub fn scopes(&self) -> Vec<Scope> {
+        self.snapshot()
+            .into_iter()
+            .map(|m| m.clients.scope)
+            .collect()
+    }
+
+    /// Adds (or replaces) a member.
+    pub fn insert(&self, m: Member) {
+        if let Ok(mut map) = self.0.write() {
+            map.insert(m.clients.scope.account_id.clone(), m);
+        }
+    }
+
+    /// Removes a member.
+    pub fn remove(&self, account_id: &str) {
+        if let Ok(mut map) = self.0.write() {
+            map.remove(account_id);
+        }
+    }
+}
+
+/// The members of every region.
+#[derive(Clone, Default)]
+pub struct Regions(Arc<std::sync::Mutex<HashMap<String, RegionMembers>>>);
+
+impl Regions {
+    /// The members of `region` (created empty).
+    pub fn get(&self, region: &str) -> RegionMembers {
+        self.0
+            .lock()
+            .map(|mut m| m.entry(region.to_string()).or_default().clone())
+            .unwrap_or_default()
+    }
+}
+
+/// GuardDuty through the delegated administrator, one region: one ListFindings/GetFindings
+/// stream for every member, each finding given to its account's scope by `accountId`; and
+/// every [`findings::FULL_EVERY`] polls, ListMembers, for the members GuardDuty does not watch.
+pub struct OrgFindingsFeed {
+    clients: Clients,
+    interval: Duration,
+    poller: findings::FindingsPoller,
+    members: RegionMembers,
+    polls: u32,
+}
+
+impl OrgFindingsFeed {
+    /// The feed of the administrator's `clients` in their region, serving `members`.
+    pub fn new(clients: Clients, interval: Duration, members: RegionMembers) -> Self {
+        OrgFindingsFeed {
+            clients,
+            interval,
+            poller: findings::FindingsPoller::default(),
+            members,
+            polls: 0,
+        }
+    }
+
+    /// Members GuardDuty does not watch in this region: not a member of the administrator's
+    /// detector, or a member whose relationship is not `Enabled`. Returns them and the calls.
+    async fn coverage(&self, detector: &str) -> Result<(Vec<Unmonitored>, u64), AwsError> {
+        let mut status: HashMap<String, String> = HashMap::new();
+        let mut calls = 0;
+        let mut pages = self
+            .clients
+            .guardduty
+            .list_members()
+            .detector_id(detector)
+            .only_associated("false")
+            .max_results(50)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            calls += 1;
+            let page = page.map_err(|e| crate::aws::error::describe("ListMembers", &e))?;
+            for m in page.members() {
+                status.insert(
+                    m.account_id().unwrap_or_default().to_string(),
+                    m.relationship_status().unwrap_or_default().to_string(),
+                );
+            }
+        }
+        let admin = &self.clients.scope.account_id;
+        let unmonitored = self
+            .members
+            .scopes()
+            .into_iter()
+            .filter(|s| &s.account_id != admin)
+            .filter_map(|s| match status.get(&s.account_id) {
+                Some(st) if st.eq_ignore_ascii_case("enabled") => None,
+                Some(st) => Some(Unmonitored {
+                    account_id: s.account_id,
+                    status: st.clone(),
+                }),
+                None => Some(Unmonitored {
+                    account_id: s.account_id,
+                    status: "not a member".into(),
+                }),
+            })
+            .collect();
+        Ok((unmonitored, calls))
+    }
+}
+
+impl Feed for OrgFindingsFeed {
+    fn name(&self) -> &'static str {
+        findings::NAME
+    }
+    fn home(&self) -> &Scope {
+        &self.clients.scope
+    }
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+    fn serves(&self) -> Vec<Scope> {
+        self.members.scopes()
+    }
+    fn poll(&mut self) -> BoxFuture<'_, Result<Polled, FeedError>> {
+        Box::pin(async move {
+            let r = self
+                .poller
+                .poll(&self.clients.guardduty, Utc::now())
+                .await?;
+            let mut calls = r.calls;
+            let scopes = self.members.scopes();
+            let mut by_account: BTreeMap<String, Vec<crate::model::Finding>> = scopes
+                .iter()
+                .map(|s| (s.account_id.clone(), Vec::new()))
+                .collect();
+            let mut strays = 0usize;
+            for f in r.findings {
+                match r.owners.get(&f.id).and_then(|a| by_account.get_mut(a)) {
+                    Some(v) => v.push(f),
+                    None => strays += 1,
+                }
+            }
+            if strays > 0 {
+                // Excluded accounts, accounts not (yet) connected, or no accountId at all.
+                tracing::debug!(
+                    region = %self.clients.scope.region,
+                    strays,
+                    "findings of accounts not polled were left out"
+                );
+            }
+            let mut data: Vec<Data> = by_account
+                .into_iter()
+                .map(|(account, findings)| Data::Findings {
+                    scope: Scope::new(account, &self.clients.scope.region),
+                    findings,
+                    complete: r.complete,
+                })
+                .collect();
+            let unmonitored = match (r.enabled, self.poller.detector()) {
+                (false, _) | (_, None) => Some(
+                    scopes
+                        .iter()
+                        .map(|s| Unmonitored {
+                            account_id: s.account_id.clone(),
+                            status: "no GuardDuty detector in the administrator account".into(),
+                        })
+                        .collect(),
+                ),
+                (true, Some(detector)) if self.polls.is_multiple_of(findings::FULL_EVERY) => {
+                    let detector = detector.to_string();
+                    let (u, c) = self.coverage(&detector).await?;
+                    calls += c;
+                    Some(u)
+                }
+                _ => None,
+            };
+            if let Some(unmonitored) = unmonitored {
+                data.push(Data::Coverage {
+                    scope: self.clients.scope.clone(),
+                    unmonitored,
+                });
+            }
+            self.polls += 1;
+            Ok(Polled {
+                at: Utc::now(),
+                data,
+                calls,
+                metrics: 0,
+                metrics_per_day: None,
+            })
+        })
+    }
+}
+
+/// What the organization's tasks share.
+#[derive(Clone)]
+pub struct Shared {
+    /// The organization table.
+    pub org: Arc<OrgConfig>,
+    /// Global settings.
+    pub settings: Settings,
+    /// Where reports go.
+    pub tx: mpsc::Sender<Report>,
+    /// Connected accounts by id (triage and lookups find them here).
+    pub registry: Accounts,
+    /// Every account announced so far, `[[account]]` entries included.
+    pub announced: Arc<Mutex<Vec<AccountInfo>>>,
+    /// Members per region, for the organization-wide feeds.
+    pub regions: Regions,
+    /// Polls (and connections) in flight at once.
+    pub limit: Arc<Semaphore>,
+}
+
+/// Aborts a member's feeds and takes it out of the organization-wide feeds when its task ends
+/// (the account left the organization, or was excluded).
+struct MemberGuard {
+    account_id: String,
+    feeds: Vec<AbortHandle>,
+    regions: Vec<RegionMembers>,
+}
+
+impl Drop for MemberGuard {
+    fn drop(&mut self) {
+        for h in &self.feeds {
+            h.abort();
+        }
+        for r in &self.regions {
+            r.remove(&self.account_id);
+        }
+    }
+}
+
+/// The feeds of one member x region in organization mode: EC2, images and ECS always; CPU and
+/// findings only when no organization-wide feed serves them. Registers the member's inputs in
+/// `members`.
+fn member_feeds(c: &Clients, sh: &Shared, members: &RegionMembers) -> Vec<Box<dyn Feed>> {
+    let org = &sh.org;
+    let secs = |s: u32| Duration::from_secs(u64::from(s));
+    let settings = &sh.settings;
+    let (ec2, inventory) = ec2::Ec2Feed::new(c.clone(), secs(settings.ec2_interval_secs));
+    let (ecs, tasks) = ecs::EcsFeed::new(c.clone(), secs(settings.ec2_interval_secs));
+    let mut feeds: Vec<Box<dyn Feed>> = vec![Box::new(ec2)];
+    if org.monitoring_account.is_none() {
+        feeds.push(Box::new(super::cpu::CpuFeed::new(
+            c.clone(),
+            secs(settings.cpu_interval_secs),
+            inventory.clone(),
+            tasks.clone(),
+        )));
+    }
+    feeds.push(Box::new(super::images::ImagesFeed::new(
+        c.clone(),
+        secs(settings.ec2_interval_secs),
+        inventory.clone(),
+    )));
+    if org.guardduty_admin.is_none() {
+        feeds.push(Box::new(findings::FindingsFeed::new(
+            c.clone(),
+            secs(settings.findings_interval_secs),
+        )));
+    }
+    feeds.push(Box::new(ecs));
+    members.insert(Member {
+        clients: c.clone(),
+        inventory,
+        ecs: tasks,
+    });
+    feeds
+}
+
+/// The organization-wide feeds an aggregating account runs in `region`: findings in the
+/// GuardDuty administrator, CPU in the monitoring account.
+fn org_feeds(c: &Clients, sh: &Shared, members: &RegionMembers) -> Vec<Box<dyn Feed>> {
+    let secs = |s: u32| Duration::from_secs(u64::from(s));
+    let id = &c.scope.account_id;
+    let mut feeds: Vec<Box<dyn Feed>> = Vec::new();
+    if sh.org.guardduty_admin.as_ref() == Some(id) {
+        feeds.push(Box::new(OrgFindingsFeed::new(
+            c.clone(),
+            secs(sh.settings.findings_interval_secs),
+            members.clone(),
+        )));
+    }
+    if sh.org.monitoring_account.as_ref() == Some(id) {
+        feeds.push(Box::new(super::cpu::CpuFeed::org(
+            c.clone(),
+            secs(sh.settings.cpu_interval_secs),
+            members.clone(),
+        )));
+    }
+    feeds
+}
+
+/// The announced account of a member.
+fn member_info(acct: &Connected, org: &OrgConfig) -> AccountInfo {
+    AccountInfo {
+        alias: acct.alias.clone(),
+        account_id: acct.account_id.clone(),
+        verified: true,
+        regions: acct.regions.clone(),
+        home_regions: acct.home_regions.clone(),
+        color: None,
+        read_only: org.access.read_only,
+    }
+}
+
+/// Replaces `alias`'s entry in the announced list and sends the list.
+async fn announce(sh: &Shared, info: AccountInfo) -> bool {
+    let list = {
+        let mut a = sh.announced.lock().await;
+        a.retain(|x| x.alias != info.alias);
+        a.push(info);
+        a.clone()
+    };
+    sh.tx.send(Report::Accounts(list)).await.is_ok()
+}
+
+/// Connects one member (retrying with backoff) and runs its feeds until the task is aborted.
+async fn member(sh: Shared, access: Connected, acct: OrgAccount, alias: String) {
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let res = {
+            let _permit = sh.limit.acquire().await;
+            connect_member(&access, &sh.org, &acct.id, &alias).await
+        };
+        match res {
+            Ok(c) => {
+                if let Ok(mut m) = sh.registry.lock() {
+                    m.insert(c.account_id.clone(), c.clone());
+                }
+                if !announce(&sh, member_info(&c, &sh.org)).await {
+                    return;
+                }
+                let mut guard = MemberGuard {
+                    account_id: c.account_id.clone(),
+                    feeds: Vec::new(),
+                    regions: Vec::new(),
+                };
+                for r in &c.regions {
+                    let clients = Clients::new(&c, r);
+                    let members = sh.regions.get(r);
+                    let mut feeds = member_feeds(&clients, &sh, &members);
+                    feeds.extend(org_feeds(&clients, &sh, &members));
+                    guard.regions.push(members);
+                    guard.feeds.extend(
+                        crate::feed::driver::start_limited(
+                            feeds,
+                            sh.tx.clone(),
+                            Some(sh.limit.clone()),
+                        )
+                        .await,
+                    );
+                }
+                // Runs until discovery drops the account (the guard then stops its feeds).
+                std::future::pending::<()>().await;
+                drop(guard);
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(account = %alias, id = %acct.id, "member failed to connect: {}", e.message);
+                let info = AccountInfo {
+                    alias: alias.clone(),
+                    account_id: acct.id.clone(),
+                    verified: false,
+                    regions: match &sh.org.access.regions {
+                        crate::config::Regions::List(v) if !v.is_empty() => v.clone(),
+                        _ => vec!["(regions unknown)".into()],
+                    },
+                    home_regions: sh.org.access.home_regions.clone(),
+                    color: None,
+                    read_only: sh.org.access.read_only,
+                };
+                if !announce(&sh, info.clone()).await {
+                    return;
+                }
+                let wait = super::reconnect_delay(attempt, sh.settings.ec2_interval_secs);
+                let message = format!(
+                    "cannot assume {} in {}: {} (retry in {}s)",
+                    sh.org.role_name,
+                    acct.id,
+                    e.message,
+                    wait.as_secs()
+                );
+                for u in super::account_failed(&info, &message) {
+                    if sh.tx.send(u).await.is_err() {
+                        return;
+                    }
+                }
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+/// One discovery: the ACTIVE accounts minus the excluded ones (ids and every account under an
+/// excluded OU), and the counts for the status line.
+pub async fn discover(
+    client: &aws_sdk_organizations::Client,
+    org: &OrgConfig,
+) -> Result<(Vec<OrgAccount>, OrgStatus), AwsError> {
+    let (all, mut calls) = list_accounts(client).await?;
+    let mut excluded: HashSet<String> = org
+        .exclude
+        .iter()
+        .filter(|x| !x.starts_with("ou-"))
+        .cloned()
+        .collect();
+    for ou in org.exclude.iter().filter(|x| x.starts_with("ou-")) {
+        let (ids, c) = accounts_under(client, ou).await?;
+        calls += c;
+        excluded.extend(ids);
+    }
+    let active = all.len();
+    let kept: Vec<OrgAccount> = all
+        .into_iter()
+        .filter(|a| !excluded.contains(&a.id))
+        .collect();
+    let status = OrgStatus {
+        active,
+        excluded: active - kept.len(),
+        configured: 0,
+        discovered_at: Some(Utc::now()),
+        error: None,
+        calls,
+    };
+    Ok((kept, status))
+}
+
+/// Runs organization mode until the receiver closes: connects the caller, then discovers every
+/// `discover_interval_secs`, starting a task for each new member and stopping the task of each
+/// member gone. Waits for `explicit` (the `[[account]]` entries' first connection attempts)
+/// first, so an account configured by hand keeps its own settings (colour, read-only).
+pub async fn run(
+    config: Config,
+    prompt: Arc<dyn MfaPrompt>,
+    sh: Shared,
+    explicit: Vec<tokio::sync::oneshot::Receiver<()>>,
+) {
+    for rx in explicit {
+        let _ = rx.await;
+    }
+    let org = sh.org.clone();
+    let mut attempt = 0u32;
+    let access = loop {
+        attempt += 1;
+        match creds::connect(&org.access, &sh.settings, prompt.clone()).await {
+            Ok(a) => break a,
+            Err(e) => {
+                let wait = super::reconnect_delay(attempt, sh.settings.ec2_interval_secs);
+                let status = OrgStatus {
+                    active: 0,
+                    excluded: 0,
+                    configured: 0,
+                    discovered_at: None,
+                    error: Some(format!(
+                        "cannot connect to Organizations: {} (retry in {}s)",
+                        e.message,
+                        wait.as_secs()
+                    )),
+                    calls: 0,
+                };
+                if sh.tx.send(Report::Organization(status)).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(wait).await;
+            }
+        }
+    };
+    let client = crate::aws::org::client(&access);
+    let configured_ids: HashSet<String> = config
+        .accounts
+        .iter()
+        .filter_map(|a| a.expected_account_id().map(str::to_string))
+        .collect();
+    // Running members: id -> (alias, task).
+    let mut running: HashMap<String, (String, AbortHandle)> = HashMap::new();
+    let mut last = OrgStatus {
+        active: 0,
+        excluded: 0,
+        configured: 0,
+        discovered_at: None,
+        error: None,
+        calls: 0,
+    };
+    loop {
+        let status = match discover(&client, &org).await {
+            Ok((accounts, mut status)) => {
+                status.calls += last.calls;
+                // Accounts an [[account]] entry polls already (by the id its role names, or
+                // the id it connected as).
+                let explicit: HashSet<String> = {
+                    let a = sh.announced.lock().await;
+                    let members: HashSet<&str> =
+                        running.values().map(|(alias, _)| alias.as_str()).collect();
+                    a.iter()
+                        .filter(|x| x.verified && !members.contains(x.alias.as_str()))
+                        .map(|x| x.account_id.clone())
+                        .chain(configured_ids.iter().cloned())
+                        .collect()
+                };
+                let wanted: Vec<OrgAccount> = accounts
+                    .into_iter()
+                    .filter(|a| !explicit.contains(&a.id))
+                    .collect();
+                status.configured = status.active - status.excluded - wanted.len();
+                let keep: HashSet<&str> = wanted.iter().map(|a| a.id.as_str()).collect();
+                let gone: Vec<String> = running
+                    .keys()
+                    .filter(|id| !keep.contains(id.as_str()))
+                    .cloned()
+                    .collect();
+                if !gone.is_empty() {
+                    let mut aliases = Vec::new();
+                    for id in &gone {
+                        if let Some((alias, task)) = running.remove(id) {
+                            task.abort();
+                            aliases.push(alias);
+                        }
+                        if let Ok(mut m) = sh.registry.lock() {
+                            m.remove(id);
+                        }
+                    }
+                    let list = {
+                        let mut a = sh.announced.lock().await;
+                        a.retain(|x| !aliases.contains(&x.alias));
+                        a.clone()
+                    };
+                    if sh.tx.send(Report::Accounts(list)).await.is_err() {
+                        return;
+                    }
+                }
+                for acct in wanted {
+                    if running.contains_key(&acct.id) {
+                        continue;
+                    }
+                    let alias = {
+                        let a = sh.announced.lock().await;
+                        let taken = |x: &str| {
+                            a.iter().any(|i| i.alias.eq_ignore_ascii_case(x))
+                                || config
+                                    .accounts
+                                    .iter()
+                                    .any(|c| c.alias.eq_ignore_ascii_case(x))
+                                || running.values().any(|(r, _)| r.eq_ignore_ascii_case(x))
+                        };
+                        alias_for(&acct.name, &acct.id, taken)
+                    };
+                    let task = tokio::spawn(member(
+                        sh.clone(),
+                        access.clone(),
+                        acct.clone(),
+                        alias.clone(),
+                    ));
+                    running.insert(acct.id, (alias, task.abort_handle()));
+                }
+                status
+            }
+            Err(e) => OrgStatus {
+                error: Some(format!(
+                    "discovery failed: {} (the accounts found before are kept; retry in {}s)",
+                    e.message, org.discover_interval_secs
+                )),
+                calls: last.calls + 1,
+                ..last.clone()
+            },
+        };
+        last = status.clone();
+        if sh.tx.send(Report::Organization(status)).await.is_err() {
+            for (_, task) in running.values() {
+                task.abort();
+            }
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(u64::from(org.discover_interval_secs))).await;
+    }
+}
