@@ -276,6 +276,10 @@ pub struct SnapshotArgs {
     /// 24 h (CloudTrail LookupEvents, 2 a second per account and region; progress on stderr).
     #[arg(long)]
     pub launched_by: bool,
+    /// Print, on stderr, the requests and seconds of every feed x account x region poll (and of
+    /// each organization-wide feed and the discovery), per feed, and the total.
+    #[arg(long, conflicts_with = "demo")]
+    pub timings: bool,
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {

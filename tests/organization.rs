@@ -345,3 +345,77 @@ async fn findings_come_from_the_delegated_admin_and_cpu_from_the_monitoring_acco
     assert!(asked("guardduty", "ListMembers", security));
     assert!(asked("monitoring", "GetMetricData", security));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_polls_the_organization_once_and_prints_timings() {
+    let emu = Emulator::start();
+    set_test_credentials();
+    let ids = organization(&emu, &["security", "workload"]).await;
+    let [security, workload] = [&ids[0], &ids[1]];
+    let w = seed(
+        &emu,
+        workload,
+        "us-east-1",
+        Some(assume(&emu, workload).await),
+    )
+    .await;
+    let extra = format!("guardduty_admin = \"{security}\"\nmonitoring_account = \"{security}\"");
+
+    let (reports, timings) = aws::poll_once_timed(
+        &config(&emu, &extra),
+        Arc::new(TerminalPrompt),
+        &Default::default(),
+    )
+    .await;
+    let mut s = State::new("aws", Keymap::default_map(), Utc::now());
+    for r in reports {
+        update(&mut s, Msg::Feed(r));
+    }
+    // One shot: the monitoring account's CPU feed ran after the members' inventories.
+    let exposed = s
+        .fleet
+        .rows
+        .iter()
+        .find(|r| r.id() == w.exposed)
+        .expect("the workload's instance");
+    assert!(exposed.cpu_now.is_some_and(|c| c > 90.0));
+    let served = |feed: &str| {
+        timings
+            .iter()
+            .find(|t| t.feed == feed && t.serves > 0)
+            .map(|t| (t.scope.account_id.clone(), t.serves))
+    };
+    // The administrator serves the two other members (the management account and `workload`).
+    assert_eq!(served("findings"), Some((security.clone(), 2)));
+    assert_eq!(served("cpu"), Some((security.clone(), 2)));
+    assert!(timings.iter().any(|t| t.feed == "discovery" && t.ok));
+    assert!(
+        !timings
+            .iter()
+            .any(|t| t.feed == "findings" && t.scope.account_id == *workload),
+        "no findings poll in a member"
+    );
+
+    // The same through the binary: JSON on stdout, the table on stderr.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[organization]\nrole_name = \"{ROLE}\"\nregions = [\"us-east-1\"]\nendpoint_url = \"{}\"\n{extra}\n",
+            emu.url()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .args(["snapshot", "--timings", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("(serves 2 accounts)"), "{stderr}");
+    assert!(stderr.contains("\ntotal: "), "{stderr}");
+    let snap: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(snap["accounts"].as_array().unwrap().len(), 3, "{snap}");
+}

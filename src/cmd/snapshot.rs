@@ -34,8 +34,15 @@ pub async fn run(cli: &Cli, args: &SnapshotArgs, keymap: Keymap) -> anyhow::Resu
                 .await
                 .map_err(anyhow::Error::msg)?;
         }
-        let reports =
-            aws::poll_once(&config, Arc::new(crate::aws::TerminalPrompt), &registry).await;
+        let started = std::time::Instant::now();
+        let (reports, timings) =
+            aws::poll_once_timed(&config, Arc::new(crate::aws::TerminalPrompt), &registry).await;
+        if args.timings {
+            eprint!(
+                "{}",
+                timings_table(&timings, started.elapsed().as_secs_f64())
+            );
+        }
         ("aws", reports, Backend::Aws(registry))
     };
     let now = Utc::now().trunc_subsecs(0);
@@ -66,6 +73,59 @@ pub async fn run(cli: &Cli, args: &SnapshotArgs, keymap: Keymap) -> anyhow::Resu
     } else {
         Outcome::Success
     })
+}
+
+/// The `--timings` table: one line per poll (slowest first within a feed), a line per feed, and
+/// the total.
+pub fn timings_table(timings: &[crate::feed::driver::Timing], wall_secs: f64) -> String {
+    use std::fmt::Write as _;
+    let mut t: Vec<&crate::feed::driver::Timing> = timings.iter().collect();
+    t.sort_by(|a, b| {
+        (a.feed, b.secs)
+            .partial_cmp(&(b.feed, a.secs))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let mut out = format!(
+        "{:<10} {:<12}  {:<15} {:>8} {:>8}\n",
+        "feed", "account", "region", "requests", "seconds"
+    );
+    for x in &t {
+        let _ = writeln!(
+            out,
+            "{:<10} {:<12}  {:<15} {:>8} {:>8.3}{}{}",
+            x.feed,
+            x.scope.account_id,
+            x.scope.region,
+            x.calls,
+            x.secs,
+            if x.serves > 0 {
+                format!("  (serves {} accounts)", x.serves)
+            } else {
+                String::new()
+            },
+            if x.ok { "" } else { "  FAILED" }
+        );
+    }
+    let mut feeds: Vec<&'static str> = t.iter().map(|x| x.feed).collect();
+    feeds.dedup();
+    out.push_str("per feed:");
+    for f in &feeds {
+        let of: Vec<_> = t.iter().filter(|x| x.feed == *f).collect();
+        let _ = write!(
+            out,
+            "  {f} {} polls {} requests {:.1} s",
+            of.len(),
+            of.iter().map(|x| x.calls).sum::<u64>(),
+            of.iter().map(|x| x.secs).sum::<f64>()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\ntotal: {} requests in {} polls, {wall_secs:.1} s wall time",
+        t.iter().map(|x| x.calls).sum::<u64>(),
+        t.len()
+    );
+    out
 }
 
 /// Who launched each instance with a finding or launched in the last 24 h: all scopes at once,
@@ -143,3 +203,39 @@ const LOOKUPS_AT_ONCE: usize = 32;
 /// Progress is shown for more lookups than this, every this many.
 const PROGRESS_FROM: usize = 10;
 const PROGRESS_EVERY: usize = 10;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::feed::driver::Timing;
+    use crate::model::Scope;
+
+    #[test]
+    fn the_timings_table_has_each_poll_each_feed_and_the_total() {
+        let t = |feed, account: &str, calls, secs, ok, serves| Timing {
+            feed,
+            scope: Scope::new(account, "us-east-1"),
+            calls,
+            secs,
+            ok,
+            serves,
+        };
+        let table = timings_table(
+            &[
+                t("ec2", "111111111111", 3, 0.25, true, 0),
+                t("ec2", "222222222222", 1, 0.5, false, 0),
+                t("findings", "111111111111", 4, 0.125, true, 2),
+            ],
+            1.5,
+        );
+        assert_eq!(
+            table,
+            "feed       account       region          requests  seconds\n\
+             ec2        222222222222  us-east-1              1    0.500  FAILED\n\
+             ec2        111111111111  us-east-1              3    0.250\n\
+             findings   111111111111  us-east-1              4    0.125  (serves 2 accounts)\n\
+             per feed:  ec2 2 polls 4 requests 0.8 s  findings 1 polls 4 requests 0.1 s\n\
+             total: 8 requests in 3 polls, 1.5 s wall time\n"
+        );
+    }
+}

@@ -37,18 +37,82 @@ pub async fn start_limited(
         .collect()
 }
 
+/// What one feed's one-shot poll took (for `snapshot --timings`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timing {
+    /// Feed name.
+    pub feed: &'static str,
+    /// The feed's home.
+    pub scope: Scope,
+    /// API calls made.
+    pub calls: u64,
+    /// Seconds the poll took.
+    pub secs: f64,
+    /// It succeeded.
+    pub ok: bool,
+    /// Scopes it served besides its home (an organization-wide feed's members).
+    pub serves: usize,
+}
+
 /// Polls every feed once, concurrently: their schedules (in the order given), then each feed's
 /// data and requests or its failure, in the order given.
 pub async fn poll_once(feeds: Vec<Box<dyn Feed>>) -> Vec<Report> {
+    poll_once_timed(feeds).await.0
+}
+
+/// [`poll_once`], with what each poll took. A feed serving other scopes announces its schedule
+/// in each, and its failure reaches each, as in [`run`].
+pub async fn poll_once_timed(feeds: Vec<Box<dyn Feed>>) -> (Vec<Report>, Vec<Timing>) {
     let mut out: Vec<Report> = feeds.iter().map(|f| schedule(&**f)).collect();
     let polls = feeds.into_iter().map(|mut f| async move {
         let started = std::time::Instant::now();
         let r = f.poll().await;
+        let secs = started.elapsed().as_secs_f64();
         log_poll(&*f, &r, started);
-        outcome(&*f, r, None)
+        let serves: Vec<Scope> = f.serves().into_iter().filter(|s| s != f.home()).collect();
+        let timing = Timing {
+            feed: f.name(),
+            scope: f.home().clone(),
+            calls: match &r {
+                Ok(p) => p.calls,
+                Err(e) => e.calls,
+            },
+            secs,
+            ok: r.is_ok(),
+            serves: serves.len(),
+        };
+        let mut reports: Vec<Report> = serves.iter().map(|s| schedule_in(&*f, s.clone())).collect();
+        for report in outcome(&*f, r, None) {
+            let copies = served_failures(&report, &serves);
+            reports.push(report);
+            reports.extend(copies);
+        }
+        (reports, timing)
     });
-    out.extend(futures::future::join_all(polls).await.into_iter().flatten());
-    out
+    let mut timings = Vec::new();
+    for (reports, timing) in futures::future::join_all(polls).await {
+        out.extend(reports);
+        timings.push(timing);
+    }
+    (out, timings)
+}
+
+/// A failure of a feed, repeated in every scope it serves (their data did not come either).
+fn served_failures(report: &Report, serves: &[Scope]) -> Vec<Report> {
+    match report {
+        Report::Failed {
+            feed, at, message, ..
+        } => serves
+            .iter()
+            .map(|s| Report::Failed {
+                scope: s.clone(),
+                feed,
+                at: *at,
+                message: message.clone(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Runs one feed until the receiving side closes. Each poll waits for a permit of `limit`,
@@ -107,26 +171,9 @@ pub async fn run(mut feed: Box<dyn Feed>, tx: mpsc::Sender<Report>, limit: Optio
                 feed.retry_after(e, failures)
             }
         };
+        let others: Vec<Scope> = serves.into_iter().filter(|s| s != feed.home()).collect();
         for report in outcome(&*feed, r, Some(wait)) {
-            // The scopes it serves fail with it: their data did not come either.
-            let copies: Vec<Report> = match &report {
-                Report::Failed {
-                    feed: name,
-                    at,
-                    message,
-                    ..
-                } => serves
-                    .iter()
-                    .filter(|s| *s != feed.home())
-                    .map(|s| Report::Failed {
-                        scope: s.clone(),
-                        feed: name,
-                        at: *at,
-                        message: message.clone(),
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
+            let copies = served_failures(&report, &others);
             for report in std::iter::once(report).chain(copies) {
                 if tx.send(report).await.is_err() {
                     return;

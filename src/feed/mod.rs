@@ -236,7 +236,7 @@ pub struct Unmonitored {
 }
 
 /// Where organization discovery stands (sent after every ListAccounts run).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct OrgStatus {
     /// ACTIVE accounts found (before exclusions).
     pub active: usize,

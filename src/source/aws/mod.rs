@@ -243,7 +243,16 @@ pub async fn poll_once(
     prompt: Arc<dyn MfaPrompt>,
     registry: &crate::aws::Accounts,
 ) -> Vec<Report> {
-    let connected = connect_all(config, prompt).await;
+    poll_once_timed(config, prompt, registry).await.0
+}
+
+/// [`poll_once`], with what each feed's poll took (and the organization's discovery).
+pub async fn poll_once_timed(
+    config: &Config,
+    prompt: Arc<dyn MfaPrompt>,
+    registry: &crate::aws::Accounts,
+) -> (Vec<Report>, Vec<crate::feed::driver::Timing>) {
+    let connected = connect_all(config, prompt.clone()).await;
     let mut accounts = Vec::new();
     let mut out = Vec::new();
     let mut all = Vec::new();
@@ -271,8 +280,20 @@ pub async fn poll_once(
             }
         }
     }
-    let mut reports = vec![Report::Accounts(accounts)];
-    reports.extend(out);
-    reports.extend(crate::feed::poll_once(all).await);
-    reports
+    let org = match &config.organization {
+        Some(o) => Some(org::poll_once(config, o, prompt, registry, &accounts).await),
+        None => None,
+    };
+    let (reports, mut timings) = crate::feed::driver::poll_once_timed(all).await;
+    if let Some(o) = &org {
+        accounts.extend(o.accounts.iter().cloned());
+    }
+    let mut all_reports = vec![Report::Accounts(accounts)];
+    all_reports.extend(out);
+    all_reports.extend(reports);
+    if let Some(o) = org {
+        all_reports.extend(o.reports);
+        timings.extend(o.timings);
+    }
+    (all_reports, timings)
 }

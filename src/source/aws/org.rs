@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::future::BoxFuture;
 use tokio::sync::{Mutex, Semaphore, mpsc};
+
 use tokio::task::AbortHandle;
 
 use super::{ec2, ecs, findings};
@@ -275,10 +276,13 @@ impl Drop for MemberGuard {
 /// The feeds of one member x region in organization mode: EC2, images and ECS always; CPU and
 /// findings only when no organization-wide feed serves them. Registers the member's inputs in
 /// `members`.
-fn member_feeds(c: &Clients, sh: &Shared, members: &RegionMembers) -> Vec<Box<dyn Feed>> {
-    let org = &sh.org;
+fn member_feeds(
+    c: &Clients,
+    org: &OrgConfig,
+    settings: &Settings,
+    members: &RegionMembers,
+) -> Vec<Box<dyn Feed>> {
     let secs = |s: u32| Duration::from_secs(u64::from(s));
-    let settings = &sh.settings;
     let (ec2, inventory) = ec2::Ec2Feed::new(c.clone(), secs(settings.ec2_interval_secs));
     let (ecs, tasks) = ecs::EcsFeed::new(c.clone(), secs(settings.ec2_interval_secs));
     let mut feeds: Vec<Box<dyn Feed>> = vec![Box::new(ec2)];
@@ -312,21 +316,26 @@ fn member_feeds(c: &Clients, sh: &Shared, members: &RegionMembers) -> Vec<Box<dy
 
 /// The organization-wide feeds an aggregating account runs in `region`: findings in the
 /// GuardDuty administrator, CPU in the monitoring account.
-fn org_feeds(c: &Clients, sh: &Shared, members: &RegionMembers) -> Vec<Box<dyn Feed>> {
+fn org_feeds(
+    c: &Clients,
+    org: &OrgConfig,
+    settings: &Settings,
+    members: &RegionMembers,
+) -> Vec<Box<dyn Feed>> {
     let secs = |s: u32| Duration::from_secs(u64::from(s));
     let id = &c.scope.account_id;
     let mut feeds: Vec<Box<dyn Feed>> = Vec::new();
-    if sh.org.guardduty_admin.as_ref() == Some(id) {
+    if org.guardduty_admin.as_ref() == Some(id) {
         feeds.push(Box::new(OrgFindingsFeed::new(
             c.clone(),
-            secs(sh.settings.findings_interval_secs),
+            secs(settings.findings_interval_secs),
             members.clone(),
         )));
     }
-    if sh.org.monitoring_account.as_ref() == Some(id) {
+    if org.monitoring_account.as_ref() == Some(id) {
         feeds.push(Box::new(super::cpu::CpuFeed::org(
             c.clone(),
-            secs(sh.settings.cpu_interval_secs),
+            secs(settings.cpu_interval_secs),
             members.clone(),
         )));
     }
@@ -344,6 +353,31 @@ fn member_info(acct: &Connected, org: &OrgConfig) -> AccountInfo {
         color: None,
         read_only: org.access.read_only,
     }
+}
+
+/// The announced account of a member that did not connect (logged).
+fn failed_member(org: &OrgConfig, acct: &OrgAccount, alias: &str, e: &AwsError) -> AccountInfo {
+    tracing::warn!(account = %alias, id = %acct.id, "member failed to connect: {}", e.message);
+    AccountInfo {
+        alias: alias.to_string(),
+        account_id: acct.id.clone(),
+        verified: false,
+        regions: match &org.access.regions {
+            crate::config::Regions::List(v) if !v.is_empty() => v.clone(),
+            _ => vec!["(regions unknown)".into()],
+        },
+        home_regions: org.access.home_regions.clone(),
+        color: None,
+        read_only: org.access.read_only,
+    }
+}
+
+/// Why a member is not polled, for its tiles.
+fn cannot_assume(org: &OrgConfig, acct: &OrgAccount, e: &AwsError) -> String {
+    format!(
+        "cannot assume {} in {}: {}",
+        org.role_name, acct.id, e.message
+    )
 }
 
 /// Replaces `alias`'s entry in the announced list and sends the list.
@@ -382,8 +416,8 @@ async fn member(sh: Shared, access: Connected, acct: OrgAccount, alias: String) 
                 for r in &c.regions {
                     let clients = Clients::new(&c, r);
                     let members = sh.regions.get(r);
-                    let mut feeds = member_feeds(&clients, &sh, &members);
-                    feeds.extend(org_feeds(&clients, &sh, &members));
+                    let mut feeds = member_feeds(&clients, &sh.org, &sh.settings, &members);
+                    feeds.extend(org_feeds(&clients, &sh.org, &sh.settings, &members));
                     guard.regions.push(members);
                     guard.feeds.extend(
                         crate::feed::driver::start_limited(
@@ -400,28 +434,14 @@ async fn member(sh: Shared, access: Connected, acct: OrgAccount, alias: String) 
                 return;
             }
             Err(e) => {
-                tracing::warn!(account = %alias, id = %acct.id, "member failed to connect: {}", e.message);
-                let info = AccountInfo {
-                    alias: alias.clone(),
-                    account_id: acct.id.clone(),
-                    verified: false,
-                    regions: match &sh.org.access.regions {
-                        crate::config::Regions::List(v) if !v.is_empty() => v.clone(),
-                        _ => vec!["(regions unknown)".into()],
-                    },
-                    home_regions: sh.org.access.home_regions.clone(),
-                    color: None,
-                    read_only: sh.org.access.read_only,
-                };
+                let info = failed_member(&sh.org, &acct, &alias, &e);
                 if !announce(&sh, info.clone()).await {
                     return;
                 }
                 let wait = super::reconnect_delay(attempt, sh.settings.ec2_interval_secs);
                 let message = format!(
-                    "cannot assume {} in {}: {} (retry in {}s)",
-                    sh.org.role_name,
-                    acct.id,
-                    e.message,
+                    "{} (retry in {}s)",
+                    cannot_assume(&sh.org, &acct, &e),
                     wait.as_secs()
                 );
                 for u in super::account_failed(&info, &message) {
@@ -433,6 +453,144 @@ async fn member(sh: Shared, access: Connected, acct: OrgAccount, alias: String) 
             }
         }
     }
+}
+
+/// What one poll of the whole organization brought (for `snapshot`).
+pub struct Once {
+    /// Members announced (connected or not).
+    pub accounts: Vec<AccountInfo>,
+    /// Discovery, failures, and every feed's reports.
+    pub reports: Vec<Report>,
+    /// What each poll took, discovery included.
+    pub timings: Vec<crate::feed::driver::Timing>,
+}
+
+/// Polls every member once: discovery, each member connected (at most `max_concurrent_polls`
+/// at once), their feeds, then the organization-wide feeds (which read the members'
+/// inventories). Accounts in `explicit` (the `[[account]]` entries that connected) are left out.
+pub async fn poll_once(
+    config: &Config,
+    org: &OrgConfig,
+    prompt: Arc<dyn MfaPrompt>,
+    registry: &Accounts,
+    explicit: &[AccountInfo],
+) -> Once {
+    let mut once = Once {
+        accounts: Vec::new(),
+        reports: Vec::new(),
+        timings: Vec::new(),
+    };
+    let access = match creds::connect(&org.access, &config.settings, prompt).await {
+        Ok(a) => a,
+        Err(e) => {
+            once.reports.push(Report::Organization(OrgStatus {
+                error: Some(format!("cannot connect to Organizations: {}", e.message)),
+                ..OrgStatus::default()
+            }));
+            return once;
+        }
+    };
+    let client = crate::aws::org::client(&access);
+    let started = std::time::Instant::now();
+    let found = discover(&client, org).await;
+    let home = Scope::new(&access.account_id, "organizations");
+    let (accounts, mut status) = match found {
+        Ok(x) => x,
+        Err(e) => {
+            once.timings.push(crate::feed::driver::Timing {
+                feed: "discovery",
+                scope: home,
+                calls: 1,
+                secs: started.elapsed().as_secs_f64(),
+                ok: false,
+                serves: 0,
+            });
+            once.reports.push(Report::Organization(OrgStatus {
+                error: Some(format!("discovery failed: {}", e.message)),
+                ..OrgStatus::default()
+            }));
+            return once;
+        }
+    };
+    once.timings.push(crate::feed::driver::Timing {
+        feed: "discovery",
+        scope: home,
+        calls: status.calls,
+        secs: started.elapsed().as_secs_f64(),
+        ok: true,
+        serves: accounts.len(),
+    });
+    let skip: HashSet<String> = explicit
+        .iter()
+        .filter(|a| a.verified)
+        .map(|a| a.account_id.clone())
+        .chain(
+            config
+                .accounts
+                .iter()
+                .filter_map(|a| a.expected_account_id().map(str::to_string)),
+        )
+        .collect();
+    let wanted: Vec<OrgAccount> = accounts
+        .into_iter()
+        .filter(|a| !skip.contains(&a.id))
+        .collect();
+    status.configured = status.active - status.excluded - wanted.len();
+    let mut taken: Vec<String> = explicit
+        .iter()
+        .map(|a| a.alias.clone())
+        .chain(config.accounts.iter().map(|a| a.alias.clone()))
+        .collect();
+    let named: Vec<(OrgAccount, String)> = wanted
+        .into_iter()
+        .map(|a| {
+            let alias = alias_for(&a.name, &a.id, |x| {
+                taken.iter().any(|t| t.eq_ignore_ascii_case(x))
+            });
+            taken.push(alias.clone());
+            (a, alias)
+        })
+        .collect();
+    let limit = Semaphore::new(org.max_concurrent_polls as usize);
+    let connected = futures::future::join_all(named.iter().map(|(a, alias)| {
+        let (limit, access) = (&limit, &access);
+        async move {
+            let _permit = limit.acquire().await;
+            connect_member(access, org, &a.id, alias).await
+        }
+    }))
+    .await;
+    let regions = Regions::default();
+    let (mut member, mut wide): (Vec<Box<dyn Feed>>, Vec<Box<dyn Feed>>) = (Vec::new(), Vec::new());
+    for ((acct, alias), res) in named.iter().zip(connected) {
+        match res {
+            Ok(c) => {
+                once.accounts.push(member_info(&c, org));
+                for r in &c.regions {
+                    let clients = Clients::new(&c, r);
+                    let members = regions.get(r);
+                    member.extend(member_feeds(&clients, org, &config.settings, &members));
+                    wide.extend(org_feeds(&clients, org, &config.settings, &members));
+                }
+                if let Ok(mut m) = registry.lock() {
+                    m.insert(c.account_id.clone(), c);
+                }
+            }
+            Err(e) => {
+                let info = failed_member(org, acct, alias, &e);
+                once.reports
+                    .extend(super::account_failed(&info, &cannot_assume(org, acct, &e)));
+                once.accounts.push(info);
+            }
+        }
+    }
+    once.reports.push(Report::Organization(status));
+    for feeds in [member, wide] {
+        let (reports, timings) = crate::feed::driver::poll_once_timed(feeds).await;
+        once.reports.extend(reports);
+        once.timings.extend(timings);
+    }
+    once
 }
 
 /// One discovery: the ACTIVE accounts minus the excluded ones (ids and every account under an
@@ -491,16 +649,12 @@ pub async fn run(
             Err(e) => {
                 let wait = super::reconnect_delay(attempt, sh.settings.ec2_interval_secs);
                 let status = OrgStatus {
-                    active: 0,
-                    excluded: 0,
-                    configured: 0,
-                    discovered_at: None,
                     error: Some(format!(
                         "cannot connect to Organizations: {} (retry in {}s)",
                         e.message,
                         wait.as_secs()
                     )),
-                    calls: 0,
+                    ..OrgStatus::default()
                 };
                 if sh.tx.send(Report::Organization(status)).await.is_err() {
                     return;
@@ -517,14 +671,7 @@ pub async fn run(
         .collect();
     // Running members: id -> (alias, task).
     let mut running: HashMap<String, (String, AbortHandle)> = HashMap::new();
-    let mut last = OrgStatus {
-        active: 0,
-        excluded: 0,
-        configured: 0,
-        discovered_at: None,
-        error: None,
-        calls: 0,
-    };
+    let mut last = OrgStatus::default();
     loop {
         let status = match discover(&client, &org).await {
             Ok((accounts, mut status)) => {
