@@ -561,7 +561,8 @@ pub async fn poll_once(
     }))
     .await;
     let regions = Regions::default();
-    let (mut member, mut wide): (Vec<Box<dyn Feed>>, Vec<Box<dyn Feed>>) = (Vec::new(), Vec::new());
+    let mut member: Vec<Box<dyn Feed>> = Vec::new();
+    let mut wide: Vec<Box<dyn Feed>> = Vec::new();
     for ((acct, alias), res) in named.iter().zip(connected) {
         match res {
             Ok(c) => {
