@@ -136,6 +136,13 @@ pub struct WallArgs {
     /// Speed of the simulated campaign (with --demo).
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed, requires = "demo")]
     pub speed: f64,
+    /// Accounts of the simulated organization (with --demo).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(3..=5000), requires = "demo")]
+    pub accounts: u32,
+    /// Instances of the simulated organization, about (with --demo and --accounts; 0: the
+    /// campaign accounts' own).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1_000_000), requires = "demo")]
+    pub instances: u32,
 }
 
 /// Formats of `audit`.
@@ -246,6 +253,14 @@ pub struct DemoArgs {
     /// Play the campaign this many times faster than real time (the campaign takes 300 s at 1).
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f64,
+    /// Simulate an Organization of this many accounts (the campaign plays in three of them);
+    /// with many, inventories are polled every minute as on AWS, not every 5 s.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(3..=5000))]
+    pub accounts: u32,
+    /// About this many instances across the simulated Organization (0: the campaign accounts'
+    /// own, about 110; needs --accounts above 3 to add any).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub instances: u32,
 }
 
 /// Output formats of `snapshot`.

@@ -222,15 +222,15 @@ pub async fn run(mut state: State, mut theme: Theme, wiring: Wiring) -> Result<E
             },
             u = rx.recv(), if feeds_open => match u {
                 Some(u) => {
-                    let mut cmds = update(&mut state, Msg::Feed(u));
-                    // Coalesce a burst into one frame.
-                    for _ in 0..MAX_BATCH {
+                    // A burst is applied at once: one view rebuild, one frame.
+                    let mut burst = vec![u];
+                    while burst.len() < MAX_BATCH {
                         match rx.try_recv() {
-                            Ok(u) => cmds.extend(update(&mut state, Msg::Feed(u))),
+                            Ok(u) => burst.push(u),
                             Err(_) => break,
                         }
                     }
-                    cmds
+                    update(&mut state, Msg::Feeds(burst))
                 }
                 None => { feeds_open = false; Vec::new() }
             },

@@ -419,3 +419,92 @@ async fn snapshot_polls_the_organization_once_and_prints_timings() {
     let snap: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(snap["accounts"].as_array().unwrap().len(), 3, "{snap}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_on_the_queue_refreshes_only_the_scope_it_names() {
+    let emu = Emulator::start();
+    set_test_credentials();
+    let ids = organization(&emu, &["alpha", "beta"]).await;
+    let [alpha, beta] = [&ids[0], &ids[1]];
+    let ec2_of = |creds| {
+        let emu = &emu;
+        async move { aws_sdk_ec2::Client::new(&sdk(emu, "us-east-1", Some(creds)).await) }
+    };
+    let alpha_ec2 = ec2_of(assume(&emu, alpha).await).await;
+    let beta_ec2 = ec2_of(assume(&emu, beta).await).await;
+    let first = run(&alpha_ec2, "first", &[]).await;
+    run(&beta_ec2, "quiet", &[]).await;
+    // The queue an org-wide EventBridge rule feeds, in the management account.
+    let sqs = aws_sdk_sqs::Client::new(&sdk(&emu, "us-east-1", None).await);
+    let url = sqs
+        .create_queue()
+        .queue_name("watchfloor-events")
+        .send()
+        .await
+        .expect("CreateQueue")
+        .queue_url()
+        .unwrap()
+        .to_string();
+
+    let mut c = config(&emu, &format!("events_queue_url = \"{url}\""));
+    // Full polls once an hour: only an event can bring the new instance in time.
+    c.settings.ec2_interval_secs = 3600;
+    let (tx, mut rx) = mpsc::channel(4096);
+    aws::spawn(c, Arc::new(TerminalPrompt), tx, Default::default());
+    let mut s = State::new("aws", Keymap::default_map(), Utc::now());
+    drive(&mut rx, &mut s, 60, "the first inventories", |s| {
+        has_row(s, alpha, &first) && s.fleet.account(beta).is_some_and(|a| a.verified)
+    })
+    .await;
+    // Let the first polls settle, then watch only what the event causes.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    emu.http("DELETE", "/_watchfloor/requests", "");
+    let launched = run(&alpha_ec2, "launched", &[]).await;
+    let event = json!({
+        "version": "0",
+        "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+        "detail-type": "EC2 Instance State-change Notification",
+        "source": "aws.ec2",
+        "account": alpha,
+        "time": Utc::now().to_rfc3339(),
+        "region": "us-east-1",
+        "resources": [format!("arn:aws:ec2:us-east-1:{alpha}:instance/{launched}")],
+        "detail": {"instance-id": launched, "state": "running"}
+    });
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body(event.to_string())
+        .send()
+        .await
+        .expect("SendMessage");
+    drive(
+        &mut rx,
+        &mut s,
+        40,
+        "the launched instance, through the event",
+        |s| has_row(s, alpha, &launched),
+    )
+    .await;
+    let events = s.fleet.events.clone().expect("the queue's status");
+    assert_eq!((events.received, events.woke, events.error), (1, 1, None));
+    let described: Vec<String> = emu
+        .requests()
+        .iter()
+        .filter(|r| r["action"] == "DescribeInstances")
+        .map(|r| r["account_id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(described.contains(alpha), "{described:?}");
+    assert!(
+        described.iter().all(|a| a == alpha),
+        "only the named scope is refreshed: {described:?}"
+    );
+    // The message was consumed.
+    let left = sqs
+        .receive_message()
+        .queue_url(&url)
+        .wait_time_seconds(0)
+        .send()
+        .await
+        .unwrap();
+    assert!(left.messages().is_empty());
+}

@@ -333,6 +333,8 @@ pub struct Fleet {
     pub counting_since: Option<DateTime<Utc>>,
     /// Organization discovery, in organization mode.
     pub org: Option<crate::feed::OrgStatus>,
+    /// The organization's event queue, when one is read.
+    pub events: Option<crate::feed::EventsStatus>,
     /// GuardDuty blind spots by region (organization mode with a delegated administrator).
     pub blind_spots: std::collections::BTreeMap<String, Vec<crate::feed::Unmonitored>>,
 }
@@ -402,19 +404,39 @@ impl Fleet {
     /// group in the order its feed listed it (ties in the view keep their places from one poll
     /// to the next).
     fn replace_rows(&mut self, s: usize, kind: Kind, fresh: Vec<Row>) {
-        let at = self
-            .rows
-            .iter()
-            .position(|r| (r.scope, r.subject.kind()) >= (s, kind))
-            .unwrap_or(self.rows.len());
-        self.rows
-            .retain(|r| !(r.scope == s && r.subject.kind() == kind));
-        let at = at.min(self.rows.len());
-        self.rows.splice(at..at, fresh);
+        let group = |r: &Row| (r.scope, r.subject.kind());
+        let start = self.rows.partition_point(|r| group(r) < (s, kind));
+        let end = start + self.rows[start..].partition_point(|r| group(r) == (s, kind));
+        if end - start == fresh.len() {
+            // The usual poll: as many rows as before, overwritten where they are.
+            for (slot, row) in self.rows[start..end].iter_mut().zip(fresh) {
+                *slot = row;
+            }
+        } else {
+            self.rows.splice(start..end, fresh);
+        }
     }
 
     /// Applies a feed report; returns true when rows or statuses changed.
     pub fn apply(&mut self, report: Report, now: DateTime<Utc>) -> bool {
+        self.apply_all(vec![report], now)
+    }
+
+    /// Applies a burst of reports, counting the totals once at the end; true when rows or
+    /// statuses changed.
+    pub fn apply_all(&mut self, reports: Vec<Report>, now: DateTime<Utc>) -> bool {
+        let changed = !reports.is_empty();
+        for r in reports {
+            self.apply_one(r, now);
+        }
+        if changed {
+            self.recount();
+        }
+        changed
+    }
+
+    /// Applies one report (the totals are counted by the caller).
+    fn apply_one(&mut self, report: Report, now: DateTime<Utc>) {
         match report {
             Report::Accounts(accounts) => {
                 let before: HashMap<String, AccountInfo> = self
@@ -474,6 +496,9 @@ impl Fleet {
             }
             Report::Organization(status) => {
                 self.org = Some(status);
+            }
+            Report::Events(status) => {
+                self.events = Some(status);
             }
             Report::Schedule {
                 scope,
@@ -538,8 +563,14 @@ impl Fleet {
                 self.apply_data(s, data, at, now);
             }
         }
-        self.recount();
-        true
+    }
+
+    /// The rows of scope `s`: a range, since rows are kept grouped by scope in scope order
+    /// (see [`Fleet::replace_rows`]).
+    fn scope_rows(&self, s: usize) -> std::ops::Range<usize> {
+        let start = self.rows.partition_point(|r| r.scope < s);
+        let end = start + self.rows[start..].partition_point(|r| r.scope == s);
+        start..end
     }
 
     /// The fleet-wide call counter of a feed (created in first-seen order).
@@ -651,10 +682,8 @@ impl Fleet {
     /// Forgets CPU history, credits and launch lookups of rows that are gone (a service's CPU
     /// stays while the service exists).
     fn forget_gone(&mut self, s: usize) {
-        let mut ids: FxHashSet<String> = self
-            .rows
+        let mut ids: FxHashSet<String> = self.rows[self.scope_rows(s)]
             .iter()
-            .filter(|r| r.scope == s)
             .map(|r| r.id().to_string())
             .collect();
         let sd = &mut self.scopes[s];
@@ -720,17 +749,14 @@ impl Fleet {
                 by_cluster.entry(name_of(c)).or_default().push(f.clone());
             }
         }
+        let range = self.scope_rows(s);
         // Bridge and host mode tasks are reached through their container instance.
-        let hosts: FxHashSet<&str> = self
-            .rows
+        let hosts: FxHashSet<&str> = self.rows[range.clone()]
             .iter()
-            .filter(|r| r.scope == s)
             .filter_map(|r| r.task()?.host_instance.as_deref())
             .collect();
-        let host_interfaces: HashMap<String, Vec<NetworkInterface>> = self
-            .rows
+        let host_interfaces: HashMap<String, Vec<NetworkInterface>> = self.rows[range.clone()]
             .iter()
-            .filter(|r| r.scope == s)
             .filter_map(|r| r.instance())
             .filter(|i| hosts.contains(i.instance_id.as_str()))
             .map(|i| (i.instance_id.clone(), i.interfaces.clone()))
@@ -739,7 +765,7 @@ impl Fleet {
         // Rows mostly share a handful of group sets: compute each set's exposure once.
         let mut exposures: HashMap<Vec<String>, Arc<Exposure>> = HashMap::default();
         let empty = CpuSeries::default();
-        for row in self.rows.iter_mut().filter(|r| r.scope == s) {
+        for row in self.rows[range].iter_mut() {
             if let Subject::Task(t) = &mut row.subject {
                 t.interfaces = task_interfaces(t, &sd.interfaces, &host_interfaces);
             }
@@ -1010,10 +1036,9 @@ fn unknown_interfaces(
 /// registered more than a day ago). A public image none of them runs is a stranger's; an
 /// attacker's second fresh family does not make it the account's habit.
 fn established_images(fleet: &Fleet, account_id: &str, now: DateTime<Utc>) -> FxHashSet<String> {
-    fleet
-        .rows
-        .iter()
-        .filter(|r| fleet.scopes[r.scope].scope.account_id == account_id)
+    (0..fleet.scopes.len())
+        .filter(|s| fleet.scopes[*s].scope.account_id == account_id)
+        .flat_map(|s| &fleet.rows[fleet.scope_rows(s)])
         .filter_map(Row::task)
         .filter(|t| {
             t.definition

@@ -200,6 +200,8 @@ pub struct State {
 pub enum Msg {
     /// A report from a feed (the only thing that reaches the fleet model).
     Feed(Report),
+    /// A burst of reports, applied at once (the view is rebuilt and alerts looked for once).
+    Feeds(Vec<Report>),
     /// An MFA prompt raised or withdrawn by the AWS source.
     Prompt(Prompt),
     /// News from the triage executor.
@@ -391,6 +393,49 @@ impl State {
     }
 }
 
+/// Applies feed reports: the fleet, then the view, alerts and resume offers once.
+fn feeds(state: &mut State, reports: Vec<Report>) -> Vec<Command> {
+    for u in &reports {
+        if let Report::LaunchedBy {
+            scope, instance_id, ..
+        } = u
+            && let Some(ix) = state.fleet.find_scope(scope)
+        {
+            state.ui.looking_up.remove(&(ix, instance_id.clone()));
+        }
+        // A fresh inventory replaces the console's final marks of its kind with what live
+        // data shows (the ECS targets, tasks and services, are ARNs).
+        if let Report::Data { data, .. } = u
+            && let Data::Inventory { scope, .. } | Data::Tasks { scope, .. } = data
+            && let Some(ix) = state.fleet.find_scope(scope)
+        {
+            let ecs = matches!(data, Data::Tasks { .. });
+            state.triage.marks.retain(|(s, id), mark| {
+                *s != ix || mark.is_running() || id.starts_with("arn:") != ecs
+            });
+        }
+    }
+    if state.fleet.apply_all(reports, state.now) {
+        let before = state.selected_row().map(|r| (r.scope, r.id().to_string()));
+        state.rebuild_view();
+        let after = state.selected_row().map(|r| (r.scope, r.id().to_string()));
+        if before.is_some() && before != after {
+            state.ui.cursor_moved_at = Some(state.now);
+        }
+        state.last_change = Some(state.now);
+        state.dirty = true;
+        let mut cmds: Vec<Command> = state
+            .alerts
+            .detect(&state.fleet, state.now)
+            .into_iter()
+            .map(Command::Alert)
+            .collect();
+        cmds.extend(triage::offer_resume(state));
+        return cmds;
+    }
+    triage::offer_resume(state)
+}
+
 /// Applies one message. Pure: no I/O, no clock reads, no await.
 pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
     match msg {
@@ -417,45 +462,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             }
             triage::offer_resume(state)
         }
-        Msg::Feed(u) => {
-            if let Report::LaunchedBy {
-                scope, instance_id, ..
-            } = &u
-                && let Some(ix) = state.fleet.find_scope(scope)
-            {
-                state.ui.looking_up.remove(&(ix, instance_id.clone()));
-            }
-            // A fresh inventory replaces the console's final marks of its kind with what live
-            // data shows (the ECS targets, tasks and services, are ARNs).
-            if let Report::Data { data, .. } = &u
-                && let Data::Inventory { scope, .. } | Data::Tasks { scope, .. } = data
-                && let Some(ix) = state.fleet.find_scope(scope)
-            {
-                let ecs = matches!(data, Data::Tasks { .. });
-                state.triage.marks.retain(|(s, id), mark| {
-                    *s != ix || mark.is_running() || id.starts_with("arn:") != ecs
-                });
-            }
-            if state.fleet.apply(u, state.now) {
-                let before = state.selected_row().map(|r| (r.scope, r.id().to_string()));
-                state.rebuild_view();
-                let after = state.selected_row().map(|r| (r.scope, r.id().to_string()));
-                if before.is_some() && before != after {
-                    state.ui.cursor_moved_at = Some(state.now);
-                }
-                state.last_change = Some(state.now);
-                state.dirty = true;
-                let mut cmds: Vec<Command> = state
-                    .alerts
-                    .detect(&state.fleet, state.now)
-                    .into_iter()
-                    .map(Command::Alert)
-                    .collect();
-                cmds.extend(triage::offer_resume(state));
-                return cmds;
-            }
-            triage::offer_resume(state)
-        }
+        Msg::Feed(u) => feeds(state, vec![u]),
+        Msg::Feeds(v) => feeds(state, v),
         Msg::Scroll(_) | Msg::Click(_) if modal_open(state) || state.wall => Vec::new(),
         Msg::Scroll(n) => {
             let action = if n > 0 {

@@ -29,7 +29,15 @@ pub async fn run(
     } else {
         cli.load_theme()?
     };
-    let world = Arc::new(DemoWorld::new(args.seed, Utc::now()).with_speed(args.speed));
+    let world = Arc::new(
+        DemoWorld::sized(
+            args.seed,
+            Utc::now(),
+            args.accounts as usize,
+            args.instances as usize,
+        )
+        .with_speed(args.speed),
+    );
     let (tx, rx) = mpsc::channel(1024);
     let (ttx, trx) = mpsc::unbounded_channel();
     let settings = crate::config::Settings::default();

@@ -59,6 +59,8 @@ async fn with_keymap(cli: Cli) -> anyhow::Result<Outcome> {
             let demo = crate::cli::DemoArgs {
                 seed: args.seed,
                 speed: args.speed,
+                accounts: args.accounts,
+                instances: args.instances,
             };
             demo::run(&cli, &demo, keymap, true).await
         }

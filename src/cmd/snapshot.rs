@@ -47,9 +47,7 @@ pub async fn run(cli: &Cli, args: &SnapshotArgs, keymap: Keymap) -> anyhow::Resu
     };
     let now = Utc::now().trunc_subsecs(0);
     let mut state = State::new(source, keymap, now);
-    for u in updates {
-        update(&mut state, Msg::Feed(u));
-    }
+    update(&mut state, Msg::Feeds(updates));
     if args.launched_by {
         for r in launchers(&state, backend).await {
             update(&mut state, Msg::Feed(r));

@@ -1,12 +1,12 @@
 //! The one loop every feed runs in, for AWS and demo alike: schedule, loading, data or failure,
 //! request counts, backoff. Also the one-shot version `snapshot` uses.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::AbortHandle;
 
 use super::{Feed, FeedError, Polled, Report};
@@ -15,15 +15,69 @@ use crate::model::Scope;
 /// Announces every feed's schedule, in the order given, then runs each feed on its own task
 /// until the receiving side closes. Returns the tasks' handles (aborting them stops the feeds).
 pub async fn start(feeds: Vec<Box<dyn Feed>>, tx: mpsc::Sender<Report>) -> Vec<AbortHandle> {
-    start_limited(feeds, tx, None).await
+    start_with(feeds, tx, Drive::default()).await
 }
 
-/// [`start`], with at most as many polls in flight at once as `limit` has permits (shared by
-/// every feed given it: an organization's thousands of scopes never storm the network).
-pub async fn start_limited(
+/// How the driver runs a set of feeds beyond their own schedule.
+#[derive(Clone, Default)]
+pub struct Drive {
+    /// At most as many polls in flight at once as it has permits (shared by every feed given
+    /// it: an organization's thousands of scopes never storm the network).
+    pub limit: Option<Arc<Semaphore>>,
+    /// Where each feed registers, so an event naming its scope polls it before its interval
+    /// ends.
+    pub wakers: Option<Wakers>,
+}
+
+/// A poll woken by an event comes at least this long after the previous one began (a burst of
+/// events is one poll).
+pub const WAKE_MIN_GAP: Duration = Duration::from_secs(5);
+
+/// A feed by its home scope and name.
+type FeedKey = (Scope, &'static str);
+
+/// Feeds that an event can wake, by home scope and feed name.
+#[derive(Clone, Default)]
+pub struct Wakers(Arc<std::sync::Mutex<HashMap<FeedKey, Arc<Notify>>>>);
+
+impl Wakers {
+    fn register(&self, scope: &Scope, feed: &'static str) -> Arc<Notify> {
+        let n = Arc::new(Notify::new());
+        if let Ok(mut m) = self.0.lock() {
+            m.insert((scope.clone(), feed), n.clone());
+        }
+        n
+    }
+
+    /// Wakes feed `feed` of `scope`; false when no such feed runs.
+    pub fn wake(&self, scope: &Scope, feed: &'static str) -> bool {
+        let n = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(scope.clone(), feed)).cloned());
+        match n {
+            Some(n) => {
+                n.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forgets every feed of `account_id` (the account left).
+    pub fn forget(&self, account_id: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            m.retain(|(s, _), _| s.account_id != account_id);
+        }
+    }
+}
+
+/// [`start`], driven as `drive` says.
+pub async fn start_with(
     feeds: Vec<Box<dyn Feed>>,
     tx: mpsc::Sender<Report>,
-    limit: Option<Arc<Semaphore>>,
+    drive: Drive,
 ) -> Vec<AbortHandle> {
     let schedules: Vec<Report> = feeds.iter().map(|f| schedule(&**f)).collect();
     for s in schedules {
@@ -33,7 +87,13 @@ pub async fn start_limited(
     }
     feeds
         .into_iter()
-        .map(|f| tokio::spawn(run(f, tx.clone(), limit.clone())).abort_handle())
+        .map(|f| {
+            let wake = drive
+                .wakers
+                .as_ref()
+                .map(|w| w.register(f.home(), f.name()));
+            tokio::spawn(run(f, tx.clone(), drive.limit.clone(), wake)).abort_handle()
+        })
         .collect()
 }
 
@@ -116,8 +176,14 @@ fn served_failures(report: &Report, serves: &[Scope]) -> Vec<Report> {
 }
 
 /// Runs one feed until the receiving side closes. Each poll waits for a permit of `limit`,
-/// when given.
-pub async fn run(mut feed: Box<dyn Feed>, tx: mpsc::Sender<Report>, limit: Option<Arc<Semaphore>>) {
+/// when given; `wake`, when given, cuts the wait after a good poll short (not before
+/// [`WAKE_MIN_GAP`] since that poll began; never a backoff after a failure).
+pub async fn run(
+    mut feed: Box<dyn Feed>,
+    tx: mpsc::Sender<Report>,
+    limit: Option<Arc<Semaphore>>,
+    wake: Option<Arc<Notify>>,
+) {
     tokio::time::sleep(feed.start_after()).await;
     let mut failures = 0u32;
     let mut interval = feed.interval();
@@ -138,6 +204,7 @@ pub async fn run(mut feed: Box<dyn Feed>, tx: mpsc::Sender<Report>, limit: Optio
             return;
         }
         let started = std::time::Instant::now();
+        let began = tokio::time::Instant::now();
         let r = feed.poll().await;
         drop(permit);
         log_poll(&*feed, &r, started);
@@ -180,7 +247,17 @@ pub async fn run(mut feed: Box<dyn Feed>, tx: mpsc::Sender<Report>, limit: Optio
                 }
             }
         }
-        tokio::time::sleep(wait).await;
+        match (&wake, failures) {
+            (Some(n), 0) => {
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = n.notified() => {
+                        tokio::time::sleep_until(began + WAKE_MIN_GAP).await;
+                    }
+                }
+            }
+            _ => tokio::time::sleep(wait).await,
+        }
     }
 }
 
@@ -331,9 +408,10 @@ mod tests {
     /// Report kinds as short strings, with the fields that matter here.
     fn describe(r: &Report) -> String {
         match r {
-            Report::Accounts(_) | Report::Organization(_) | Report::LaunchedBy { .. } => {
-                "not from a feed".into()
-            }
+            Report::Accounts(_)
+            | Report::Organization(_)
+            | Report::Events(_)
+            | Report::LaunchedBy { .. } => "not from a feed".into(),
             Report::Schedule { interval_secs, .. } => format!("schedule {interval_secs}"),
             Report::Loading { .. } => "loading".into(),
             Report::Data { data, .. } => match data {
@@ -467,7 +545,7 @@ mod tests {
             script: VecDeque::from([ok(1), ok(1)]),
         };
         let (tx, mut rx) = mpsc::channel(64);
-        let task = tokio::spawn(run(Box::new(feed), tx, None));
+        let task = tokio::spawn(run(Box::new(feed), tx, None, None));
         assert!(matches!(rx.recv().await, Some(Report::Loading { .. })));
         drop(rx);
         tokio::time::timeout(Duration::from_secs(3600), task)

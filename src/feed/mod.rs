@@ -252,6 +252,21 @@ pub struct OrgStatus {
     pub calls: u64,
 }
 
+/// Where the organization's event queue stands (sent when it changed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EventsStatus {
+    /// Messages received.
+    pub received: u64,
+    /// Of those, messages that woke a feed.
+    pub woke: u64,
+    /// Messages that named nothing watched (other events, unknown scopes, not events).
+    pub ignored: u64,
+    /// When the last message arrived.
+    pub last_at: Option<DateTime<Utc>>,
+    /// Why the queue cannot be read, if it cannot.
+    pub error: Option<String>,
+}
+
 /// What the feeds tell the fleet model (and nothing else reaches it).
 #[derive(Debug, Clone)]
 pub enum Report {
@@ -259,6 +274,8 @@ pub enum Report {
     Accounts(Vec<AccountInfo>),
     /// Organization discovery ran.
     Organization(OrgStatus),
+    /// The organization's event queue changed.
+    Events(EventsStatus),
     /// A feed's expected refresh interval (used for staleness). Sent once per feed, in the
     /// source's registration order, before any poll.
     Schedule {

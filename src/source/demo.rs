@@ -211,6 +211,8 @@ pub struct DemoWorld {
     services: Vec<DemoService>,
     tasks: Vec<DemoTask>,
     outages: Vec<Outage>,
+    /// Indexes into `instances` by scope.
+    by_scope: HashMap<Scope, Vec<usize>>,
     /// Triage changes.
     pub overrides: std::sync::Mutex<Overrides>,
 }
@@ -365,6 +367,72 @@ fn groups_for(scope: &Scope, rng: &mut ChaCha8Rng) -> Vec<SecurityGroup> {
     ]
 }
 
+/// An ordinary instance of the fleet (`n`th of its account x region): a role, its type and
+/// groups, a few classic mistakes, seeded.
+#[allow(clippy::too_many_arguments)]
+fn random_instance(
+    rng: &mut ChaCha8Rng,
+    scope: &Scope,
+    gs: &[SecurityGroup],
+    alias: &str,
+    n: usize,
+    origin: DateTime<Utc>,
+    seed: u64,
+    serial: u64,
+) -> DemoInstance {
+    let (role, types, sg_names) = ROLES[rng.random_range(0..ROLES.len())];
+    let ty = types[rng.random_range(0..types.len())];
+    let mut sgs: Vec<&str> = sg_names.to_vec();
+    let roll = rng.random_range(0..100);
+    if roll < 4 {
+        sgs.push("legacy-ssh");
+    } else if roll < 6 {
+        sgs.push("rdp-temp");
+    } else if roll < 7 {
+        sgs.push("debug-wide-open");
+    }
+    let public = sgs.contains(&"web-public") || roll < 10 || role == "jump";
+    let second_eni = role == "kafka" || role == "db" && rng.random_bool(0.5);
+    let launched = origin - TimeDelta::hours(rng.random_range(2..24 * 200));
+    let inst = make_instance(
+        rng,
+        scope,
+        gs,
+        &format!("{alias}-{role}-{:02}", n + 1),
+        ty,
+        &sgs,
+        public,
+        second_eni,
+        launched,
+    );
+    DemoInstance {
+        scope: scope.clone(),
+        instance: inst,
+        appears_at: f64::NEG_INFINITY,
+        cpu_base: match role {
+            "batch" | "etl" => rng.random_range(30.0..70.0),
+            "worker" | "api" => rng.random_range(15.0..45.0),
+            _ => rng.random_range(2.0..25.0),
+        },
+        miner_from: None,
+        findings: Vec::new(),
+        noise_key: seed ^ serial.wrapping_mul(0x2545_F491_4F6C_DD1D),
+        credits: None,
+    }
+}
+
+/// Regions the simulated organization's members run in (two home regions each, and one they
+/// do not use).
+const MEMBER_REGIONS: [&str; 7] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "eu-west-1",
+    "eu-central-1",
+    "ap-northeast-1",
+    "ap-southeast-2",
+];
+
 fn splitmix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -379,6 +447,77 @@ fn unit(x: u64) -> f64 {
 impl DemoWorld {
     /// Builds the world for `seed`; simulated second 0 is `origin`.
     pub fn new(seed: u64, origin: DateTime<Utc>) -> Self {
+        Self::sized(seed, origin, ACCOUNTS.len(), 0)
+    }
+
+    /// The world for `seed` as a simulated Organization of `accounts` accounts (at least the
+    /// three the campaign plays in) holding about `instances` instances in all (0: the
+    /// campaign accounts' own ~110). Members beyond the three are `member-NNNN`, each running in
+    /// two home regions and watched in a third it does not use; the campaign is the same.
+    pub fn sized(seed: u64, origin: DateTime<Utc>, accounts: usize, instances: usize) -> Self {
+        let mut world = Self::base(seed, origin);
+        let extra = accounts.saturating_sub(ACCOUNTS.len());
+        if extra > 0 {
+            let want = instances.saturating_sub(world.instances.len());
+            let per_scope = want.div_ceil(extra * 2);
+            let mut serial = world.instances.len() as u64 + 1_000_000;
+            for k in 0..extra {
+                let number = k + ACCOUNTS.len() + 1;
+                let alias = format!("member-{number:04}");
+                let id = format!("{:012}", 100_000_000_000u64 + number as u64 * 7_919);
+                let first = k % MEMBER_REGIONS.len();
+                let home: Vec<String> = [first, (first + 1) % MEMBER_REGIONS.len()]
+                    .iter()
+                    .map(|i| MEMBER_REGIONS[*i].to_string())
+                    .collect();
+                let mut regions = home.clone();
+                regions.push(MEMBER_REGIONS[(first + 3) % MEMBER_REGIONS.len()].to_string());
+                // Members draw from their own stream: the campaign accounts stay the same
+                // whatever the size.
+                let mut rng = ChaCha8Rng::seed_from_u64(seed ^ splitmix(number as u64));
+                for region in &regions {
+                    let scope = Scope::new(&id, region);
+                    let gs = groups_for(&scope, &mut rng);
+                    if home.contains(region) {
+                        for n in 0..per_scope {
+                            serial += 1;
+                            world.instances.push(random_instance(
+                                &mut rng, &scope, &gs, &alias, n, origin, seed, serial,
+                            ));
+                        }
+                    }
+                    world.groups.insert(scope, gs);
+                }
+                world.accounts.push(AccountInfo {
+                    alias,
+                    account_id: id,
+                    verified: true,
+                    regions,
+                    home_regions: home,
+                    color: None,
+                    read_only: false,
+                });
+            }
+            for d in &mut world.instances {
+                if d.credits.is_none() && is_burstable(&d.instance.instance_type) {
+                    d.credits = Some((CreditMode::Unlimited, 60.0 + 80.0 * unit(d.noise_key)));
+                }
+            }
+        }
+        world.index();
+        world
+    }
+
+    /// Indexes the instances by scope (every feed reads one scope's).
+    fn index(&mut self) {
+        self.by_scope.clear();
+        for (i, d) in self.instances.iter().enumerate() {
+            self.by_scope.entry(d.scope.clone()).or_default().push(i);
+        }
+    }
+
+    /// The campaign accounts' world.
+    fn base(seed: u64, origin: DateTime<Utc>) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let accounts: Vec<AccountInfo> = ACCOUNTS
             .iter()
@@ -404,47 +543,10 @@ impl DemoWorld {
                 let home = a.home.contains(region);
                 let count = if home { rng.random_range(14..24) } else { 0 };
                 for n in 0..count {
-                    let (role, types, sg_names) = ROLES[rng.random_range(0..ROLES.len())];
-                    let ty = types[rng.random_range(0..types.len())];
-                    let mut sgs: Vec<&str> = sg_names.to_vec();
-                    // A few classic mistakes, seeded.
-                    let roll = rng.random_range(0..100);
-                    if roll < 4 {
-                        sgs.push("legacy-ssh");
-                    } else if roll < 6 {
-                        sgs.push("rdp-temp");
-                    } else if roll < 7 {
-                        sgs.push("debug-wide-open");
-                    }
-                    let public = sgs.contains(&"web-public") || roll < 10 || role == "jump";
-                    let second_eni = role == "kafka" || role == "db" && rng.random_bool(0.5);
                     serial += 1;
-                    let launched = origin - TimeDelta::hours(rng.random_range(2..24 * 200));
-                    let inst = make_instance(
-                        &mut rng,
-                        &scope,
-                        &gs,
-                        &format!("{}-{}-{:02}", a.alias, role, n + 1),
-                        ty,
-                        &sgs,
-                        public,
-                        second_eni,
-                        launched,
-                    );
-                    instances.push(DemoInstance {
-                        scope: scope.clone(),
-                        instance: inst,
-                        appears_at: f64::NEG_INFINITY,
-                        cpu_base: match role {
-                            "batch" | "etl" => rng.random_range(30.0..70.0),
-                            "worker" | "api" => rng.random_range(15.0..45.0),
-                            _ => rng.random_range(2.0..25.0),
-                        },
-                        miner_from: None,
-                        findings: Vec::new(),
-                        noise_key: seed ^ serial.wrapping_mul(0x2545_F491_4F6C_DD1D),
-                        credits: None,
-                    });
+                    instances.push(random_instance(
+                        &mut rng, &scope, &gs, a.alias, n, origin, seed, serial,
+                    ));
                 }
                 groups.insert(scope, gs);
             }
@@ -461,6 +563,7 @@ impl DemoWorld {
             services: Vec::new(),
             tasks: Vec::new(),
             outages: Vec::new(),
+            by_scope: HashMap::new(),
             overrides: Default::default(),
         };
         world.plant_campaign(&mut rng, &mut serial);
@@ -1020,6 +1123,16 @@ credits: None,
             .collect()
     }
 
+    /// Real time between two polls of a feed: [`POLL_SECS`] for the campaign's few scopes; as
+    /// on AWS (a minute) for a simulated organization of many.
+    pub fn poll_interval(&self) -> Duration {
+        if self.accounts.len() > ACCOUNTS.len() {
+            Duration::from_secs(60)
+        } else {
+            Duration::from_secs(u64::from(POLL_SECS))
+        }
+    }
+
     /// Wall-clock time of simulated second `t`.
     pub fn time_of(&self, t: f64) -> DateTime<Utc> {
         self.origin + TimeDelta::milliseconds((t / self.speed * 1000.0) as i64)
@@ -1031,9 +1144,12 @@ credits: None,
     }
 
     fn live<'a>(&'a self, scope: &'a Scope, t: f64) -> impl Iterator<Item = &'a DemoInstance> + 'a {
-        self.instances
-            .iter()
-            .filter(move |d| &d.scope == scope && d.appears_at <= t)
+        self.by_scope
+            .get(scope)
+            .into_iter()
+            .flatten()
+            .map(|i| &self.instances[*i])
+            .filter(move |d| d.appears_at <= t)
     }
 
     /// EC2 inventory of a scope at simulated time `t`, with triage changes applied.
@@ -1605,7 +1721,7 @@ impl Feed for DemoFeed {
         &self.home
     }
     fn interval(&self) -> Duration {
-        Duration::from_secs(u64::from(POLL_SECS))
+        self.world.poll_interval()
     }
     fn start_after(&self) -> Duration {
         self.start_after
@@ -1653,7 +1769,11 @@ impl Feed for DemoFeed {
 /// Every feed of every demo account x region, reading time from `clock`.
 pub fn feeds(world: &Arc<DemoWorld>, clock: Clock) -> Vec<Box<dyn Feed>> {
     let mut out: Vec<Box<dyn Feed>> = Vec::new();
-    for (i, scope) in world.scopes().into_iter().enumerate() {
+    let scopes = world.scopes();
+    // Staggered first polls: the header shows accounts arriving (spread over one interval
+    // when there are many).
+    let step = Duration::from_millis(150).min(world.poll_interval() / scopes.len().max(1) as u32);
+    for (i, scope) in scopes.into_iter().enumerate() {
         for (f, name) in FEEDS.into_iter().enumerate() {
             out.push(Box::new(DemoFeed {
                 world: world.clone(),
@@ -1661,8 +1781,7 @@ pub fn feeds(world: &Arc<DemoWorld>, clock: Clock) -> Vec<Box<dyn Feed>> {
                 name,
                 clock,
                 since: None,
-                // Staggered first polls: the header shows accounts arriving.
-                start_after: Duration::from_millis(150 * i as u64 + 40 * f as u64),
+                start_after: step * i as u32 + Duration::from_millis(40 * f as u64),
             }));
         }
     }

@@ -87,6 +87,17 @@ fn org_chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
         };
         v.push((text, style, 0, None));
     }
+    if let Some(e) = &state.fleet.events {
+        v.push(match &e.error {
+            Some(err) => (
+                format!("events ✗ {}", super::widgets::fit(err, 50)),
+                role("error").add_modifier(Modifier::BOLD),
+                0,
+                None,
+            ),
+            None => (format!("events {}", e.woke), role("ok"), 0, None),
+        });
+    }
     let blind: std::collections::BTreeSet<&str> = state
         .fleet
         .blind_spots

@@ -4,6 +4,7 @@
 pub mod cpu;
 pub mod ec2;
 pub mod ecs;
+pub mod events;
 pub mod findings;
 pub mod images;
 pub mod launched_by;
@@ -231,6 +232,7 @@ pub fn spawn(
             announced,
             regions: org::Regions::default(),
             limit,
+            wakers: Default::default(),
         };
         tokio::spawn(org::run(config, prompt, sh, first_attempts));
     }

@@ -252,6 +252,8 @@ pub struct Shared {
     pub regions: Regions,
     /// Polls (and connections) in flight at once.
     pub limit: Arc<Semaphore>,
+    /// The members' feeds an event can wake.
+    pub wakers: crate::feed::driver::Wakers,
 }
 
 /// Aborts a member's feeds and takes it out of the organization-wide feeds when its task ends
@@ -260,6 +262,7 @@ struct MemberGuard {
     account_id: String,
     feeds: Vec<AbortHandle>,
     regions: Vec<RegionMembers>,
+    wakers: crate::feed::driver::Wakers,
 }
 
 impl Drop for MemberGuard {
@@ -267,6 +270,7 @@ impl Drop for MemberGuard {
         for h in &self.feeds {
             h.abort();
         }
+        self.wakers.forget(&self.account_id);
         for r in &self.regions {
             r.remove(&self.account_id);
         }
@@ -283,7 +287,8 @@ fn member_feeds(
     members: &RegionMembers,
 ) -> Vec<Box<dyn Feed>> {
     let secs = |s: u32| Duration::from_secs(u64::from(s));
-    let (ec2, inventory) = ec2::Ec2Feed::new(c.clone(), secs(settings.ec2_interval_secs));
+    let (ec2, inventory) =
+        ec2::Ec2Feed::new(c.clone(), pushed(org, secs(settings.ec2_interval_secs)));
     let (ecs, tasks) = ecs::EcsFeed::new(c.clone(), secs(settings.ec2_interval_secs));
     let mut feeds: Vec<Box<dyn Feed>> = vec![Box::new(ec2)];
     if org.monitoring_account.is_none() {
@@ -302,7 +307,7 @@ fn member_feeds(
     if org.guardduty_admin.is_none() {
         feeds.push(Box::new(findings::FindingsFeed::new(
             c.clone(),
-            secs(settings.findings_interval_secs),
+            pushed(org, secs(settings.findings_interval_secs)),
         )));
     }
     feeds.push(Box::new(ecs));
@@ -312,6 +317,16 @@ fn member_feeds(
         ecs: tasks,
     });
     feeds
+}
+
+/// The interval of a feed the event queue wakes (EC2, findings): with a queue, full polls run
+/// [`ec2::EMPTY_FACTOR`] times less often (at most every 15 minutes), events doing the rest.
+fn pushed(org: &OrgConfig, interval: Duration) -> Duration {
+    if org.events_queue_url.is_some() {
+        ec2::empty_interval(interval)
+    } else {
+        interval
+    }
 }
 
 /// The organization-wide feeds an aggregating account runs in `region`: findings in the
@@ -328,7 +343,7 @@ fn org_feeds(
     if org.guardduty_admin.as_ref() == Some(id) {
         feeds.push(Box::new(OrgFindingsFeed::new(
             c.clone(),
-            secs(settings.findings_interval_secs),
+            pushed(org, secs(settings.findings_interval_secs)),
             members.clone(),
         )));
     }
@@ -412,6 +427,7 @@ async fn member(sh: Shared, access: Connected, acct: OrgAccount, alias: String) 
                     account_id: c.account_id.clone(),
                     feeds: Vec::new(),
                     regions: Vec::new(),
+                    wakers: sh.wakers.clone(),
                 };
                 for r in &c.regions {
                     let clients = Clients::new(&c, r);
@@ -420,10 +436,13 @@ async fn member(sh: Shared, access: Connected, acct: OrgAccount, alias: String) 
                     feeds.extend(org_feeds(&clients, &sh.org, &sh.settings, &members));
                     guard.regions.push(members);
                     guard.feeds.extend(
-                        crate::feed::driver::start_limited(
+                        crate::feed::driver::start_with(
                             feeds,
                             sh.tx.clone(),
-                            Some(sh.limit.clone()),
+                            crate::feed::driver::Drive {
+                                limit: Some(sh.limit.clone()),
+                                wakers: Some(sh.wakers.clone()),
+                            },
                         )
                         .await,
                     );
@@ -665,6 +684,15 @@ pub async fn run(
         }
     };
     let client = crate::aws::org::client(&access);
+    if let Some(url) = &org.events_queue_url {
+        tokio::spawn(super::events::run(
+            super::events::client(&access.sdk, url),
+            url.clone(),
+            org.guardduty_admin.clone(),
+            sh.wakers.clone(),
+            sh.tx.clone(),
+        ));
+    }
     let configured_ids: HashSet<String> = config
         .accounts
         .iter()
