@@ -376,7 +376,6 @@ impl Filter {
     /// True when every term matches the row. Structured terms run first; the row's search text
     /// is built only when a text term needs it.
     pub fn matches(&self, fleet: &Fleet, row: &Row, now: DateTime<Utc>) -> bool {
-        let mut text: Option<String> = None;
         let structured = self
             .terms
             .iter()
@@ -387,9 +386,7 @@ impl Filter {
             .filter(|(_, t)| matches!(t, Term::Text(_)));
         structured.chain(texts).all(|(negated, t)| {
             let hit = match t {
-                Term::Text(needle) => text
-                    .get_or_insert_with(|| crate::app::search_text(fleet, row))
-                    .contains(needle.as_str()),
+                Term::Text(needle) => row.search.contains(needle.as_str()),
                 other => term_matches(other, fleet, row, now),
             };
             hit != *negated

@@ -380,3 +380,41 @@ fn the_wall_ignores_triage_keys() {
         .collect();
     assert_eq!(out, vec![watchfloor::app::Command::Quit { forced: false }]);
 }
+
+/// A simulated organization of 40 accounts, with discovery, a GuardDuty blind spot, an
+/// aggregating account not connected and the event queue: the header summarises by account.
+#[test]
+fn organization_header_80x24() {
+    use watchfloor::feed::{EventsStatus, OrgStatus, Report, Unmonitored};
+    let origin = Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap();
+    let world = std::sync::Arc::new(DemoWorld::sized(7, origin, 40, 4000));
+    let now = world.time_of(300.0);
+    let mut s = State::new("demo seed 7", Keymap::default_map(), now);
+    let mut reports = futures::executor::block_on(demo::poll_all(&world, 300.0, now));
+    reports.push(Report::Organization(OrgStatus {
+        active: 42,
+        excluded: 2,
+        discovered_at: Some(now - chrono::TimeDelta::minutes(3)),
+        calls: 3,
+        guardduty_admin: Some("210987654321".into()),
+        monitoring_account: Some("999999999999".into()),
+        ..OrgStatus::default()
+    }));
+    reports.push(Report::Events(EventsStatus {
+        received: 20,
+        woke: 17,
+        ..EventsStatus::default()
+    }));
+    update(&mut s, Msg::Feeds(reports));
+    s.fleet.blind_spots.insert(
+        "us-east-1".into(),
+        vec![Unmonitored {
+            account_id: "100000039595".into(),
+            status: "Disabled".into(),
+        }],
+    );
+    let term = screen(&mut s, 80, 24, &plain());
+    let text = format!("{:?}", term.backend());
+    assert!(text.contains("40 accounts"), "{text}");
+    insta::assert_snapshot!(term.backend());
+}

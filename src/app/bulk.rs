@@ -175,7 +175,7 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
             ));
             continue;
         };
-        let name = row.subject.name();
+        let name = row.subject.name().into_owned();
         match super::triage::action_for(state, key, row) {
             Ok((action, target)) => {
                 // Two tasks of one service scale that service once.

@@ -142,6 +142,39 @@ pub struct ScopeData {
     /// The account is no longer announced under this id (e.g. a placeholder replaced once the
     /// account connected): not shown.
     pub retired: bool,
+    /// The header's counts over this scope's rows (summed into [`Totals`]).
+    counts: RowCounts,
+}
+
+/// Counts over some rows, for the header.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct RowCounts {
+    instances: usize,
+    tasks: usize,
+    saturated: usize,
+    with_findings: usize,
+    world_open: usize,
+    launched_24h: usize,
+    launched_24h_big: usize,
+}
+
+impl RowCounts {
+    fn of(rows: &[Row]) -> Self {
+        let mut c = RowCounts::default();
+        for r in rows {
+            c.instances += usize::from(r.instance().is_some());
+            c.saturated += usize::from(r.saturated);
+            c.with_findings += usize::from(r.finding_count > 0);
+            c.world_open += usize::from(r.reachable);
+            if r.flags.has(Flag::NewLaunch) {
+                c.launched_24h += 1;
+                c.launched_24h_big +=
+                    usize::from(r.flags.has(Flag::Gpu) || r.flags.has(Flag::VeryLarge));
+            }
+        }
+        c.tasks = rows.len() - c.instances;
+        c
+    }
 }
 
 impl ScopeData {
@@ -256,6 +289,9 @@ pub struct Row {
     pub reachable: bool,
     /// Named facts (saturated, new-launch, ...): the row marks, snapshot and filter use them.
     pub flags: Flags,
+    /// The lower-cased text `/` words match ([`search_text`]), kept with the row so a
+    /// keystroke in the filter does not rebuild it for every row.
+    pub search: String,
 }
 
 impl Row {
@@ -273,6 +309,7 @@ impl Row {
             finding_count: 0,
             worst_severity: None,
             risk: Risk::default(),
+            search: String::new(),
             reachable: false,
             flags: Flags::default(),
         }
@@ -373,6 +410,7 @@ impl Fleet {
             launched_by: HashMap::default(),
             verified: account.is_some_and(|a| a.verified),
             retired: false,
+            counts: RowCounts::default(),
         });
         let i = self.scopes.len() - 1;
         self.scope_ix.insert(scope.clone(), i);
@@ -484,6 +522,7 @@ impl Fleet {
                     self.rows.retain(|r| !retired.contains(&r.scope));
                     for s in &retired {
                         let sd = &mut self.scopes[*s];
+                        sd.counts = RowCounts::default();
                         sd.findings.clear();
                         sd.cpu.clear();
                         sd.credits.clear();
@@ -881,25 +920,46 @@ impl Fleet {
                 flags: row.flags,
             });
         }
+        // The filter's text, once everything it names is known.
+        let range = self.scope_rows(s);
+        let texts: Vec<String> = self.rows[range.clone()]
+            .iter()
+            .map(|r| search_text(self, r))
+            .collect();
+        for (row, text) in self.rows[range.clone()].iter_mut().zip(texts) {
+            row.search = text;
+        }
+        self.scopes[s].counts = RowCounts::of(&self.rows[range]);
     }
 
+    /// The header's counts: the sum of every scope's (each counted when its rows change).
     fn recount(&mut self) {
+        let mut c = RowCounts::default();
+        for sd in &self.scopes {
+            let s = sd.counts;
+            c.instances += s.instances;
+            c.tasks += s.tasks;
+            c.saturated += s.saturated;
+            c.with_findings += s.with_findings;
+            c.world_open += s.world_open;
+            c.launched_24h += s.launched_24h;
+            c.launched_24h_big += s.launched_24h_big;
+        }
         let t = &mut self.totals;
-        t.instances = self.rows.iter().filter(|r| r.instance().is_some()).count();
-        t.tasks = self.rows.len() - t.instances;
-        t.saturated = self.rows.iter().filter(|r| r.saturated).count();
-        t.with_findings = self.rows.iter().filter(|r| r.finding_count > 0).count();
-        t.world_open = self.rows.iter().filter(|r| r.reachable).count();
-        let new: Vec<&Row> = self
-            .rows
-            .iter()
-            .filter(|r| r.flags.has(Flag::NewLaunch))
-            .collect();
-        t.launched_24h = new.len();
-        t.launched_24h_big = new
-            .iter()
-            .filter(|r| r.flags.has(Flag::Gpu) || r.flags.has(Flag::VeryLarge))
-            .count();
+        (
+            t.instances,
+            t.tasks,
+            t.saturated,
+            t.with_findings,
+            t.world_open,
+        ) = (
+            c.instances,
+            c.tasks,
+            c.saturated,
+            c.with_findings,
+            c.world_open,
+        );
+        (t.launched_24h, t.launched_24h_big) = (c.launched_24h, c.launched_24h_big);
     }
 
     /// CloudWatch cost per day ($0.01 per 1,000 metrics): projected from the feeds' schedules
@@ -1078,7 +1138,7 @@ pub fn search_text(fleet: &Fleet, row: &Row) -> String {
         sd.scope.account_id.as_str(),
         sd.scope.region.as_str(),
         subject.id(),
-        name.as_str(),
+        name.as_ref(),
         subject.type_label(),
         state.as_str(),
         ports.as_str(),
@@ -1134,6 +1194,21 @@ pub fn numeric_key(row: &Row, key: SortKey) -> Option<u64> {
         ),
         _ => None,
     }
+}
+
+/// The rank of each scope by its account alias ([`SortKey::Account`]) or region (otherwise):
+/// scopes with the same value share a rank.
+pub fn scope_ranks(fleet: &Fleet, key: SortKey) -> Vec<u64> {
+    let value = |s: usize| match key {
+        SortKey::Account => fleet.scopes[s].alias.as_str(),
+        _ => fleet.scopes[s].scope.region.as_str(),
+    };
+    let mut values: Vec<&str> = (0..fleet.scopes.len()).map(value).collect();
+    values.sort_unstable();
+    values.dedup();
+    (0..fleet.scopes.len())
+        .map(|s| values.binary_search(&value(s)).unwrap_or(0) as u64)
+        .collect()
 }
 
 /// Orders two rows by a sort key (ascending; the caller reverses for descending).

@@ -1999,3 +1999,54 @@ fn a_long_bulk_list_must_be_read_to_the_end_before_it_runs() {
     assert!(s.triage.bulk.as_ref().unwrap().all_seen());
     assert_eq!(key(&mut s, "enter").len(), 3, "now it runs");
 }
+
+#[test]
+fn radix_sort_orders_by_key_and_keeps_ties_in_order() {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for mask in [0u64, 0xFF, 0xFFFF_0000, 0xFF00_0000_0000_00FF, u64::MAX] {
+        let v: Vec<(u64, u32)> = (0..5000).map(|i| (next() & mask, i)).collect();
+        let mut want = v.clone();
+        want.sort_by_key(|e| e.0); // stable: ties keep their order
+        let mut got = v;
+        radix_sort(&mut got);
+        assert_eq!(got, want, "mask {mask:x}");
+    }
+}
+
+#[test]
+fn text_ranks_share_a_rank_for_equal_texts() {
+    let long = "member-0040-web-0";
+    let texts: Vec<std::borrow::Cow<'_, str>> = [
+        "web",
+        "api",
+        "web",
+        "",
+        "db",
+        "member-0040-web-07",
+        "member-0040-web-06",
+        long,
+        "member-0040-web-07",
+        "member-0040-web-0\u{0}",
+    ]
+    .into_iter()
+    .map(Into::into)
+    .collect();
+    let ranks = text_ranks(&texts);
+    // The same order as comparing the strings.
+    let mut sorted: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let want: Vec<u64> = texts
+        .iter()
+        .map(|t| sorted.binary_search(&t.as_ref()).unwrap() as u64)
+        .collect();
+    assert_eq!(ranks, want);
+    assert_eq!(ranks[0], ranks[2]);
+    assert_eq!(ranks[5], ranks[8]);
+}

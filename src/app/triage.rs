@@ -302,7 +302,7 @@ pub fn offer_resume(state: &mut State) -> Vec<Command> {
     let name = state
         .fleet
         .row(scope, &o.key.instance_id)
-        .map(|r| r.subject.name())
+        .map(|r| r.subject.name().into_owned())
         .unwrap_or_default();
     state.triage.panel = Some(Panel {
         id: 0,
@@ -373,7 +373,7 @@ pub fn start(state: &mut State, key: KeyAction) -> Vec<Command> {
         state.triage.notice = Some("no instance selected".into());
         return Vec::new();
     };
-    let name = row.subject.name();
+    let name = row.subject.name().into_owned();
     let scope = row.scope;
     // Archiving acts on the finding selected in the detail view, about an instance or a task.
     if key == KeyAction::ArchiveFinding {
@@ -541,7 +541,9 @@ pub fn archive(state: &mut State, scope: usize, finding_id: &str) -> Vec<Command
         region: sd.scope.region.clone(),
         instance_id: subject,
     };
-    let name = row.map(|r| r.subject.name()).unwrap_or_default();
+    let name = row
+        .map(|r| r.subject.name().into_owned())
+        .unwrap_or_default();
     let action = Action::ArchiveFinding {
         finding_id: f.id.clone(),
         kind: f.kind.clone(),

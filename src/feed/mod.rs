@@ -250,6 +250,10 @@ pub struct OrgStatus {
     pub error: Option<String>,
     /// Organizations calls made so far.
     pub calls: u64,
+    /// The GuardDuty delegated administrator, when findings come through it.
+    pub guardduty_admin: Option<String>,
+    /// The CloudWatch monitoring account, when CPU comes through it.
+    pub monitoring_account: Option<String>,
 }
 
 /// Where the organization's event queue stands (sent when it changed).

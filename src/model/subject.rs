@@ -83,12 +83,12 @@ impl Subject {
 
     /// What the NAME column shows: the instance's Name tag; a task's service, or `standalone`
     /// and its family for a task no service started.
-    pub fn name(&self) -> String {
+    pub fn name(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            Subject::Instance(i) => i.name.clone(),
+            Subject::Instance(i) => i.name.as_str().into(),
             Subject::Task(t) => match &t.service {
-                Some(s) => s.clone(),
-                None => format!("standalone {}", t.family()),
+                Some(s) => s.as_str().into(),
+                None => format!("standalone {}", t.family()).into(),
             },
         }
     }

@@ -86,6 +86,22 @@ fn org_chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
             ),
         };
         v.push((text, style, 0, None));
+        // Every member's findings or CPU come through these accounts: one not connected is a
+        // gap in every row.
+        for (what, id) in [
+            ("GuardDuty admin", &o.guardduty_admin),
+            ("monitoring account", &o.monitoring_account),
+        ] {
+            let Some(id) = id else { continue };
+            if !state.fleet.account(id).is_some_and(|a| a.verified) {
+                v.push((
+                    format!("{what} {id} not connected"),
+                    role("error").add_modifier(Modifier::BOLD),
+                    0,
+                    None,
+                ));
+            }
+        }
     }
     if let Some(e) = &state.fleet.events {
         v.push(match &e.error {

@@ -504,7 +504,7 @@ pub async fn poll_once(
         Err(e) => {
             once.reports.push(Report::Organization(OrgStatus {
                 error: Some(format!("cannot connect to Organizations: {}", e.message)),
-                ..OrgStatus::default()
+                ..aggregators(org)
             }));
             return once;
         }
@@ -526,7 +526,7 @@ pub async fn poll_once(
             });
             once.reports.push(Report::Organization(OrgStatus {
                 error: Some(format!("discovery failed: {}", e.message)),
-                ..OrgStatus::default()
+                ..aggregators(org)
             }));
             return once;
         }
@@ -539,22 +539,7 @@ pub async fn poll_once(
         ok: true,
         serves: accounts.len(),
     });
-    let skip: HashSet<String> = explicit
-        .iter()
-        .filter(|a| a.verified)
-        .map(|a| a.account_id.clone())
-        .chain(
-            config
-                .accounts
-                .iter()
-                .filter_map(|a| a.expected_account_id().map(str::to_string)),
-        )
-        .collect();
-    let wanted: Vec<OrgAccount> = accounts
-        .into_iter()
-        .filter(|a| !skip.contains(&a.id))
-        .collect();
-    status.configured = status.active - status.excluded - wanted.len();
+    let wanted = unclaimed(accounts, config, explicit.iter(), &mut status);
     let mut taken: Vec<String> = explicit
         .iter()
         .map(|a| a.alias.clone())
@@ -613,6 +598,43 @@ pub async fn poll_once(
     once
 }
 
+/// The discovered accounts no `[[account]]` entry polls already (by the id its role names, or
+/// the id it connected as: `entries` are the announced `[[account]]` entries); counts the
+/// others in `status.configured`.
+fn unclaimed<'a>(
+    accounts: Vec<OrgAccount>,
+    config: &Config,
+    entries: impl Iterator<Item = &'a AccountInfo>,
+    status: &mut OrgStatus,
+) -> Vec<OrgAccount> {
+    let claimed: HashSet<String> = entries
+        .filter(|a| a.verified)
+        .map(|a| a.account_id.clone())
+        .chain(
+            config
+                .accounts
+                .iter()
+                .filter_map(|a| a.expected_account_id().map(str::to_string)),
+        )
+        .collect();
+    let before = accounts.len();
+    let wanted: Vec<OrgAccount> = accounts
+        .into_iter()
+        .filter(|a| !claimed.contains(&a.id))
+        .collect();
+    status.configured = before - wanted.len();
+    wanted
+}
+
+/// A status naming the organization's aggregating accounts, nothing discovered yet.
+fn aggregators(org: &OrgConfig) -> OrgStatus {
+    OrgStatus {
+        guardduty_admin: org.guardduty_admin.clone(),
+        monitoring_account: org.monitoring_account.clone(),
+        ..OrgStatus::default()
+    }
+}
+
 /// One discovery: the ACTIVE accounts minus the excluded ones (ids and every account under an
 /// excluded OU), and the counts for the status line.
 pub async fn discover(
@@ -639,10 +661,9 @@ pub async fn discover(
     let status = OrgStatus {
         active,
         excluded: active - kept.len(),
-        configured: 0,
         discovered_at: Some(Utc::now()),
-        error: None,
         calls,
+        ..aggregators(org)
     };
     Ok((kept, status))
 }
@@ -674,7 +695,7 @@ pub async fn run(
                         e.message,
                         wait.as_secs()
                     )),
-                    ..OrgStatus::default()
+                    ..aggregators(&org)
                 };
                 if sh.tx.send(Report::Organization(status)).await.is_err() {
                     return;
@@ -693,35 +714,20 @@ pub async fn run(
             sh.tx.clone(),
         ));
     }
-    let configured_ids: HashSet<String> = config
-        .accounts
-        .iter()
-        .filter_map(|a| a.expected_account_id().map(str::to_string))
-        .collect();
     // Running members: id -> (alias, task).
     let mut running: HashMap<String, (String, AbortHandle)> = HashMap::new();
-    let mut last = OrgStatus::default();
+    let mut last = aggregators(&org);
     loop {
         let status = match discover(&client, &org).await {
             Ok((accounts, mut status)) => {
                 status.calls += last.calls;
-                // Accounts an [[account]] entry polls already (by the id its role names, or
-                // the id it connected as).
-                let explicit: HashSet<String> = {
+                let wanted = {
                     let a = sh.announced.lock().await;
                     let members: HashSet<&str> =
                         running.values().map(|(alias, _)| alias.as_str()).collect();
-                    a.iter()
-                        .filter(|x| x.verified && !members.contains(x.alias.as_str()))
-                        .map(|x| x.account_id.clone())
-                        .chain(configured_ids.iter().cloned())
-                        .collect()
+                    let entries = a.iter().filter(|x| !members.contains(x.alias.as_str()));
+                    unclaimed(accounts, &config, entries, &mut status)
                 };
-                let wanted: Vec<OrgAccount> = accounts
-                    .into_iter()
-                    .filter(|a| !explicit.contains(&a.id))
-                    .collect();
-                status.configured = status.active - status.excluded - wanted.len();
                 let keep: HashSet<&str> = wanted.iter().map(|a| a.id.as_str()).collect();
                 let gone: Vec<String> = running
                     .keys()
