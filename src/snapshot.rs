@@ -278,10 +278,8 @@ pub fn build(fleet: &Fleet, source: &str, now: DateTime<Utc>) -> Snapshot {
         })
         .collect();
     let mut rows: Vec<&Row> = fleet.rows.iter().collect();
-    rows.sort_by(|a, b| {
-        crate::app::fleet_compare(fleet, b, a, crate::app::SortKey::Risk)
-            .then_with(|| a.id().cmp(b.id()))
-    });
+    let risk = |r: &Row| crate::app::numeric_key(r, crate::app::SortKey::Risk);
+    rows.sort_by(|a, b| risk(b).cmp(&risk(a)).then_with(|| a.id().cmp(b.id())));
     let instances = rows
         .iter()
         .filter_map(|r| Some((*r, r.instance()?)))

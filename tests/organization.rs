@@ -184,9 +184,14 @@ async fn members_are_discovered_excluded_added_and_removed_while_running() {
         },
     )
     .await;
-    // Aliases come from the account names; the management account is a member too.
-    assert_eq!(alias_of(&s, payments).as_deref(), Some("payments-prod"));
-    assert_eq!(alias_of(&s, dev).as_deref(), Some("dev"));
+    // Aliases come from the account names and the ids' last digits; the management account is
+    // a member too.
+    let last4 = |id: &str| id[8..].to_string();
+    assert_eq!(
+        alias_of(&s, payments),
+        Some(format!("payments-prod-{}", last4(payments)))
+    );
+    assert_eq!(alias_of(&s, dev), Some(format!("dev-{}", last4(dev))));
     assert!(s.fleet.account(MGMT).is_some_and(|a| a.verified));
     // Excluded: never announced, its instance never shown, its role never assumed.
     assert!(s.fleet.account(legacy).is_none());
@@ -221,12 +226,31 @@ async fn members_are_discovered_excluded_added_and_removed_while_running() {
     })
     .await;
 
-    // An account that leaves the organization leaves the console with its rows.
+    // An account that leaves the organization is first shown as gone (not polled, triage
+    // refused), then leaves the console with its rows at the next discovery.
     o.remove_account_from_organization()
         .account_id(dev)
         .send()
         .await
         .expect("RemoveAccountFromOrganization");
+    drive(
+        &mut rx,
+        &mut s,
+        60,
+        "the removed account shown as gone",
+        |s| {
+            s.fleet.account(dev).is_some_and(|a| !a.verified)
+                && s.fleet.scopes.iter().any(|sd| {
+                    sd.scope.account_id == *dev
+                        && format!("{:?}", sd.health(Utc::now())).contains("left the organization")
+                })
+        },
+    )
+    .await;
+    assert!(
+        has_row(&s, dev, &instances[1]),
+        "its rows stay until it leaves"
+    );
     drive(&mut rx, &mut s, 60, "the removed account to leave", |s| {
         s.fleet.account(dev).is_none() && !has_row(s, dev, &instances[1])
     })

@@ -403,6 +403,7 @@ fn organization_header_80x24() {
     reports.push(Report::Events(EventsStatus {
         received: 20,
         woke: 17,
+        last_at: Some(now - chrono::TimeDelta::minutes(2)),
         ..EventsStatus::default()
     }));
     update(&mut s, Msg::Feeds(reports));

@@ -1,7 +1,6 @@
 //! Fleet data held by the app: per account x region stores, derived rows, totals.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet};
-use std::cmp::Ordering;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -374,6 +373,8 @@ pub struct Fleet {
     pub events: Option<crate::feed::EventsStatus>,
     /// GuardDuty blind spots by region (organization mode with a delegated administrator).
     pub blind_spots: std::collections::BTreeMap<String, Vec<crate::feed::Unmonitored>>,
+    /// Regions whose GuardDuty coverage could not be read, and why.
+    pub coverage_errors: std::collections::BTreeMap<String, String>,
 }
 
 impl Fleet {
@@ -597,6 +598,13 @@ impl Fleet {
                 self.counting_since.get_or_insert(now);
             }
             Report::Data { feed, at, data } => {
+                // A feed of an account that left may still report once while it stops.
+                if self
+                    .find_scope(data.scope())
+                    .is_some_and(|s| self.scopes[s].retired)
+                {
+                    return;
+                }
                 let s = self.scope_index(data.scope());
                 self.mark_ok(s, feed, at);
                 self.apply_data(s, data, at, now);
@@ -681,6 +689,9 @@ impl Fleet {
             Data::Cpu {
                 series, credits, ..
             } => {
+                if series.is_empty() && credits.is_empty() {
+                    return;
+                }
                 let sd = &mut self.scopes[s];
                 for (id, new) in series {
                     let e = sd.cpu.entry(id).or_default();
@@ -694,14 +705,29 @@ impl Fleet {
             Data::Images { images, .. } => {
                 self.scopes[s].images.extend(images);
             }
-            Data::Coverage { unmonitored, .. } => {
+            Data::Coverage {
+                unmonitored, error, ..
+            } => {
                 let region = self.scopes[s].scope.region.clone();
-                self.blind_spots.insert(region, unmonitored);
+                match error {
+                    Some(e) => {
+                        self.coverage_errors.insert(region, e);
+                    }
+                    None => {
+                        self.coverage_errors.remove(&region);
+                        self.blind_spots.insert(region, unmonitored);
+                    }
+                }
                 return;
             }
             Data::Findings {
                 findings, complete, ..
             } => {
+                // An organization-wide feed reports "nothing new" to every member each poll:
+                // that changes no row.
+                if !complete && findings.is_empty() {
+                    return;
+                }
                 let store = &mut self.scopes[s].findings;
                 if complete {
                     store.clear();
@@ -1209,24 +1235,4 @@ pub fn scope_ranks(fleet: &Fleet, key: SortKey) -> Vec<u64> {
     (0..fleet.scopes.len())
         .map(|s| values.binary_search(&value(s)).unwrap_or(0) as u64)
         .collect()
-}
-
-/// Orders two rows by a sort key (ascending; the caller reverses for descending).
-pub fn compare(fleet: &Fleet, a: &Row, b: &Row, key: SortKey) -> Ordering {
-    // Numeric columns have one definition of their order: the packed key the view sorts by.
-    if let (Some(x), Some(y)) = (numeric_key(a, key), numeric_key(b, key)) {
-        return x.cmp(&y);
-    }
-    match key {
-        SortKey::Account => fleet.scopes[a.scope]
-            .alias
-            .cmp(&fleet.scopes[b.scope].alias),
-        SortKey::Region => fleet.scopes[a.scope]
-            .scope
-            .region
-            .cmp(&fleet.scopes[b.scope].scope.region),
-        SortKey::Name => a.subject.name().cmp(&b.subject.name()),
-        SortKey::Type => a.subject.type_label().cmp(b.subject.type_label()),
-        SortKey::Risk | SortKey::Cpu | SortKey::Findings | SortKey::Launched => Ordering::Equal,
-    }
 }

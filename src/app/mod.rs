@@ -11,8 +11,8 @@ pub mod triage;
 use chrono::{DateTime, Utc};
 
 pub use fleet::{
-    CpuSource, FeedState, FeedStatus, Fleet, Row, ScopeData, ScopeHealth, Totals,
-    compare as fleet_compare, search_text,
+    CpuSource, FeedState, FeedStatus, Fleet, Row, ScopeData, ScopeHealth, Totals, numeric_key,
+    search_text,
 };
 
 use crate::feed::{Data, Report};

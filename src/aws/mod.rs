@@ -81,11 +81,16 @@ impl Clients {
     }
 }
 
-/// Connects every account concurrently; failures come back as (config index, error).
+/// Accounts connected at once (STS has a request budget too).
+const CONNECT_CONCURRENCY: usize = 32;
+
+/// Connects every account, at most [`CONNECT_CONCURRENCY`] at once, in config order;
+/// failures come back as (config index, error).
 pub async fn connect_all(
     config: &Config,
     prompt: Arc<dyn MfaPrompt>,
 ) -> Vec<Result<Connected, (usize, AwsError)>> {
+    use futures::StreamExt;
     let futs = config.accounts.iter().enumerate().map(|(i, a)| {
         let prompt = prompt.clone();
         async move {
@@ -94,7 +99,10 @@ pub async fn connect_all(
                 .map_err(|e| (i, e))
         }
     });
-    futures::future::join_all(futs).await
+    futures::stream::iter(futs)
+        .buffered(CONNECT_CONCURRENCY)
+        .collect()
+        .await
 }
 
 /// Lists the regions enabled for the account (for `regions = "all"`).

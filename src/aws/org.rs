@@ -141,16 +141,21 @@ pub async fn connect_member(
         Some(account_id),
         &regions,
         &org.access.home_regions,
-        None,
+        // Member sessions are chained on the caller's: an MFA caller is renewed before a
+        // triage run on a member, as on the caller itself.
+        access.renewal.clone(),
     )
     .await
 }
 
 /// An alias for a discovered account: its name reduced to the alias characters
-/// (`[A-Za-z0-9_.-]`, at most 32), else its id; `-` and the id's last four digits are added
-/// when another account already has it (`taken` compares ignoring case).
+/// (`[A-Za-z0-9_.-]`), then `-` and the id's last four digits, 32 characters at most. The name
+/// is the member's to write (PutAccountName): the id's digits keep two accounts named alike
+/// apart, and a name made of digits (one that could pass for another account's id) is not
+/// used. The id itself when that alias is taken (`taken` compares ignoring case).
 pub fn alias_for(name: &str, id: &str, taken: impl Fn(&str) -> bool) -> String {
-    let mut base: String = name
+    let suffix = format!("-{}", &id[id.len().saturating_sub(4)..]);
+    let base: String = name
         .trim()
         .chars()
         .map(|c| {
@@ -160,22 +165,13 @@ pub fn alias_for(name: &str, id: &str, taken: impl Fn(&str) -> bool) -> String {
                 '-'
             }
         })
-        .take(32)
+        .take(32 - suffix.len())
         .collect();
-    if base.trim_matches('-').is_empty() {
-        base = id.to_string();
-    }
-    if !taken(&base) {
-        return base;
-    }
-    let suffix = format!("-{}", &id[id.len().saturating_sub(4)..]);
-    let keep = 32 - suffix.len();
-    let unique: String = base.chars().take(keep).collect::<String>() + &suffix;
-    if taken(&unique) {
-        id.to_string()
-    } else {
-        unique
-    }
+    let meaningless =
+        base.trim_matches('-').is_empty() || base.chars().all(|c| c.is_ascii_digit() || c == '-');
+    let base = if meaningless { "account".into() } else { base };
+    let alias = base + &suffix;
+    if taken(&alias) { id.to_string() } else { alias }
 }
 
 #[cfg(test)]
@@ -185,21 +181,18 @@ mod tests {
     #[test]
     fn aliases_come_from_names_and_stay_unique() {
         let none = |_: &str| false;
-        assert_eq!(
-            alias_for("Payments Prod", "111122223333", none),
-            "Payments-Prod"
-        );
-        assert_eq!(alias_for("   ", "111122223333", none), "111122223333");
-        assert_eq!(alias_for("ÜÜ", "111122223333", none), "111122223333");
+        let id = "111122223333";
+        assert_eq!(alias_for("Payments Prod", id, none), "Payments-Prod-3333");
+        assert_eq!(alias_for("   ", id, none), "account-3333");
+        assert_eq!(alias_for("ÜÜ", id, none), "account-3333");
+        // A name that could pass for another account's id is not used.
+        assert_eq!(alias_for("444455556666", id, none), "account-3333");
         let long = "a".repeat(40);
-        assert_eq!(alias_for(&long, "111122223333", none), "a".repeat(32));
-        let taken = |a: &str| a.eq_ignore_ascii_case("prod");
-        assert_eq!(alias_for("PROD", "111122223333", taken), "PROD-3333");
-        let all = |_: &str| true;
-        assert_eq!(alias_for("prod", "111122223333", all), "111122223333");
         assert_eq!(
-            alias_for(&long, "111122223333", |a| a.len() == 32 && !a.contains('-')),
+            alias_for(&long, id, none),
             format!("{}-3333", "a".repeat(27))
         );
+        let taken = |a: &str| a.eq_ignore_ascii_case("prod-3333");
+        assert_eq!(alias_for("PROD", id, taken), id);
     }
 }

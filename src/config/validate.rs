@@ -80,6 +80,24 @@ impl Cx<'_> {
                     ),
                 ));
             }
+            if let Some((org, _)) = &organization
+                && let Some(id) = acc.expected_account_id()
+            {
+                for (key, named) in [
+                    ("guardduty_admin", &org.guardduty_admin),
+                    ("monitoring_account", &org.monitoring_account),
+                ] {
+                    if named.as_deref() == Some(id) {
+                        let msg = format!(
+                            "account `{}` ({id}) is the [organization]'s {key}: expected it only \
+                             there (the organization-wide feeds run in the member watchfloor \
+                             discovers; remove this [[account]])",
+                            acc.alias
+                        );
+                        return Err(self.err(alias_span, msg));
+                    }
+                }
+            }
             aliases.insert(
                 acc.alias.to_ascii_lowercase(),
                 (acc.alias.clone(), acc.line),
@@ -1090,6 +1108,14 @@ read_only = true
                  `events_queue_url`, `discover_interval_secs`, `max_concurrent_polls`, `profile`, \
                  `role_arn`, `external_id`, `source_profile`, `mfa_serial`, `session_name`, \
                  `regions`, `home_regions`, `endpoint_url`, `read_only`",
+            ),
+            (
+                &format!(
+                    "{head}role_name = \"r\"\nguardduty_admin = \"111111111111\"\n\n[[account]]\nalias = \"sec\"\nrole_arn = \"arn:aws:iam::111111111111:role/x\"\nregions = [\"us-east-1\"]\n"
+                ),
+                "config.toml:7:9: account `sec` (111111111111) is the [organization]'s \
+                 guardduty_admin: expected it only there (the organization-wide feeds run in the \
+                 member watchfloor discovers; remove this [[account]])",
             ),
             (
                 &format!("{head}role_name = \"r\"\ndiscover_interval_secs = 5\n"),

@@ -120,11 +120,18 @@ pub async fn poll_once(feeds: Vec<Box<dyn Feed>>) -> Vec<Report> {
     poll_once_timed(feeds).await.0
 }
 
-/// [`poll_once`], with what each poll took. A feed serving other scopes announces its schedule
-/// in each, and its failure reaches each, as in [`run`].
+/// Polls in flight at once in a one-shot poll (a thousand accounts must not storm the network
+/// any more than the console does).
+pub const ONE_SHOT_CONCURRENCY: usize = 64;
+
+/// [`poll_once`], with what each poll took, at most [`ONE_SHOT_CONCURRENCY`] at once. A feed
+/// serving other scopes announces its schedule in each, and its failure reaches each, as in
+/// [`run`].
 pub async fn poll_once_timed(feeds: Vec<Box<dyn Feed>>) -> (Vec<Report>, Vec<Timing>) {
+    use futures::StreamExt;
     let mut out: Vec<Report> = feeds.iter().map(|f| schedule(&**f)).collect();
     let polls = feeds.into_iter().map(|mut f| async move {
+        f.ready().await;
         let started = std::time::Instant::now();
         let r = f.poll().await;
         let secs = started.elapsed().as_secs_f64();
@@ -150,7 +157,11 @@ pub async fn poll_once_timed(feeds: Vec<Box<dyn Feed>>) -> (Vec<Report>, Vec<Tim
         (reports, timing)
     });
     let mut timings = Vec::new();
-    for (reports, timing) in futures::future::join_all(polls).await {
+    let done: Vec<(Vec<Report>, Timing)> = futures::stream::iter(polls)
+        .buffered(ONE_SHOT_CONCURRENCY)
+        .collect()
+        .await;
+    for (reports, timing) in done {
         out.extend(reports);
         timings.push(timing);
     }
@@ -189,6 +200,7 @@ pub async fn run(
     let mut interval = feed.interval();
     let mut served: HashSet<Scope> = HashSet::new();
     loop {
+        feed.ready().await;
         let permit = match &limit {
             Some(l) => match l.clone().acquire_owned().await {
                 Ok(p) => Some(p),
@@ -536,6 +548,76 @@ mod tests {
                 "1 loading",
             ]
         );
+    }
+
+    /// A feed that needs another's first data (as CPU needs the inventory), or gives it.
+    struct Linked {
+        home: Scope,
+        name: &'static str,
+        needs: Option<tokio::sync::watch::Receiver<bool>>,
+        gives: Option<tokio::sync::watch::Sender<bool>>,
+    }
+
+    impl Feed for Linked {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn home(&self) -> &Scope {
+            &self.home
+        }
+        fn interval(&self) -> Duration {
+            Duration::from_secs(60)
+        }
+        fn ready(&mut self) -> BoxFuture<'_, ()> {
+            Box::pin(async move {
+                if let Some(rx) = &mut self.needs {
+                    let _ = rx.wait_for(|v| *v).await;
+                }
+            })
+        }
+        fn poll(&mut self) -> BoxFuture<'_, Result<Polled, FeedError>> {
+            if let Some(tx) = &self.gives {
+                tx.send_replace(true);
+            }
+            Box::pin(async move { ok(1) })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_feed_waiting_for_another_never_holds_the_only_permit() {
+        let (give, need) = tokio::sync::watch::channel(false);
+        let home = Scope::new("111111111111", "us-east-1");
+        // The dependant first, as the CPU feed comes before the ECS feed it waits for.
+        let feeds: Vec<Box<dyn Feed>> = vec![
+            Box::new(Linked {
+                home: home.clone(),
+                name: "dependant",
+                needs: Some(need),
+                gives: None,
+            }),
+            Box::new(Linked {
+                home,
+                name: "source",
+                needs: None,
+                gives: Some(give),
+            }),
+        ];
+        let (tx, mut rx) = mpsc::channel(64);
+        let drive = Drive {
+            limit: Some(Arc::new(Semaphore::new(1))),
+            wakers: None,
+        };
+        start_with(feeds, tx, drive).await;
+        let mut polled = HashSet::new();
+        tokio::time::timeout(Duration::from_secs(30), async {
+            while polled.len() < 2 {
+                if let Some(Report::Data { feed, .. }) = rx.recv().await {
+                    polled.insert(feed);
+                }
+            }
+        })
+        .await
+        .expect("both feeds poll with a single permit");
     }
 
     #[tokio::test(start_paused = true)]

@@ -48,6 +48,12 @@ pub trait Feed: Send {
     fn serves(&self) -> Vec<Scope> {
         Vec::new()
     }
+    /// Waits until the feed has what a poll needs (the inventory a dependant works from). The
+    /// driver waits for it before it takes a poll permit, so a feed waiting for another never
+    /// holds a permit that feed needs.
+    fn ready(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(std::future::ready(()))
+    }
     /// Wait before the first poll (the demo staggers its feeds so accounts arrive one by one).
     fn start_after(&self) -> Duration {
         Duration::ZERO
@@ -200,6 +206,8 @@ pub enum Data {
         scope: Scope,
         /// Accounts without working GuardDuty there, and why.
         unmonitored: Vec<Unmonitored>,
+        /// Why the coverage could not be read (the findings came all the same).
+        error: Option<String>,
     },
     /// GuardDuty findings.
     Findings {

@@ -111,7 +111,16 @@ fn org_chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
                 0,
                 None,
             ),
-            None => (format!("events {}", e.woke), role("ok"), 0, None),
+            None => {
+                // A queue that went quiet for an hour may be a deleted forwarding rule.
+                let quiet = e.last_at.map(|t| (state.now - t).num_seconds().max(0));
+                let (age_text, style) = match quiet {
+                    Some(q) if q > 3600 => (format!(" last {}", age(q)), role("stale")),
+                    Some(q) => (format!(" last {}", age(q)), role("ok")),
+                    None => (" none yet".to_string(), role("muted")),
+                };
+                (format!("events {}{age_text}", e.woke), style, 0, None)
+            }
         });
     }
     let blind: std::collections::BTreeSet<&str> = state
@@ -121,6 +130,14 @@ fn org_chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
         .flatten()
         .map(|u| u.account_id.as_str())
         .collect();
+    if let Some((region, e)) = state.fleet.coverage_errors.iter().next() {
+        v.push((
+            format!("GD coverage ✗ {region}: {}", super::widgets::fit(e, 40)),
+            role("error").add_modifier(Modifier::BOLD),
+            0,
+            None,
+        ));
+    }
     if !blind.is_empty() {
         v.push((
             format!("GD BLIND {}", blind.len()),

@@ -139,6 +139,31 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
             },
         )));
     }
+    if let Some(m) = state
+        .fleet
+        .org
+        .as_ref()
+        .and_then(|o| o.monitoring_account.as_ref())
+    {
+        let alias = state
+            .fleet
+            .account(m)
+            .map_or(m.as_str(), |a| a.alias.as_str());
+        lines.push(Line::from(Span::styled(
+            format!(
+                "  CPU of every member is read through the monitoring account {alias} ({m}): its \
+                 CloudWatch figures below are the whole organization's (500 metrics a call across \
+                 accounts; each metric costs the same as in the member), the members show none"
+            ),
+            muted,
+        )));
+    }
+    if let Some((region, e)) = state.fleet.coverage_errors.iter().next() {
+        lines.push(Line::from(Span::styled(
+            format!("  GuardDuty coverage could not be read in {region}: {e}"),
+            theme.fg("critical"),
+        )));
+    }
     for (region, blind) in &state.fleet.blind_spots {
         if blind.is_empty() {
             continue;

@@ -156,8 +156,13 @@ impl CpuFeed {
         }
     }
 
-    /// This poll's targets (instances, services, tasks), and the credit-mode calls made.
-    async fn targets(&mut self, now: DateTime<Utc>) -> Result<(Vec<Target>, u64), FeedError> {
+    /// This poll's targets (instances, services, tasks), the scopes they are in (a member
+    /// whose inventory has not come is not one: its CPU is not reported as read), and the
+    /// credit-mode calls made.
+    async fn targets(
+        &mut self,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<Target>, Vec<Scope>, u64), FeedError> {
         match &mut self.sources {
             Sources::Own { inventory, ecs } => {
                 let instances = super::ec2::latest(inventory).await;
@@ -170,12 +175,13 @@ impl CpuFeed {
                     .await;
                 let mut t = targets(&instances, &self.modes.modes);
                 t.extend(ecs_targets(&*ecs::latest(ecs).await));
-                Ok((t, calls))
+                Ok((t, vec![self.clients.scope.clone()], calls))
             }
             Sources::Org(members) => {
                 // A member whose inventory has not arrived yet is skipped (no waiting: one
                 // slow account must not hold the others' CPU back).
                 let mut all = Vec::new();
+                let mut read = Vec::new();
                 let mut calls = 0;
                 for m in members.snapshot() {
                     let Some(Ok(instances)) = m.inventory.borrow().clone() else {
@@ -191,8 +197,9 @@ impl CpuFeed {
                         x.account = Some(account.clone());
                     }
                     all.extend(t);
+                    read.push(m.clients.scope.clone());
                 }
-                Ok((all, calls))
+                Ok((all, read, calls))
             }
         }
     }
@@ -222,16 +229,24 @@ impl Feed for CpuFeed {
             Sources::Org(_) => self.scopes(),
         }
     }
+    fn ready(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Sources::Own { inventory, ecs } = &mut self.sources {
+                super::ec2::first(inventory).await;
+                ecs::first(ecs).await;
+            }
+        })
+    }
     fn poll(&mut self) -> BoxFuture<'_, Result<Polled, FeedError>> {
         Box::pin(async move {
-            let (targets, mode_calls) = self.targets(Utc::now()).await?;
+            let (targets, read, mode_calls) = self.targets(Utc::now()).await?;
             let p = self
                 .schedule
                 .poll(&self.clients.cloudwatch, &targets, Utc::now())
                 .await?;
             let mut by_account: HashMap<Option<String>, Data> = HashMap::new();
             let own = matches!(self.sources, Sources::Own { .. });
-            for scope in self.scopes() {
+            for scope in read {
                 let key = (!own).then(|| scope.account_id.clone());
                 by_account.insert(
                     key,

@@ -63,6 +63,11 @@ pub fn dependant_retry(
     }
 }
 
+/// Waits until the EC2 feed has reported once (or is gone).
+pub async fn first(shared: &mut Shared) {
+    let _ = shared.wait_for(Option::is_some).await;
+}
+
 /// The latest inventory for a dependant feed: waits for the first one; fails, making no call,
 /// when there has never been one (the dependant retries).
 pub async fn latest(shared: &mut Shared) -> Result<Arc<Vec<Instance>>, FeedError> {

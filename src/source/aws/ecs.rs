@@ -53,6 +53,11 @@ pub struct EcsInventory {
 /// ended; an empty inventory when that poll failed.
 pub type Shared = watch::Receiver<Option<Arc<EcsInventory>>>;
 
+/// Waits until the ECS feed has ended its first poll (or is gone).
+pub async fn first(shared: &mut Shared) {
+    let _ = shared.wait_for(Option::is_some).await;
+}
+
 /// The latest ECS inventory: waits for the first poll to end (an empty inventory when it
 /// failed, or when the ECS feed is gone).
 pub async fn latest(shared: &mut Shared) -> Arc<EcsInventory> {

@@ -29,6 +29,7 @@ pub struct Wake {
 struct Event {
     #[serde(rename = "detail-type")]
     detail_type: Option<String>,
+    source: Option<String>,
     account: Option<String>,
     region: Option<String>,
     #[serde(default)]
@@ -39,28 +40,30 @@ struct Event {
 /// a RunInstances call, the findings feed for a GuardDuty finding (the delegated
 /// administrator's, when `admin` is set). None for anything else, or a body that is not an
 /// event.
+///
+/// Only AWS's own events count: their `source` is `aws.ec2` or `aws.guardduty`, which nobody can
+/// put on a bus with PutEvents; anyone in the organization can put custom events there. The
+/// scope is the envelope's `account` and `region` (what EventBridge stamped; for a GuardDuty
+/// finding seen by the administrator, the finding's account), never a field of the detail alone.
 pub fn wake_for(body: &str, admin: Option<&str>) -> Option<Wake> {
     let e: Event = serde_json::from_str(body).ok()?;
     let detail = |k: &str| e.detail.get(k).and_then(|v| v.as_str());
     let valid = |a: &str| crate::config::is_account_id(a);
+    let source = e.source.as_deref()?;
     let (account, region, feed) = match e.detail_type.as_deref()? {
-        "EC2 Instance State-change Notification" => {
+        "EC2 Instance State-change Notification" if source == "aws.ec2" => {
             (e.account.clone()?, e.region.clone()?, super::ec2::NAME)
         }
-        "AWS API Call via CloudTrail" if detail("eventName") == Some("RunInstances") => (
-            detail("recipientAccountId")
-                .map(str::to_string)
-                .or(e.account.clone())?,
-            detail("awsRegion")
-                .map(str::to_string)
-                .or(e.region.clone())?,
-            super::ec2::NAME,
-        ),
-        "GuardDuty Finding" => {
+        "AWS API Call via CloudTrail"
+            if source == "aws.ec2" && detail("eventName") == Some("RunInstances") =>
+        {
+            (e.account.clone()?, e.region.clone()?, super::ec2::NAME)
+        }
+        "GuardDuty Finding" if source == "aws.guardduty" => {
             let member = detail("accountId")
                 .map(str::to_string)
                 .or(e.account.clone())?;
-            let region = detail("region").map(str::to_string).or(e.region.clone())?;
+            let region = e.region.clone()?;
             (
                 admin.map_or(member, str::to_string),
                 region,
@@ -182,10 +185,15 @@ mod tests {
     const ACCT: &str = "111122223333";
 
     fn event(detail_type: &str, detail: serde_json::Value) -> String {
+        let source = if detail_type == "GuardDuty Finding" {
+            "aws.guardduty"
+        } else {
+            "aws.ec2"
+        };
         serde_json::json!({
             "version": "0",
             "detail-type": detail_type,
-            "source": "aws.ec2",
+            "source": source,
             "account": ACCT,
             "region": "eu-west-1",
             "detail": detail,
@@ -206,10 +214,13 @@ mod tests {
             "AWS API Call via CloudTrail",
             serde_json::json!({"eventName": "RunInstances", "recipientAccountId": "444455556666", "awsRegion": "ap-south-1"}),
         );
-        assert_eq!(
-            w(&launch, None),
-            Some((scope("444455556666", "ap-south-1"), "ec2"))
-        );
+        // The envelope names the place, whatever the detail claims.
+        assert_eq!(w(&launch, None), Some((scope(ACCT, "eu-west-1"), "ec2")));
+        // A custom event (any source but AWS's own) wakes nothing.
+        let forged = state.replace("\"aws.ec2\"", "\"custom.miner\"");
+        assert_eq!(w(&forged, None), None);
+        let unsourced = serde_json::json!({"detail-type": "EC2 Instance State-change Notification", "account": ACCT, "region": "eu-west-1"}).to_string();
+        assert_eq!(w(&unsourced, None), None);
         let other_call = event(
             "AWS API Call via CloudTrail",
             serde_json::json!({"eventName": "CreateTags"}),
@@ -221,20 +232,20 @@ mod tests {
         );
         assert_eq!(
             w(&finding, None),
-            Some((scope("444455556666", "us-east-1"), "findings"))
+            Some((scope("444455556666", "eu-west-1"), "findings"))
         );
         // Through the delegated administrator, its findings feed of the region.
         assert_eq!(
             w(&finding, Some("999988887777")),
-            Some((scope("999988887777", "us-east-1"), "findings"))
+            Some((scope("999988887777", "eu-west-1"), "findings"))
         );
         // Not events, or events naming no real place: nothing.
         for bad in [
             "not json".to_string(),
             "{}".to_string(),
             event("Some Other Event", serde_json::json!({})),
-            serde_json::json!({"detail-type": "EC2 Instance State-change Notification", "account": "../../etc", "region": "eu-west-1"}).to_string(),
-            serde_json::json!({"detail-type": "EC2 Instance State-change Notification", "account": ACCT, "region": "mars-1"}).to_string(),
+            serde_json::json!({"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2", "account": "../../etc", "region": "eu-west-1"}).to_string(),
+            serde_json::json!({"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2", "account": ACCT, "region": "mars-1"}).to_string(),
         ] {
             assert_eq!(w(&bad, None), None, "{bad}");
         }

@@ -98,6 +98,12 @@ pub struct FindingsPoll {
 }
 
 impl FindingsPoller {
+    /// Makes the next poll fetch the complete set (a member that joined has never had its
+    /// findings).
+    pub fn refetch_all(&mut self) {
+        self.since = None;
+    }
+
     /// The region's detector, once found.
     pub fn detector(&self) -> Option<&str> {
         self.detector.as_deref()

@@ -67,6 +67,9 @@ impl Feed for ImagesFeed {
     fn name(&self) -> &'static str {
         NAME
     }
+    fn ready(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(super::ec2::first(&mut self.inventory))
+    }
     fn home(&self) -> &Scope {
         &self.clients.scope
     }

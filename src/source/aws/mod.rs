@@ -230,7 +230,7 @@ pub fn spawn(
             tx,
             registry,
             announced,
-            regions: org::Regions::default(),
+            regions: org::MembersByRegion::default(),
             limit,
             wakers: Default::default(),
         };

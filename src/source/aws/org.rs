@@ -70,9 +70,9 @@ impl RegionMembers {
 
 /// The members of every region.
 #[derive(Clone, Default)]
-pub struct Regions(Arc<std::sync::Mutex<HashMap<String, RegionMembers>>>);
+pub struct MembersByRegion(Arc<std::sync::Mutex<HashMap<String, RegionMembers>>>);
 
-impl Regions {
+impl MembersByRegion {
     /// The members of `region` (created empty).
     pub fn get(&self, region: &str) -> RegionMembers {
         self.0
@@ -90,17 +90,32 @@ pub struct OrgFindingsFeed {
     interval: Duration,
     poller: findings::FindingsPoller,
     members: RegionMembers,
+    /// Every account announced (members that did not connect among them: their findings are
+    /// shown even without rows).
+    announced: Announced,
+    /// The members the last complete set was fetched for.
+    complete_for: HashSet<String>,
     polls: u32,
 }
 
+/// The accounts announced so far, `[[account]]` entries included.
+pub type Announced = Arc<Mutex<Vec<AccountInfo>>>;
+
 impl OrgFindingsFeed {
     /// The feed of the administrator's `clients` in their region, serving `members`.
-    pub fn new(clients: Clients, interval: Duration, members: RegionMembers) -> Self {
+    pub fn new(
+        clients: Clients,
+        interval: Duration,
+        members: RegionMembers,
+        announced: Announced,
+    ) -> Self {
         OrgFindingsFeed {
             clients,
             interval,
             poller: findings::FindingsPoller::default(),
             members,
+            announced,
+            complete_for: HashSet::new(),
             polls: 0,
         }
     }
@@ -166,29 +181,56 @@ impl Feed for OrgFindingsFeed {
     }
     fn poll(&mut self) -> BoxFuture<'_, Result<Polled, FeedError>> {
         Box::pin(async move {
+            let scopes = self.members.scopes();
+            // A member that joined since the last complete set never had its findings.
+            if scopes
+                .iter()
+                .any(|s| !self.complete_for.contains(&s.account_id))
+            {
+                self.poller.refetch_all();
+            }
             let r = self
                 .poller
                 .poll(&self.clients.guardduty, Utc::now())
                 .await?;
+            if r.complete {
+                self.complete_for = scopes.iter().map(|s| s.account_id.clone()).collect();
+            }
+            self.polls += 1;
             let mut calls = r.calls;
-            let scopes = self.members.scopes();
             let mut by_account: BTreeMap<String, Vec<crate::model::Finding>> = scopes
                 .iter()
                 .map(|s| (s.account_id.clone(), Vec::new()))
                 .collect();
+            // Findings of an announced account that is not polled (its role cannot be assumed:
+            // an attacker may have broken its trust policy) still go to its scope: the board
+            // shows them even without rows. Others (excluded accounts) are left out.
+            let announced: HashSet<String> = self
+                .announced
+                .lock()
+                .await
+                .iter()
+                .map(|a| a.account_id.clone())
+                .collect();
             let mut strays = 0usize;
             for f in r.findings {
-                match r.owners.get(&f.id).and_then(|a| by_account.get_mut(a)) {
+                let Some(account) = r.owners.get(&f.id) else {
+                    strays += 1;
+                    continue;
+                };
+                if !by_account.contains_key(account) && announced.contains(account) {
+                    by_account.insert(account.clone(), Vec::new());
+                }
+                match by_account.get_mut(account) {
                     Some(v) => v.push(f),
                     None => strays += 1,
                 }
             }
             if strays > 0 {
-                // Excluded accounts, accounts not (yet) connected, or no accountId at all.
                 tracing::debug!(
                     region = %self.clients.scope.region,
                     strays,
-                    "findings of accounts not polled were left out"
+                    "findings of accounts not announced (excluded) were left out"
                 );
             }
             let mut data: Vec<Data> = by_account
@@ -199,8 +241,8 @@ impl Feed for OrgFindingsFeed {
                     complete: r.complete,
                 })
                 .collect();
-            let unmonitored = match (r.enabled, self.poller.detector()) {
-                (false, _) | (_, None) => Some(
+            let coverage = match (r.enabled, self.poller.detector()) {
+                (false, _) | (_, None) => Some((
                     scopes
                         .iter()
                         .map(|s| Unmonitored {
@@ -208,22 +250,31 @@ impl Feed for OrgFindingsFeed {
                             status: "no GuardDuty detector in the administrator account".into(),
                         })
                         .collect(),
-                ),
-                (true, Some(detector)) if self.polls.is_multiple_of(findings::FULL_EVERY) => {
+                    None,
+                )),
+                (true, Some(detector)) if (self.polls - 1).is_multiple_of(findings::FULL_EVERY) => {
                     let detector = detector.to_string();
-                    let (u, c) = self.coverage(&detector).await?;
-                    calls += c;
-                    Some(u)
+                    // A refused ListMembers costs the coverage, never the findings.
+                    match self.coverage(&detector).await {
+                        Ok((u, c)) => {
+                            calls += c;
+                            Some((u, None))
+                        }
+                        Err(e) => {
+                            calls += 1;
+                            Some((Vec::new(), Some(e.message)))
+                        }
+                    }
                 }
                 _ => None,
             };
-            if let Some(unmonitored) = unmonitored {
+            if let Some((unmonitored, error)) = coverage {
                 data.push(Data::Coverage {
                     scope: self.clients.scope.clone(),
                     unmonitored,
+                    error,
                 });
             }
-            self.polls += 1;
             Ok(Polled {
                 at: Utc::now(),
                 data,
@@ -247,9 +298,9 @@ pub struct Shared {
     /// Connected accounts by id (triage and lookups find them here).
     pub registry: Accounts,
     /// Every account announced so far, `[[account]]` entries included.
-    pub announced: Arc<Mutex<Vec<AccountInfo>>>,
+    pub announced: Announced,
     /// Members per region, for the organization-wide feeds.
-    pub regions: Regions,
+    pub regions: MembersByRegion,
     /// Polls (and connections) in flight at once.
     pub limit: Arc<Semaphore>,
     /// The members' feeds an event can wake.
@@ -336,6 +387,7 @@ fn org_feeds(
     org: &OrgConfig,
     settings: &Settings,
     members: &RegionMembers,
+    announced: &Announced,
 ) -> Vec<Box<dyn Feed>> {
     let secs = |s: u32| Duration::from_secs(u64::from(s));
     let id = &c.scope.account_id;
@@ -345,6 +397,7 @@ fn org_feeds(
             c.clone(),
             pushed(org, secs(settings.findings_interval_secs)),
             members.clone(),
+            announced.clone(),
         )));
     }
     if org.monitoring_account.as_ref() == Some(id) {
@@ -432,20 +485,24 @@ async fn member(sh: Shared, access: Connected, acct: OrgAccount, alias: String) 
                 for r in &c.regions {
                     let clients = Clients::new(&c, r);
                     let members = sh.regions.get(r);
-                    let mut feeds = member_feeds(&clients, &sh.org, &sh.settings, &members);
-                    feeds.extend(org_feeds(&clients, &sh.org, &sh.settings, &members));
+                    let feeds = member_feeds(&clients, &sh.org, &sh.settings, &members);
+                    let wide = org_feeds(&clients, &sh.org, &sh.settings, &members, &sh.announced);
                     guard.regions.push(members);
-                    guard.feeds.extend(
-                        crate::feed::driver::start_with(
-                            feeds,
-                            sh.tx.clone(),
-                            crate::feed::driver::Drive {
-                                limit: Some(sh.limit.clone()),
-                                wakers: Some(sh.wakers.clone()),
-                            },
-                        )
-                        .await,
-                    );
+                    // The organization-wide feeds serve every member: they never queue behind
+                    // the members' polls for a permit.
+                    for (feeds, limit) in [(feeds, Some(sh.limit.clone())), (wide, None)] {
+                        guard.feeds.extend(
+                            crate::feed::driver::start_with(
+                                feeds,
+                                sh.tx.clone(),
+                                crate::feed::driver::Drive {
+                                    limit,
+                                    wakers: Some(sh.wakers.clone()),
+                                },
+                            )
+                            .await,
+                        );
+                    }
                 }
                 // Runs until discovery drops the account (the guard then stops its feeds).
                 std::future::pending::<()>().await;
@@ -564,7 +621,8 @@ pub async fn poll_once(
         }
     }))
     .await;
-    let regions = Regions::default();
+    let regions = MembersByRegion::default();
+    let announced: Announced = Arc::default();
     let mut member: Vec<Box<dyn Feed>> = Vec::new();
     let mut wide: Vec<Box<dyn Feed>> = Vec::new();
     for ((acct, alias), res) in named.iter().zip(connected) {
@@ -575,7 +633,13 @@ pub async fn poll_once(
                     let clients = Clients::new(&c, r);
                     let members = regions.get(r);
                     member.extend(member_feeds(&clients, org, &config.settings, &members));
-                    wide.extend(org_feeds(&clients, org, &config.settings, &members));
+                    wide.extend(org_feeds(
+                        &clients,
+                        org,
+                        &config.settings,
+                        &members,
+                        &announced,
+                    ));
                 }
                 if let Ok(mut m) = registry.lock() {
                     m.insert(c.account_id.clone(), c);
@@ -590,6 +654,10 @@ pub async fn poll_once(
         }
     }
     once.reports.push(Report::Organization(status));
+    announced
+        .lock()
+        .await
+        .extend(explicit.iter().chain(&once.accounts).cloned());
     for feeds in [member, wide] {
         let (reports, timings) = crate::feed::driver::poll_once_timed(feeds).await;
         once.reports.extend(reports);
@@ -668,6 +736,9 @@ pub async fn discover(
     Ok((kept, status))
 }
 
+/// How long discovery waits for the `[[account]]` entries' first connection attempts.
+const FIRST_ATTEMPTS_WAIT: Duration = Duration::from_secs(60);
+
 /// Runs organization mode until the receiver closes: connects the caller, then discovers every
 /// `discover_interval_secs`, starting a task for each new member and stopping the task of each
 /// member gone. Waits for `explicit` (the `[[account]]` entries' first connection attempts)
@@ -678,9 +749,8 @@ pub async fn run(
     sh: Shared,
     explicit: Vec<tokio::sync::oneshot::Receiver<()>>,
 ) {
-    for rx in explicit {
-        let _ = rx.await;
-    }
+    // Not forever: an MFA prompt nobody answers must not keep the organization unpolled.
+    let _ = tokio::time::timeout(FIRST_ATTEMPTS_WAIT, futures::future::join_all(explicit)).await;
     let org = sh.org.clone();
     let mut attempt = 0u32;
     let access = loop {
@@ -716,6 +786,8 @@ pub async fn run(
     }
     // Running members: id -> (alias, task).
     let mut running: HashMap<String, (String, AbortHandle)> = HashMap::new();
+    // Members gone at the last discovery (id, alias): shown as gone until this one.
+    let mut leaving: Vec<(String, String)> = Vec::new();
     let mut last = aggregators(&org);
     loop {
         let status = match discover(&client, &org).await {
@@ -734,24 +806,56 @@ pub async fn run(
                     .filter(|id| !keep.contains(id.as_str()))
                     .cloned()
                     .collect();
-                if !gone.is_empty() {
-                    let mut aliases = Vec::new();
-                    for id in &gone {
-                        if let Some((alias, task)) = running.remove(id) {
-                            task.abort();
-                            aliases.push(alias);
-                        }
-                        if let Ok(mut m) = sh.registry.lock() {
-                            m.remove(id);
-                        }
+                // An account that left is shown as such until the next discovery, then goes:
+                // a member that takes itself out of the organization must not just vanish.
+                let mut changed = !leaving.is_empty();
+                let gone_before: Vec<String> = std::mem::take(&mut leaving)
+                    .into_iter()
+                    .map(|(_, alias)| alias)
+                    .collect();
+                let mut now_leaving: Vec<AccountInfo> = Vec::new();
+                for id in &gone {
+                    let Some((alias, task)) = running.remove(id) else {
+                        continue;
+                    };
+                    task.abort();
+                    // Only the member's own connection: an [[account]] entry that took the
+                    // account over keeps its own.
+                    if let Ok(mut m) = sh.registry.lock()
+                        && m.get(id).is_some_and(|c| c.alias == alias)
+                    {
+                        m.remove(id);
                     }
+                    leaving.push((id.clone(), alias));
+                    changed = true;
+                }
+                if changed {
                     let list = {
                         let mut a = sh.announced.lock().await;
-                        a.retain(|x| !aliases.contains(&x.alias));
+                        a.retain(|x| !gone_before.contains(&x.alias));
+                        for x in a.iter_mut() {
+                            if leaving.iter().any(|(_, alias)| *alias == x.alias) {
+                                // Not connected any more: triage refuses it.
+                                x.verified = false;
+                                now_leaving.push(x.clone());
+                            }
+                        }
                         a.clone()
                     };
                     if sh.tx.send(Report::Accounts(list)).await.is_err() {
                         return;
+                    }
+                    let at = Utc::now().format("%H:%MZ");
+                    for info in &now_leaving {
+                        let why = format!(
+                            "left the organization (no longer ACTIVE, or excluded) at {at}: \
+                             not polled any more; leaves the console at the next discovery"
+                        );
+                        for r in super::account_failed(info, &why) {
+                            if sh.tx.send(r).await.is_err() {
+                                return;
+                            }
+                        }
                     }
                 }
                 for acct in wanted {
