@@ -131,19 +131,24 @@ fn organization(emu: &Emulator, admin: &str) -> Config {
     Config::parse(std::path::Path::new("org.toml"), &src).unwrap()
 }
 
-/// Requests by service for one full refresh with `config`.
-async fn refresh(emu: &Emulator, config: &Config) -> (BTreeMap<String, usize>, f64) {
+/// Requests by service for one full refresh with `config`, the seconds it took, and the polls
+/// that failed (a refresh that lost accounts would count too few requests).
+async fn refresh(emu: &Emulator, config: &Config) -> (BTreeMap<String, usize>, f64, usize) {
     emu.http("DELETE", "/_watchfloor/requests", "");
     let t = Instant::now();
-    let (_reports, _timings) =
+    let (reports, _timings) =
         aws::poll_once_timed(config, Arc::new(TerminalPrompt), &Default::default()).await;
     let secs = t.elapsed().as_secs_f64();
+    let failed = reports
+        .iter()
+        .filter(|r| matches!(r, watchfloor::feed::Report::Failed { .. }))
+        .count();
     let mut by: BTreeMap<String, usize> = BTreeMap::new();
     for r in emu.requests() {
         *by.entry(r["service"].as_str().unwrap_or("?").to_string())
             .or_default() += 1;
     }
-    (by, secs)
+    (by, secs, failed)
 }
 
 fn main() {
@@ -167,17 +172,17 @@ fn main() {
             let t = Instant::now();
             let ids = fleet(&emu, n).await;
             let seeded = t.elapsed().as_secs_f64();
-            let (d, dsecs) = refresh(&emu, &direct(&emu, &ids)).await;
-            let (o, osecs) = refresh(&emu, &organization(&emu, &ids[1])).await;
+            let (d, dsecs, dfail) = refresh(&emu, &direct(&emu, &ids)).await;
+            let (o, osecs, ofail) = refresh(&emu, &organization(&emu, &ids[1])).await;
             let get = |m: &BTreeMap<String, usize>, s: &str| m.get(s).copied().unwrap_or(0);
             let fc = |m: &BTreeMap<String, usize>| get(m, "guardduty") + get(m, "monitoring");
             let total = |m: &BTreeMap<String, usize>| m.values().sum::<usize>();
             println!(
-                "{n:>5} accounts (seeded in {seeded:.0} s)\n  direct:       total {:>6}  findings+CPU {:>6}  (guardduty {}, cloudwatch {}, ec2 {}, ecs {}, sts {})  {dsecs:.0} s",
+                "{n:>5} accounts (seeded in {seeded:.0} s)\n  direct:       total {:>6}  findings+CPU {:>6}  (guardduty {}, cloudwatch {}, ec2 {}, ecs {}, sts {})  {dsecs:.0} s, {dfail} failed polls",
                 total(&d), fc(&d), get(&d, "guardduty"), get(&d, "monitoring"), get(&d, "ec2"), get(&d, "ecs"), get(&d, "sts")
             );
             println!(
-                "  organization: total {:>6}  findings+CPU {:>6}  (guardduty {}, cloudwatch {}, ec2 {}, ecs {}, sts {}, organizations {})  {osecs:.0} s",
+                "  organization: total {:>6}  findings+CPU {:>6}  (guardduty {}, cloudwatch {}, ec2 {}, ecs {}, sts {}, organizations {})  {osecs:.0} s, {ofail} failed polls",
                 total(&o), fc(&o), get(&o, "guardduty"), get(&o, "monitoring"), get(&o, "ec2"), get(&o, "ecs"), get(&o, "sts"), get(&o, "organizations")
             );
             println!(
