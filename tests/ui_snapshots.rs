@@ -381,11 +381,11 @@ fn the_wall_ignores_triage_keys() {
     assert_eq!(out, vec![watchfloor::app::Command::Quit { forced: false }]);
 }
 
-/// A simulated organization of 40 accounts, with discovery, a GuardDuty blind spot, an
+/// A simulated organization of 40 accounts (its GuardDuty blind spots from the demo), with an
 /// aggregating account not connected and the event queue: the header summarises by account.
 #[test]
 fn organization_header_80x24() {
-    use watchfloor::feed::{EventsStatus, OrgStatus, Report, Unmonitored};
+    use watchfloor::feed::{EventsStatus, OrgStatus, Report};
     let origin = Utc.with_ymd_and_hms(2026, 11, 23, 3, 0, 0).unwrap();
     let world = std::sync::Arc::new(DemoWorld::sized(7, origin, 40, 4000));
     let now = world.time_of(300.0);
@@ -407,13 +407,6 @@ fn organization_header_80x24() {
         ..EventsStatus::default()
     }));
     update(&mut s, Msg::Feeds(reports));
-    s.fleet.blind_spots.insert(
-        "us-east-1".into(),
-        vec![Unmonitored {
-            account_id: "100000039595".into(),
-            status: "Disabled".into(),
-        }],
-    );
     let term = screen(&mut s, 80, 24, &plain());
     let text = format!("{:?}", term.backend());
     assert!(text.contains("40 accounts"), "{text}");

@@ -1123,6 +1123,46 @@ credits: None,
             .collect()
     }
 
+    /// What a simulated Organization's discovery and GuardDuty administrator say (nothing for
+    /// the campaign's three accounts alone): every account found, and one member in each
+    /// tenth that GuardDuty does not watch (a blind spot).
+    pub fn organization(&self, at: DateTime<Utc>) -> Vec<Report> {
+        if self.accounts.len() <= ACCOUNTS.len() {
+            return Vec::new();
+        }
+        let admin = &self.accounts[0];
+        let mut out = vec![Report::Organization(crate::feed::OrgStatus {
+            active: self.accounts.len(),
+            discovered_at: Some(at),
+            calls: self.accounts.len().div_ceil(20) as u64,
+            guardduty_admin: Some(admin.account_id.clone()),
+            ..crate::feed::OrgStatus::default()
+        })];
+        for region in &admin.regions {
+            let unmonitored = self
+                .accounts
+                .iter()
+                .skip(ACCOUNTS.len())
+                .step_by(10)
+                .filter(|a| a.regions.contains(region))
+                .map(|a| crate::feed::Unmonitored {
+                    account_id: a.account_id.clone(),
+                    status: "Disabled".into(),
+                })
+                .collect();
+            out.push(Report::Data {
+                feed: findings::NAME,
+                at,
+                data: Data::Coverage {
+                    scope: Scope::new(&admin.account_id, region),
+                    unmonitored,
+                    error: None,
+                },
+            });
+        }
+        out
+    }
+
     /// Real time between two polls of a feed: [`POLL_SECS`] for the campaign's few scopes; as
     /// on AWS (a minute) for a simulated organization of many.
     pub fn poll_interval(&self) -> Duration {
@@ -1791,6 +1831,7 @@ pub fn feeds(world: &Arc<DemoWorld>, clock: Clock) -> Vec<Box<dyn Feed>> {
 /// One complete poll of every feed of every scope at simulated time `t` (for `snapshot`).
 pub async fn poll_all(world: &Arc<DemoWorld>, t: f64, fetched_at: DateTime<Utc>) -> Vec<Report> {
     let mut out = vec![Report::Accounts(world.accounts())];
+    out.extend(world.organization(fetched_at));
     out.extend(crate::feed::poll_once(feeds(world, Clock::At { t, fetched_at })).await);
     out
 }
@@ -1920,9 +1961,14 @@ pub async fn spawn(world: Arc<DemoWorld>, tx: mpsc::Sender<Report>) {
     let clock = Clock::Live {
         start: tokio::time::Instant::now(),
     };
-    if tx.send(Report::Accounts(world.accounts())).await.is_ok() {
-        crate::feed::start(feeds(&world, clock), tx).await;
+    let mut first = vec![Report::Accounts(world.accounts())];
+    first.extend(world.organization(Utc::now()));
+    for r in first {
+        if tx.send(r).await.is_err() {
+            return;
+        }
     }
+    crate::feed::start(feeds(&world, clock), tx).await;
 }
 
 /// Credit metrics the same poll reads on AWS: the balance, and the surplus in unlimited mode.

@@ -118,6 +118,8 @@ pub fn spawn(
     registry: crate::aws::Accounts,
 ) {
     let announced: Arc<tokio::sync::Mutex<Vec<AccountInfo>>> = Arc::default();
+    // The organization's event queue can wake an [[account]] entry's feeds too.
+    let wakers = crate::feed::driver::Wakers::default();
     let mut first_attempts = Vec::new();
     for cfg in config.accounts.clone() {
         let (prompt, tx, registry, announced) = (
@@ -127,6 +129,7 @@ pub fn spawn(
             announced.clone(),
         );
         let settings = config.settings.clone();
+        let wakers = wakers.clone();
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
         first_attempts.push(done_rx);
         tokio::spawn(async move {
@@ -176,7 +179,11 @@ pub fn spawn(
                         }
                         for r in &acct.regions {
                             let feeds = feeds(&Clients::new(&acct, r), &settings);
-                            tokio::spawn(crate::feed::start(feeds, tx.clone()));
+                            let drive = crate::feed::driver::Drive {
+                                limit: None,
+                                wakers: Some(wakers.clone()),
+                            };
+                            tokio::spawn(crate::feed::driver::start_with(feeds, tx.clone(), drive));
                         }
                         return;
                     }
@@ -232,7 +239,7 @@ pub fn spawn(
             announced,
             regions: org::MembersByRegion::default(),
             limit,
-            wakers: Default::default(),
+            wakers,
         };
         tokio::spawn(org::run(config, prompt, sh, first_attempts));
     }
