@@ -9,6 +9,8 @@
 //!   reports are dropped. Memory is the process's resident set (VmRSS) after that, and again
 //!   once the freed heap is returned to the system (`malloc_trim`), against the resident set
 //!   before anything was built: what the console's state costs.
+//!   Then every CPU and credit series is filled to its full history (120 samples, hours of
+//!   polling) and the resident set is read again: the steady state.
 //! - Idle: 120 one-second ticks with nothing arriving, each followed by a frame when the state
 //!   says it changed (as the event loop does), at 200x50 into ratatui's TestBackend; CPU per
 //!   second of wall time (getrusage) as a share of one core.
@@ -134,6 +136,37 @@ fn main() {
         libc::malloc_trim(0);
     }
     let trimmed_rss = rss_mb();
+    // Every CPU and credit series at its full history, as after hours of polling (the
+    // samples a poll would merge, merged directly).
+    for sd in &mut state.fleet.scopes {
+        let series = sd.cpu.values_mut().chain(
+            sd.credits
+                .values_mut()
+                .flat_map(|c| [&mut c.balance, &mut c.surplus]),
+        );
+        for c in series {
+            let Some(&(last, v)) = c.points.last() else {
+                continue;
+            };
+            let more = (1..=watchfloor::model::CpuSeries::CAPACITY as i64)
+                .map(|k| (last + TimeDelta::seconds(10 * k), v))
+                .collect();
+            c.merge(more);
+        }
+    }
+    #[cfg(target_env = "gnu")]
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    let full_rss = rss_mb();
+    let samples = state
+        .fleet
+        .scopes
+        .iter()
+        .flat_map(|s| s.cpu.values())
+        .map(|c| c.points.len())
+        .max()
+        .unwrap_or(0);
 
     // Idle: ticks and the frames they cause.
     let mut now = state.now;
@@ -240,6 +273,7 @@ fn main() {
     println!(
         "  resident memory: {state_rss:.0} MB with the state, {trimmed_rss:.0} MB once freed heap is returned (process before: {base_rss:.0} MB)"
     );
+    println!("  with every CPU series at its full history ({samples} samples): {full_rss:.0} MB");
     println!(
         "  idle: {:.3} % of one core ({frames} frames in 120 ticks, {:.1} ms CPU)",
         idle_cpu / 120.0 * 100.0,

@@ -31,6 +31,10 @@ use crate::triage::executor::{Executor, TriageEvent};
 /// Most queued updates applied before a redraw (bursts coalesce into one frame).
 const MAX_BATCH: usize = 4096;
 
+/// Feed reports are applied at most this often: each application re-sorts the view and scans
+/// every row for alerts, and an organization's scopes report all the time.
+const FEED_GAP: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Restores the terminal when dropped (normal exit, error, or unwinding panic).
 struct TerminalGuard;
 
@@ -165,6 +169,9 @@ pub async fn run(mut state: State, mut theme: Theme, wiring: Wiring) -> Result<E
         std::env::var("STY").ok().as_deref(),
     );
     let mut feeds_open = true;
+    // Feed reports waiting for FEED_GAP since the last application to pass.
+    let mut pending: Vec<crate::feed::Report> = Vec::new();
+    let mut last_apply = tokio::time::Instant::now() - FEED_GAP;
     let mut prompts_open = true;
     // Test hook (used by tests/e2e_console.rs): panic after the first frame to prove the terminal
     // is restored on panic.
@@ -222,17 +229,30 @@ pub async fn run(mut state: State, mut theme: Theme, wiring: Wiring) -> Result<E
             },
             u = rx.recv(), if feeds_open => match u {
                 Some(u) => {
-                    // A burst is applied at once: one view rebuild, one frame.
-                    let mut burst = vec![u];
-                    while burst.len() < MAX_BATCH {
+                    // A burst is applied at once (one view rebuild, one frame), and bursts at
+                    // most every FEED_GAP: the rest wait for the branch below.
+                    pending.push(u);
+                    while pending.len() < MAX_BATCH {
                         match rx.try_recv() {
-                            Ok(u) => burst.push(u),
+                            Ok(u) => pending.push(u),
                             Err(_) => break,
                         }
                     }
-                    update(&mut state, Msg::Feeds(burst))
+                    if last_apply.elapsed() >= FEED_GAP || pending.len() >= MAX_BATCH {
+                        last_apply = tokio::time::Instant::now();
+                        update(&mut state, Msg::Feeds(std::mem::take(&mut pending)))
+                    } else {
+                        Vec::new()
+                    }
                 }
-                None => { feeds_open = false; Vec::new() }
+                None => {
+                    feeds_open = false;
+                    update(&mut state, Msg::Feeds(std::mem::take(&mut pending)))
+                }
+            },
+            () = tokio::time::sleep_until(last_apply + FEED_GAP), if !pending.is_empty() => {
+                last_apply = tokio::time::Instant::now();
+                update(&mut state, Msg::Feeds(std::mem::take(&mut pending)))
             },
             _ = tick.tick() => {
                 if let Some(p) = BACKGROUND_PANICS.lock().ok().and_then(|mut v| v.pop()) {

@@ -365,6 +365,12 @@ async fn findings_come_from_the_delegated_admin_and_cpu_from_the_monitoring_acco
             "{member} not inventoried"
         );
     }
+    // Each member's role is assumed once for all its clients (not once per client).
+    let assumed = reqs
+        .iter()
+        .filter(|r| r["action"] == "AssumeRole" && r["account_id"] == MGMT)
+        .count();
+    assert!(assumed <= 4, "{assumed} AssumeRole calls for 4 accounts");
     assert!(asked("guardduty", "ListFindings", security));
     assert!(asked("guardduty", "ListMembers", security));
     assert!(asked("monitoring", "GetMetricData", security));

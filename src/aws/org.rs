@@ -125,10 +125,13 @@ pub async fn connect_member(
         b = b.external_id(&x.0);
     }
     let provider = b.configure(&access.sdk).build().await;
+    // One credentials cache for all the member's clients: AssumeRole once per session, not
+    // once per client.
     let sdk = access
         .sdk
         .to_builder()
         .credentials_provider(SharedCredentialsProvider::new(provider))
+        .identity_cache(aws_config::identity::IdentityCache::lazy().build())
         .build();
     let regions = match &org.access.regions {
         Regions::List(v) if !v.is_empty() => Regions::List(v.clone()),

@@ -365,6 +365,9 @@ impl CpuSeries {
             return;
         }
         new.sort_by_key(|p| p.0);
+        // Exactly what is needed: a full series growing by doubling would hold twice its
+        // capacity forever (100,000 series are kept).
+        self.points.reserve_exact(new.len());
         if self.points.last().is_none_or(|l| l.0 < new[0].0) {
             self.points.extend(new);
         } else {
