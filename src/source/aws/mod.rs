@@ -27,16 +27,21 @@ fn unverified_id(alias: &str) -> String {
     format!("unverified:{alias}")
 }
 
-/// The account as announced to the app; failed accounts keep their alias and configured regions.
-fn info(acct: &Connected, cfg: Option<&crate::config::AccountConfig>) -> AccountInfo {
+/// A connected account as announced to the app, with the colour and read-only flag its entry
+/// (or the organization) gives it.
+fn info(
+    acct: &Connected,
+    color: Option<crate::theme::ThemeColor>,
+    read_only: bool,
+) -> AccountInfo {
     AccountInfo {
         alias: acct.alias.clone(),
         account_id: acct.account_id.clone(),
         verified: true,
         regions: acct.regions.clone(),
         home_regions: acct.home_regions.clone(),
-        color: cfg.and_then(|c| c.color),
-        read_only: cfg.is_some_and(|c| c.read_only),
+        color,
+        read_only,
     }
 }
 
@@ -168,7 +173,7 @@ pub fn spawn(
                         let list = {
                             let mut a = announced.lock().await;
                             a.retain(|x| x.alias != acct.alias);
-                            a.push(info(&acct, Some(&cfg)));
+                            a.push(info(&acct, cfg.color, cfg.read_only));
                             a.clone()
                         };
                         if tx.send(Report::Accounts(list)).await.is_err() {
@@ -269,7 +274,11 @@ pub async fn poll_once_timed(
         match r {
             Ok(acct) => {
                 let cfg = config.accounts.iter().find(|c| c.alias == acct.alias);
-                accounts.push(info(&acct, cfg));
+                accounts.push(info(
+                    &acct,
+                    cfg.and_then(|c| c.color),
+                    cfg.is_some_and(|c| c.read_only),
+                ));
                 for region in &acct.regions {
                     all.extend(feeds(&Clients::new(&acct, region), &config.settings));
                 }

@@ -412,15 +412,7 @@ fn org_feeds(
 
 /// The announced account of a member.
 fn member_info(acct: &Connected, org: &OrgConfig) -> AccountInfo {
-    AccountInfo {
-        alias: acct.alias.clone(),
-        account_id: acct.account_id.clone(),
-        verified: true,
-        regions: acct.regions.clone(),
-        home_regions: acct.home_regions.clone(),
-        color: None,
-        read_only: org.access.read_only,
-    }
+    super::info(acct, None, org.access.read_only)
 }
 
 /// The announced account of a member that did not connect (logged).
