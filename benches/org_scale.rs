@@ -145,10 +145,10 @@ fn main() {
                 .flat_map(|c| [&mut c.balance, &mut c.surplus]),
         );
         for c in series {
-            let Some(&(last, v)) = c.points.last() else {
+            let Some((last, v)) = c.points.last() else {
                 continue;
             };
-            let more = (1..=watchfloor::model::CpuSeries::CAPACITY as i64)
+            let more: Vec<_> = (1..=watchfloor::model::CpuSeries::CAPACITY as i64)
                 .map(|k| (last + TimeDelta::seconds(10 * k), v))
                 .collect();
             c.merge(more);

@@ -1140,7 +1140,7 @@ fn established_images(fleet: &Fleet, account_id: &str, now: DateTime<Utc>) -> Fx
 /// value is "now".
 fn is_fresh(series: &CpuSeries, now: DateTime<Utc>) -> bool {
     series.points.last().is_some_and(|(t, _)| {
-        (now - *t).num_seconds() <= 3 * i64::from(series.period_secs.max(1)) + 600
+        (now - t).num_seconds() <= 3 * i64::from(series.period_secs.max(1)) + 600
     })
 }
 

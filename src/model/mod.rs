@@ -328,13 +328,107 @@ impl Finding {
     }
 }
 
+/// Samples of a series, oldest first, 8 bytes each (a `(DateTime, f64)` is 24): milliseconds
+/// after the series' base time as `u32` (49 days; a series spans hours) and the value as `f32`.
+/// 100,000 series of 120 samples are kept.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Samples {
+    /// Milliseconds since the Unix epoch of offset 0.
+    base_ms: i64,
+    items: Vec<(u32, f32)>,
+}
+
+impl Samples {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// No sample.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    fn time(&self, offset: u32) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.base_ms + i64::from(offset)).unwrap_or_default()
+    }
+
+    /// Every sample as (time, value), oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (DateTime<Utc>, f64)> + '_ {
+        self.items
+            .iter()
+            .map(|(o, v)| (self.time(*o), f64::from(*v)))
+    }
+
+    /// The newest sample.
+    pub fn last(&self) -> Option<(DateTime<Utc>, f64)> {
+        self.items
+            .last()
+            .map(|(o, v)| (self.time(*o), f64::from(*v)))
+    }
+
+    /// The values of the newest `n` samples (fewer if there are not as many).
+    pub fn last_values(&self, n: usize) -> impl Iterator<Item = f64> + '_ {
+        self.items[self.items.len() - n.min(self.items.len())..]
+            .iter()
+            .map(|(_, v)| f64::from(*v))
+    }
+
+    /// The offset of `t` from the base, moving the base back first when `t` is older (or
+    /// forward when the span would not fit).
+    fn offset(&mut self, t: DateTime<Utc>) -> u32 {
+        let ms = t.timestamp_millis();
+        if self.items.is_empty() {
+            self.base_ms = ms;
+        }
+        if ms < self.base_ms || ms - self.base_ms > i64::from(u32::MAX) {
+            let first = self
+                .items
+                .first()
+                .map_or(ms, |(o, _)| self.base_ms + i64::from(*o));
+            let base = ms.min(first);
+            let shift = self.base_ms - base;
+            for (o, _) in &mut self.items {
+                *o = (i64::from(*o) + shift).clamp(0, i64::from(u32::MAX)) as u32;
+            }
+            self.base_ms = base;
+        }
+        (ms - self.base_ms).clamp(0, i64::from(u32::MAX)) as u32
+    }
+}
+
+impl FromIterator<(DateTime<Utc>, f64)> for Samples {
+    /// Samples in the order given (oldest first).
+    fn from_iter<I: IntoIterator<Item = (DateTime<Utc>, f64)>>(points: I) -> Self {
+        let mut s = Samples::default();
+        for (t, v) in points {
+            let o = s.offset(t);
+            s.items.push((o, v as f32));
+        }
+        s.items.shrink_to_fit();
+        s
+    }
+}
+
+impl From<Vec<(DateTime<Utc>, f64)>> for Samples {
+    fn from(points: Vec<(DateTime<Utc>, f64)>) -> Self {
+        points.into_iter().collect()
+    }
+}
+
+impl Serialize for Samples {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_seq(self.iter())
+    }
+}
+
 /// CPU utilisation samples of one instance, oldest first.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CpuSeries {
     /// Sampling period in seconds (300 basic, 60 detailed).
     pub period_secs: u32,
-    /// (time, percent) pairs, oldest first, at most [`CpuSeries::CAPACITY`].
-    pub points: Vec<(DateTime<Utc>, f64)>,
+    /// (time, percent) samples, oldest first, at most [`CpuSeries::CAPACITY`].
+    pub points: Samples,
 }
 
 impl CpuSeries {
@@ -352,35 +446,42 @@ impl CpuSeries {
         if take == 0 {
             return None;
         }
-        let s: f64 = self.points[self.points.len() - take..]
-            .iter()
-            .map(|p| p.1)
-            .sum();
+        let s: f64 = self.points.last_values(take).sum();
         Some(s / take as f64)
     }
 
     /// Merges new samples in time order, replacing equal timestamps, keeping the newest CAPACITY.
-    pub fn merge(&mut self, mut new: Vec<(DateTime<Utc>, f64)>) {
+    pub fn merge(&mut self, new: impl Into<Samples>) {
+        let new: Samples = new.into();
+        let mut new: Vec<(DateTime<Utc>, f64)> = new.iter().collect();
         if new.is_empty() {
             return;
         }
         new.sort_by_key(|p| p.0);
+        let p = &mut self.points;
         // Exactly what is needed: a full series growing by doubling would hold twice its
         // capacity forever (100,000 series are kept).
-        self.points.reserve_exact(new.len());
-        if self.points.last().is_none_or(|l| l.0 < new[0].0) {
-            self.points.extend(new);
-        } else {
-            for p in new {
-                match self.points.binary_search_by_key(&p.0, |q| q.0) {
-                    Ok(i) => self.points[i].1 = p.1,
-                    Err(i) => self.points.insert(i, p),
+        p.items.reserve_exact(new.len());
+        for (t, v) in new {
+            let o = p.offset(t);
+            let v = v as f32;
+            if p.items.last().is_none_or(|l| l.0 < o) {
+                p.items.push((o, v));
+            } else {
+                match p.items.binary_search_by_key(&o, |q| q.0) {
+                    Ok(i) => p.items[i].1 = v,
+                    Err(i) => p.items.insert(i, (o, v)),
                 }
             }
         }
-        if self.points.len() > Self::CAPACITY {
-            let cut = self.points.len() - Self::CAPACITY;
-            self.points.drain(..cut);
+        if p.items.len() > Self::CAPACITY {
+            let cut = p.items.len() - Self::CAPACITY;
+            p.items.drain(..cut);
+        }
+        // After a large merge (a first backfill), give back what a poll's few samples will not
+        // need.
+        if p.items.capacity() > p.items.len() + 16 {
+            p.items.shrink_to(p.items.len() + 8);
         }
     }
 }
@@ -392,6 +493,33 @@ mod tests {
 
     fn t(s: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap()
+    }
+
+    #[test]
+    fn samples_keep_milliseconds_order_and_late_older_data() {
+        let ms = |m: i64| DateTime::from_timestamp_millis(1_700_000_000_000 + m).unwrap();
+        let mut c = CpuSeries::default();
+        c.merge(vec![
+            (ms(1_000), 10.0),
+            (ms(1_001), 11.5),
+            (ms(5_000), 12.25),
+        ]);
+        // Data older than the first sample (CloudWatch publishing late) moves the base back.
+        c.merge(vec![(ms(-60_000), 9.0), (ms(1_001), 11.0)]);
+        let got: Vec<(DateTime<Utc>, f64)> = c.points.iter().collect();
+        assert_eq!(
+            got,
+            [
+                (ms(-60_000), 9.0),
+                (ms(1_000), 10.0),
+                (ms(1_001), 11.0),
+                (ms(5_000), 12.25)
+            ]
+        );
+        assert_eq!(c.points.last(), Some((ms(5_000), 12.25)));
+        assert_eq!(c.recent_mean(2), Some(11.625));
+        // 8 bytes a sample, whatever the span of hours a series covers.
+        assert_eq!(std::mem::size_of::<(u32, f32)>(), 8);
     }
 
     #[test]
@@ -417,7 +545,11 @@ mod tests {
         s.merge(vec![(t(30), 1.5), (t(60), 3.0), (t(120), 4.0)]);
         let v: Vec<f64> = s.points.iter().map(|p| p.1).collect();
         assert_eq!(v, vec![1.0, 1.5, 3.0, 4.0]);
-        s.merge((0..200).map(|i| (t(1000 + i), i as f64)).collect());
+        s.merge(
+            (0..200)
+                .map(|i| (t(1000 + i), i as f64))
+                .collect::<Vec<_>>(),
+        );
         assert_eq!(s.points.len(), CpuSeries::CAPACITY);
         assert_eq!(s.latest(), Some(199.0));
         assert_eq!(s.recent_mean(2), Some(198.5));

@@ -1518,9 +1518,9 @@ credits: None,
                 } else {
                     Vec::new()
                 };
-                let series = |points| CpuSeries {
+                let series = |points: Vec<(DateTime<Utc>, f64)>| CpuSeries {
                     period_secs: self.period_secs(),
-                    points,
+                    points: points.into(),
                 };
                 Some((
                     d.instance.instance_id.clone(),
@@ -2219,7 +2219,7 @@ mod tests {
             series
                 .points
                 .iter()
-                .all(|(_, v)| (97.0..=100.0).contains(v))
+                .all(|(_, v)| (97.0..=100.0).contains(&v))
         );
         assert!(
             tasks
@@ -2260,7 +2260,7 @@ mod tests {
                 };
                 let (_, s) = cpu.iter().find(|(k, _)| *k == key).unwrap();
                 assert!(
-                    s.points.iter().all(|(_, v)| (5.0..=40.0).contains(v)),
+                    s.points.iter().all(|(_, v)| (5.0..=40.0).contains(&v)),
                     "{key}"
                 );
             }

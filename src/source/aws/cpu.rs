@@ -586,7 +586,7 @@ impl Schedule {
                 let id = (d.target.account.clone(), d.target.key.clone());
                 let series = CpuSeries {
                     period_secs: d.period,
-                    points: pts,
+                    points: pts.into(),
                 };
                 fetched.push((d.target.schedule_key(), d.metric));
                 match d.metric {
@@ -635,8 +635,8 @@ pub fn task_percent(used: &CpuSeries, reserved: &CpuSeries) -> CpuSeries {
         .points
         .iter()
         .filter_map(|(t, u)| {
-            let r = reserved.points.iter().find(|(rt, _)| rt == t)?.1;
-            (r > 0.0).then(|| (*t, (u / r * 100.0).clamp(0.0, 100.0)))
+            let r = reserved.points.iter().find(|(rt, _)| *rt == t)?.1;
+            (r > 0.0).then(|| (t, (u / r * 100.0).clamp(0.0, 100.0)))
         })
         .collect();
     CpuSeries {

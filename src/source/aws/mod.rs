@@ -29,11 +29,7 @@ fn unverified_id(alias: &str) -> String {
 
 /// A connected account as announced to the app, with the colour and read-only flag its entry
 /// (or the organization) gives it.
-fn info(
-    acct: &Connected,
-    color: Option<crate::theme::ThemeColor>,
-    read_only: bool,
-) -> AccountInfo {
+fn info(acct: &Connected, color: Option<crate::theme::ThemeColor>, read_only: bool) -> AccountInfo {
     AccountInfo {
         alias: acct.alias.clone(),
         account_id: acct.account_id.clone(),
