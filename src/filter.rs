@@ -26,8 +26,9 @@ use crate::model::flags::Flag;
 use crate::model::{Kind, SeverityBand, exposure::Protocol};
 
 /// Keys a term may have, in the order the error message and completion list them.
-pub const KEYS: [&str; 11] = [
+pub const KEYS: [&str; 12] = [
     "acct", "region", "type", "state", "kind", "sev", "port", "cpu", "new", "flag", "finding",
+    "tag",
 ];
 
 /// A parsed filter: every term must match (AND). Empty matches everything.
@@ -90,6 +91,9 @@ pub enum Term {
     Flag(Flag),
     /// Has a live finding of this type (lower-cased glob).
     Finding(String),
+    /// An instance tag: key and, when given, value (lower-cased globs). Tags are the
+    /// account's to write (an attacker's too): a hint to narrow by, never a verdict.
+    Tag(String, Option<String>),
 }
 
 /// A filter that does not parse: where, and what to write instead.
@@ -309,6 +313,25 @@ fn term(token: &str, pos: usize) -> Result<Term, FilterError> {
             )
         })?),
         "finding" => Term::Finding(glob()),
+        "tag" => {
+            let v = glob();
+            match v.split_once('=') {
+                Some(("", _)) => {
+                    return Err(err(
+                        vpos,
+                        "a tag needs a key: tag:KEY or tag:KEY=VALUE (tag:Role=bastion)",
+                    ));
+                }
+                Some((k, val)) => Term::Tag(k.to_string(), Some(val.to_string())),
+                None if v.is_empty() => {
+                    return Err(err(
+                        vpos,
+                        "a tag needs a key: tag:KEY or tag:KEY=VALUE (tag:Role=bastion)",
+                    ));
+                }
+                None => Term::Tag(v, None),
+            }
+        }
         "flag" => {
             let v = value.to_ascii_lowercase();
             match Flag::ALL.iter().find(|f| f.as_str() == v) {
@@ -416,6 +439,11 @@ fn term_matches(t: &Term, fleet: &Fleet, row: &Row, now: DateTime<Utc>) -> bool 
         Term::New(d) => row.subject.launched().is_some_and(|l| now - l <= *d),
         Term::Flag(f) => row.flags.has(*f),
         Term::Finding(g) => fleet.findings_of(row).iter().any(|f| glob(g, &f.kind)),
+        Term::Tag(key, value) => row.instance().is_some_and(|i| {
+            i.tags
+                .iter()
+                .any(|(k, v)| glob(key, k) && value.as_ref().is_none_or(|want| glob(want, v)))
+        }),
     }
 }
 
@@ -467,6 +495,12 @@ mod tests {
                 "flag:foreign-ami",
                 Flag(crate::model::flags::Flag::ForeignAmi),
             ),
+            (
+                "tag:Role=Bastion",
+                Tag("role".into(), Some("bastion".into())),
+            ),
+            ("tag:\"Cost Center\"", Tag("cost center".into(), None)),
+            ("tag:env=prod*", Tag("env".into(), Some("prod*".into()))),
             ("\"two words\"", Text("two words".into())),
             ("\"a:b\"", Text("a:b".into())),
             (
@@ -499,6 +533,7 @@ mod tests {
                 "unknown severity `hgh` (low, medium, high, critical)",
             ),
             ("cpu>abc", 4, "not a CPU percent"),
+            ("tag:=bastion", 4, "a tag needs a key"),
             ("cpu>150", 4, "not a CPU percent"),
             ("cpu:90", 3, "write cpu>90"),
             ("port:99999", 5, "not a port number"),

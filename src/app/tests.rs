@@ -2050,3 +2050,46 @@ fn text_ranks_share_a_rank_for_equal_texts() {
     assert_eq!(ranks[0], ranks[2]);
     assert_eq!(ranks[5], ranks[8]);
 }
+
+#[test]
+fn tag_terms_match_instance_tags_by_key_and_value() {
+    let mut s = State::new("test", Keymap::default_map(), t0());
+    update(&mut s, Msg::Feed(accounts()));
+    let tagged = |id: &str, tags: &[(&str, &str)]| Instance {
+        tags: tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..inst(id, id, &[], false)
+    };
+    update(
+        &mut s,
+        Msg::Feed(Report::Data {
+            feed: "ec2",
+            at: t0(),
+            data: Data::Inventory {
+                scope: scope(),
+                instances: vec![
+                    tagged("i-bastion", &[("Role", "bastion"), ("Env", "prod")]),
+                    tagged("i-web", &[("Role", "web"), ("Env", "prod-eu")]),
+                    tagged("i-bare", &[]),
+                ],
+                groups: vec![],
+                loose_interfaces: vec![],
+            },
+        }),
+    );
+    let mut view = |f: &str| {
+        s.set_filter(f.into());
+        assert!(s.ui.filter_error.is_none(), "{f}: {:?}", s.ui.filter_error);
+        let mut v: Vec<String> = ids(&s).into_iter().map(String::from).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(view("tag:Role=bastion"), ["i-bastion"]);
+    assert_eq!(view("tag:role=BASTION"), ["i-bastion"], "ignoring case");
+    assert_eq!(view("!tag:Role=bastion"), ["i-bare", "i-web"]);
+    assert_eq!(view("tag:Env=prod*"), ["i-bastion", "i-web"]);
+    assert_eq!(view("tag:Env"), ["i-bastion", "i-web"], "the key alone");
+    assert!(view("tag:Owner").is_empty());
+}
