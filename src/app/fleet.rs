@@ -895,6 +895,7 @@ impl Fleet {
             f.set(Flag::CreditsExhausted, row.credits_exhausted.is_some());
             f.set(Flag::UnusualRegion, sd.unusual_region);
             f.set(Flag::WorldOpen, row.reachable);
+            f.set(Flag::DnsMining, findings.iter().any(Finding::is_dns_mining));
             match &row.subject {
                 Subject::Instance(i) => {
                     f.set(

@@ -40,11 +40,14 @@ pub enum Flag {
     PublicImage,
     /// An ECS task whose task definition was registered in the last 24 hours.
     NewTaskDef,
+    /// A live GuardDuty finding of the DNS family: it queried a domain of a mining pool
+    /// (`…!DNS`, `Impact:EC2/BitcoinDomainRequest.Reputation`).
+    DnsMining,
 }
 
 impl Flag {
     /// Every flag, in display order.
-    pub const ALL: [Flag; 16] = [
+    pub const ALL: [Flag; 17] = [
         Flag::Saturated,
         Flag::CreditsExhausted,
         Flag::NewLaunch,
@@ -61,6 +64,7 @@ impl Flag {
         Flag::ForgedService,
         Flag::PublicImage,
         Flag::NewTaskDef,
+        Flag::DnsMining,
     ];
 
     /// The flag's name in the snapshot and the filter.
@@ -82,27 +86,28 @@ impl Flag {
             Flag::ForgedService => "forged-service",
             Flag::PublicImage => "public-image",
             Flag::NewTaskDef => "new-task-def",
+            Flag::DnsMining => "dns-mining",
         }
     }
 }
 
-/// A set of flags, small and copyable (one bit per flag).
+/// A set of flags, small and copyable (one bit per flag, up to 32).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Flags(u16);
+pub struct Flags(u32);
 
 impl Flags {
     /// Sets `f` when `on`.
     pub fn set(&mut self, f: Flag, on: bool) {
         if on {
-            self.0 |= 1 << f as u16;
+            self.0 |= 1 << f as u32;
         } else {
-            self.0 &= !(1 << f as u16);
+            self.0 &= !(1 << f as u32);
         }
     }
 
     /// True when `f` is set.
     pub fn has(self, f: Flag) -> bool {
-        self.0 & (1 << f as u16) != 0
+        self.0 & (1 << f as u32) != 0
     }
 
     /// The flags set, in display order.

@@ -326,6 +326,15 @@ impl Finding {
             || k.starts_with("Impact:EC2/BitcoinDomainRequest")
             || k.starts_with("Impact:Runtime/CryptoMinerExecuted")
     }
+
+    /// True for the DNS family: the resource asked DNS for a mining pool's domain
+    /// (`…!DNS` types, `Impact:EC2/BitcoinDomainRequest.Reputation`). Route 53 Resolver DNS
+    /// Firewall is the account-wide cut for those domains (docs/triage.md).
+    pub fn is_dns_mining(&self) -> bool {
+        let k = self.kind.as_str();
+        (k.starts_with("CryptoCurrency:") && k.ends_with("!DNS"))
+            || k.starts_with("Impact:EC2/BitcoinDomainRequest")
+    }
 }
 
 /// Samples of a series, oldest first, 8 bytes each (a `(DateTime, f64)` is 24): milliseconds
@@ -493,6 +502,32 @@ mod tests {
 
     fn t(s: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap()
+    }
+
+    #[test]
+    fn the_dns_family_is_told_apart() {
+        let f = |kind: &str| Finding {
+            id: "f".into(),
+            kind: kind.into(),
+            severity: 8.0,
+            title: String::new(),
+            instance_id: None,
+            task_arn: None,
+            cluster_arn: None,
+            updated_at: DateTime::<Utc>::UNIX_EPOCH,
+            count: 1,
+            archived: false,
+        };
+        for (kind, dns) in [
+            ("CryptoCurrency:EC2/BitcoinTool.B!DNS", true),
+            ("CryptoCurrency:Runtime/BitcoinTool.B!DNS", true),
+            ("Impact:EC2/BitcoinDomainRequest.Reputation", true),
+            ("CryptoCurrency:EC2/BitcoinTool.B", false),
+            ("Backdoor:EC2/C&CActivity.B!DNS", false),
+            ("UnauthorizedAccess:EC2/SSHBruteForce", false),
+        ] {
+            assert_eq!(f(kind).is_dns_mining(), dns, "{kind}");
+        }
     }
 
     #[test]
