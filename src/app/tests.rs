@@ -148,6 +148,15 @@ fn ids(s: &State) -> Vec<&str> {
     s.view.iter().map(|i| s.fleet.rows[*i].id()).collect()
 }
 
+/// The ids shown (sorted) once the filter is `f`, which must parse.
+fn filtered(s: &mut State, f: &str) -> Vec<String> {
+    s.set_filter(f.into());
+    assert!(s.ui.filter_error.is_none(), "{f}: {:?}", s.ui.filter_error);
+    let mut v: Vec<String> = ids(s).into_iter().map(String::from).collect();
+    v.sort();
+    v
+}
+
 #[test]
 fn rows_rank_by_risk() {
     let s = state();
@@ -224,13 +233,7 @@ fn filter_typing_enter_and_esc() {
 #[test]
 fn filter_language_terms_narrow_the_view() {
     let mut s = state();
-    fn view(s: &mut State, f: &str) -> Vec<String> {
-        s.set_filter(f.into());
-        assert!(s.ui.filter_error.is_none(), "{f}: {:?}", s.ui.filter_error);
-        let mut v: Vec<String> = ids(s).into_iter().map(String::from).collect();
-        v.sort();
-        v
-    }
+    let view = filtered;
     assert_eq!(
         view(&mut s, "port:22"),
         ["i-b"],
@@ -2079,13 +2082,7 @@ fn tag_terms_match_instance_tags_by_key_and_value() {
             },
         }),
     );
-    let mut view = |f: &str| {
-        s.set_filter(f.into());
-        assert!(s.ui.filter_error.is_none(), "{f}: {:?}", s.ui.filter_error);
-        let mut v: Vec<String> = ids(&s).into_iter().map(String::from).collect();
-        v.sort();
-        v
-    };
+    let mut view = |f: &str| filtered(&mut s, f);
     assert_eq!(view("tag:Role=bastion"), ["i-bastion"]);
     assert_eq!(view("tag:role=BASTION"), ["i-bastion"], "ignoring case");
     assert_eq!(view("!tag:Role=bastion"), ["i-bare", "i-web"]);
