@@ -93,6 +93,9 @@ fn instances(scope_ix: usize, n: usize) -> Vec<Instance> {
             image_id: None,
             key_name: Some("ops".into()),
             spot: false,
+            platform: Default::default(),
+            tenancy: Default::default(),
+            availability_zone: None,
         })
         .collect()
 }

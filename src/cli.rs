@@ -103,6 +103,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Poll once, print the fleet (JSON or CSV) and exit.
     Snapshot(SnapshotArgs),
+    /// Poll once, list the configured [[rule]]s with how many rows each matches now, exit.
+    Rules(RulesArgs),
     /// Print the active key bindings and exit.
     Keys,
     /// Run a triage action on one instance, ECS task or service, headless (runbooks,
@@ -295,6 +297,24 @@ pub struct SnapshotArgs {
     /// each organization-wide feed and the discovery), per feed, and the total.
     #[arg(long, conflicts_with = "demo")]
     pub timings: bool,
+}
+
+/// Options of `rules`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RulesArgs {
+    /// Check the demo's rules against the simulated fleet instead of AWS (which reads
+    /// --config).
+    #[arg(long)]
+    pub demo: bool,
+    /// Seed of the simulated fleet (with --demo).
+    #[arg(long, default_value_t = 1, requires = "demo")]
+    pub seed: u64,
+    /// Simulated second of the campaign (with --demo; 300 = campaign complete).
+    #[arg(long, default_value_t = 300.0, requires = "demo")]
+    pub at: f64,
+    /// Also list the matching rows under each rule.
+    #[arg(long)]
+    pub matches: bool,
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {

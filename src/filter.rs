@@ -13,6 +13,9 @@
 //! new:24h             launched in the last 24 h (m, h, d)
 //! flag:foreign-ami    a flag of the snapshot JSON
 //! finding:Crypto*     a live finding of this type (glob)
+//! tag:Role=bastion    an instance tag: tag:KEY or tag:KEY=VALUE (globs; the account writes tags)
+//! cost>5              on-demand or Spot price in $/h (> >= < <= =); cost:unknown when unpriced
+//! rule:ssh-*          a row one of the configured [[rule]]s matches (glob)
 //! !term               negation of any term
 //! "two words"         text with spaces or a colon
 //! ```
@@ -26,15 +29,17 @@ use crate::model::flags::Flag;
 use crate::model::{Kind, SeverityBand, exposure::Protocol};
 
 /// Keys a term may have, in the order the error message and completion list them.
-pub const KEYS: [&str; 12] = [
+pub const KEYS: [&str; 14] = [
     "acct", "region", "type", "state", "kind", "sev", "port", "cpu", "new", "flag", "finding",
-    "tag",
+    "tag", "cost", "rule",
 ];
 
 /// A parsed filter: every term must match (AND). Empty matches everything.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
     terms: Vec<(bool, Term)>,
+    /// Character position of each term in the text.
+    positions: Vec<usize>,
 }
 
 /// A comparison in `sev>=high` or `cpu>90`.
@@ -94,6 +99,10 @@ pub enum Term {
     /// An instance tag: key and, when given, value (lower-cased globs). Tags are the
     /// account's to write (an attacker's too): a hint to narrow by, never a verdict.
     Tag(String, Option<String>),
+    /// Price in $/h against a figure; `None`: no price is known (`cost:unknown`).
+    Cost(Option<(Cmp, f64)>),
+    /// Matched by a configured rule whose name matches (lower-cased glob).
+    Rule(String),
 }
 
 /// A filter that does not parse: where, and what to write instead.
@@ -116,6 +125,7 @@ impl std::error::Error for FilterError {}
 /// Parses filter text. Whitespace separates terms; `"..."` quotes text.
 pub fn parse(input: &str) -> Result<Filter, FilterError> {
     let mut terms = Vec::new();
+    let mut positions = Vec::new();
     for (pos, token) in tokens(input)? {
         let (negated, body, at) = match token.strip_prefix('!') {
             Some(rest) => (true, rest, pos + 1),
@@ -130,8 +140,9 @@ pub fn parse(input: &str) -> Result<Filter, FilterError> {
             term(body, at)?
         };
         terms.push((negated, term));
+        positions.push(pos);
     }
-    Ok(Filter { terms })
+    Ok(Filter { terms, positions })
 }
 
 fn err(pos: usize, message: impl Into<String>) -> FilterError {
@@ -226,7 +237,7 @@ fn term(token: &str, pos: usize) -> Result<Term, FilterError> {
     if value.is_empty() {
         return Err(err(vpos, format!("`{key}{op}` needs a value")));
     }
-    let ordered = matches!(lower.as_str(), "sev" | "cpu");
+    let ordered = matches!(lower.as_str(), "sev" | "cpu" | "cost");
     if !ordered && op != ":" {
         return Err(err(
             pos + key.chars().count(),
@@ -313,6 +324,27 @@ fn term(token: &str, pos: usize) -> Result<Term, FilterError> {
             )
         })?),
         "finding" => Term::Finding(glob()),
+        "rule" => Term::Rule(glob()),
+        "cost" => {
+            if op == ":" {
+                if value.eq_ignore_ascii_case("unknown") {
+                    return Ok(Term::Cost(None));
+                }
+                return Err(err(
+                    pos + 4,
+                    "`cost` compares $/h: write cost>5, cost>=0.5, cost<1 or cost:unknown",
+                ));
+            }
+            match value.trim_start_matches('$').parse::<f64>() {
+                Ok(n) if n.is_finite() && n >= 0.0 => Term::Cost(Some((cmp_of(op), n))),
+                _ => {
+                    return Err(err(
+                        vpos,
+                        format!("`{value}` is not a price in $/h (e.g. cost>5 or cost>0.5)"),
+                    ));
+                }
+            }
+        }
         "tag" => {
             let v = glob();
             match v.split_once('=') {
@@ -396,6 +428,15 @@ impl Filter {
         self.terms.is_empty()
     }
 
+    /// Character position of the first term `pick` chooses.
+    pub fn position_of(&self, pick: impl Fn(&Term) -> bool) -> Option<usize> {
+        self.terms
+            .iter()
+            .zip(&self.positions)
+            .find(|((_, t), _)| pick(t))
+            .map(|(_, p)| *p)
+    }
+
     /// True when every term matches the row. Structured terms run first; the row's search text
     /// is built only when a text term needs it.
     pub fn matches(&self, fleet: &Fleet, row: &Row, now: DateTime<Utc>) -> bool {
@@ -444,6 +485,11 @@ fn term_matches(t: &Term, fleet: &Fleet, row: &Row, now: DateTime<Utc>) -> bool 
                 .iter()
                 .any(|(k, v)| glob(key, k) && value.as_ref().is_none_or(|want| glob(want, v)))
         }),
+        Term::Cost(None) => {
+            row.instance().is_some() && row.subject.is_live() && row.price.is_none()
+        }
+        Term::Cost(Some((cmp, n))) => row.price.is_some_and(|p| cmp.holds(p.usd_per_hour, *n)),
+        Term::Rule(g) => row.rules.of(&fleet.rules).any(|r| glob(g, &r.name)),
     }
 }
 

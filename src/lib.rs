@@ -15,6 +15,7 @@ pub mod filter;
 pub mod keymap;
 pub mod model;
 pub mod notify;
+pub mod rules;
 pub mod snapshot;
 pub mod source;
 pub mod span;

@@ -8,7 +8,6 @@ use serde::Serialize;
 use crate::app::{CpuSource, FeedState, Fleet, Row, ScopeHealth};
 use crate::model::Instance;
 use crate::model::exposure::Protocol;
-use crate::model::flags::Flags;
 use crate::model::launch::{LaunchedBy, Launcher};
 use crate::model::task::Task;
 
@@ -30,6 +29,8 @@ pub struct Snapshot {
     pub instances: Vec<InstanceOut>,
     /// Every ECS task, worst risk first.
     pub tasks: Vec<TaskOut>,
+    /// Dollars per hour the live instances with a known price burn, all accounts.
+    pub burn_per_hour: f64,
 }
 
 /// One account.
@@ -41,6 +42,15 @@ pub struct AccountOut {
     pub alias: String,
     /// Regions polled.
     pub regions: Vec<RegionOut>,
+    /// Dollars per hour its live instances with a known price burn.
+    pub burn_per_hour: f64,
+    /// Burn now against the burn of those instances launched more than 24 h ago, as a ratio
+    /// (`5.4` is +540 %); null when none was.
+    pub burn_change_24h: Option<f64>,
+    /// The burn more than `burn_spike_ratio` times that of 24 h ago (and $1/h more).
+    pub burn_spike: bool,
+    /// Live instances whose price is unknown (not in the burn).
+    pub unpriced_instances: usize,
 }
 
 /// One region of an account.
@@ -122,8 +132,13 @@ pub struct InstanceOut {
     /// True when the region's data is stale or its last poll failed.
     pub stale: bool,
     /// Named facts: `saturated`, `credits-exhausted`, `new-launch`, `foreign-ami`, ... (the list
-    /// is in docs/snapshot-format.md).
-    pub flags: Flags,
+    /// is in docs/snapshot-format.md), then `rule:NAME` for each configured rule it matches.
+    pub flags: Vec<String>,
+    /// Dollars per hour (on-demand, or its AZ's Spot price); null while unknown.
+    pub price_per_hour: Option<f64>,
+    /// Price × hours since launch for a running instance (stopped periods in between are
+    /// counted: an upper bound); null when the price or launch time is unknown, or not running.
+    pub cost_since_launch: Option<f64>,
     /// Latest CPU credit balance; null when the instance is not burstable or it is not known.
     pub cpu_credit_balance: Option<f64>,
     /// AMI the instance was launched from.
@@ -187,7 +202,7 @@ pub struct TaskOut {
     /// The scope's data is stale or failing.
     pub stale: bool,
     /// Named facts (`standalone-task`, `public-image`, `new-task-def`, ...).
-    pub flags: Flags,
+    pub flags: Vec<String>,
 }
 
 /// The world-open ranges of a row, as written.
@@ -238,43 +253,56 @@ pub fn build(fleet: &Fleet, source: &str, now: DateTime<Utc>) -> Snapshot {
     let accounts = fleet
         .accounts
         .iter()
-        .map(|a| AccountOut {
-            account_id: a.account_id.clone(),
-            alias: a.alias.clone(),
-            regions: fleet
+        .map(|a| {
+            let burn = fleet
                 .scopes
                 .iter()
-                .filter(|s| s.scope.account_id == a.account_id)
-                .map(|s| {
-                    let errors: Vec<String> = s
-                        .feeds
-                        .iter()
-                        .filter_map(|f| match &f.state {
-                            FeedState::Error(m) => Some(format!("{}: {m}", f.name)),
-                            _ => None,
-                        })
-                        .collect();
-                    let fetched_at = s
-                        .feeds
-                        .iter()
-                        .filter(|f| f.essential)
-                        .map(|f| f.last_ok)
-                        .collect::<Option<Vec<_>>>()
-                        .and_then(|v| v.into_iter().min());
-                    RegionOut {
-                        region: s.scope.region.clone(),
-                        status: match s.health(now) {
-                            ScopeHealth::Ok(_) => "ok",
-                            ScopeHealth::Loading => "loading",
-                            ScopeHealth::Stale(_) => "stale",
-                            ScopeHealth::Degraded(..) => "degraded",
-                            ScopeHealth::Error(..) => "error",
-                        },
-                        error: (!errors.is_empty()).then(|| errors.join("; ")),
-                        fetched_at,
-                    }
-                })
-                .collect(),
+                .filter(|s| s.scope.account_id == a.account_id && !s.retired)
+                .fold(crate::model::price::Burn::default(), |b, s| {
+                    b.plus(s.burn())
+                });
+            AccountOut {
+                account_id: a.account_id.clone(),
+                alias: a.alias.clone(),
+                burn_per_hour: round4(burn.now),
+                burn_change_24h: burn.change_24h().map(round4),
+                burn_spike: burn.is_spike(fleet.spike_ratio.0),
+                unpriced_instances: burn.unpriced,
+                regions: fleet
+                    .scopes
+                    .iter()
+                    .filter(|s| s.scope.account_id == a.account_id)
+                    .map(|s| {
+                        let errors: Vec<String> = s
+                            .feeds
+                            .iter()
+                            .filter_map(|f| match &f.state {
+                                FeedState::Error(m) => Some(format!("{}: {m}", f.name)),
+                                _ => None,
+                            })
+                            .collect();
+                        let fetched_at = s
+                            .feeds
+                            .iter()
+                            .filter(|f| f.essential)
+                            .map(|f| f.last_ok)
+                            .collect::<Option<Vec<_>>>()
+                            .and_then(|v| v.into_iter().min());
+                        RegionOut {
+                            region: s.scope.region.clone(),
+                            status: match s.health(now) {
+                                ScopeHealth::Ok(_) => "ok",
+                                ScopeHealth::Loading => "loading",
+                                ScopeHealth::Stale(_) => "stale",
+                                ScopeHealth::Degraded(..) => "degraded",
+                                ScopeHealth::Error(..) => "error",
+                            },
+                            error: (!errors.is_empty()).then(|| errors.join("; ")),
+                            fetched_at,
+                        }
+                    })
+                    .collect(),
+            }
         })
         .collect();
     let mut rows: Vec<&Row> = fleet.rows.iter().collect();
@@ -297,7 +325,31 @@ pub fn build(fleet: &Fleet, source: &str, now: DateTime<Utc>) -> Snapshot {
         accounts,
         instances,
         tasks,
+        burn_per_hour: round4(fleet.totals.burn.now),
     }
+}
+
+/// The row's flags by name, then `rule:NAME` for each rule it matches.
+pub fn flags_out(fleet: &Fleet, r: &Row) -> Vec<String> {
+    r.flags
+        .iter()
+        .map(|f| f.as_str().to_string())
+        .chain(r.rules.of(&fleet.rules).map(crate::rules::Rule::flag))
+        .collect()
+}
+
+/// Price × hours since launch of a running instance with a known price and launch time.
+pub fn cost_since_launch(r: &Row, now: DateTime<Utc>) -> Option<f64> {
+    let i = r.instance()?;
+    if i.state != crate::model::InstanceState::Running {
+        return None;
+    }
+    let hours = (now - i.launch_time?).num_seconds().max(0) as f64 / 3600.0;
+    Some(round4(r.price?.usd_per_hour * hours))
+}
+
+fn round4(v: f64) -> f64 {
+    (v * 10_000.0).round() / 10_000.0
 }
 
 /// One instance row as the snapshot writes it.
@@ -319,7 +371,9 @@ pub fn instance_out(fleet: &Fleet, r: &Row, i: &Instance, now: DateTime<Utc>) ->
         risk: r.risk.score,
         risk_reasons: reasons_out(r),
         stale: sd.rows_stale(now),
-        flags: r.flags,
+        flags: flags_out(fleet, r),
+        price_per_hour: r.price.map(|p| p.usd_per_hour),
+        cost_since_launch: cost_since_launch(r, now),
         cpu_credit_balance: r.credit_balance.map(round1),
         image_id: i.image_id.clone(),
         image_owner: i
@@ -371,7 +425,7 @@ pub fn task_out(fleet: &Fleet, r: &Row, t: &Task, now: DateTime<Utc>) -> TaskOut
         risk: r.risk.score,
         risk_reasons: reasons_out(r),
         stale: sd.rows_stale(now),
-        flags: r.flags,
+        flags: flags_out(fleet, r),
     }
 }
 
@@ -382,7 +436,7 @@ pub fn write_json(s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
 }
 
 /// CSV: one line per instance, then one per ECS task, in one column set. The `kind` column
-/// (last but five) says which; a task fills `instance_id` with its ARN, `name` with its service
+/// (last but six) says which; a task fills `instance_id` with its ARN, `name` with its service
 /// (or `standalone`), `state` with its last status and `launch_time` with its start, and the
 /// task columns after `kind`; an instance leaves those empty.
 pub fn write_csv(s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
@@ -414,13 +468,15 @@ pub fn write_csv(s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
         "task_definition",
         "launch_type",
         "images",
+        "price_per_hour",
     ])?;
     let time = |t: Option<DateTime<Utc>>| {
         t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
             .unwrap_or_default()
     };
     let one = |x: Option<f64>| x.map(|c| format!("{c:.1}")).unwrap_or_default();
-    let flags = |f: &Flags| f.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(";");
+    let flags = |f: &[String]| f.join(";");
+    let price = |x: Option<f64>| x.map(|c| format!("{c:.4}")).unwrap_or_default();
     for i in &s.instances {
         let [ports, count, max_sev, types] = csv_exposure(&i.open_ports, &i.findings);
         w.write_record([
@@ -450,6 +506,7 @@ pub fn write_csv(s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
             "",
             "",
             "",
+            &price(i.price_per_hour),
         ])?;
     }
     for t in &s.tasks {
@@ -481,6 +538,7 @@ pub fn write_csv(s: &Snapshot, out: &mut dyn Write) -> std::io::Result<()> {
             &t.task_definition,
             &t.launch_type,
             &t.images.join(";"),
+            "",
         ])?;
     }
     w.flush()?;

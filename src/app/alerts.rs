@@ -27,6 +27,10 @@ pub enum AlertKind {
     Saturated,
     /// An instance launched in the last 24 h of a GPU type or from a foreign AMI appeared.
     SuspiciousLaunch,
+    /// A row newly matches a configured rule with `alert = true`.
+    Rule,
+    /// An account's burn more than doubled (`burn_spike_ratio`) against 24 h ago.
+    BurnSpike,
 }
 
 /// One alert, as the wall shows it and the alert command receives it (JSON on stdin).
@@ -54,12 +58,13 @@ pub struct Alert {
 /// What has been seen, and the recent alerts.
 #[derive(Debug, Clone, Default)]
 pub struct Alerts {
-    /// Keys already known: `f|scope|finding`, `s|scope|row`, `l|scope|row`.
+    /// Keys already known: `f|scope|finding`, `s|scope|row`, `l|scope|row`, `r|scope|row|rule`,
+    /// `b|account`.
     seen: HashSet<String>,
     /// (scope, kind) whose first data has been seen: `f` findings, `s` instance and `t` task
-    /// saturation, `l` launches.
+    /// saturation, `l` launches, `r` rule matches (every feed of the scope answered), `p` prices.
     primed: HashSet<(usize, char)>,
-    /// Saturation keys no longer saturated, since when.
+    /// Saturation, rule and burn keys no longer true, since when.
     calm_since: HashMap<String, DateTime<Utc>>,
     /// Newest first.
     pub recent: VecDeque<Alert>,
@@ -69,7 +74,8 @@ impl AlertKind {
     /// How much it matters (the most severe is what a title or a rate-limited command shows).
     pub fn rank(self) -> u8 {
         match self {
-            AlertKind::CriticalFinding => 2,
+            AlertKind::CriticalFinding => 3,
+            AlertKind::Rule | AlertKind::BurnSpike => 2,
             AlertKind::SuspiciousLaunch => 1,
             AlertKind::Saturated => 0,
         }
@@ -164,13 +170,71 @@ impl Alerts {
                 }
             }
         }
+        // Rules with `alert = true`: a row that newly matches, once every feed of its scope has
+        // answered (a match that was there at start rings no bell).
+        for r in &fleet.rows {
+            for (i, rule) in r.rules.of_indexed(&fleet.rules).filter(|(_, x)| x.alert) {
+                let s = r.scope;
+                let key = format!("r|{s}|{}|{i}", r.id());
+                if self.seen.insert(key.clone()) && self.primed.contains(&(s, 'r')) {
+                    let sd = &fleet.scopes[s];
+                    out.push(Alert {
+                        time: now,
+                        kind: AlertKind::Rule,
+                        account_alias: sd.alias.clone(),
+                        account_id: sd.scope.account_id.clone(),
+                        region: sd.scope.region.clone(),
+                        id: r.id().to_string(),
+                        finding_id: None,
+                        text: format!(
+                            "rule {} ({}) matches {}",
+                            rule.name,
+                            rule.severity.name(),
+                            r.subject.display_id()
+                        ),
+                    });
+                }
+                saturated_now.insert(key);
+            }
+        }
+        // Burn spikes, per account, once every scope of the account has been priced.
+        let ratio = fleet.spike_ratio.0;
+        for (account_id, burn) in fleet.burn_by_account() {
+            if !burn.is_spike(ratio) {
+                continue;
+            }
+            let key = format!("b|{account_id}");
+            let priced = fleet
+                .scopes
+                .iter()
+                .enumerate()
+                .filter(|(_, sd)| sd.scope.account_id == account_id && !sd.retired)
+                .all(|(s, _)| self.primed.contains(&(s, 'p')));
+            if self.seen.insert(key.clone()) && priced {
+                let alias = fleet
+                    .account(&account_id)
+                    .map_or(account_id.clone(), |a| a.alias.clone());
+                out.push(Alert {
+                    time: now,
+                    kind: AlertKind::BurnSpike,
+                    account_alias: alias,
+                    account_id: account_id.clone(),
+                    region: String::new(),
+                    id: String::new(),
+                    finding_id: None,
+                    text: format!("burn spike: {}", burn_label(burn)),
+                });
+            }
+            saturated_now.insert(key);
+        }
         // A row calm for a while may alert again when it saturates again.
         for k in &saturated_now {
             self.calm_since.remove(k);
         }
         let calm_since = &mut self.calm_since;
         self.seen.retain(|k| {
-            if !k.starts_with("s|") || saturated_now.contains(k) {
+            let calms = k.starts_with("s|") || k.starts_with("r|") || k.starts_with("b|");
+            if !calms || saturated_now.contains(k) {
                 return true;
             }
             let since = *calm_since.entry(k.clone()).or_insert(now);
@@ -194,6 +258,16 @@ impl Alerts {
             if sd.inventory_at.is_some() && images {
                 self.primed.insert((s, 'l'));
             }
+            // Rules may name any feed's data: primed once every feed has answered or failed.
+            let answered = |f: &super::fleet::FeedStatus| {
+                f.last_ok.is_some() || matches!(f.state, super::fleet::FeedState::Error(_))
+            };
+            if sd.inventory_at.is_some() && sd.feeds.iter().all(answered) {
+                self.primed.insert((s, 'r'));
+            }
+            if sd.feed(crate::feed::PRICING).is_none_or(answered) && sd.inventory_at.is_some() {
+                self.primed.insert((s, 'p'));
+            }
         }
         // The most severe last: the terminal title keeps the last one set.
         out.sort_by_key(|a| a.kind.rank());
@@ -202,5 +276,15 @@ impl Alerts {
         }
         self.recent.truncate(RECENT);
         out
+    }
+}
+
+/// `$412/h (+540 % vs 24 h)`: a burn with its change, as the header and alerts word it.
+pub fn burn_label(b: crate::model::price::Burn) -> String {
+    let now = format!("{}/h", crate::model::price::usd(b.now));
+    match b.change_24h() {
+        Some(c) => format!("{now} ({:+.0} % vs 24 h)", c * 100.0),
+        None if b.now > 0.0 => format!("{now} (nothing ran 24 h ago)"),
+        None => now,
     }
 }

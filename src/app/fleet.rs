@@ -11,6 +11,8 @@ use crate::model::exposure::Exposure;
 use crate::model::flags::{Flag, Flags};
 use crate::model::image::{Image, image_flag};
 use crate::model::launch::LaunchedBy;
+use crate::model::price::{Burn, PriceKey, Quote, RowPrice};
+use crate::model::risk::RiskReason;
 use crate::model::risk::{is_accelerator, is_saturated, is_very_large};
 use crate::model::task::{
     Cluster, Service, Task, image_repository, is_public_image, name_of, service_cpu_key,
@@ -19,6 +21,7 @@ use crate::model::{
     CpuSeries, Finding, Instance, Kind, NetworkInterface, Risk, RiskInput, Scope, SecurityGroup,
     Subject, exposure_of, risk_of,
 };
+use crate::rules::{Matches, Rule};
 
 use super::SortKey;
 
@@ -141,12 +144,14 @@ pub struct ScopeData {
     /// The account is no longer announced under this id (e.g. a placeholder replaced once the
     /// account connected): not shown.
     pub retired: bool,
+    /// Prices the pricing feed found for this scope's instances.
+    pub prices: HashMap<PriceKey, Quote>,
     /// The header's counts over this scope's rows (summed into [`Totals`]).
     counts: RowCounts,
 }
 
 /// Counts over some rows, for the header.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct RowCounts {
     instances: usize,
     tasks: usize,
@@ -155,16 +160,21 @@ struct RowCounts {
     world_open: usize,
     launched_24h: usize,
     launched_24h_big: usize,
+    burn: Burn,
 }
 
 impl RowCounts {
-    fn of(rows: &[Row]) -> Self {
+    fn of(rows: &[Row], now: DateTime<Utc>) -> Self {
         let mut c = RowCounts::default();
         for r in rows {
             c.instances += usize::from(r.instance().is_some());
             c.saturated += usize::from(r.saturated);
             c.with_findings += usize::from(r.finding_count > 0);
             c.world_open += usize::from(r.reachable);
+            if let Some(i) = r.instance().filter(|_| r.subject.is_live()) {
+                c.burn
+                    .add(r.price.map(|p| p.usd_per_hour), i.launch_time, now);
+            }
             if r.flags.has(Flag::NewLaunch) {
                 c.launched_24h += 1;
                 c.launched_24h_big +=
@@ -199,6 +209,11 @@ impl ScopeData {
             .iter()
             .filter_map(|f| f.metrics_per_day)
             .reduce(|a, b| a + b)
+    }
+
+    /// What this scope's live instances burn.
+    pub fn burn(&self) -> Burn {
+        self.counts.burn
     }
 
     /// Overall health now.
@@ -291,6 +306,10 @@ pub struct Row {
     /// The lower-cased text `/` words match ([`search_text`]), kept with the row so a
     /// keystroke in the filter does not rebuild it for every row.
     pub search: String,
+    /// Its price, when the pricing feed knows it.
+    pub price: Option<RowPrice>,
+    /// The configured rules it matches ([`Fleet::rules`]).
+    pub rules: Matches,
 }
 
 impl Row {
@@ -311,6 +330,8 @@ impl Row {
             search: String::new(),
             reachable: false,
             flags: Flags::default(),
+            price: None,
+            rules: Matches::default(),
         }
     }
 
@@ -331,7 +352,7 @@ impl Row {
 }
 
 /// Fleet-wide counters for the header.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Totals {
     /// Instances known.
     pub instances: usize,
@@ -347,6 +368,8 @@ pub struct Totals {
     pub launched_24h: usize,
     /// Of those, GPU or very large ones.
     pub launched_24h_big: usize,
+    /// What the live instances burn now and what of it ran 24 h ago.
+    pub burn: Burn,
     /// API calls per feed, all scopes, in the order feeds were first seen.
     pub calls: Vec<(&'static str, u64)>,
     /// CloudWatch metrics requested, all scopes.
@@ -375,6 +398,20 @@ pub struct Fleet {
     pub blind_spots: std::collections::BTreeMap<String, Vec<crate::feed::Unmonitored>>,
     /// Regions whose GuardDuty coverage could not be read, and why.
     pub coverage_errors: std::collections::BTreeMap<String, String>,
+    /// The configured rules (`[[rule]]`), evaluated on every update.
+    pub rules: Arc<Vec<Rule>>,
+    /// When a burn counts as a spike (`[settings] burn_spike_ratio`).
+    pub spike_ratio: SpikeRatio,
+}
+
+/// A burn more than this many times the burn of 24 h ago is a spike (default 2: doubled).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpikeRatio(pub f64);
+
+impl Default for SpikeRatio {
+    fn default() -> Self {
+        SpikeRatio(2.0)
+    }
 }
 
 impl Fleet {
@@ -411,11 +448,30 @@ impl Fleet {
             launched_by: HashMap::default(),
             verified: account.is_some_and(|a| a.verified),
             retired: false,
+            prices: HashMap::default(),
             counts: RowCounts::default(),
         });
         let i = self.scopes.len() - 1;
         self.scope_ix.insert(scope.clone(), i);
         i
+    }
+
+    /// Sets the rules to evaluate and the burn spike ratio (before any data arrives).
+    pub fn configure(&mut self, rules: Vec<Rule>, spike_ratio: f64) {
+        self.rules = Arc::new(rules);
+        self.spike_ratio = SpikeRatio(spike_ratio);
+    }
+
+    /// What each account's live instances burn, in announcement order of their scopes.
+    pub fn burn_by_account(&self) -> Vec<(String, Burn)> {
+        let mut out: Vec<(String, Burn)> = Vec::new();
+        for sd in self.scopes.iter().filter(|sd| !sd.retired) {
+            match out.iter_mut().find(|(a, _)| *a == sd.scope.account_id) {
+                Some((_, b)) => *b = b.plus(sd.burn()),
+                None => out.push((sd.scope.account_id.clone(), sd.burn())),
+            }
+        }
+        out
     }
 
     /// The account announced under this id.
@@ -705,6 +761,12 @@ impl Fleet {
             Data::Images { images, .. } => {
                 self.scopes[s].images.extend(images);
             }
+            Data::Prices { quotes, .. } => {
+                if quotes.is_empty() {
+                    return;
+                }
+                self.scopes[s].prices.extend(quotes);
+            }
             Data::Coverage {
                 unmonitored, error, ..
             } => {
@@ -830,6 +892,8 @@ impl Fleet {
         // Rows mostly share a handful of group sets: compute each set's exposure once.
         let mut exposures: HashMap<Vec<String>, Arc<Exposure>> = HashMap::default();
         let empty = CpuSeries::default();
+        // Findings per row, kept for the risk score once the rules have been checked.
+        let mut row_findings: Vec<Vec<Finding>> = Vec::with_capacity(range.len());
         for row in self.rows[range].iter_mut() {
             if let Subject::Task(t) = &mut row.subject {
                 t.interfaces = task_interfaces(t, &sd.interfaces, &host_interfaces);
@@ -937,15 +1001,8 @@ impl Fleet {
                     );
                 }
             }
-            row.risk = risk_of(RiskInput {
-                subject: &row.subject,
-                exposure: &row.exposure,
-                cpu,
-                findings: &findings,
-                unusual_region: sd.unusual_region,
-                held_at_baseline: row.credits_exhausted,
-                flags: row.flags,
-            });
+            row.price = row.instance().and_then(|i| price_of(i, &sd.prices));
+            row_findings.push(findings);
         }
         // The filter's text, once everything it names is known.
         let range = self.scope_rows(s);
@@ -956,7 +1013,51 @@ impl Fleet {
         for (row, text) in self.rows[range.clone()].iter_mut().zip(texts) {
             row.search = text;
         }
-        self.scopes[s].counts = RowCounts::of(&self.rows[range]);
+        // The team's rules, on the row as the operator's `/` sees it.
+        let matches: Vec<Matches> = self.rows[range.clone()]
+            .iter()
+            .map(|r| {
+                let mut m = Matches::default();
+                for (i, rule) in self.rules.iter().enumerate() {
+                    if rule.filter.matches(self, r, now) {
+                        m.set(i);
+                    }
+                }
+                m
+            })
+            .collect();
+        let sd = &self.scopes[s];
+        let rules = &self.rules;
+        for ((row, m), findings) in self.rows[range.clone()]
+            .iter_mut()
+            .zip(matches)
+            .zip(row_findings)
+        {
+            row.rules = m;
+            let rule_reasons: Vec<RiskReason> = m
+                .of(rules)
+                .map(|r| RiskReason {
+                    points: r.points(),
+                    why: format!("rule {} ({})", r.name, r.severity.name()),
+                })
+                .collect();
+            for r in m.of(rules) {
+                row.search.push(' ');
+                row.search.push_str(&r.flag());
+            }
+            let (cpu, _) = cpu_of(sd, &row.subject);
+            row.risk = risk_of(RiskInput {
+                subject: &row.subject,
+                exposure: &row.exposure,
+                cpu: cpu.unwrap_or(&empty),
+                findings: &findings,
+                unusual_region: sd.unusual_region,
+                held_at_baseline: row.credits_exhausted,
+                flags: row.flags,
+                rules: &rule_reasons,
+            });
+        }
+        self.scopes[s].counts = RowCounts::of(&self.rows[range], now);
     }
 
     /// The header's counts: the sum of every scope's (each counted when its rows change).
@@ -971,6 +1072,7 @@ impl Fleet {
             c.world_open += s.world_open;
             c.launched_24h += s.launched_24h;
             c.launched_24h_big += s.launched_24h_big;
+            c.burn = c.burn.plus(s.burn);
         }
         let t = &mut self.totals;
         (
@@ -987,6 +1089,7 @@ impl Fleet {
             c.world_open,
         );
         (t.launched_24h, t.launched_24h_big) = (c.launched_24h, c.launched_24h_big);
+        t.burn = c.burn;
     }
 
     /// CloudWatch cost per day ($0.01 per 1,000 metrics): projected from the feeds' schedules
@@ -1236,4 +1339,25 @@ pub fn scope_ranks(fleet: &Fleet, key: SortKey) -> Vec<u64> {
     (0..fleet.scopes.len())
         .map(|s| values.binary_search(&value(s)).unwrap_or(0) as u64)
         .collect()
+}
+
+/// The price of an instance: its AZ's Spot price for a Spot instance, else the on-demand price
+/// of its type, platform and tenancy; None while unknown.
+pub fn price_of(i: &Instance, prices: &HashMap<PriceKey, Quote>) -> Option<RowPrice> {
+    let key = price_key(i);
+    let spot = key.spot_az.is_some();
+    prices
+        .get(&key)
+        .and_then(|q| q.usd_per_hour)
+        .map(|usd_per_hour| RowPrice { usd_per_hour, spot })
+}
+
+/// What the price of an instance is looked up by.
+pub fn price_key(i: &Instance) -> PriceKey {
+    PriceKey {
+        instance_type: i.instance_type.clone(),
+        platform: i.platform,
+        tenancy: i.tenancy,
+        spot_az: i.availability_zone.clone().filter(|_| i.spot),
+    }
 }

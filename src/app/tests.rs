@@ -46,6 +46,9 @@ fn inst(id: &str, name: &str, groups: &[&str], public: bool) -> Instance {
         image_id: None,
         key_name: Some("ops".into()),
         spot: false,
+        platform: Default::default(),
+        tenancy: Default::default(),
+        availability_zone: None,
     }
 }
 
@@ -2089,4 +2092,263 @@ fn tag_terms_match_instance_tags_by_key_and_value() {
     assert_eq!(view("tag:Env=prod*"), ["i-bastion", "i-web"]);
     assert_eq!(view("tag:Env"), ["i-bastion", "i-web"], "the key alone");
     assert!(view("tag:Owner").is_empty());
+}
+
+/// Prices for the test scope: `t3.micro` on demand, and a Spot price in one AZ.
+fn prices(quotes: &[(&str, Option<&str>, Option<f64>)]) -> Msg {
+    use crate::model::price::{PriceKey, Quote};
+    Msg::Feed(Report::Data {
+        feed: crate::feed::PRICING,
+        at: t0(),
+        data: Data::Prices {
+            scope: scope(),
+            quotes: quotes
+                .iter()
+                .map(|(ty, az, usd)| {
+                    (
+                        PriceKey {
+                            instance_type: ty.to_string(),
+                            platform: Default::default(),
+                            tenancy: Default::default(),
+                            spot_az: az.map(str::to_string),
+                        },
+                        Quote {
+                            usd_per_hour: *usd,
+                            as_of: t0(),
+                            cached: false,
+                            note: usd.is_none().then(|| "no such product".to_string()),
+                        },
+                    )
+                })
+                .collect(),
+        },
+    })
+}
+
+#[test]
+fn rules_mark_rows_add_risk_and_alert_on_a_new_match_once_primed() {
+    use crate::rules::Rule;
+    let mut s = State::new("test", Keymap::default_map(), t0());
+    s.fleet.configure(
+        vec![
+            Rule::compile(
+                "ssh-world-not-bastion",
+                "port:22 !tag:Role=bastion",
+                "high",
+                true,
+            )
+            .unwrap(),
+            Rule::compile("dns", "flag:dns-mining", "low", false).unwrap(),
+        ],
+        2.0,
+    );
+    update(&mut s, Msg::Feed(accounts()));
+    let bastion = Instance {
+        tags: vec![("Role".into(), "bastion".into())],
+        ..inst("i-bastion", "bastion", &["sg-ssh"], true)
+    };
+    let inventory = |extra: Vec<Instance>| {
+        let mut instances = vec![
+            bastion.clone(),
+            inst("i-web", "web", &["sg-ssh"], true),
+            inst("i-quiet", "quiet", &[], false),
+        ];
+        instances.extend(extra);
+        Msg::Feed(Report::Data {
+            feed: "ec2",
+            at: t0(),
+            data: Data::Inventory {
+                scope: scope(),
+                instances,
+                groups: vec![ssh_world()],
+                loose_interfaces: vec![],
+            },
+        })
+    };
+    update(&mut s, inventory(vec![]));
+    let row = |s: &State, id: &str| s.fleet.rows.iter().find(|r| r.id() == id).unwrap().clone();
+    // (row, flags the snapshot writes, rule reason in the risk)
+    let web = row(&s, "i-web");
+    assert_eq!(
+        crate::snapshot::flags_out(&s.fleet, &web)
+            .iter()
+            .filter(|f| f.starts_with("rule:"))
+            .collect::<Vec<_>>(),
+        ["rule:ssh-world-not-bastion"]
+    );
+    assert!(
+        web.risk
+            .reasons
+            .iter()
+            .any(|r| r.points == 35 && r.why == "rule ssh-world-not-bastion (high)"),
+        "{:?}",
+        web.risk.reasons
+    );
+    assert!(row(&s, "i-bastion").rules.is_empty(), "the tag exempts it");
+    assert!(row(&s, "i-quiet").rules.is_empty(), "nothing open");
+    let risk_of = |s: &State, id: &str| row(s, id).risk.score;
+    assert_eq!(risk_of(&s, "i-web"), risk_of(&s, "i-bastion") + 35);
+    // The operator's filter finds rule matches by name.
+    assert_eq!(filtered(&mut s, "rule:ssh-*"), ["i-web"]);
+    assert_eq!(
+        filtered(&mut s, "ssh-world"),
+        ["i-web"],
+        "rule flags are text too"
+    );
+    // The scope's only feed has answered: a row that newly matches alerts, once.
+    assert!(s.alerts.recent.is_empty(), "matches at start ring no bell");
+    update(
+        &mut s,
+        inventory(vec![inst("i-new", "new", &["sg-ssh"], true)]),
+    );
+    let rule_alerts: Vec<&str> = s
+        .alerts
+        .recent
+        .iter()
+        .filter(|a| a.kind == alerts::AlertKind::Rule)
+        .map(|a| a.id.as_str())
+        .collect();
+    assert_eq!(rule_alerts, ["i-new"]);
+    update(
+        &mut s,
+        inventory(vec![inst("i-new", "new", &["sg-ssh"], true)]),
+    );
+    assert_eq!(
+        s.alerts.recent.len(),
+        1,
+        "the same match does not ring again"
+    );
+    // A rule with alert = false marks the row and never alerts.
+    update(
+        &mut s,
+        Msg::Feed(Report::Data {
+            feed: "findings",
+            at: t0(),
+            data: Data::Findings {
+                scope: scope(),
+                findings: vec![finding(
+                    "f1",
+                    "i-quiet",
+                    "Impact:EC2/BitcoinDomainRequest.Reputation",
+                    5.0,
+                )],
+                complete: true,
+            },
+        }),
+    );
+    assert_eq!(filtered(&mut s, "rule:dns"), ["i-quiet"]);
+    assert!(s.alerts.recent.iter().all(|a| a.id != "i-quiet"));
+}
+
+#[test]
+fn prices_give_rows_a_cost_the_header_a_burn_and_a_spike_alerts() {
+    let mut s = State::new("test", Keymap::default_map(), t0());
+    update(&mut s, Msg::Feed(accounts()));
+    let now = t0() + TimeDelta::days(2);
+    let old = |id: &str, ty: &str| Instance {
+        instance_type: ty.into(),
+        launch_time: Some(t0()),
+        ..inst(id, id, &[], false)
+    };
+    let inventory = |instances: Vec<Instance>| {
+        Msg::Feed(Report::Data {
+            feed: "ec2",
+            at: now,
+            data: Data::Inventory {
+                scope: scope(),
+                instances,
+                groups: vec![],
+                loose_interfaces: vec![],
+            },
+        })
+    };
+    update(&mut s, Msg::Tick(now));
+    let spot = Instance {
+        spot: true,
+        availability_zone: Some("us-east-1a".into()),
+        ..old("i-spot", "m5.large")
+    };
+    update(
+        &mut s,
+        inventory(vec![
+            old("i-web", "m5.large"),
+            spot.clone(),
+            old("i-odd", "x9.huge"),
+        ]),
+    );
+    update(
+        &mut s,
+        prices(&[
+            ("m5.large", None, Some(0.096)),
+            ("m5.large", Some("us-east-1a"), Some(0.035)),
+            ("x9.huge", None, None),
+        ]),
+    );
+    let price = |s: &State, id: &str| {
+        s.fleet
+            .rows
+            .iter()
+            .find(|r| r.id() == id)
+            .unwrap()
+            .price
+            .map(|p| (p.usd_per_hour, p.spot))
+    };
+    assert_eq!(price(&s, "i-web"), Some((0.096, false)));
+    assert_eq!(
+        price(&s, "i-spot"),
+        Some((0.035, true)),
+        "the AZ's Spot price"
+    );
+    assert_eq!(price(&s, "i-odd"), None, "unknown, never guessed");
+    let b = s.fleet.totals.burn;
+    assert!((b.now - 0.131).abs() < 1e-9 && b.unpriced == 1, "{b:?}");
+    assert_eq!(b.change_24h(), Some(0.0));
+    assert_eq!(filtered(&mut s, "cost>0.05"), ["i-web"]);
+    assert_eq!(filtered(&mut s, "cost:unknown"), ["i-odd"]);
+    // Snapshot: price and cost since launch (48 h at $0.096).
+    let snap = crate::snapshot::build(&s.fleet, "test", now);
+    let web = snap
+        .instances
+        .iter()
+        .find(|i| i.instance_id == "i-web")
+        .unwrap();
+    assert_eq!(web.price_per_hour, Some(0.096));
+    assert_eq!(web.cost_since_launch, Some(4.608));
+    assert_eq!(snap.accounts[0].burn_change_24h, Some(0.0));
+    assert!(!snap.accounts[0].burn_spike);
+    // Four GPU boxes launched an hour ago: the burn jumps, the account spikes, one alert.
+    let gpu = |id: &str| Instance {
+        launch_time: Some(now - TimeDelta::hours(1)),
+        ..old(id, "p3.2xlarge")
+    };
+    update(
+        &mut s,
+        inventory(vec![
+            old("i-web", "m5.large"),
+            spot,
+            old("i-odd", "x9.huge"),
+            gpu("i-g1"),
+            gpu("i-g2"),
+        ]),
+    );
+    update(&mut s, prices(&[("p3.2xlarge", None, Some(3.06))]));
+    let b = s.fleet.totals.burn;
+    assert!((b.now - 6.251).abs() < 1e-9, "{b:?}");
+    let change = b.change_24h().unwrap();
+    assert!((change - (6.251 / 0.131 - 1.0)).abs() < 1e-9);
+    assert_eq!(
+        crate::app::alerts::burn_label(b),
+        format!("$6.25/h (+{:.0} % vs 24 h)", change * 100.0)
+    );
+    let spikes: Vec<&alerts::Alert> = s
+        .alerts
+        .recent
+        .iter()
+        .filter(|a| a.kind == alerts::AlertKind::BurnSpike)
+        .collect();
+    assert_eq!(spikes.len(), 1, "{:?}", s.alerts.recent);
+    assert_eq!(spikes[0].account_alias, "prod");
+    let snap = crate::snapshot::build(&s.fleet, "test", now);
+    assert!(snap.accounts[0].burn_spike);
+    assert_eq!(snap.burn_per_hour, 6.251);
 }

@@ -185,6 +185,14 @@ pub fn convert_instance(i: &t::Instance, enis: Option<Vec<NetworkInterface>>) ->
         image_id: i.image_id().map(str::to_string),
         key_name: i.key_name().map(str::to_string),
         spot: i.instance_lifecycle() == Some(&t::InstanceLifecycleType::Spot),
+        platform: crate::model::price::Platform::from_details(i.platform_details()),
+        tenancy: crate::model::price::Tenancy::parse(
+            i.placement().and_then(|p| p.tenancy()).map(|t| t.as_str()),
+        ),
+        availability_zone: i
+            .placement()
+            .and_then(|p| p.availability_zone())
+            .map(str::to_string),
         tags,
     }
 }

@@ -44,6 +44,7 @@ pub async fn run(cli: &Cli, keymap: Keymap, wall: bool) -> anyhow::Result<Outcom
     let (prompt, replies) = ConsolePrompt::new(prompt_tx);
     let settings = config.settings.clone();
     let alerts = config.alerts.clone();
+    let rules = config.rules.clone();
     // Connected accounts: triage (when enabled) and lookups find their credentials here.
     let registry = Accounts::default();
     let exec = if wall {
@@ -54,6 +55,7 @@ pub async fn run(cli: &Cli, keymap: Keymap, wall: bool) -> anyhow::Result<Outcom
     let lookups = Lookups::new(LookupBackend::Aws(registry.clone()), tx.clone());
     aws::spawn(config, prompt, tx, registry);
     let mut state = State::new("aws", keymap, Utc::now());
+    state.fleet.configure(rules, settings.burn_spike_ratio);
     state.log_file = cli.log_file.as_ref().map(|p| p.display().to_string());
     state.wall = wall;
     configure_triage(&mut state, cli, &settings, exec.is_some());

@@ -57,6 +57,10 @@ pub async fn run(
     );
     state.log_file = cli.log_file.as_ref().map(|p| p.display().to_string());
     state.wall = wall;
+    // The simulated fleet has no config: it runs the demo's rules.
+    state
+        .fleet
+        .configure(crate::rules::demo_rules(), settings.burn_spike_ratio);
     configure_triage(&mut state, cli, &settings, exec.is_some());
     if exec.is_some() {
         offer_resumes(&mut state, cli)?;

@@ -6,6 +6,7 @@
 pub mod console;
 pub mod demo;
 pub mod keys;
+pub mod rules;
 pub mod snapshot;
 
 use crate::cli::{Cli, Command};
@@ -54,6 +55,7 @@ async fn with_keymap(cli: Cli) -> anyhow::Result<Outcome> {
         Some(Command::Triage(args)) => headless::run(&cli, args).await,
         Some(Command::Audit(args)) => headless::print_audit(&cli, args),
         Some(Command::Snapshot(args)) => snapshot::run(&cli, args, keymap).await,
+        Some(Command::Rules(args)) => rules::run(&cli, args, keymap).await,
         Some(Command::Demo(args)) => demo::run(&cli, args, keymap, false).await,
         Some(Command::Wall(args)) if args.demo => {
             let demo = crate::cli::DemoArgs {

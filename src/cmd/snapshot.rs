@@ -18,15 +18,65 @@ use crate::source::lookups::{Backend, Lookup, Lookups};
 /// Polls every account x region once and prints the fleet; [`Outcome::ScopeFailed`] when some
 /// account x region failed (everything else is printed all the same).
 pub async fn run(cli: &Cli, args: &SnapshotArgs, keymap: Keymap) -> anyhow::Result<Outcome> {
+    let demo = args.demo.then_some((args.seed, args.at));
+    let (mut state, backend) = polled(cli, demo, args.timings, keymap).await?;
+    let now = state.now;
+    if args.launched_by {
+        for r in launchers(&state, backend).await {
+            update(&mut state, Msg::Feed(r));
+        }
+    }
+    let snap = snapshot::build(&state.fleet, &state.source, now);
+    // Rendered in memory first so a closed pipe is told apart from a formatting error.
+    let mut buf = Vec::new();
+    match args.format {
+        Format::Json => snapshot::write_json(&snap, &mut buf)?,
+        Format::Csv => snapshot::write_csv(&snap, &mut buf)?,
+    }
+    std::io::stdout().lock().write_all(&buf)?;
+    Ok(outcome(&state))
+}
+
+/// [`Outcome::ScopeFailed`] when some account x region's last poll failed.
+pub(super) fn outcome(state: &State) -> Outcome {
+    let failed = state
+        .fleet
+        .scopes
+        .iter()
+        .filter(|s| !s.retired)
+        .any(|s| matches!(s.health(state.now), crate::app::ScopeHealth::Error(..)));
+    if failed {
+        Outcome::ScopeFailed
+    } else {
+        Outcome::Success
+    }
+}
+
+/// One poll of every account x region (AWS, or the simulated fleet at `demo` = (seed, second))
+/// applied through the same `update` as the console, with the configured rules (the demo's
+/// own with `demo`); `timings` prints the poll's table on stderr.
+pub(super) async fn polled(
+    cli: &Cli,
+    demo: Option<(u64, f64)>,
+    timings: bool,
+    keymap: Keymap,
+) -> anyhow::Result<(State, Backend)> {
     let registry = crate::aws::Accounts::default();
-    let (source, updates, backend) = if args.demo {
+    let (source, updates, backend, rules, ratio) = if let Some((seed, at)) = demo {
         let now = Utc::now().trunc_subsecs(0);
         let world = Arc::new(DemoWorld::new(
-            args.seed,
-            now - chrono::TimeDelta::seconds(args.at as i64),
+            seed,
+            now - chrono::TimeDelta::seconds(at as i64),
         ));
-        let reports = demo::poll_all(&world, args.at, now).await;
-        ("demo", reports, Backend::Demo(world))
+        let reports = demo::poll_all(&world, at, now).await;
+        let ratio = crate::config::Settings::default().burn_spike_ratio;
+        (
+            "demo",
+            reports,
+            Backend::Demo(world),
+            crate::rules::demo_rules(),
+            ratio,
+        )
     } else {
         let config = cli.load_config()?;
         if config.path.as_os_str().is_empty() {
@@ -35,42 +85,19 @@ pub async fn run(cli: &Cli, args: &SnapshotArgs, keymap: Keymap) -> anyhow::Resu
                 .map_err(anyhow::Error::msg)?;
         }
         let started = std::time::Instant::now();
-        let (reports, timings) =
+        let (reports, times) =
             aws::poll_once_timed(&config, Arc::new(crate::aws::TerminalPrompt), &registry).await;
-        if args.timings {
-            eprint!(
-                "{}",
-                timings_table(&timings, started.elapsed().as_secs_f64())
-            );
+        if timings {
+            eprint!("{}", timings_table(&times, started.elapsed().as_secs_f64()));
         }
-        ("aws", reports, Backend::Aws(registry))
+        let ratio = config.settings.burn_spike_ratio;
+        ("aws", reports, Backend::Aws(registry), config.rules, ratio)
     };
     let now = Utc::now().trunc_subsecs(0);
     let mut state = State::new(source, keymap, now);
+    state.fleet.configure(rules, ratio);
     update(&mut state, Msg::Feeds(updates));
-    if args.launched_by {
-        for r in launchers(&state, backend).await {
-            update(&mut state, Msg::Feed(r));
-        }
-    }
-    let snap = snapshot::build(&state.fleet, source, now);
-    // Rendered in memory first so a closed pipe is told apart from a formatting error.
-    let mut buf = Vec::new();
-    match args.format {
-        Format::Json => snapshot::write_json(&snap, &mut buf)?,
-        Format::Csv => snapshot::write_csv(&snap, &mut buf)?,
-    }
-    std::io::stdout().lock().write_all(&buf)?;
-    let failed = snap
-        .accounts
-        .iter()
-        .flat_map(|a| &a.regions)
-        .any(|r| r.status == "error");
-    Ok(if failed {
-        Outcome::ScopeFailed
-    } else {
-        Outcome::Success
-    })
+    Ok((state, backend))
 }
 
 /// The `--timings` table: one line per poll (slowest first within a feed), a line per feed, and

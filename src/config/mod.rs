@@ -22,7 +22,7 @@ pub const DEFAULT_SESSION_NAME: &str = "watchfloor";
 const DOCS: &str = "docs/configuration.md";
 
 /// A validated configuration file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Global settings (`[settings]`), defaults filled in.
     pub settings: Settings,
@@ -32,12 +32,14 @@ pub struct Config {
     pub organization: Option<OrgConfig>,
     /// What an alert does (`[alerts]`), defaults filled in.
     pub alerts: AlertSettings,
+    /// The team's rules (`[[rule]]`), in file order.
+    pub rules: Vec<crate::rules::Rule>,
     /// The file this came from; empty for [`Config::default_chain`].
     pub path: PathBuf,
 }
 
 /// Global settings (`[settings]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// Regions for accounts that set no `regions`; `None`: every account must set its own.
     pub regions: Option<Vec<String>>,
@@ -59,6 +61,12 @@ pub struct Settings {
     pub quarantine_wait_secs: u32,
     /// Console triage is confirmed by typing the instance id instead of a second key (default false).
     pub confirm_by_typing_id: bool,
+    /// Look up instance prices (Price List, Spot price history; default true).
+    pub pricing: bool,
+    /// A burn more than this many times the burn of 24 h ago is a spike (1.1..=100, default 2).
+    pub burn_spike_ratio: f64,
+    /// Read daily cost and anomalies from Cost Explorer ($0.01 a request; default false).
+    pub cost_explorer: bool,
 }
 
 /// `[alerts]`: what a new critical finding, a newly saturated instance or a new GPU/foreign-AMI
@@ -102,6 +110,9 @@ impl Default for Settings {
             examiner_cidr: None,
             quarantine_wait_secs: 5,
             confirm_by_typing_id: false,
+            pricing: true,
+            burn_spike_ratio: 2.0,
+            cost_explorer: false,
         }
     }
 }
@@ -281,6 +292,7 @@ impl Config {
                 line: 0,
             }],
             organization: None,
+            rules: Vec::new(),
             path: PathBuf::new(),
         }
     }
@@ -336,6 +348,19 @@ request_timeout_secs = 15
 read_only = true
 examiner_cidr = "203.0.113.7/32"
 quarantine_wait_secs = 10
+pricing = false
+burn_spike_ratio = 3.5
+cost_explorer = true
+
+[[rule]]
+name = "ssh-world-not-bastion"
+when = "port:22 !tag:Role=bastion"
+severity = "high"
+alert = true
+
+[[rule]]
+name = "expensive-and-pinned"
+when = "cost>5 cpu>90"
 
 [[account]]
 alias = "prod"
@@ -377,7 +402,32 @@ alias = "local"
                 examiner_cidr: Some("203.0.113.7/32".into()),
                 quarantine_wait_secs: 10,
                 confirm_by_typing_id: false,
+                pricing: false,
+                burn_spike_ratio: 3.5,
+                cost_explorer: true,
             }
+        );
+        let rules: Vec<(&str, &str, crate::model::SeverityBand, bool)> = c
+            .rules
+            .iter()
+            .map(|r| (r.name.as_str(), r.when.as_str(), r.severity, r.alert))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                (
+                    "ssh-world-not-bastion",
+                    "port:22 !tag:Role=bastion",
+                    crate::model::SeverityBand::High,
+                    true
+                ),
+                (
+                    "expensive-and-pinned",
+                    "cost>5 cpu>90",
+                    crate::model::SeverityBand::Medium,
+                    false
+                ),
+            ]
         );
         let us = || vec!["us-east-1".to_string()];
         assert_eq!(
@@ -394,7 +444,7 @@ alias = "local"
                         ansi: Some(196),
                     }),
                     read_only: false,
-                    line: 12,
+                    line: 25,
                 },
                 AccountConfig {
                     alias: "staging".into(),
@@ -413,7 +463,7 @@ alias = "local"
                         ansi: None,
                     }),
                     read_only: true,
-                    line: 20,
+                    line: 33,
                 },
                 AccountConfig {
                     alias: "dev".into(),
@@ -429,7 +479,7 @@ alias = "local"
                     endpoint_url: None,
                     color: None,
                     read_only: false,
-                    line: 31,
+                    line: 44,
                 },
                 AccountConfig {
                     alias: "local".into(),
@@ -439,7 +489,7 @@ alias = "local"
                     endpoint_url: None,
                     color: None,
                     read_only: false,
-                    line: 35,
+                    line: 48,
                 },
             ]
         );

@@ -47,6 +47,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) account: Vec<Spanned<RawAccount>>,
     pub(super) organization: Option<Spanned<RawOrganization>>,
+    #[serde(default)]
+    pub(super) rule: Vec<Spanned<RawRule>>,
 }
 
 /// `[organization]`: the member accounts come from Organizations ListAccounts.
@@ -108,6 +110,19 @@ pub(super) struct RawSettings {
     pub(super) examiner_cidr: Option<Spanned<String>>,
     pub(super) quarantine_wait_secs: Option<Spanned<u32>>,
     pub(super) confirm_by_typing_id: Option<bool>,
+    pub(super) pricing: Option<bool>,
+    pub(super) burn_spike_ratio: Option<Spanned<f64>>,
+    pub(super) cost_explorer: Option<bool>,
+}
+
+/// One `[[rule]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRule {
+    pub(super) name: Option<Spanned<String>>,
+    pub(super) when: Option<Spanned<String>>,
+    pub(super) severity: Option<Spanned<String>>,
+    pub(super) alert: Option<bool>,
 }
 
 /// `[alerts]`.
@@ -192,11 +207,11 @@ mod tests {
                 "config.toml:2:1: unknown field `ec2_interval`, expected one of `regions`, \
                  `ec2_interval_secs`, `findings_interval_secs`, `cpu_interval_secs`, \
                  `request_timeout_secs`, `read_only`, `examiner_cidr`, `quarantine_wait_secs`, \
-                 `confirm_by_typing_id`",
+                 `confirm_by_typing_id`, `pricing`, `burn_spike_ratio`, `cost_explorer`",
             ),
             (
                 "[[accounts]]\nalias = \"a\"\n",
-                "config.toml:1:3: unknown field `accounts`, expected one of `settings`, `alerts`, `account`, `organization`",
+                "config.toml:1:3: unknown field `accounts`, expected one of `settings`, `alerts`, `account`, `organization`, `rule`",
             ),
             (
                 "[[account]]\nalias = \"a\"\naws_secret_access_key = \"hunter2\"\n",

@@ -11,7 +11,9 @@ use super::ids::{
     bad_region, check_cidr, check_endpoint_url, check_mfa_serial, is_iam_name_char,
     is_valid_region, parse_role_arn, region_partition,
 };
-use super::raw::{RawAccount, RawAlerts, RawConfig, RawOrganization, RawRegions, RawSettings};
+use super::raw::{
+    RawAccount, RawAlerts, RawConfig, RawOrganization, RawRegions, RawRule, RawSettings,
+};
 use super::{
     AccountConfig, AlertSettings, Config, Credentials, DEFAULT_SESSION_NAME, DOCS, ORG_ALIAS,
     OrgConfig, Regions, Secret, Settings,
@@ -44,6 +46,7 @@ impl Cx<'_> {
     fn config(&self, raw: RawConfig) -> Result<Config, FileError> {
         let settings = self.settings(raw.settings.unwrap_or_default())?;
         let alerts = self.alerts(raw.alerts.unwrap_or_default())?;
+        let rules = self.rules(&raw.rule)?;
         if raw.account.is_empty() && raw.organization.is_none() {
             return Err(FileError::whole(
                 self.file,
@@ -135,6 +138,7 @@ impl Cx<'_> {
             accounts,
             organization,
             alerts,
+            rules,
             path: self.file.to_path_buf(),
         })
     }
@@ -248,7 +252,95 @@ impl Cx<'_> {
                 0..=600,
             )?,
             confirm_by_typing_id: raw.confirm_by_typing_id.unwrap_or(d.confirm_by_typing_id),
+            pricing: raw.pricing.unwrap_or(d.pricing),
+            burn_spike_ratio: match raw.burn_spike_ratio {
+                None => d.burn_spike_ratio,
+                Some(v) if (1.1..=100.0).contains(v.get_ref()) => *v.get_ref(),
+                Some(v) => {
+                    return Err(self.err(
+                        v.span(),
+                        format!(
+                            "`burn_spike_ratio = {}` is out of range: expected 1.1 to 100 (2 \
+                             flags a burn that more than doubled in 24 h)",
+                            v.get_ref()
+                        ),
+                    ));
+                }
+            },
+            cost_explorer: raw.cost_explorer.unwrap_or(d.cost_explorer),
         })
+    }
+
+    /// The `[[rule]]` tables: names unique, every field checked, a `when` error located at
+    /// its character.
+    fn rules(&self, raw: &[Spanned<RawRule>]) -> Result<Vec<crate::rules::Rule>, FileError> {
+        use crate::rules::{MAX_RULES, Rule};
+        if let Some(extra) = raw.get(MAX_RULES) {
+            return Err(self.err(
+                extra.span(),
+                format!("more than {MAX_RULES} [[rule]] tables: merge some (a rule's `when` can hold several terms)"),
+            ));
+        }
+        let mut out: Vec<(Rule, usize)> = Vec::with_capacity(raw.len());
+        for entry in raw {
+            let r = entry.get_ref();
+            let need = |v: &Option<Spanned<String>>, key: &str, example: &str| {
+                v.clone().ok_or_else(|| {
+                    self.err(
+                        entry.span(),
+                        format!("[[rule]] without `{key}`: expected {key} = {example}"),
+                    )
+                })
+            };
+            let name = need(&r.name, "name", "\"ssh-world-not-bastion\"")?;
+            let when = need(&r.when, "when", "\"port:22 !tag:Role=bastion\"")?;
+            let severity = match &r.severity {
+                Some(s) => s.clone(),
+                None => Spanned::new(entry.span(), "medium".to_string()),
+            };
+            let rule = Rule::compile(
+                name.get_ref(),
+                when.get_ref(),
+                severity.get_ref(),
+                r.alert.unwrap_or(false),
+            )
+            .map_err(|e| {
+                let at = match e.field {
+                    "name" => &name,
+                    "when" => &when,
+                    _ => &severity,
+                };
+                // Inside the quotes, `pos` characters on (exact for strings without escapes).
+                let start = (at.span().start + 1).min(self.src.len());
+                let offset = self.src[start..]
+                    .char_indices()
+                    .nth(e.pos)
+                    .map_or(at.span().start, |(i, _)| start + i);
+                let msg = if e.field == "when" {
+                    format!(
+                        "rule `{}`: `when` at character {}: {}",
+                        name.get_ref(),
+                        e.pos + 1,
+                        e.message
+                    )
+                } else {
+                    format!("rule `{}`: {}", name.get_ref(), e.message)
+                };
+                FileError::at(self.file, self.src, offset, msg)
+            })?;
+            if let Some((_, line)) = out.iter().find(|(o, _)| o.name == rule.name) {
+                return Err(self.err(
+                    name.span(),
+                    format!(
+                        "duplicate rule name `{}`: the rule on line {line} has it (names become \
+                         the flag rule:NAME and must be unique)",
+                        rule.name
+                    ),
+                ));
+            }
+            out.push((rule, self.line(entry.span())));
+        }
+        Ok(out.into_iter().map(|(r, _)| r).collect())
     }
 
     /// A validated region list (`None` for `"all"`): non-empty unless `allow_empty`, valid codes,
@@ -1131,5 +1223,60 @@ read_only = true
                  profile = \"NAME\" or role_arn = \"ARN\"",
             ),
         ]);
+    }
+
+    #[test]
+    fn rules_are_checked_with_the_position_inside_when() {
+        let rule = |body: &str| format!("{OK_ACCOUNT}\n[[rule]]\n{body}");
+        // OK_ACCOUNT is four lines, then a blank: the rule's table header is on line 6.
+        let cases: &[(&str, &str)] = &[
+            (
+                &rule("name = \"a\"\nwhen = \"port:22 cpu>x\"\n"),
+                "config.toml:8:21: rule `a`: `when` at character 13: `x` is not a CPU percent (0 to 100)",
+            ),
+            (
+                &rule("name = \"a\"\nwhen = \"prot:22\"\n"),
+                "config.toml:8:9: rule `a`: `when` at character 1: unknown filter key `prot`",
+            ),
+            (
+                &rule("name = \"a\"\nwhen = \"port:22 !tag:Role=bastion rule:b\"\n"),
+                "config.toml:8:35: rule `a`: `when` at character 27: a rule cannot test other rules",
+            ),
+            (
+                &rule("name = \"a\"\nwhen = \"cost>cheap\"\n"),
+                "config.toml:8:14: rule `a`: `when` at character 6: `cheap` is not a price in $/h",
+            ),
+            (
+                &rule("name = \"ssh world\"\nwhen = \"port:22\"\n"),
+                "config.toml:7:12: rule `ssh world`: ` ` in a rule name",
+            ),
+            (
+                &rule("name = \"a\"\nwhen = \"port:22\"\nseverity = \"severe\"\n"),
+                "config.toml:9:13: rule `a`: unknown severity `severe`: low, medium, high or critical",
+            ),
+            (
+                &rule("when = \"port:22\"\n"),
+                "config.toml:6:1: [[rule]] without `name`: expected name = \"ssh-world-not-bastion\"",
+            ),
+            (
+                &rule("name = \"a\"\nwhen = \"port:22\"\nalarm = true\n"),
+                "config.toml:9:1: unknown field `alarm`",
+            ),
+            (
+                &format!(
+                    "{}\n[[rule]]\nname = \"b\"\nwhen = \"port:23\"\n",
+                    rule("name = \"b\"\nwhen = \"port:22\"\n")
+                ),
+                "config.toml:11:8: duplicate rule name `b`: the rule on line 6 has it",
+            ),
+            (
+                &format!("[settings]\nburn_spike_ratio = 1.0\n\n{OK_ACCOUNT}"),
+                "config.toml:2:20: `burn_spike_ratio = 1` is out of range: expected 1.1 to 100",
+            ),
+        ];
+        for (src, want) in cases {
+            let got = super::super::test_util::err(src);
+            assert!(got.starts_with(want), "\n got: {got}\nwant: {want}…\n{src}");
+        }
     }
 }

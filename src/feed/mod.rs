@@ -23,6 +23,9 @@ use crate::model::{CpuSeries, Finding, Instance, NetworkInterface, Scope, Securi
 
 pub use driver::{poll_once, start};
 
+/// The pricing feed's name (its data prices the rows; its failure leaves prices unknown).
+pub const PRICING: &str = "pricing";
+
 /// What CloudWatch charges for `metrics` metrics requested by GetMetricData ($0.01 per 1,000).
 pub fn cloudwatch_usd(metrics: f64) -> f64 {
     metrics * 0.01 / 1000.0
@@ -209,6 +212,14 @@ pub enum Data {
         /// Why the coverage could not be read (the findings came all the same).
         error: Option<String>,
     },
+    /// Prices of the instances of a scope (on-demand from the Price List, Spot from the AZ's
+    /// price history), each with its date; merged into what the scope knows.
+    Prices {
+        /// Account x region.
+        scope: Scope,
+        /// What each key costs, or why it is unknown.
+        quotes: Vec<(crate::model::price::PriceKey, crate::model::price::Quote)>,
+    },
     /// GuardDuty findings.
     Findings {
         /// Account x region.
@@ -229,6 +240,7 @@ impl Data {
             | Data::Images { scope, .. }
             | Data::Tasks { scope, .. }
             | Data::Coverage { scope, .. }
+            | Data::Prices { scope, .. }
             | Data::Findings { scope, .. } => scope,
         }
     }

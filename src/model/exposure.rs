@@ -313,6 +313,9 @@ mod tests {
             image_id: None,
             key_name: Some("ops".into()),
             spot: false,
+            platform: Default::default(),
+            tenancy: Default::default(),
+            availability_zone: None,
         }
     }
     fn groups(gs: Vec<SecurityGroup>) -> HashMap<String, SecurityGroup> {

@@ -5,6 +5,7 @@ pub mod exposure;
 pub mod flags;
 pub mod image;
 pub mod launch;
+pub mod price;
 pub mod risk;
 pub mod subject;
 pub mod task;
@@ -204,6 +205,12 @@ pub struct Instance {
     pub key_name: Option<String>,
     /// A Spot instance (InstanceLifecycle `spot`).
     pub spot: bool,
+    /// Billed software (EC2 `PlatformDetails`): part of its price.
+    pub platform: price::Platform,
+    /// Placement tenancy: part of its price.
+    pub tenancy: price::Tenancy,
+    /// Availability zone (a Spot price is per AZ).
+    pub availability_zone: Option<String>,
 }
 
 impl Instance {

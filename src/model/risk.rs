@@ -39,6 +39,8 @@ pub struct RiskInput<'a> {
     pub held_at_baseline: Option<f64>,
     /// Its flags (the launch radar weighs new launches with their image, type and region).
     pub flags: Flags,
+    /// The points of the configured rules it matches (`[[rule]]`), one reason each.
+    pub rules: &'a [RiskReason],
 }
 
 /// One contribution to the score, shown in the detail view.
@@ -223,8 +225,11 @@ pub fn risk_of(input: RiskInput<'_>) -> Risk {
         add(5, "task definition registered in the last 24 h".into());
     }
 
+    // 7. The team's own rules, each like a finding of its severity.
+    reasons.extend(input.rules.iter().cloned());
+
     let mut total: i32 = reasons.iter().map(|r| r.points).sum();
-    // 7. Not running: cannot burn CPU now, still compromised.
+    // 8. Not running: cannot burn CPU now, still compromised.
     if !input.subject.is_live() && total > 0 {
         let cut = total / 2;
         reasons.push(RiskReason {
@@ -275,6 +280,9 @@ mod tests {
             image_id: None,
             key_name: Some("ops".into()),
             spot: false,
+            platform: Default::default(),
+            tenancy: Default::default(),
+            availability_zone: None,
         })
     }
     fn cpu(vals: &[f64]) -> CpuSeries {
@@ -331,6 +339,7 @@ mod tests {
             unusual_region,
             held_at_baseline: None,
             flags: Flags::default(),
+            rules: &[],
         })
         .score
     }
@@ -349,6 +358,7 @@ mod tests {
             unusual_region: false,
             held_at_baseline: None,
             flags: f,
+            rules: &[],
         })
     }
 
@@ -384,6 +394,7 @@ mod tests {
             unusual_region: false,
             held_at_baseline: Some(30.0),
             flags: Flags::default(),
+            rules: &[],
         });
         assert_eq!(held.score, 20);
         assert!(
@@ -480,6 +491,7 @@ mod tests {
                 unusual_region: false,
                 held_at_baseline: None,
                 flags: Flags::default(),
+                rules: &[],
             });
             assert_eq!(r.reasons[0].why, "high finding B:new");
         }
@@ -498,6 +510,7 @@ mod tests {
             unusual_region: false,
             held_at_baseline: None,
             flags: Flags::default(),
+            rules: &[],
         });
         assert_eq!(r.score, 3);
         assert!(

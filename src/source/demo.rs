@@ -1906,6 +1906,9 @@ fn make_instance(
         image_id: Some(own_image(&scope.account_id)),
         key_name: Some(format!("ops-{}", &scope.account_id[..4])),
         spot: false,
+        platform: Default::default(),
+        tenancy: Default::default(),
+        availability_zone: None,
     }
 }
 
@@ -1991,6 +1994,8 @@ fn simulated_cost(d: &Data) -> (u64, u64) {
         }
         Data::Images { images, .. } => ((images.len() as u64).div_ceil(images::BATCH as u64), 0),
         Data::Coverage { .. } => (1, 0),
+        // One GetProducts or DescribeSpotPriceHistory per key not yet priced today.
+        Data::Prices { quotes, .. } => (quotes.len() as u64, 0),
         Data::Tasks {
             tasks,
             clusters,
