@@ -222,7 +222,7 @@ impl Alerts {
                     region: String::new(),
                     id: String::new(),
                     finding_id: None,
-                    text: format!("burn spike: {}", burn_label(burn)),
+                    text: format!("burn spike: {}", burn.label()),
                 });
             }
             saturated_now.insert(key);
@@ -276,15 +276,5 @@ impl Alerts {
         }
         self.recent.truncate(RECENT);
         out
-    }
-}
-
-/// `$412/h (+540 % vs 24 h)`: a burn with its change, as the header and alerts word it.
-pub fn burn_label(b: crate::model::price::Burn) -> String {
-    let now = format!("{}/h", crate::model::price::usd(b.now));
-    match b.change_24h() {
-        Some(c) => format!("{now} ({:+.0} % vs 24 h)", c * 100.0),
-        None if b.now > 0.0 => format!("{now} (nothing ran 24 h ago)"),
-        None => now,
     }
 }

@@ -456,6 +456,11 @@ impl Fleet {
         i
     }
 
+    /// The rows rule `i` (of [`Fleet::rules`]) matches now.
+    pub fn matching(&self, i: usize) -> impl Iterator<Item = &Row> + '_ {
+        self.rows.iter().filter(move |r| r.rules.has(i))
+    }
+
     /// Sets the rules to evaluate and the burn spike ratio (before any data arrives).
     pub fn configure(&mut self, rules: Vec<Rule>, spike_ratio: f64) {
         self.rules = Arc::new(rules);
@@ -761,7 +766,10 @@ impl Fleet {
             Data::Images { images, .. } => {
                 self.scopes[s].images.extend(images);
             }
-            Data::Prices { quotes, .. } => {
+            Data::Prices { quotes, error, .. } => {
+                if let Some(e) = error {
+                    self.scopes[s].feed_mut(crate::feed::PRICING).state = FeedState::Error(e);
+                }
                 if quotes.is_empty() {
                     return;
                 }
@@ -1322,6 +1330,10 @@ pub fn numeric_key(row: &Row, key: SortKey) -> Option<u64> {
                 .launched()
                 .map_or(0, |t| (t.timestamp().max(0) as u64) + 1),
         ),
+        // Ten-thousandths of a dollar an hour.
+        SortKey::Cost => Some(row.price.map_or(0, |p| {
+            (p.usd_per_hour.clamp(0.0, 1e9) * 10_000.0).round() as u64 + 1
+        })),
         _ => None,
     }
 }
@@ -1344,20 +1356,10 @@ pub fn scope_ranks(fleet: &Fleet, key: SortKey) -> Vec<u64> {
 /// The price of an instance: its AZ's Spot price for a Spot instance, else the on-demand price
 /// of its type, platform and tenancy; None while unknown.
 pub fn price_of(i: &Instance, prices: &HashMap<PriceKey, Quote>) -> Option<RowPrice> {
-    let key = price_key(i);
+    let key = PriceKey::of(i);
     let spot = key.spot_az.is_some();
     prices
         .get(&key)
         .and_then(|q| q.usd_per_hour)
         .map(|usd_per_hour| RowPrice { usd_per_hour, spot })
-}
-
-/// What the price of an instance is looked up by.
-pub fn price_key(i: &Instance) -> PriceKey {
-    PriceKey {
-        instance_type: i.instance_type.clone(),
-        platform: i.platform,
-        tenancy: i.tenancy,
-        spot_az: i.availability_zone.clone().filter(|_| i.spot),
-    }
 }

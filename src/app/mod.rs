@@ -38,11 +38,13 @@ pub enum SortKey {
     Type,
     /// Launch time.
     Launched,
+    /// Price in $/h (unknown last).
+    Cost,
 }
 
 impl SortKey {
     /// Cycle order.
-    pub const ALL: [SortKey; 8] = [
+    pub const ALL: [SortKey; 9] = [
         SortKey::Risk,
         SortKey::Cpu,
         SortKey::Findings,
@@ -51,6 +53,7 @@ impl SortKey {
         SortKey::Name,
         SortKey::Type,
         SortKey::Launched,
+        SortKey::Cost,
     ];
 
     /// Label in the footer.
@@ -64,6 +67,7 @@ impl SortKey {
             SortKey::Name => "name",
             SortKey::Type => "type",
             SortKey::Launched => "launched",
+            SortKey::Cost => "$/h",
         }
     }
 
@@ -71,7 +75,7 @@ impl SortKey {
     pub fn descending_by_default(self) -> bool {
         matches!(
             self,
-            SortKey::Risk | SortKey::Cpu | SortKey::Findings | SortKey::Launched
+            SortKey::Risk | SortKey::Cpu | SortKey::Findings | SortKey::Launched | SortKey::Cost
         )
     }
 }

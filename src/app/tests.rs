@@ -2121,6 +2121,7 @@ fn prices(quotes: &[(&str, Option<&str>, Option<f64>)]) -> Msg {
                     )
                 })
                 .collect(),
+            error: None,
         },
     })
 }
@@ -2337,7 +2338,7 @@ fn prices_give_rows_a_cost_the_header_a_burn_and_a_spike_alerts() {
     let change = b.change_24h().unwrap();
     assert!((change - (6.251 / 0.131 - 1.0)).abs() < 1e-9);
     assert_eq!(
-        crate::app::alerts::burn_label(b),
+        b.label(),
         format!("$6.25/h (+{:.0} % vs 24 h)", change * 100.0)
     );
     let spikes: Vec<&alerts::Alert> = s

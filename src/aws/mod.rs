@@ -38,6 +38,12 @@ pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     /// Paces this scope's EC2 describe calls (shared by its feeds).
     pub ec2_bucket: Arc<limit::TokenBucket>,
+    /// The Price List API in its home region for this region's partition (None: the partition
+    /// has none).
+    pub pricing: Option<aws_sdk_pricing::Client>,
+    /// The account's custom endpoint (tests, emulators), when it has one: prices it answers are
+    /// never saved with AWS's.
+    pub endpoint: Option<String>,
 }
 
 impl Clients {
@@ -77,6 +83,18 @@ impl Clients {
                     .build(),
             ),
             ec2_bucket: Arc::new(limit::TokenBucket::ec2()),
+            pricing: crate::source::aws::pricing::home_region(crate::config::region_partition(
+                region,
+            ))
+            .map(|home| {
+                aws_sdk_pricing::Client::from_conf(
+                    aws_sdk_pricing::config::Builder::from(&acct.sdk)
+                        .interceptor(crate::diag::CallLog)
+                        .region(Region::new(home))
+                        .build(),
+                )
+            }),
+            endpoint: acct.sdk.endpoint_url().map(str::to_string),
         }
     }
 }

@@ -33,8 +33,7 @@ pub fn table(fleet: &Fleet, list: bool) -> String {
         "rule", "severity", "alert", "matches"
     );
     for (i, r) in rules.iter().enumerate() {
-        let rows: Vec<&crate::app::Row> =
-            fleet.rows.iter().filter(|row| row.rules.has(i)).collect();
+        let rows: Vec<&crate::app::Row> = fleet.matching(i).collect();
         let _ = writeln!(
             out,
             "{:<width$}  {:<8}  {:<5}  {:>7}  {}",

@@ -217,8 +217,11 @@ pub enum Data {
     Prices {
         /// Account x region.
         scope: Scope,
-        /// What each key costs, or why it is unknown.
+        /// What each key costs, or why it is unknown (only what changed since the last poll).
         quotes: Vec<(crate::model::price::PriceKey, crate::model::price::Quote)>,
+        /// Why AWS could not be asked this poll (cached prices were used): the scope shows the
+        /// pricing feed failed while the rows keep their prices.
+        error: Option<String>,
     },
     /// GuardDuty findings.
     Findings {

@@ -106,12 +106,21 @@ pub fn is_burstable(instance_type: &str) -> bool {
     baseline_pct(instance_type).is_some()
 }
 
-/// US dollars per surplus credit (one vCPU-minute): $0.05 per vCPU-hour, $0.04 for Graviton t4g.
-pub fn surplus_usd(instance_type: &str, credits: f64) -> f64 {
-    let per_vcpu_hour = if instance_type.starts_with("t4g.") {
-        0.04
-    } else {
-        0.05
+/// US dollars for surplus credits (one vCPU-minute each): $0.05 per vCPU-hour, $0.04 for
+/// Graviton t4g, $0.096 on Windows.
+pub fn surplus_usd(
+    instance_type: &str,
+    platform: crate::model::price::Platform,
+    credits: f64,
+) -> f64 {
+    use crate::model::price::Platform;
+    let per_vcpu_hour = match platform {
+        Platform::Windows
+        | Platform::WindowsSqlStd
+        | Platform::WindowsSqlEnt
+        | Platform::WindowsSqlWeb => 0.096,
+        _ if instance_type.starts_with("t4g.") => 0.04,
+        _ => 0.05,
     };
     credits / 60.0 * per_vcpu_hour
 }
@@ -213,7 +222,9 @@ mod tests {
 
     #[test]
     fn surplus_is_priced_per_vcpu_hour() {
-        assert!((surplus_usd("t3.large", 120.0) - 0.10).abs() < 1e-9);
-        assert!((surplus_usd("t4g.large", 120.0) - 0.08).abs() < 1e-9);
+        use crate::model::price::Platform;
+        assert!((surplus_usd("t3.large", Platform::Linux, 120.0) - 0.10).abs() < 1e-9);
+        assert!((surplus_usd("t4g.large", Platform::Linux, 120.0) - 0.08).abs() < 1e-9);
+        assert!((surplus_usd("t3.large", Platform::Windows, 120.0) - 0.192).abs() < 1e-9);
     }
 }

@@ -103,18 +103,6 @@ impl Platform {
             Platform::Other => "other",
         }
     }
-
-    /// Dollars per vCPU-hour of surplus CPU credits charged to a burstable instance in
-    /// unlimited mode (Windows and SQL Server images pay more).
-    pub fn surplus_credit_usd_per_vcpu_hour(self) -> f64 {
-        match self {
-            Platform::Windows
-            | Platform::WindowsSqlStd
-            | Platform::WindowsSqlEnt
-            | Platform::WindowsSqlWeb => 0.096,
-            _ => 0.05,
-        }
-    }
 }
 
 /// Placement tenancy (the Price List's `tenancy`).
@@ -137,6 +125,15 @@ impl Tenancy {
             Some("dedicated") => Tenancy::Dedicated,
             Some("host") => Tenancy::Host,
             _ => Tenancy::Shared,
+        }
+    }
+
+    /// `shared`, `dedicated` or `host`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tenancy::Shared => "shared",
+            Tenancy::Dedicated => "dedicated",
+            Tenancy::Host => "host",
         }
     }
 
@@ -164,6 +161,17 @@ pub struct PriceKey {
 }
 
 impl PriceKey {
+    /// What the price of an instance is looked up by: its AZ's Spot price for a Spot instance,
+    /// else the on-demand price of its type, platform and tenancy.
+    pub fn of(i: &super::Instance) -> PriceKey {
+        PriceKey {
+            instance_type: i.instance_type.clone(),
+            platform: i.platform,
+            tenancy: i.tenancy,
+            spot_az: i.availability_zone.clone().filter(|_| i.spot),
+        }
+    }
+
     /// `m5.large linux shared` / `m5.large linux spot us-east-1a`: the cache's key and the
     /// detail view's words.
     pub fn label(&self) -> String {
@@ -177,11 +185,7 @@ impl PriceKey {
                 "{} {} {}",
                 self.instance_type,
                 self.platform.as_str(),
-                match self.tenancy {
-                    Tenancy::Shared => "shared",
-                    Tenancy::Dedicated => "dedicated",
-                    Tenancy::Host => "host",
-                }
+                self.tenancy.as_str()
             ),
         }
     }
@@ -246,6 +250,17 @@ impl Burn {
     /// Change against 24 h ago as a ratio (`5.4` is +540 %); None when nothing ran then.
     pub fn change_24h(self) -> Option<f64> {
         (self.day_ago > 0.0).then(|| self.now / self.day_ago - 1.0)
+    }
+
+    /// `$412/h (+540 % vs 24 h)`, `$3.06/h (nothing ran 24 h ago)`: the burn with its change,
+    /// as the header and alerts word it.
+    pub fn label(self) -> String {
+        let now = format!("{}/h", usd(self.now));
+        match self.change_24h() {
+            Some(c) => format!("{now} ({:+.0} % vs 24 h)", c * 100.0),
+            None if self.now > 0.0 => format!("{now} (nothing ran 24 h ago)"),
+            None => now,
+        }
     }
 
     /// A spike: more than `ratio` times the burn of 24 h ago, and at least $1/h more (a

@@ -23,6 +23,7 @@ use crate::feed::{AccountInfo, Data, Feed, FeedError, Polled, Report};
 use crate::model::credits::{CreditMode, Credits, baseline_pct, is_burstable};
 use crate::model::image::Image;
 use crate::model::launch::{LaunchedBy, Launcher, beyond_history};
+use crate::model::price::{PriceKey, Quote};
 use crate::model::task::{
     Cluster, Container, Service, Task, TaskDefinition, name_of, service_cpu_key,
 };
@@ -1457,6 +1458,42 @@ credits: None,
             .collect()
     }
 
+    /// Prices of the instance types that appeared in a scope since `since` (all on the first
+    /// poll), from the demo's price list ([`DEMO_PRICES`]); a Spot instance pays
+    /// [`DEMO_SPOT_SHARE`] of it in its AZ.
+    fn prices_at(&self, scope: &Scope, since: Option<f64>, t: f64) -> Vec<(PriceKey, Quote)> {
+        let keys: std::collections::BTreeSet<PriceKey> = self
+            .live(scope, t)
+            .filter(|d| since.is_none_or(|s| d.appears_at > s))
+            .map(|d| PriceKey::of(&d.instance))
+            .collect();
+        let factor = region_price_factor(&scope.region);
+        keys.into_iter()
+            .map(|k| {
+                let base = DEMO_PRICES
+                    .iter()
+                    .find(|(ty, _)| *ty == k.instance_type)
+                    .map(|(_, p)| p * factor);
+                let usd = base.map(|p| {
+                    if k.spot_az.is_some() {
+                        p * DEMO_SPOT_SHARE
+                    } else {
+                        p
+                    }
+                });
+                let q = Quote {
+                    usd_per_hour: usd.map(|p| (p * 10_000.0).round() / 10_000.0),
+                    as_of: self.origin,
+                    cached: false,
+                    note: usd
+                        .is_none()
+                        .then(|| "not in the demo's price list".to_string()),
+                };
+                (k, q)
+            })
+            .collect()
+    }
+
     /// CPU credit balance of a burstable instance at simulated time `t`: a miner on a
     /// standard-mode box spends it in a couple of simulated minutes.
     fn credit_balance(d: &DemoInstance, t: f64) -> Option<f64> {
@@ -1698,6 +1735,11 @@ credits: None,
                 images: self.images_at(&scope, since, t),
                 scope,
             },
+            crate::feed::PRICING => Data::Prices {
+                quotes: self.prices_at(&scope, since, t),
+                scope,
+                error: None,
+            },
             _ => Data::Findings {
                 findings: self.findings_at(&scope, t),
                 scope,
@@ -1708,13 +1750,52 @@ credits: None,
 }
 
 /// The demo's feeds, in display order (the same names as the AWS feeds they simulate).
-const FEEDS: [&str; 5] = [
+const FEEDS: [&str; 6] = [
     ec2::NAME,
     cpu::NAME,
     images::NAME,
     findings::NAME,
     ecs::NAME,
+    crate::feed::PRICING,
 ];
+
+/// The demo's on-demand Linux prices in us-east-1, $/h (AWS's list prices of late 2026,
+/// rounded): [`region_price_factor`] scales them for other regions.
+const DEMO_PRICES: [(&str, f64); 19] = [
+    ("t3.micro", 0.0104),
+    ("t3.medium", 0.0416),
+    ("t3.large", 0.0832),
+    ("m5.large", 0.096),
+    ("m5.xlarge", 0.192),
+    ("m5.2xlarge", 0.384),
+    ("m6i.large", 0.096),
+    ("c5.large", 0.085),
+    ("c5.xlarge", 0.17),
+    ("c5.2xlarge", 0.34),
+    ("c5.24xlarge", 4.08),
+    ("c6i.2xlarge", 0.34),
+    ("r5.large", 0.126),
+    ("r5.xlarge", 0.252),
+    ("r5.2xlarge", 0.504),
+    ("r6i.2xlarge", 0.504),
+    ("g4dn.12xlarge", 3.912),
+    ("g5.12xlarge", 5.672),
+    ("p3.16xlarge", 24.48),
+];
+
+/// Spot prices of the demo: this share of on-demand (GPU Spot capacity in a quiet region is
+/// dear).
+const DEMO_SPOT_SHARE: f64 = 0.7;
+
+/// How much dearer a region is than us-east-1 in the demo's price list.
+fn region_price_factor(region: &str) -> f64 {
+    match region {
+        "us-east-1" | "us-east-2" | "us-west-2" => 1.0,
+        r if r.starts_with("eu-") => 1.12,
+        r if r.starts_with("ap-") => 1.2,
+        _ => 1.3,
+    }
+}
 
 /// Where a demo feed reads simulated time from.
 #[derive(Debug, Clone, Copy)]
@@ -1890,7 +1971,10 @@ fn make_instance(
         tags.push(("Name".into(), name.into()));
     }
     tags.sort();
+    // The AZ follows from the id (no draw from `rng`: the demo's ids stay as they were).
+    let az = ["a", "b", "c"][id.bytes().last().map_or(0, |b| b as usize % 3)];
     Instance {
+        availability_zone: Some(format!("{}{az}", scope.region)),
         instance_id: id,
         name: name.into(),
         instance_type: instance_type.into(),
@@ -1908,7 +1992,6 @@ fn make_instance(
         spot: false,
         platform: Default::default(),
         tenancy: Default::default(),
-        availability_zone: None,
     }
 }
 

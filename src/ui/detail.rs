@@ -124,7 +124,7 @@ pub fn render(
         Subject::Instance(inst) => instance_lines(&mut lines, state, scope_ix, inst, label),
         Subject::Task(t) => task_lines(&mut lines, state, scope_ix, t, label),
     }
-    let flags: Vec<&str> = row.flags.iter().map(|f| f.as_str()).collect();
+    let flags = crate::snapshot::flags_out(&state.fleet, row);
     if !flags.is_empty() {
         lines.push(Line::from(kv("flags", flags.join(" "))));
     }
@@ -356,8 +356,66 @@ fn credit_line(
         let minutes = c.surplus.points.len() as u64 * u64::from(c.surplus.period_secs.max(1)) / 60;
         v.push(Span::raw(format!(
             " · surplus charged {charged:.1} credits ≈ ${:.2} over {minutes} min",
-            surplus_usd(&inst.instance_type, charged)
+            surplus_usd(&inst.instance_type, inst.platform, charged)
         )));
+    }
+    v
+}
+
+/// What an instance costs: its $/h (on-demand or its AZ's Spot price, where it comes from and
+/// its date), and what it cost since launch; or why its price is unknown.
+fn cost_line(state: &State, scope_ix: usize, inst: &Instance, label: Style) -> Vec<Span<'static>> {
+    use crate::model::price::{PriceKey, usd};
+    let scope = &state.fleet.scopes[scope_ix];
+    let key = PriceKey::of(inst);
+    let mut v = vec![Span::styled("$/h ", label)];
+    let Some(q) = scope.prices.get(&key) else {
+        let why = match scope.feed(crate::feed::PRICING).map(|f| &f.state) {
+            None => "not looked up (pricing is off)".to_string(),
+            Some(crate::app::FeedState::Error(e)) => format!("pricing failed: {e}"),
+            Some(_) => "not looked up yet".to_string(),
+        };
+        v.push(Span::styled(format!("unknown: {why}"), label));
+        return v;
+    };
+    let Some(p) = q.usd_per_hour else {
+        v.push(Span::styled(
+            format!(
+                "unknown: {}",
+                q.note.as_deref().unwrap_or("no price for it")
+            ),
+            label,
+        ));
+        return v;
+    };
+    let what = match &key.spot_az {
+        Some(az) => format!("Spot in {az}"),
+        None => format!(
+            "on demand ({} {})",
+            key.platform.as_str(),
+            key.tenancy.as_str()
+        ),
+    };
+    v.push(Span::raw(format!(
+        "{} {what}, as of {}",
+        usd(p),
+        q.as_of.format("%Y-%m-%d")
+    )));
+    if q.cached {
+        v.push(Span::styled(
+            format!(
+                " (cached: {})",
+                q.note.as_deref().unwrap_or("AWS not asked")
+            ),
+            label,
+        ));
+    }
+    if let Some(c) = state
+        .fleet
+        .row(scope_ix, &inst.instance_id)
+        .and_then(|r| crate::snapshot::cost_since_launch(r, state.now))
+    {
+        v.push(Span::raw(format!(" · since launch ≈ {}", usd(c))));
     }
     v
 }
@@ -395,6 +453,7 @@ fn instance_lines(
         ));
     }
     lines.push(Line::from(l1));
+    lines.push(Line::from(cost_line(state, scope_ix, inst, label)));
     let mut l2 = kv("public", inst.public_ip().unwrap_or("-").to_string());
     l2.extend(kv("vpc", inst.vpc_id.clone().unwrap_or_else(|| "-".into())));
     l2.extend(kv(

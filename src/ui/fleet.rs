@@ -31,6 +31,7 @@ enum Col {
     Findings,
     Open,
     Public,
+    Cost,
 }
 
 impl Col {
@@ -51,6 +52,7 @@ impl Col {
             Col::Findings => "FIND",
             Col::Open => "OPEN",
             Col::Public => "PUB",
+            Col::Cost => "$/H",
         }
     }
 
@@ -72,6 +74,7 @@ impl Col {
             Col::Findings => 4,
             Col::Open => 9,
             Col::Public => 3,
+            Col::Cost => 8,
         }
     }
 
@@ -85,6 +88,7 @@ impl Col {
             Col::Cpu => Some(SortKey::Cpu),
             Col::Findings => Some(SortKey::Findings),
             Col::Age => Some(SortKey::Launched),
+            Col::Cost => Some(SortKey::Cost),
             _ => None,
         }
     }
@@ -94,7 +98,7 @@ impl Col {
 const MAX_NAME: usize = 32;
 
 /// Display order of all columns.
-const ORDER: [Col; 15] = [
+const ORDER: [Col; 16] = [
     Col::Mark,
     Col::Risk,
     Col::Account,
@@ -110,11 +114,12 @@ const ORDER: [Col; 15] = [
     Col::Findings,
     Col::Open,
     Col::Public,
+    Col::Cost,
 ];
 
 /// Columns in the order they are given up as the terminal narrows (first kept longest). KIND
 /// gives way early (below 111 columns): a task's id (`task/...`) still says what it is.
-const PRIORITY: [Col; 15] = [
+const PRIORITY: [Col; 16] = [
     Col::Mark,
     Col::Risk,
     Col::Account,
@@ -124,6 +129,7 @@ const PRIORITY: [Col; 15] = [
     Col::Open,
     Col::Name,
     Col::Public,
+    Col::Cost,
     Col::Region,
     Col::State,
     Col::Age,
@@ -323,6 +329,16 @@ fn cell<'a>(
                 Cell::from(Span::styled(" - ", muted))
             }
         }
+        Col::Cost => match (row.price, row.instance()) {
+            // `s`: the AZ's Spot price.
+            (Some(p), _) => Cell::from(Line::from(format!(
+                "{}{}",
+                crate::model::price::usd(p.usd_per_hour),
+                if p.spot { "s" } else { "" }
+            ))),
+            (None, Some(_)) => Cell::from(Span::styled("unknown", muted)),
+            (None, None) => Cell::from(""),
+        },
     }
 }
 

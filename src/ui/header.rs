@@ -38,6 +38,7 @@ pub(super) fn chips_aged(
                 .account_color(i)
                 .zip(theme)
                 .map(|(c, t)| (s.alias.chars().count(), t.account(Some(c))));
+            let name = format!("{name}{}", burn_suffix(s.burn()));
             let (text, style, rank) = match s.health(state.now) {
                 ScopeHealth::Ok(a) => (format!("{name} ✓{}", age(a)), role("ok"), 3),
                 ScopeHealth::Loading => (format!("{name} …"), role("loading"), 2),
@@ -138,6 +139,23 @@ fn org_chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
             None,
         ));
     }
+    // An account whose burn jumped: a miner's bill in the making.
+    for (account_id, burn) in state.fleet.burn_by_account() {
+        if burn.is_spike(state.fleet.spike_ratio.0) {
+            let alias = state
+                .fleet
+                .account(&account_id)
+                .map_or(account_id.as_str(), |a| a.alias.as_str());
+            v.push((
+                format!("BURN SPIKE {alias} {}", burn.label()),
+                role("error")
+                    .add_modifier(Modifier::BOLD)
+                    .add_modifier(Modifier::REVERSED),
+                0,
+                None,
+            ));
+        }
+    }
     if !blind.is_empty() {
         v.push((
             format!("GD BLIND {}", blind.len()),
@@ -192,10 +210,15 @@ fn account_chips(state: &State, theme: Option<&Theme>, age: impl Fn(i64) -> Stri
             summary.push_str(&format!(" {glyph}{}", count(r)));
         }
     }
+    let burns = state.fleet.burn_by_account();
     let mut v: Vec<Chip> = worst
         .into_iter()
         .map(|(i, h, r, n)| {
             let s = &state.fleet.scopes[i];
+            let burn = burns
+                .iter()
+                .find(|(a, _)| *a == s.scope.account_id)
+                .map_or_else(String::new, |(_, b)| burn_suffix(*b));
             let alias = state
                 .fleet
                 .account_color(i)
@@ -203,7 +226,7 @@ fn account_chips(state: &State, theme: Option<&Theme>, age: impl Fn(i64) -> Stri
                 .map(|(c, t)| (s.alias.chars().count(), t.account(Some(c))));
             let region = &s.scope.region;
             let (text, style) = match h {
-                ScopeHealth::Ok(a) => (format!("{} ×{n} ✓{}", s.alias, age(a)), role("ok")),
+                ScopeHealth::Ok(a) => (format!("{} ×{n}{burn} ✓{}", s.alias, age(a)), role("ok")),
                 ScopeHealth::Loading => (format!("{} ×{n} …", s.alias), role("loading")),
                 ScopeHealth::Stale(a) => (
                     format!("{} ◷stale {region} {}", s.alias, age(a)),
@@ -352,6 +375,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
             "{} launched 24h ({} GPU/large)",
             t.launched_24h, t.launched_24h_big
         ),
+        burn_text(t.burn, true),
         format!(
             "requests {}",
             t.calls
@@ -367,11 +391,13 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         format!("{} find", t.with_findings),
         format!("{} open", t.world_open),
         format!("{} new", t.launched_24h),
+        burn_text(t.burn, false),
         String::new(),
     ];
     // The narrowest form leaves the launches out too.
     let mut shortest = short.clone();
     shortest[4].clear();
+    shortest[5].clear();
     let source = format!("[{}]", state.source);
     let width = |parts: &[String], cost_shown: bool, source_shown: bool| -> usize {
         12 + if source_shown {
@@ -435,6 +461,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         t.with_findings > 0,
         t.world_open > 0,
         t.launched_24h_big > 0,
+        t.burn.is_spike(state.fleet.spike_ratio.0),
         false,
     ];
     for (p, strong) in parts.iter().zip(emphasise) {
@@ -466,4 +493,33 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         ));
     }
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The fleet's burn for the header: `burn $412/h (+540 % vs 24 h) · 3 unpriced`, or
+/// `$412/h +540%` when short; empty while no instance is priced or unpriced (pricing off, no
+/// instances).
+fn burn_text(b: crate::model::price::Burn, long: bool) -> String {
+    if b.now == 0.0 && b.unpriced == 0 {
+        return String::new();
+    }
+    if !long {
+        let now = format!("{}/h", crate::model::price::usd(b.now));
+        return match b.change_24h() {
+            Some(c) if c.abs() >= 0.005 => format!("{now} {:+.0}%", c * 100.0),
+            _ => now,
+        };
+    }
+    match b.unpriced {
+        0 => format!("burn {}", b.label()),
+        n => format!("burn {} · {n} unpriced", b.label()),
+    }
+}
+
+/// ` $12.40/h` after a chip's name: what its instances burn (nothing while none is priced).
+fn burn_suffix(b: crate::model::price::Burn) -> String {
+    if b.now > 0.0 {
+        format!(" {}/h", crate::model::price::usd(b.now))
+    } else {
+        String::new()
+    }
 }

@@ -235,6 +235,58 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
             Span::styled(cost, muted),
         ]));
     }
+    // What the fleet costs, per account.
+    let spike = state.fleet.spike_ratio.0;
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled(
+        format!(
+            "  FLEET COST (on-demand list prices, Spot at its AZ's price; savings plans and \
+             reserved instances not counted; a spike is more than {spike}x the burn of 24 h ago)"
+        ),
+        theme.fg("title").add_modifier(Modifier::BOLD),
+    )));
+    for (account_id, b) in state.fleet.burn_by_account() {
+        let alias = state
+            .fleet
+            .account(&account_id)
+            .map_or(account_id.as_str(), |a| a.alias.as_str());
+        let unpriced = match b.unpriced {
+            0 => String::new(),
+            n => format!(", {n} instance(s) unpriced"),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {alias:<10} "), key),
+            Span::styled(
+                format!("{}{unpriced}", b.label()),
+                if b.is_spike(spike) {
+                    theme.fg("critical").add_modifier(Modifier::BOLD)
+                } else {
+                    muted
+                },
+            ),
+        ]));
+    }
+    // The team's rules and what they match now.
+    if !state.fleet.rules.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::from(Span::styled(
+            "  RULES ([[rule]] in the config; a match is the flag rule:NAME)",
+            theme.fg("title").add_modifier(Modifier::BOLD),
+        )));
+        for (i, r) in state.fleet.rules.iter().enumerate() {
+            let n = state.fleet.matching(i).count();
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<24} ", r.name), key),
+                Span::raw(format!(
+                    "{:<8} {:>5} match(es){}  ",
+                    r.severity.name(),
+                    n,
+                    if r.alert { ", alerts" } else { "" }
+                )),
+                Span::styled(r.when.clone(), muted),
+            ]));
+        }
+    }
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

@@ -29,6 +29,8 @@ pub struct Counters {
     pub launched_24h: usize,
     /// What CloudWatch polling costs per day, when known.
     pub cloudwatch_usd_day: Option<f64>,
+    /// What the live instances burn, with its change in 24 h.
+    pub burn: crate::model::price::Burn,
 }
 
 /// Counts the wall shows.
@@ -51,6 +53,7 @@ pub fn counters(state: &State) -> Counters {
             .count(),
         launched_24h: f.totals.launched_24h,
         cloudwatch_usd_day: f.cloudwatch_usd_per_day(state.now),
+        burn: f.totals.burn,
     }
 }
 
@@ -162,8 +165,12 @@ pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
             ),
             Span::styled(
                 format!(
-                    " {} · {} instances {} tasks · read-only · {clock}",
-                    state.source, t.instances, t.tasks
+                    " {} · {} instances {} tasks · CloudWatch {} · read-only · {clock}",
+                    state.source,
+                    t.instances,
+                    t.tasks,
+                    c.cloudwatch_usd_day
+                        .map_or("-".into(), |d| format!("${d:.2}/day"))
                 ),
                 theme.fg("muted"),
             ),
@@ -179,21 +186,29 @@ pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
             theme.fg("ok")
         }
     };
-    let tiles: [(&str, String, Style); 6] = [
-        ("SATURATED", c.saturated.to_string(), alarm(c.saturated)),
+    let tiles: [(String, String, Style); 6] = [
         (
-            "CRITICAL+HIGH FINDINGS",
+            "SATURATED".into(),
+            c.saturated.to_string(),
+            alarm(c.saturated),
+        ),
+        (
+            "CRITICAL+HIGH FINDINGS".into(),
             c.critical_high.to_string(),
             alarm(c.critical_high),
         ),
-        ("WORLD-OPEN", c.world_open.to_string(), alarm(c.world_open)),
         (
-            "QUARANTINED",
+            "WORLD-OPEN".into(),
+            c.world_open.to_string(),
+            alarm(c.world_open),
+        ),
+        (
+            "QUARANTINED".into(),
             c.quarantined.to_string(),
             theme.fg("accent").add_modifier(Modifier::BOLD),
         ),
         (
-            "LAUNCHED 24H",
+            "LAUNCHED 24H".into(),
             c.launched_24h.to_string(),
             if t.launched_24h_big > 0 {
                 theme.fg("high").add_modifier(Modifier::BOLD)
@@ -202,10 +217,21 @@ pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
             },
         ),
         (
-            "CLOUDWATCH $/DAY",
-            c.cloudwatch_usd_day
-                .map_or("-".into(), |d| format!("{d:.2}")),
-            theme.fg("fg"),
+            // The change is in the label: the digits must stay readable across the room.
+            match c.burn.change_24h() {
+                Some(ch) => format!("BURN $/H ({:+.0} % VS 24 H)", ch * 100.0),
+                None => "BURN $/H".into(),
+            },
+            if c.burn.now > 0.0 {
+                format!("{:.0}", c.burn.now)
+            } else {
+                "-".into()
+            },
+            if c.burn.is_spike(state.fleet.spike_ratio.0) {
+                theme.fg("critical").add_modifier(Modifier::BOLD)
+            } else {
+                theme.fg("fg")
+            },
         ),
     ];
     let rows = Layout::vertical(vec![Constraint::Length(tile_h); 6 / per_row]).split(counters_area);

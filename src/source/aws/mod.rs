@@ -9,6 +9,7 @@ pub mod findings;
 pub mod images;
 pub mod launched_by;
 pub mod org;
+pub mod pricing;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,7 @@ use crate::aws::{AwsError, Clients, Connected, ErrorKind, MfaPrompt, connect_all
 use crate::config::{Config, Regions, Settings};
 use crate::feed::{AccountInfo, Feed, Report};
 use crate::model::Scope;
+use pricing::PriceBook;
 
 /// Stand-in id, shown in the id column, for an account that never connected (its
 /// [`AccountInfo::verified`] is false; nothing reads this text back).
@@ -59,11 +61,11 @@ fn failed_info(cfg: &crate::config::AccountConfig) -> AccountInfo {
 }
 
 /// The feeds of one account x region, in display order: adding a feed is one line here.
-pub fn feeds(c: &Clients, settings: &Settings) -> Vec<Box<dyn Feed>> {
+pub fn feeds(c: &Clients, settings: &Settings, book: &Arc<PriceBook>) -> Vec<Box<dyn Feed>> {
     let secs = |s: u32| Duration::from_secs(u64::from(s));
     let (ec2, inventory) = ec2::Ec2Feed::new(c.clone(), secs(settings.ec2_interval_secs));
     let (ecs, tasks) = ecs::EcsFeed::new(c.clone(), secs(settings.ec2_interval_secs));
-    vec![
+    let mut feeds: Vec<Box<dyn Feed>> = vec![
         Box::new(ec2),
         Box::new(cpu::CpuFeed::new(
             c.clone(),
@@ -74,14 +76,33 @@ pub fn feeds(c: &Clients, settings: &Settings) -> Vec<Box<dyn Feed>> {
         Box::new(images::ImagesFeed::new(
             c.clone(),
             secs(settings.ec2_interval_secs),
-            inventory,
+            inventory.clone(),
         )),
         Box::new(findings::FindingsFeed::new(
             c.clone(),
             secs(settings.findings_interval_secs),
         )),
         Box::new(ecs),
-    ]
+    ];
+    feeds.extend(pricing_feed(c, settings, inventory, book));
+    feeds
+}
+
+/// The pricing feed of a scope, unless `[settings] pricing = false`.
+pub fn pricing_feed(
+    c: &Clients,
+    settings: &Settings,
+    inventory: ec2::Shared,
+    book: &Arc<PriceBook>,
+) -> Option<Box<dyn Feed>> {
+    settings.pricing.then(|| {
+        Box::new(pricing::PricingFeed::new(
+            c.clone(),
+            Duration::from_secs(u64::from(settings.ec2_interval_secs)),
+            inventory,
+            book.clone(),
+        )) as Box<dyn Feed>
+    })
 }
 
 fn failed(scope: &Scope, message: String) -> Report {
@@ -119,6 +140,7 @@ pub fn spawn(
     registry: crate::aws::Accounts,
 ) {
     let announced: Arc<tokio::sync::Mutex<Vec<AccountInfo>>> = Arc::default();
+    let book = PriceBook::open(pricing::default_path());
     // The organization's event queue can wake an [[account]] entry's feeds too.
     let wakers = crate::feed::driver::Wakers::default();
     let mut first_attempts = Vec::new();
@@ -131,6 +153,7 @@ pub fn spawn(
         );
         let settings = config.settings.clone();
         let wakers = wakers.clone();
+        let book = book.clone();
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
         first_attempts.push(done_rx);
         tokio::spawn(async move {
@@ -179,7 +202,7 @@ pub fn spawn(
                             let _ = d.send(());
                         }
                         for r in &acct.regions {
-                            let feeds = feeds(&Clients::new(&acct, r), &settings);
+                            let feeds = feeds(&Clients::new(&acct, r), &settings, &book);
                             let drive = crate::feed::driver::Drive {
                                 limit: None,
                                 wakers: Some(wakers.clone()),
@@ -241,6 +264,7 @@ pub fn spawn(
             regions: org::MembersByRegion::default(),
             limit,
             wakers,
+            book,
         };
         tokio::spawn(org::run(config, prompt, sh, first_attempts));
     }
@@ -263,6 +287,7 @@ pub async fn poll_once_timed(
     registry: &crate::aws::Accounts,
 ) -> (Vec<Report>, Vec<crate::feed::driver::Timing>) {
     let connected = connect_all(config, prompt.clone()).await;
+    let book = PriceBook::open(pricing::default_path());
     let mut accounts = Vec::new();
     let mut out = Vec::new();
     let mut all = Vec::new();
@@ -276,7 +301,7 @@ pub async fn poll_once_timed(
                     cfg.is_some_and(|c| c.read_only),
                 ));
                 for region in &acct.regions {
-                    all.extend(feeds(&Clients::new(&acct, region), &config.settings));
+                    all.extend(feeds(&Clients::new(&acct, region), &config.settings, &book));
                 }
                 if let Ok(mut m) = registry.lock() {
                     m.insert(acct.account_id.clone(), acct);
@@ -295,7 +320,7 @@ pub async fn poll_once_timed(
         }
     }
     let org = match &config.organization {
-        Some(o) => Some(org::poll_once(config, o, prompt, registry, &accounts).await),
+        Some(o) => Some(org::poll_once(config, o, prompt, registry, &accounts, &book).await),
         None => None,
     };
     let (reports, mut timings) = crate::feed::driver::poll_once_timed(all).await;

@@ -305,6 +305,8 @@ pub struct Shared {
     pub limit: Arc<Semaphore>,
     /// The members' feeds an event can wake.
     pub wakers: crate::feed::driver::Wakers,
+    /// Prices, shared by every scope.
+    pub book: Arc<super::pricing::PriceBook>,
 }
 
 /// Aborts a member's feeds and takes it out of the organization-wide feeds when its task ends
@@ -336,6 +338,7 @@ fn member_feeds(
     org: &OrgConfig,
     settings: &Settings,
     members: &RegionMembers,
+    book: &Arc<super::pricing::PriceBook>,
 ) -> Vec<Box<dyn Feed>> {
     let secs = |s: u32| Duration::from_secs(u64::from(s));
     let (ec2, inventory) =
@@ -362,6 +365,7 @@ fn member_feeds(
         )));
     }
     feeds.push(Box::new(ecs));
+    feeds.extend(super::pricing_feed(c, settings, inventory.clone(), book));
     members.insert(Member {
         clients: c.clone(),
         inventory,
@@ -477,7 +481,7 @@ async fn member(sh: Shared, access: Connected, acct: OrgAccount, alias: String) 
                 for r in &c.regions {
                     let clients = Clients::new(&c, r);
                     let members = sh.regions.get(r);
-                    let feeds = member_feeds(&clients, &sh.org, &sh.settings, &members);
+                    let feeds = member_feeds(&clients, &sh.org, &sh.settings, &members, &sh.book);
                     let wide = org_feeds(&clients, &sh.org, &sh.settings, &members, &sh.announced);
                     guard.regions.push(members);
                     // The organization-wide feeds serve every member: they never queue behind
@@ -542,6 +546,7 @@ pub async fn poll_once(
     prompt: Arc<dyn MfaPrompt>,
     registry: &Accounts,
     explicit: &[AccountInfo],
+    book: &Arc<super::pricing::PriceBook>,
 ) -> Once {
     let mut once = Once {
         accounts: Vec::new(),
@@ -624,7 +629,13 @@ pub async fn poll_once(
                 for r in &c.regions {
                     let clients = Clients::new(&c, r);
                     let members = regions.get(r);
-                    member.extend(member_feeds(&clients, org, &config.settings, &members));
+                    member.extend(member_feeds(
+                        &clients,
+                        org,
+                        &config.settings,
+                        &members,
+                        book,
+                    ));
                     wide.extend(org_feeds(
                         &clients,
                         org,

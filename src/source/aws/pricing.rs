@@ -1,0 +1,572 @@
+//! Pricing feed: the on-demand price of every (instance type, platform, tenancy) in use, from
+//! the Price List API (GetProducts in its home region), and the Spot price of a Spot instance's
+//! AZ (DescribeSpotPriceHistory). Each price is asked once and kept in a [`PriceBook`] shared by
+//! every scope and saved in the XDG cache dir with its date; on-demand prices are asked again
+//! the next UTC day, Spot prices after an hour. When AWS cannot be asked, the last cached price
+//! is used and says so; with none, the price is unknown and says why.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_pricing::types::{Filter, FilterType};
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+use super::ec2::Shared;
+use crate::aws::Clients;
+use crate::aws::error::describe;
+use crate::feed::{Data, Feed, FeedError, PRICING, Polled};
+use crate::model::price::{PriceKey, Quote};
+use crate::model::{Instance, Scope};
+
+/// The feed's name in every layer.
+pub const NAME: &str = PRICING;
+
+/// How long a Spot price is used before it is asked again.
+const SPOT_FRESH: TimeDelta = TimeDelta::hours(1);
+
+/// The Price List API's home region for a partition (None: the partition has no Price List).
+pub fn home_region(partition: &str) -> Option<&'static str> {
+    match partition {
+        "aws" => Some("us-east-1"),
+        "aws-cn" => Some("cn-northwest-1"),
+        _ => None,
+    }
+}
+
+/// One saved price.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Saved {
+    /// Dollars per hour; None: AWS said there is no such product.
+    usd_per_hour: Option<f64>,
+    /// When AWS said so.
+    as_of: DateTime<Utc>,
+}
+
+/// The prices known to this process, by `region|key label`, saved to disk after each change.
+#[derive(Debug, Default)]
+pub struct PriceBook {
+    /// The cache file (None: memory only).
+    path: Option<PathBuf>,
+    entries: Mutex<BTreeMap<String, Saved>>,
+    /// Held while a scope asks AWS, so that scopes needing the same price ask once.
+    asking: tokio::sync::Mutex<()>,
+}
+
+/// The origin of AWS's own prices in the book's keys.
+const AWS: &str = "aws|";
+
+/// The cache file: `$XDG_CACHE_HOME/watchfloor/prices.json`.
+pub fn default_path() -> Option<PathBuf> {
+    dirs::cache_dir().map(|d| d.join("watchfloor").join("prices.json"))
+}
+
+impl PriceBook {
+    /// A book backed by `path`, loaded from it when it exists (an unreadable or corrupt cache
+    /// is set aside with a warning in the log: prices are asked again).
+    pub fn open(path: Option<PathBuf>) -> Arc<PriceBook> {
+        let entries = path
+            .as_ref()
+            .and_then(|p| match std::fs::read(p) {
+                Ok(bytes) => match serde_json::from_slice(&bytes) {
+                    Ok(e) => Some(e),
+                    Err(e) => {
+                        tracing::warn!(path = %p.display(), "price cache unreadable, ignored: {e}");
+                        None
+                    }
+                },
+                Err(_) => None,
+            })
+            .unwrap_or_default();
+        Arc::new(PriceBook {
+            path,
+            entries: Mutex::new(entries),
+            asking: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// `aws|us-east-1|m5.large linux shared`; a custom endpoint's prices are keyed by it.
+    fn key(origin: &str, region: &str, k: &PriceKey) -> String {
+        format!("{origin}|{region}|{}", k.label())
+    }
+
+    fn get(&self, origin: &str, region: &str, k: &PriceKey) -> Option<Saved> {
+        self.entries
+            .lock()
+            .ok()?
+            .get(&Self::key(origin, region, k))
+            .cloned()
+    }
+
+    /// Records what AWS said and saves the book (a failed save is logged; memory keeps it).
+    fn put(&self, found: Vec<(String, Saved)>) {
+        if found.is_empty() {
+            return;
+        }
+        let Ok(mut e) = self.entries.lock() else {
+            return;
+        };
+        e.extend(found);
+        let Some(path) = &self.path else { return };
+        // Only AWS's own prices are saved: an emulator's would be taken for them later.
+        let aws: BTreeMap<&String, &Saved> = e.iter().filter(|(k, _)| k.starts_with(AWS)).collect();
+        let json = match serde_json::to_vec_pretty(&aws) {
+            Ok(j) => j,
+            Err(_) => return,
+        };
+        drop(e);
+        let tmp = path.with_extension("json.tmp");
+        let saved = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&tmp, json))
+            .and_then(|()| std::fs::rename(&tmp, path));
+        if let Err(e) = saved {
+            tracing::warn!(path = %path.display(), "price cache not saved: {e}");
+        }
+    }
+}
+
+/// True when a saved price is recent enough to use without asking.
+fn fresh(k: &PriceKey, s: &Saved, now: DateTime<Utc>) -> bool {
+    if k.spot_az.is_some() {
+        now - s.as_of < SPOT_FRESH
+    } else {
+        s.as_of.date_naive() == now.date_naive()
+    }
+}
+
+/// The price keys of an inventory, sorted, each once.
+pub fn keys_of(instances: &[Instance]) -> Vec<PriceKey> {
+    let mut keys: Vec<PriceKey> = instances
+        .iter()
+        .filter(|i| !i.instance_type.is_empty())
+        .map(PriceKey::of)
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// The pricing feed of one account x region.
+pub struct PricingFeed {
+    clients: Clients,
+    interval: Duration,
+    inventory: Shared,
+    book: Arc<PriceBook>,
+    /// What was last reported per key (only changes are sent again).
+    sent: HashMap<PriceKey, Quote>,
+    /// The last poll found no inventory to work from.
+    waiting: bool,
+}
+
+impl PricingFeed {
+    /// The feed, pricing the EC2 feed's `inventory` every `interval` through `book`.
+    pub fn new(
+        clients: Clients,
+        interval: Duration,
+        inventory: Shared,
+        book: Arc<PriceBook>,
+    ) -> Self {
+        PricingFeed {
+            clients,
+            interval,
+            inventory,
+            book,
+            sent: HashMap::new(),
+            waiting: false,
+        }
+    }
+
+    /// Asks AWS for one price: Ok(None) when AWS has no such product.
+    async fn ask(&self, k: &PriceKey) -> Result<Option<f64>, FeedError> {
+        let region = &self.clients.scope.region;
+        match &k.spot_az {
+            Some(az) => {
+                let Some(product) = k.platform.spot_product() else {
+                    return Ok(None);
+                };
+                self.clients.ec2_bucket.take().await;
+                let out = self
+                    .clients
+                    .ec2
+                    .describe_spot_price_history()
+                    .instance_types(aws_sdk_ec2::types::InstanceType::from(
+                        k.instance_type.as_str(),
+                    ))
+                    .product_descriptions(product)
+                    .availability_zone(az)
+                    .start_time(aws_smithy_types::DateTime::from_secs(
+                        Utc::now().timestamp(),
+                    ))
+                    .send()
+                    .await
+                    .map_err(|e| FeedError::from(describe("DescribeSpotPriceHistory", &e)))?;
+                Ok(latest_spot(
+                    out.spot_price_history().iter().filter_map(|p| {
+                        Some((
+                            p.availability_zone()?,
+                            p.product_description()?.as_str(),
+                            p.timestamp().map_or(0, |t| t.secs()),
+                            p.spot_price()?,
+                        ))
+                    }),
+                    az,
+                    product,
+                ))
+            }
+            None => {
+                let (Some((os, sw)), Some(tenancy)) =
+                    (k.platform.price_list(), k.tenancy.price_list())
+                else {
+                    return Ok(None);
+                };
+                let Some(client) = &self.clients.pricing else {
+                    return Err(FeedError::local(format!(
+                        "the Price List API does not serve the partition of {region}"
+                    )));
+                };
+                let term = |field: &str, value: &str| {
+                    Filter::builder()
+                        .r#type(FilterType::TermMatch)
+                        .field(field)
+                        .value(value)
+                        .build()
+                        .expect("type, field and value are set")
+                };
+                let out = client
+                    .get_products()
+                    .service_code("AmazonEC2")
+                    .format_version("aws_v1")
+                    .max_results(10)
+                    .filters(term("instanceType", &k.instance_type))
+                    .filters(term("regionCode", region))
+                    .filters(term("operatingSystem", os))
+                    .filters(term("tenancy", tenancy))
+                    .filters(term("preInstalledSw", sw))
+                    .filters(term("capacitystatus", "Used"))
+                    .filters(term("licenseModel", "No License required"))
+                    .send()
+                    .await
+                    .map_err(|e| FeedError::from(describe("GetProducts", &e)))?;
+                on_demand_price(out.price_list()).map_err(FeedError::local)
+            }
+        }
+    }
+}
+
+/// The newest Spot price of `az` for `product` (`Linux/UNIX` matches `Linux/UNIX (Amazon VPC)`
+/// too) among (AZ, product description, epoch seconds, price) entries.
+pub fn latest_spot<'a>(
+    entries: impl Iterator<Item = (&'a str, &'a str, i64, &'a str)>,
+    az: &str,
+    product: &str,
+) -> Option<f64> {
+    entries
+        .filter(|(a, p, _, _)| {
+            *a == az && (*p == product || p.strip_prefix(product) == Some(" (Amazon VPC)"))
+        })
+        .filter_map(|(_, _, at, price)| Some((at, price.parse::<f64>().ok()?)))
+        .filter(|(_, p)| p.is_finite() && *p >= 0.0)
+        .max_by_key(|(at, _)| *at)
+        .map(|(_, p)| p)
+}
+
+/// The hourly on-demand price in a GetProducts answer: Ok(None) when no product matched; an
+/// error when the products disagree (never a guess).
+pub fn on_demand_price(price_list: &[String]) -> Result<Option<f64>, String> {
+    let mut prices: Vec<f64> = Vec::new();
+    for doc in price_list {
+        let v: serde_json::Value = serde_json::from_str(doc)
+            .map_err(|e| format!("GetProducts: unreadable product: {e}"))?;
+        let Some(terms) = v.pointer("/terms/OnDemand").and_then(|t| t.as_object()) else {
+            continue;
+        };
+        for term in terms.values() {
+            let Some(dims) = term.get("priceDimensions").and_then(|d| d.as_object()) else {
+                continue;
+            };
+            for d in dims.values() {
+                let hourly = d.get("unit").and_then(|u| u.as_str()) == Some("Hrs");
+                let usd = d
+                    .pointer("/pricePerUnit/USD")
+                    .and_then(|u| u.as_str())
+                    .and_then(|u| u.parse::<f64>().ok())
+                    .filter(|u| u.is_finite() && *u >= 0.0);
+                if let (true, Some(usd)) = (hourly, usd) {
+                    prices.push(usd);
+                }
+            }
+        }
+    }
+    prices.sort_by(f64::total_cmp);
+    prices.dedup();
+    match prices.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(*one)),
+        many => Err(format!(
+            "the Price List has {} different hourly prices for it ({})",
+            many.len(),
+            many.iter()
+                .map(|p| format!("${p}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+impl Feed for PricingFeed {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn ready(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(super::ec2::first(&mut self.inventory))
+    }
+    fn home(&self) -> &Scope {
+        &self.clients.scope
+    }
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+    /// Rows stand without prices: a denied GetProducts degrades the scope.
+    fn essential(&self) -> bool {
+        false
+    }
+    fn poll(&mut self) -> BoxFuture<'_, Result<Polled, FeedError>> {
+        Box::pin(async move {
+            let instances = super::ec2::latest(&mut self.inventory).await;
+            self.waiting = instances.is_err();
+            let keys = keys_of(&instances?);
+            let region = self.clients.scope.region.clone();
+            let origin = self
+                .clients
+                .endpoint
+                .clone()
+                .unwrap_or_else(|| "aws".into());
+            let book = self.book.clone();
+            let _asking = book.asking.lock().await;
+            let now = Utc::now();
+            let mut calls = 0;
+            let mut failure: Option<FeedError> = None;
+            let mut found = Vec::new();
+            let mut quotes = Vec::with_capacity(keys.len());
+            for k in keys {
+                let saved = book.get(&origin, &region, &k);
+                let quote = match saved.filter(|s| fresh(&k, s, now)) {
+                    Some(s) => quote(&k, &s, false, None),
+                    None if failure.is_some() => {
+                        // AWS already failed this poll: do not ask again for every key.
+                        stale_or_unknown(&k, book.get(&origin, &region, &k), failure.as_ref())
+                    }
+                    None => match self.ask(&k).await {
+                        Ok(usd) => {
+                            calls += 1;
+                            let s = Saved {
+                                usd_per_hour: usd,
+                                as_of: now,
+                            };
+                            found.push((PriceBook::key(&origin, &region, &k), s.clone()));
+                            quote(&k, &s, false, None)
+                        }
+                        Err(e) => {
+                            calls += e.calls;
+                            let q = stale_or_unknown(&k, book.get(&origin, &region, &k), Some(&e));
+                            failure = Some(e);
+                            q
+                        }
+                    },
+                };
+                quotes.push((k, quote));
+            }
+            book.put(found);
+            // Every key is priced or explained; a failure shows in the scope while the rows
+            // keep the cached prices (or "unknown", with the reason).
+            let changed: Vec<(PriceKey, Quote)> = quotes
+                .into_iter()
+                .filter(|(k, q)| self.sent.get(k) != Some(q))
+                .collect();
+            for (k, q) in &changed {
+                self.sent.insert(k.clone(), q.clone());
+            }
+            Ok(Polled {
+                at: now,
+                data: vec![Data::Prices {
+                    scope: self.clients.scope.clone(),
+                    quotes: changed,
+                    error: failure
+                        .map(|e| format!("Price List or Spot price history: {}", e.message)),
+                }],
+                calls,
+                metrics: 0,
+                metrics_per_day: None,
+            })
+        })
+    }
+    fn retry_after(&self, err: &FeedError, failures: u32) -> Duration {
+        super::ec2::dependant_retry(self.waiting, err, failures, self.interval)
+    }
+}
+
+/// A quote from a saved price.
+fn quote(k: &PriceKey, s: &Saved, cached: bool, why: Option<&str>) -> Quote {
+    let note = match (s.usd_per_hour, why) {
+        (_, Some(w)) => Some(w.to_string()),
+        (None, None) if k.tenancy.price_list().is_none() => {
+            Some("a Dedicated Host is billed per host, not per instance".into())
+        }
+        (None, None) if k.platform.price_list().is_none() => {
+            Some("its platform is not one the Price List is asked for".into())
+        }
+        (None, None) if k.spot_az.is_some() => Some(format!(
+            "no Spot price for {} in {}",
+            k.instance_type,
+            k.spot_az.as_deref().unwrap_or("")
+        )),
+        (None, None) => Some("the Price List has no such product".into()),
+        (Some(_), None) => None,
+    };
+    Quote {
+        usd_per_hour: s.usd_per_hour,
+        as_of: s.as_of,
+        cached,
+        note,
+    }
+}
+
+/// When AWS cannot be asked: the last saved price, saying so; else unknown with the reason.
+fn stale_or_unknown(k: &PriceKey, saved: Option<Saved>, err: Option<&FeedError>) -> Quote {
+    let why = err.map_or_else(|| "not asked".to_string(), |e| e.message.clone());
+    match saved {
+        Some(s) => {
+            let note = format!(
+                "AWS could not be asked ({why}): price of {}",
+                s.as_of.format("%Y-%m-%d")
+            );
+            quote(k, &s, true, Some(&note))
+        }
+        None => Quote {
+            usd_per_hour: None,
+            as_of: Utc::now(),
+            cached: false,
+            note: Some(format!("unknown: {why}")),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn product(prices: &[(&str, &str)]) -> String {
+        let dims: serde_json::Map<String, serde_json::Value> = prices
+            .iter()
+            .enumerate()
+            .map(|(i, (unit, usd))| {
+                (
+                    format!("RATE{i}"),
+                    serde_json::json!({"unit": unit, "pricePerUnit": {"USD": usd}}),
+                )
+            })
+            .collect();
+        serde_json::json!({
+            "product": {"attributes": {"instanceType": "m5.large"}},
+            "terms": {"OnDemand": {"TERM": {"priceDimensions": dims}}}
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn on_demand_prices_are_read_never_guessed() {
+        assert_eq!(on_demand_price(&[]), Ok(None));
+        assert_eq!(
+            on_demand_price(&[product(&[("Hrs", "0.0960000000")])]),
+            Ok(Some(0.096))
+        );
+        // Two products at the same price agree; a non-hourly dimension is not a price per hour.
+        assert_eq!(
+            on_demand_price(&[
+                product(&[("Hrs", "0.096"), ("Quantity", "500")]),
+                product(&[("Hrs", "0.0960")])
+            ]),
+            Ok(Some(0.096))
+        );
+        let e = on_demand_price(&[product(&[("Hrs", "0.096")]), product(&[("Hrs", "0.192")])])
+            .unwrap_err();
+        assert!(e.contains("2 different hourly prices"), "{e}");
+        assert!(on_demand_price(&["{not json".into()]).is_err());
+        assert_eq!(on_demand_price(&[product(&[("Hrs", "-1")])]), Ok(None));
+    }
+
+    #[test]
+    fn the_newest_spot_price_of_the_az_and_product_wins() {
+        let h = [
+            ("us-east-1a", "Linux/UNIX", 100, "0.030"),
+            ("us-east-1a", "Linux/UNIX (Amazon VPC)", 200, "0.035"),
+            ("us-east-1b", "Linux/UNIX", 300, "0.050"),
+            ("us-east-1a", "Windows", 400, "0.090"),
+            ("us-east-1a", "Linux/UNIX", 500, "garbage"),
+        ];
+        let it = || h.iter().map(|(a, p, t, v)| (*a, *p, *t as i64, *v));
+        assert_eq!(latest_spot(it(), "us-east-1a", "Linux/UNIX"), Some(0.035));
+        assert_eq!(latest_spot(it(), "us-east-1a", "Windows"), Some(0.09));
+        assert_eq!(latest_spot(it(), "us-east-1c", "Linux/UNIX"), None);
+        assert_eq!(latest_spot(it(), "us-east-1a", "SUSE Linux"), None);
+    }
+
+    #[test]
+    fn the_book_saves_with_dates_and_reloads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("prices.json");
+        let k = PriceKey {
+            instance_type: "m5.large".into(),
+            platform: Default::default(),
+            tenancy: Default::default(),
+            spot_az: None,
+        };
+        let day = Utc::now() - TimeDelta::days(1);
+        let book = PriceBook::open(Some(path.clone()));
+        book.put(vec![(
+            PriceBook::key("http://127.0.0.1:1", "us-east-1", &k),
+            Saved {
+                usd_per_hour: Some(1.0),
+                as_of: day,
+            },
+        )]);
+        book.put(vec![(
+            PriceBook::key("aws", "us-east-1", &k),
+            Saved {
+                usd_per_hour: Some(0.096),
+                as_of: day,
+            },
+        )]);
+        let again = PriceBook::open(Some(path.clone()));
+        let s = again.get("aws", "us-east-1", &k).expect("reloaded");
+        assert_eq!(s.usd_per_hour, Some(0.096));
+        assert!(
+            !fresh(&k, &s, Utc::now()),
+            "yesterday's price is asked again"
+        );
+        assert!(
+            again.get("aws", "eu-west-1", &k).is_none(),
+            "prices are per region"
+        );
+        assert!(
+            again.get("http://127.0.0.1:1", "us-east-1", &k).is_none(),
+            "an emulator's prices are never saved"
+        );
+        assert!(
+            book.get("http://127.0.0.1:1", "us-east-1", &k).is_some(),
+            "but used"
+        );
+        // A corrupt cache is ignored, not fatal.
+        std::fs::write(&path, "{").unwrap();
+        assert!(
+            PriceBook::open(Some(path))
+                .get("aws", "us-east-1", &k)
+                .is_none()
+        );
+    }
+}
