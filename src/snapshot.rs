@@ -51,6 +51,11 @@ pub struct AccountOut {
     pub burn_spike: bool,
     /// Live instances whose price is unknown (not in the burn).
     pub unpriced_instances: usize,
+    /// Cost Explorer's daily cost of the last days, oldest first (null unless `cost_explorer`
+    /// is on and it answered).
+    pub daily_cost: Option<Vec<crate::model::price::DailyCost>>,
+    /// Cost anomalies Cost Explorer still has open for the account.
+    pub cost_anomalies: Vec<crate::model::price::CostAnomaly>,
 }
 
 /// One region of an account.
@@ -250,17 +255,16 @@ fn round1(x: f64) -> f64 {
 }
 
 pub fn build(fleet: &Fleet, source: &str, now: DateTime<Utc>) -> Snapshot {
+    let burns = fleet.burn_by_account(now);
     let accounts = fleet
         .accounts
         .iter()
         .map(|a| {
-            let burn = fleet
-                .scopes
+            let burn = burns
                 .iter()
-                .filter(|s| s.scope.account_id == a.account_id && !s.retired)
-                .fold(crate::model::price::Burn::default(), |b, s| {
-                    b.plus(s.burn())
-                });
+                .find(|(id, _)| *id == a.account_id)
+                .map_or_else(crate::model::price::Burn::default, |(_, b)| *b);
+            let costs = fleet.costs.get(&a.account_id);
             AccountOut {
                 account_id: a.account_id.clone(),
                 alias: a.alias.clone(),
@@ -268,6 +272,8 @@ pub fn build(fleet: &Fleet, source: &str, now: DateTime<Utc>) -> Snapshot {
                 burn_change_24h: burn.change_24h().map(round4),
                 burn_spike: burn.is_spike(fleet.spike_ratio.0),
                 unpriced_instances: burn.unpriced,
+                daily_cost: costs.map(|c| c.daily.clone()),
+                cost_anomalies: costs.map(|c| c.anomalies.clone()).unwrap_or_default(),
                 regions: fleet
                     .scopes
                     .iter()

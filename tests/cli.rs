@@ -107,3 +107,57 @@ fn a_read_only_account_refuses_headless_triage() {
         "names the file and line: {err}"
     );
 }
+
+#[test]
+fn rules_lists_each_rule_with_its_matches_on_the_demo() {
+    let o = watchfloor(&["rules", "--demo", "--matches"]);
+    assert!(o.status.success(), "{o:?}");
+    let text = stdout(&o);
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no line for {name}:\n{text}"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    // name, severity, alert, matches, when...
+    let gpu = line("gpu-outside-home");
+    assert_eq!(gpu[1..4], ["critical", "yes", "4"], "{text}");
+    assert_eq!(gpu[4..], ["flag:gpu", "flag:unusual-region"]);
+    let ssh = line("ssh-world-not-bastion");
+    assert!(ssh[3].parse::<usize>().unwrap() > 0, "{text}");
+    // The matching rows are listed under their rule: the campaign's GPU boxes in ap-south-1.
+    let under_gpu: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("gpu-outside-home"))
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .collect();
+    assert_eq!(under_gpu.len(), 4, "{text}");
+    assert!(under_gpu.iter().all(|l| l.contains("prod ap-south-1 i-")));
+    assert!(
+        text.ends_with("checked against 123 instances and 12 tasks\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_bad_rule_names_the_file_line_and_the_place_in_when() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        "[[account]]\nalias = \"a\"\nregions = [\"us-east-1\"]\n\n[[rule]]\nname = \"pinned\"\nwhen = \"cpu>90 cots>5\"\n",
+    )
+    .unwrap();
+    let o = watchfloor(&["rules", "--config", cfg.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "config.toml:7:16: rule `pinned`: `when` at character 8: unknown filter key `cots`"
+        ),
+        "{err}"
+    );
+}

@@ -151,8 +151,15 @@ fn a_port_22_filter_shows_only_rows_with_22_reachable() {
     let shown = rows(&s);
     assert!(!shown.is_empty() && shown.len() < before, "{s}");
     for r in &shown {
-        // OPEN is the second-to-last column, PUB the last: reachable means a public address.
-        let cols: Vec<&str> = r.split_whitespace().collect();
+        // OPEN then PUB, and the $/H column last when it shows a price (tasks leave it empty):
+        // reachable means a public address.
+        let mut cols: Vec<&str> = r.split_whitespace().collect();
+        if cols
+            .last()
+            .is_some_and(|c| c.starts_with('$') || *c == "unknown")
+        {
+            cols.pop();
+        }
         let (open, public) = (cols[cols.len() - 2], cols[cols.len() - 1]);
         assert!(opens_22(open), "row does not open 22: {r}");
         assert_eq!(public, "pub", "reachable needs a public address: {r}");

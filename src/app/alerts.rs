@@ -199,7 +199,7 @@ impl Alerts {
         }
         // Burn spikes, per account, once every scope of the account has been priced.
         let ratio = fleet.spike_ratio.0;
-        for (account_id, burn) in fleet.burn_by_account() {
+        for (account_id, burn) in fleet.burn_by_account(now) {
             if !burn.is_spike(ratio) {
                 continue;
             }

@@ -398,6 +398,8 @@ pub struct Fleet {
     pub blind_spots: std::collections::BTreeMap<String, Vec<crate::feed::Unmonitored>>,
     /// Regions whose GuardDuty coverage could not be read, and why.
     pub coverage_errors: std::collections::BTreeMap<String, String>,
+    /// Cost Explorer's figures by account id (`[settings] cost_explorer`).
+    pub costs: std::collections::BTreeMap<String, crate::model::price::AccountCosts>,
     /// The configured rules (`[[rule]]`), evaluated on every update.
     pub rules: Arc<Vec<Rule>>,
     /// When a burn counts as a spike (`[settings] burn_spike_ratio`).
@@ -467,13 +469,28 @@ impl Fleet {
         self.spike_ratio = SpikeRatio(spike_ratio);
     }
 
-    /// What each account's live instances burn, in announcement order of their scopes.
-    pub fn burn_by_account(&self) -> Vec<(String, Burn)> {
+    /// What each account's live instances burn, in announcement order of their scopes; the
+    /// burn of 24 h ago is Cost Explorer's when it knows the account's yesterday.
+    pub fn burn_by_account(&self, now: DateTime<Utc>) -> Vec<(String, Burn)> {
         let mut out: Vec<(String, Burn)> = Vec::new();
+        let mut at: HashMap<&str, usize> = HashMap::default();
         for sd in self.scopes.iter().filter(|sd| !sd.retired) {
-            match out.iter_mut().find(|(a, _)| *a == sd.scope.account_id) {
-                Some((_, b)) => *b = b.plus(sd.burn()),
-                None => out.push((sd.scope.account_id.clone(), sd.burn())),
+            match at.get(sd.scope.account_id.as_str()) {
+                Some(&i) => out[i].1 = out[i].1.plus(sd.burn()),
+                None => {
+                    at.insert(&sd.scope.account_id, out.len());
+                    out.push((sd.scope.account_id.clone(), sd.burn()));
+                }
+            }
+        }
+        for (account, b) in &mut out {
+            if let Some(per_hour) = self
+                .costs
+                .get(account)
+                .and_then(|c| c.compute_per_hour_before(now.date_naive()))
+            {
+                b.day_ago = per_hour;
+                b.from_cost_explorer = true;
             }
         }
         out
@@ -530,7 +547,7 @@ impl Fleet {
             self.apply_one(r, now);
         }
         if changed {
-            self.recount();
+            self.recount(now);
         }
         changed
     }
@@ -766,6 +783,11 @@ impl Fleet {
             Data::Images { images, .. } => {
                 self.scopes[s].images.extend(images);
             }
+            Data::Costs { scope, costs } => {
+                // Summed into the totals at the end of the burst.
+                self.costs.insert(scope.account_id, costs);
+                return;
+            }
             Data::Prices { quotes, error, .. } => {
                 if let Some(e) = error {
                     self.scopes[s].feed_mut(crate::feed::PRICING).state = FeedState::Error(e);
@@ -842,7 +864,7 @@ impl Fleet {
     pub fn forget_finding(&mut self, scope: usize, finding_id: &str, now: DateTime<Utc>) {
         if self.scopes[scope].findings.remove(finding_id).is_some() {
             self.recompute_scope(scope, now);
-            self.recount();
+            self.recount(now);
         }
     }
 
@@ -1049,10 +1071,6 @@ impl Fleet {
                     why: format!("rule {} ({})", r.name, r.severity.name()),
                 })
                 .collect();
-            for r in m.of(rules) {
-                row.search.push(' ');
-                row.search.push_str(&r.flag());
-            }
             let (cpu, _) = cpu_of(sd, &row.subject);
             row.risk = risk_of(RiskInput {
                 subject: &row.subject,
@@ -1069,7 +1087,7 @@ impl Fleet {
     }
 
     /// The header's counts: the sum of every scope's (each counted when its rows change).
-    fn recount(&mut self) {
+    fn recount(&mut self, now: DateTime<Utc>) {
         let mut c = RowCounts::default();
         for sd in &self.scopes {
             let s = sd.counts;
@@ -1080,7 +1098,6 @@ impl Fleet {
             c.world_open += s.world_open;
             c.launched_24h += s.launched_24h;
             c.launched_24h_big += s.launched_24h_big;
-            c.burn = c.burn.plus(s.burn);
         }
         let t = &mut self.totals;
         (
@@ -1097,7 +1114,11 @@ impl Fleet {
             c.world_open,
         );
         (t.launched_24h, t.launched_24h_big) = (c.launched_24h, c.launched_24h_big);
-        t.burn = c.burn;
+        let burn = self
+            .burn_by_account(now)
+            .into_iter()
+            .fold(Burn::default(), |a, (_, b)| a.plus(b));
+        self.totals.burn = burn;
     }
 
     /// CloudWatch cost per day ($0.01 per 1,000 metrics): projected from the feeds' schedules

@@ -21,6 +21,16 @@ pub use error::{AwsError, ErrorKind};
 /// lookups find their credentials here).
 pub type Accounts = Arc<std::sync::Mutex<std::collections::HashMap<String, Connected>>>;
 
+/// Where a partition's global services (the Price List, Cost Explorer) answer; None for a
+/// partition without them.
+pub fn global_region(partition: &str) -> Option<&'static str> {
+    match partition {
+        "aws" => Some("us-east-1"),
+        "aws-cn" => Some("cn-northwest-1"),
+        _ => None,
+    }
+}
+
 /// Regional clients of one account x region.
 #[derive(Clone, Debug)]
 pub struct Clients {
@@ -41,6 +51,8 @@ pub struct Clients {
     /// The Price List API in its home region for this region's partition (None: the partition
     /// has none).
     pub pricing: Option<aws_sdk_pricing::Client>,
+    /// Cost Explorer in its home region for this region's partition (None: none there).
+    pub costexplorer: Option<aws_sdk_costexplorer::Client>,
     /// The account's custom endpoint (tests, emulators), when it has one: prices it answers are
     /// never saved with AWS's.
     pub endpoint: Option<String>,
@@ -83,12 +95,17 @@ impl Clients {
                     .build(),
             ),
             ec2_bucket: Arc::new(limit::TokenBucket::ec2()),
-            pricing: crate::source::aws::pricing::home_region(crate::config::region_partition(
-                region,
-            ))
-            .map(|home| {
+            pricing: global_region(crate::config::region_partition(region)).map(|home| {
                 aws_sdk_pricing::Client::from_conf(
                     aws_sdk_pricing::config::Builder::from(&acct.sdk)
+                        .interceptor(crate::diag::CallLog)
+                        .region(Region::new(home))
+                        .build(),
+                )
+            }),
+            costexplorer: global_region(crate::config::region_partition(region)).map(|home| {
+                aws_sdk_costexplorer::Client::from_conf(
+                    aws_sdk_costexplorer::config::Builder::from(&acct.sdk)
                         .interceptor(crate::diag::CallLog)
                         .region(Region::new(home))
                         .build(),

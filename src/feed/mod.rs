@@ -23,6 +23,9 @@ use crate::model::{CpuSeries, Finding, Instance, NetworkInterface, Scope, Securi
 
 pub use driver::{poll_once, start};
 
+/// The Cost Explorer feed's name.
+pub const COSTS: &str = "costs";
+
 /// The pricing feed's name (its data prices the rows; its failure leaves prices unknown).
 pub const PRICING: &str = "pricing";
 
@@ -223,6 +226,13 @@ pub enum Data {
         /// pricing feed failed while the rows keep their prices.
         error: Option<String>,
     },
+    /// An account's daily cost and open anomalies from Cost Explorer (replaces the previous).
+    Costs {
+        /// The account's first region (the feed's home).
+        scope: Scope,
+        /// What Cost Explorer said.
+        costs: crate::model::price::AccountCosts,
+    },
     /// GuardDuty findings.
     Findings {
         /// Account x region.
@@ -244,6 +254,7 @@ impl Data {
             | Data::Tasks { scope, .. }
             | Data::Coverage { scope, .. }
             | Data::Prices { scope, .. }
+            | Data::Costs { scope, .. }
             | Data::Findings { scope, .. } => scope,
         }
     }

@@ -222,6 +222,9 @@ pub struct Burn {
     pub day_ago: f64,
     /// Live instances whose price is unknown (not in `now`).
     pub unpriced: usize,
+    /// `day_ago` is Cost Explorer's (yesterday's EC2 instance cost per hour), not the launch
+    /// times'.
+    pub from_cost_explorer: bool,
 }
 
 impl Burn {
@@ -244,6 +247,7 @@ impl Burn {
             now: self.now + o.now,
             day_ago: self.day_ago + o.day_ago,
             unpriced: self.unpriced + o.unpriced,
+            from_cost_explorer: self.from_cost_explorer || o.from_cost_explorer,
         }
     }
 
@@ -267,6 +271,58 @@ impl Burn {
     /// fleet that ran nothing a day ago spikes once it burns $1/h).
     pub fn is_spike(self, ratio: f64) -> bool {
         self.now - self.day_ago >= 1.0 && self.now > ratio * self.day_ago
+    }
+}
+
+/// One day of an account's bill from Cost Explorer (unblended).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DailyCost {
+    /// The UTC day.
+    pub day: chrono::NaiveDate,
+    /// Dollars, every service.
+    pub total: f64,
+    /// Dollars of EC2 instance hours (`Amazon Elastic Compute Cloud - Compute`).
+    pub compute: f64,
+    /// Cost Explorer still estimates the day.
+    pub estimated: bool,
+}
+
+/// A cost anomaly Cost Explorer's anomaly detection found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CostAnomaly {
+    /// Its id.
+    pub id: String,
+    /// The day it started (`YYYY-MM-DD`).
+    pub start: String,
+    /// The day it ended; None while it goes on.
+    pub end: Option<String>,
+    /// Dollars above the expected spend so far.
+    pub impact_usd: f64,
+    /// The service its first root cause names.
+    pub service: Option<String>,
+    /// The region its first root cause names.
+    pub region: Option<String>,
+}
+
+/// One account's Cost Explorer figures (`[settings] cost_explorer = true`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AccountCosts {
+    /// The last days, oldest first.
+    pub daily: Vec<DailyCost>,
+    /// Anomalies still open (no end date), or that ended today or yesterday.
+    pub anomalies: Vec<CostAnomaly>,
+}
+
+impl AccountCosts {
+    /// What EC2 instances cost per hour on the last whole day Cost Explorer knows (before
+    /// `today`), when it knows one with a cost.
+    pub fn compute_per_hour_before(&self, today: chrono::NaiveDate) -> Option<f64> {
+        self.daily
+            .iter()
+            .rev()
+            .find(|d| d.day < today)
+            .map(|d| d.compute / 24.0)
+            .filter(|v| *v > 0.0)
     }
 }
 

@@ -2079,6 +2079,8 @@ fn simulated_cost(d: &Data) -> (u64, u64) {
         Data::Coverage { .. } => (1, 0),
         // One GetProducts or DescribeSpotPriceHistory per key not yet priced today.
         Data::Prices { quotes, .. } => (quotes.len() as u64, 0),
+        // GetCostAndUsage and GetAnomalies.
+        Data::Costs { .. } => (2, 0),
         Data::Tasks {
             tasks,
             clusters,

@@ -38,7 +38,18 @@ pub(super) fn chips_aged(
                 .account_color(i)
                 .zip(theme)
                 .map(|(c, t)| (s.alias.chars().count(), t.account(Some(c))));
-            let name = format!("{name}{}", burn_suffix(s.burn()));
+            // The account's Cost Explorer days ride on the chip of the scope its feed runs in.
+            let days = if s.feed(crate::feed::COSTS).is_some() {
+                super::widgets::cost_sparkline(state.fleet.costs.get(&s.scope.account_id))
+            } else {
+                String::new()
+            };
+            let days = if days.is_empty() {
+                days
+            } else {
+                format!(" {days}")
+            };
+            let name = format!("{name}{}{days}", burn_suffix(s.burn()));
             let (text, style, rank) = match s.health(state.now) {
                 ScopeHealth::Ok(a) => (format!("{name} ✓{}", age(a)), role("ok"), 3),
                 ScopeHealth::Loading => (format!("{name} …"), role("loading"), 2),
@@ -139,22 +150,61 @@ fn org_chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
             None,
         ));
     }
-    // An account whose burn jumped: a miner's bill in the making.
-    for (account_id, burn) in state.fleet.burn_by_account() {
-        if burn.is_spike(state.fleet.spike_ratio.0) {
+    // Accounts whose burn jumped (a miner's bill in the making), steepest first, in one chip:
+    // `?` and the wall give the figures.
+    let mut spikes: Vec<(f64, String)> = state
+        .fleet
+        .burn_by_account(state.now)
+        .into_iter()
+        .filter(|(_, b)| b.is_spike(state.fleet.spike_ratio.0))
+        .map(|(account_id, b)| {
             let alias = state
                 .fleet
                 .account(&account_id)
+                .map_or(account_id.clone(), |a| a.alias.clone());
+            match b.change_24h() {
+                Some(c) => (c, format!("{alias} {:+.0}%", c * 100.0)),
+                None => (
+                    f64::INFINITY,
+                    format!("{alias} {}/h new", crate::model::price::usd(b.now)),
+                ),
+            }
+        })
+        .collect();
+    if !spikes.is_empty() {
+        spikes.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let names: Vec<String> = spikes.into_iter().map(|(_, t)| t).collect();
+        v.push((
+            format!("BURN SPIKE {}", names.join(" ")),
+            role("error")
+                .add_modifier(Modifier::BOLD)
+                .add_modifier(Modifier::REVERSED),
+            0,
+            None,
+        ));
+    }
+    // Cost Explorer's anomaly detection saw spend it did not expect.
+    let anomalous: Vec<String> = state
+        .fleet
+        .costs
+        .iter()
+        .filter(|(_, c)| !c.anomalies.is_empty())
+        .map(|(account_id, c)| {
+            let alias = state
+                .fleet
+                .account(account_id)
                 .map_or(account_id.as_str(), |a| a.alias.as_str());
-            v.push((
-                format!("BURN SPIKE {alias} {}", burn.label()),
-                role("error")
-                    .add_modifier(Modifier::BOLD)
-                    .add_modifier(Modifier::REVERSED),
-                0,
-                None,
-            ));
-        }
+            let impact: f64 = c.anomalies.iter().map(|a| a.impact_usd).sum();
+            format!("{alias} {}", crate::model::price::usd(impact))
+        })
+        .collect();
+    if !anomalous.is_empty() {
+        v.push((
+            format!("COST ANOMALY {}", anomalous.join(" ")),
+            role("error").add_modifier(Modifier::BOLD),
+            0,
+            None,
+        ));
     }
     if !blind.is_empty() {
         v.push((
@@ -210,15 +260,19 @@ fn account_chips(state: &State, theme: Option<&Theme>, age: impl Fn(i64) -> Stri
             summary.push_str(&format!(" {glyph}{}", count(r)));
         }
     }
-    let burns = state.fleet.burn_by_account();
+    let burns = state.fleet.burn_by_account(state.now);
     let mut v: Vec<Chip> = worst
         .into_iter()
         .map(|(i, h, r, n)| {
             let s = &state.fleet.scopes[i];
-            let burn = burns
+            let mut burn = burns
                 .iter()
                 .find(|(a, _)| *a == s.scope.account_id)
                 .map_or_else(String::new, |(_, b)| burn_suffix(*b));
+            let days = super::widgets::cost_sparkline(state.fleet.costs.get(&s.scope.account_id));
+            if !days.is_empty() {
+                burn = format!("{burn} {days}");
+            }
             let alias = state
                 .fleet
                 .account_color(i)
@@ -375,7 +429,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
             "{} launched 24h ({} GPU/large)",
             t.launched_24h, t.launched_24h_big
         ),
-        burn_text(t.burn, true),
+        burn_text(t.burn, Width::Long),
         format!(
             "requests {}",
             t.calls
@@ -391,13 +445,13 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         format!("{} find", t.with_findings),
         format!("{} open", t.world_open),
         format!("{} new", t.launched_24h),
-        burn_text(t.burn, false),
+        burn_text(t.burn, Width::Short),
         String::new(),
     ];
     // The narrowest form leaves the launches out too.
     let mut shortest = short.clone();
     shortest[4].clear();
-    shortest[5].clear();
+    shortest[5] = burn_text(t.burn, Width::Shortest);
     let source = format!("[{}]", state.source);
     let width = |parts: &[String], cost_shown: bool, source_shown: bool| -> usize {
         12 + if source_shown {
@@ -495,23 +549,30 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-/// The fleet's burn for the header: `burn $412/h (+540 % vs 24 h) · 3 unpriced`, or
-/// `$412/h +540%` when short; empty while no instance is priced or unpriced (pricing off, no
-/// instances).
-fn burn_text(b: crate::model::price::Burn, long: bool) -> String {
+/// How much room a header part gets.
+#[derive(Clone, Copy, PartialEq)]
+enum Width {
+    Long,
+    Short,
+    Shortest,
+}
+
+/// The fleet's burn for the header: `burn $412/h (+540 % vs 24 h) · 3 unpriced`, `$412/h
+/// +540%` when short, `$412/h` when shortest; empty while no instance is priced or unpriced
+/// (pricing off, no instances).
+fn burn_text(b: crate::model::price::Burn, width: Width) -> String {
     if b.now == 0.0 && b.unpriced == 0 {
         return String::new();
     }
-    if !long {
-        let now = format!("{}/h", crate::model::price::usd(b.now));
-        return match b.change_24h() {
-            Some(c) if c.abs() >= 0.005 => format!("{now} {:+.0}%", c * 100.0),
-            _ => now,
-        };
-    }
-    match b.unpriced {
-        0 => format!("burn {}", b.label()),
-        n => format!("burn {} · {n} unpriced", b.label()),
+    let now = format!("{}/h", crate::model::price::usd(b.now));
+    match (width, b.change_24h()) {
+        (Width::Shortest, _) => now,
+        (Width::Short, Some(c)) if c.abs() >= 0.005 => format!("{now} {:+.0}%", c * 100.0),
+        (Width::Short, _) => now,
+        (Width::Long, _) => match b.unpriced {
+            0 => format!("burn {}", b.label()),
+            n => format!("burn {} · {n} unpriced", b.label()),
+        },
     }
 }
 

@@ -245,7 +245,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
         ),
         theme.fg("title").add_modifier(Modifier::BOLD),
     )));
-    for (account_id, b) in state.fleet.burn_by_account() {
+    for (account_id, b) in state.fleet.burn_by_account(state.now) {
         let alias = state
             .fleet
             .account(&account_id)
@@ -254,10 +254,15 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
             0 => String::new(),
             n => format!(", {n} instance(s) unpriced"),
         };
+        let source = if b.from_cost_explorer {
+            "; 24 h ago: Cost Explorer's EC2 cost of yesterday"
+        } else {
+            "; 24 h ago: the instances launched before then"
+        };
         lines.push(Line::from(vec![
             Span::styled(format!("  {alias:<10} "), key),
             Span::styled(
-                format!("{}{unpriced}", b.label()),
+                format!("{}{unpriced}{source}", b.label()),
                 if b.is_spike(spike) {
                     theme.fg("critical").add_modifier(Modifier::BOLD)
                 } else {
@@ -265,6 +270,40 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
                 },
             ),
         ]));
+        if let Some(c) = state.fleet.costs.get(&account_id) {
+            let days = super::widgets::cost_sparkline(Some(c));
+            if let (Some(first), Some(last)) = (c.daily.first(), c.daily.last()) {
+                lines.push(Line::from(Span::styled(
+                    format!(
+                        "             Cost Explorer, {} days: {days} {}/day on {} to {}/day on {}",
+                        c.daily.len(),
+                        crate::model::price::usd(first.total),
+                        first.day,
+                        crate::model::price::usd(last.total),
+                        last.day
+                    ),
+                    muted,
+                )));
+            }
+            for a in &c.anomalies {
+                lines.push(Line::from(Span::styled(
+                    format!(
+                        "             cost anomaly since {}: {} above expected{}{}",
+                        a.start,
+                        crate::model::price::usd(a.impact_usd),
+                        a.service
+                            .as_deref()
+                            .map(|s| format!(", {s}"))
+                            .unwrap_or_default(),
+                        a.region
+                            .as_deref()
+                            .map(|r| format!(" in {r}"))
+                            .unwrap_or_default()
+                    ),
+                    theme.fg("critical"),
+                )));
+            }
+        }
     }
     // The team's rules and what they match now.
     if !state.fleet.rules.is_empty() {

@@ -165,7 +165,7 @@ pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
             ),
             Span::styled(
                 format!(
-                    " {} · {} instances {} tasks · CloudWatch {} · read-only · {clock}",
+                    " {} · {} instances {} tasks · read-only · {clock} · CloudWatch {}",
                     state.source,
                     t.instances,
                     t.tasks,

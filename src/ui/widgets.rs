@@ -57,6 +57,27 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
     s
 }
 
+/// An account's daily cost of the last days as a sparkline, scaled to its dearest day (empty
+/// without Cost Explorer figures).
+pub fn cost_sparkline(costs: Option<&crate::model::price::AccountCosts>) -> String {
+    let Some(c) = costs.filter(|c| !c.daily.is_empty()) else {
+        return String::new();
+    };
+    let max = c.daily.iter().map(|d| d.total).fold(0.0, f64::max);
+    let scaled: Vec<f64> = c
+        .daily
+        .iter()
+        .map(|d| {
+            if max > 0.0 {
+                d.total / max * 100.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    sparkline(&scaled, scaled.len())
+}
+
 /// Glyph marking a row's worst severity; readable without colour.
 pub fn severity_glyph(band: Option<SeverityBand>) -> &'static str {
     match band {

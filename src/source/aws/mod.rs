@@ -1,6 +1,7 @@
 //! AWS source: every configured account x region polled concurrently by its feeds (see
 //! [`feeds`]), each on its own task in the feed driver with its own schedule and backoff.
 
+pub mod costs;
 pub mod cpu;
 pub mod ec2;
 pub mod ecs;
@@ -209,6 +210,9 @@ pub fn spawn(
                             };
                             tokio::spawn(crate::feed::driver::start_with(feeds, tx.clone(), drive));
                         }
+                        if let Some(f) = costs::feed(&acct, &settings) {
+                            tokio::spawn(crate::feed::driver::start(vec![f], tx.clone()));
+                        }
                         return;
                     }
                     Err(e) => {
@@ -303,6 +307,7 @@ pub async fn poll_once_timed(
                 for region in &acct.regions {
                     all.extend(feeds(&Clients::new(&acct, region), &config.settings, &book));
                 }
+                all.extend(costs::feed(&acct, &config.settings));
                 if let Ok(mut m) = registry.lock() {
                     m.insert(acct.account_id.clone(), acct);
                 }

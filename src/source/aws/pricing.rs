@@ -28,15 +28,6 @@ pub const NAME: &str = PRICING;
 /// How long a Spot price is used before it is asked again.
 const SPOT_FRESH: TimeDelta = TimeDelta::hours(1);
 
-/// The Price List API's home region for a partition (None: the partition has no Price List).
-pub fn home_region(partition: &str) -> Option<&'static str> {
-    match partition {
-        "aws" => Some("us-east-1"),
-        "aws-cn" => Some("cn-northwest-1"),
-        _ => None,
-    }
-}
-
 /// One saved price.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Saved {

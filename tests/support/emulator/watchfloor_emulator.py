@@ -13,6 +13,9 @@ It serves moto's whole AWS emulation (DomainDispatcherApplication, the same app 
   * CloudTrail LookupEvents + seeding        -> wf_cloudtrail.py
   * ECS list calls that page                 -> wf_ecs_paging.py
   * ECS task definitions with registeredAt   -> wf_ecs_registered.py
+  * Price List GetProducts + seeding        -> wf_pricing.py
+  * Spot price history seeding              -> wf_ec2_seed.py
+  * Cost Explorer GetAnomalies + seeding     -> wf_ce.py
   * STS deny-role, fault injection, request record, reset hook -> this file
 
 See README.md in this folder for the endpoints.
@@ -29,6 +32,7 @@ import threading
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+import wf_ce
 import wf_cloudtrail
 import wf_cloudwatch_cbor
 import wf_ec2_groups
@@ -36,6 +40,7 @@ import wf_ec2_seed
 import wf_ecs_paging
 import wf_ecs_registered
 import wf_guardduty
+import wf_pricing
 from wf_common import account_id_for, read_body, request_id, respond, respond_json, sigv4_scope
 
 DEFAULT_REGION = "us-east-1"
@@ -57,6 +62,9 @@ def reset_extensions() -> None:
     wf_guardduty.reset()
     wf_cloudtrail.reset()
     wf_ecs_registered.reset()
+    wf_pricing.reset()
+    wf_ce.reset()
+    wf_ec2_seed.reset()
 
 
 # --------------------------------------------------------------------------- classify
@@ -139,7 +147,7 @@ def protocol_error(start_response, info: dict, status: int, code: str, message: 
         return respond(start_response, status, body.encode(), "text/xml;charset=UTF-8")
     if service == "monitoring" and info["path"].startswith(wf_cloudwatch_cbor.PREFIX):
         return wf_cloudwatch_cbor.cbor_error(start_response, status, code, message)
-    if service == "guardduty":
+    if service in ("guardduty", "pricing", "ce"):
         return respond_json(start_response, status, {"__type": code, "message": message},
                             [("x-amzn-ErrorType", code)])
     # Query protocol (STS, CloudWatch Query)
@@ -258,6 +266,31 @@ def control(environ, start_response, body: bytes):
             return respond_json(start_response, 400, {"error": f"image-owner: {exc!r}"})
         return respond_json(start_response, 200, result)
 
+    if path == "/_watchfloor/pricing/products" and method == "POST":
+        try:
+            result = wf_pricing.seed(list(data["products"]))
+        except (KeyError, TypeError) as exc:
+            return respond_json(start_response, 400, {"error": f"pricing products: {exc!r}"})
+        return respond_json(start_response, 200, result)
+
+    if path == "/_watchfloor/ce/anomalies" and method == "POST":
+        try:
+            result = wf_ce.seed(str(data.get("account_id") or "123456789012"), list(data["anomalies"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            return respond_json(start_response, 400, {"error": f"ce anomalies: {exc!r}"})
+        return respond_json(start_response, 200, result)
+
+    if path == "/_watchfloor/ec2/spot-price" and method == "POST":
+        try:
+            result = wf_ec2_seed.set_spot_price(
+                data.get("region") or DEFAULT_REGION, data["instance_type"],
+                data["availability_zone"], data.get("product_description") or "Linux/UNIX",
+                str(data["price"]),
+            )
+        except KeyError as exc:
+            return respond_json(start_response, 400, {"error": f"spot-price: {exc!r}"})
+        return respond_json(start_response, 200, result)
+
     if path == "/_watchfloor/state" and method == "DELETE":
         reset_extensions()
         return respond_json(start_response, 200, {"cleared": True})
@@ -333,6 +366,12 @@ class WatchfloorApp:
 
         if wf_ecs_registered.is_task_definition(info):
             return wf_ecs_registered.handle(environ, start_response, self.moto)
+
+        if wf_pricing.is_get_products(info):
+            return wf_pricing.handle(start_response, body, respond_json)
+
+        if wf_ce.is_get_anomalies(info):
+            return wf_ce.handle(start_response, body, info["account_id"], respond_json)
 
         if wf_cloudtrail.is_lookup(info):
             try:

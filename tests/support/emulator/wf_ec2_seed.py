@@ -1,4 +1,4 @@
-"""EC2 facts moto cannot be told through the API: credit modes and AMI owners.
+"""EC2 facts moto cannot be told through the API: credit modes, AMI owners, Spot prices.
 
 WHY:
   * DescribeInstanceCreditSpecifications: moto answers "standard" for every
@@ -9,15 +9,39 @@ WHY:
     in another account is invisible (each account is its own backend). An AMI
     shared from a stranger's account - the miners' favourite - cannot be made.
     The seeding endpoint re-owns an image the test registered itself.
+  * Spot prices: moto's DescribeSpotPriceHistory answers "0.00001" for every
+    type in every AZ of the region, and ignores AvailabilityZone and
+    ProductDescriptions. Once a test sets a price for a region, the region's
+    history is answered from what the tests set, filtered as AWS does.
 
 Control endpoints (see README.md):
   POST /_watchfloor/ec2/credit-mode  {account_id, region, instance_id, mode}
   POST /_watchfloor/ec2/image-owner  {account_id, region, image_id, owner_id, owner_alias?}
+  POST /_watchfloor/ec2/spot-price   {region, instance_type, availability_zone, product_description?, price}
 """
 
 from __future__ import annotations
 
 _applied = False
+_spot: dict[str, list[dict]] = {}  # region -> seeded history entries
+
+
+def reset() -> None:
+    _spot.clear()
+
+
+def set_spot_price(region: str, instance_type: str, az: str, product: str, price: str) -> dict:
+    import datetime
+
+    entry = {
+        "InstanceType": instance_type,
+        "ProductDescription": product,
+        "SpotPrice": price,
+        "AvailabilityZone": az,
+        "Timestamp": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+    }
+    _spot.setdefault(region, []).append(entry)
+    return entry
 
 
 def apply() -> None:
@@ -42,6 +66,27 @@ def apply() -> None:
         )
 
     InstanceResponse.describe_instance_credit_specifications = describe_instance_credit_specifications
+
+    from moto.ec2.responses.spot_instances import SpotInstances
+
+    moto_history = SpotInstances.describe_spot_price_history
+
+    def describe_spot_price_history(self):
+        seeded = _spot.get(self.region)
+        if not seeded:
+            return moto_history(self)
+        types = self._get_param("InstanceTypes", []) or []
+        products = self._get_param("ProductDescriptions", []) or []
+        az = self._get_param("AvailabilityZone")
+        history = [
+            e for e in seeded
+            if (not types or e["InstanceType"] in types)
+            and (not products or e["ProductDescription"] in products)
+            and (not az or e["AvailabilityZone"] == az)
+        ]
+        return ActionResult({"SpotPriceHistory": list(reversed(history))})
+
+    SpotInstances.describe_spot_price_history = describe_spot_price_history
 
 
 def _backend(account_id: str, region: str):
