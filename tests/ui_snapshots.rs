@@ -412,3 +412,71 @@ fn organization_header_80x24() {
     assert!(text.contains("40 accounts"), "{text}");
     insta::assert_snapshot!(term.backend());
 }
+
+/// The header at the end of the campaign: the fleet's burn with its change in 24 h, the burn
+/// spike chip, and (with Cost Explorer figures for `prod`) its week as a sparkline and an open
+/// cost anomaly.
+#[test]
+fn cost_header_200x6() {
+    use watchfloor::feed::{Data, Report};
+    use watchfloor::model::price::{AccountCosts, CostAnomaly, DailyCost};
+    let mut s = campaign_state(300.0);
+    let prod = s
+        .fleet
+        .scopes
+        .iter()
+        .find(|sd| sd.alias == "prod")
+        .map(|sd| sd.scope.clone())
+        .unwrap();
+    let (now, today) = (s.now, s.now.date_naive());
+    let daily = (1..=7)
+        .rev()
+        .map(|n| DailyCost {
+            day: today - chrono::TimeDelta::days(n),
+            total: if n <= 2 { 900.0 } else { 220.0 },
+            compute: if n <= 2 { 700.0 } else { 200.0 },
+            estimated: n == 1,
+        })
+        .collect();
+    update(
+        &mut s,
+        Msg::Feeds(vec![
+            Report::Schedule {
+                scope: prod.clone(),
+                feed: watchfloor::feed::COSTS,
+                interval_secs: 3600,
+                essential: false,
+            },
+            Report::Data {
+                feed: watchfloor::feed::COSTS,
+                at: now,
+                data: Data::Costs {
+                    scope: prod,
+                    costs: AccountCosts {
+                        daily,
+                        anomalies: vec![CostAnomaly {
+                            id: "a-1".into(),
+                            start: (today - chrono::TimeDelta::days(2)).to_string(),
+                            end: None,
+                            impact_usd: 1180.0,
+                            service: Some("Amazon Elastic Compute Cloud - Compute".into()),
+                            region: Some("ap-south-1".into()),
+                        }],
+                    },
+                },
+            },
+        ]),
+    );
+    let term = screen(&mut s, 200, 6, &plain());
+    let text = format!("{:?}", term.backend());
+    for want in [
+        "burn $",
+        "vs 24 h",
+        "BURN SPIKE",
+        "COST ANOMALY prod $1180",
+        "▃▃▃▃▃██",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    insta::assert_snapshot!(term.backend());
+}

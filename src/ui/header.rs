@@ -150,6 +150,23 @@ fn org_chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
             None,
         ));
     }
+    if !blind.is_empty() {
+        v.push((
+            format!("GD BLIND {}", blind.len()),
+            role("error")
+                .add_modifier(Modifier::BOLD)
+                .add_modifier(Modifier::REVERSED),
+            0,
+            None,
+        ));
+    }
+    v
+}
+
+/// Chips about money: accounts whose burn spiked, and open Cost Explorer anomalies.
+fn money_chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
+    let role = |r: &str| theme.map_or_else(Style::default, |t| t.fg(r));
+    let mut v = Vec::new();
     // Accounts whose burn jumped (a miner's bill in the making), steepest first, in one chip:
     // `?` and the wall give the figures.
     let mut spikes: Vec<(f64, String)> = state
@@ -202,16 +219,6 @@ fn org_chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
         v.push((
             format!("COST ANOMALY {}", anomalous.join(" ")),
             role("error").add_modifier(Modifier::BOLD),
-            0,
-            None,
-        ));
-    }
-    if !blind.is_empty() {
-        v.push((
-            format!("GD BLIND {}", blind.len()),
-            role("error")
-                .add_modifier(Modifier::BOLD)
-                .add_modifier(Modifier::REVERSED),
             0,
             None,
         ));
@@ -326,9 +333,10 @@ fn lines_needed(chips: &[Chip], width: u16) -> usize {
     lines
 }
 
-/// The status lines under the header (and on the wall): organization and blind-spot chips, then
-/// one chip per account x region when they fit in `max_lines`, else one per account after a
-/// count of accounts by health (problems first either way).
+/// The status lines under the header (and on the wall): organization and blind-spot chips, the
+/// money chips (burn spikes, cost anomalies), then one chip per account x region when they fit in
+/// `max_lines`; else the count of accounts by health, the money chips and one chip per account
+/// (problems first either way).
 pub(super) fn status_lines(
     state: &State,
     theme: Option<&Theme>,
@@ -339,10 +347,17 @@ pub(super) fn status_lines(
     let muted = theme.map_or_else(Style::default, |t| t.fg("muted"));
     let mut all = org_chips(state, theme);
     let lead = all.len();
+    let money = money_chips(state, theme);
+    all.extend(money.iter().cloned());
     all.extend(chips_aged(state, theme, age));
     if lines_needed(&all, width) > max_lines {
+        // Summarised: the count of accounts by health comes before the money chips.
         all.truncate(lead);
-        all.extend(account_chips(state, theme, age));
+        let mut accounts = account_chips(state, theme, age);
+        let rest = accounts.split_off(1.min(accounts.len()));
+        all.extend(accounts);
+        all.extend(money);
+        all.extend(rest);
     }
     chip_lines(all, width, muted, max_lines)
 }
@@ -453,16 +468,32 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     shortest[4].clear();
     shortest[5] = burn_text(t.burn, Width::Shortest);
     let source = format!("[{}]", state.source);
+    // The mode markers drawn after the name (RO, DRY-RUN, N MARKED).
+    let markers = if !state.triage.enabled {
+        4
+    } else if state.triage.dry_run_only {
+        9
+    } else {
+        0
+    } + if state.ui.marked.is_empty() {
+        0
+    } else {
+        format!(" {} MARKED ", state.ui.marked.len())
+            .chars()
+            .count()
+    };
     let width = |parts: &[String], cost_shown: bool, source_shown: bool| -> usize {
-        12 + if source_shown {
-            source.chars().count()
-        } else {
-            0
-        } + parts
-            .iter()
-            .filter(|p| !p.is_empty())
-            .map(|p| p.chars().count() + 3)
-            .sum::<usize>()
+        12 + markers
+            + if source_shown {
+                source.chars().count()
+            } else {
+                0
+            }
+            + parts
+                .iter()
+                .filter(|p| !p.is_empty())
+                .map(|p| p.chars().count() + 3)
+                .sum::<usize>()
             + cost
                 .as_ref()
                 .filter(|_| cost_shown)
@@ -470,19 +501,24 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
             + clock.len()
             + 3
     };
-    // Narrower terminals drop the request counts, then the cost, then the source label.
+    // Narrower terminals drop the request counts, then shorten the labels, then drop the cost,
+    // the source label, the launches and at last the burn.
+    let mut long_quiet = long.clone();
+    long_quiet[6].clear();
+    let mut bare = shortest.clone();
+    bare[5].clear();
     let fits = |parts: &[String], c: bool, s: bool| width(parts, c, s) <= area.width as usize;
-    let (parts, show_cost, show_source) = if fits(&long, true, true) {
-        (long, true, true)
-    } else if fits(&short, true, true) {
-        (short, true, true)
-    } else if fits(&short, false, true) {
-        (short, false, true)
-    } else if fits(&short, false, false) {
-        (short, false, false)
-    } else {
-        (shortest, false, false)
-    };
+    let (parts, show_cost, show_source) = [
+        (long, true, true),
+        (long_quiet, true, true),
+        (short.clone(), true, true),
+        (short.clone(), false, true),
+        (short, false, false),
+        (shortest, false, false),
+    ]
+    .into_iter()
+    .find(|(p, c, s)| fits(p, *c, *s))
+    .unwrap_or((bare, false, false));
     let sep = Span::styled(" │ ", hs);
     let mut top = vec![Span::styled(
         if show_source {
@@ -566,6 +602,8 @@ fn burn_text(b: crate::model::price::Burn, width: Width) -> String {
     }
     let now = format!("{}/h", crate::model::price::usd(b.now));
     match (width, b.change_24h()) {
+        // Whole dollars from $10 up: the 80-column header has no room for cents.
+        (Width::Shortest, _) if b.now >= 10.0 => format!("${:.0}/h", b.now),
         (Width::Shortest, _) => now,
         (Width::Short, Some(c)) if c.abs() >= 0.005 => format!("{now} {:+.0}%", c * 100.0),
         (Width::Short, _) => now,
