@@ -15,6 +15,8 @@ fn campaign_state(t: f64) -> State {
     let world = std::sync::Arc::new(DemoWorld::new(7, origin));
     let now = world.time_of(t);
     let mut s = State::new("demo seed 7", Keymap::default_map(), now);
+    // As `watchfloor demo` runs it: with the demo's rules.
+    s.fleet.configure(watchfloor::rules::demo_rules(), 2.0);
     s.triage.enabled = true;
     for u in futures::executor::block_on(demo::poll_all(&world, t, now)) {
         update(&mut s, Msg::Feed(u));

@@ -118,7 +118,7 @@ const ORDER: [Col; 16] = [
 ];
 
 /// Columns in the order they are given up as the terminal narrows (first kept longest). KIND
-/// gives way early (below 111 columns): a task's id (`task/...`) still says what it is.
+/// gives way early (below 120 columns): a task's id (`task/...`) still says what it is.
 const PRIORITY: [Col; 16] = [
     Col::Mark,
     Col::Risk,
