@@ -96,6 +96,8 @@ fn main() {
     drop(world);
 
     let mut state = State::new("demo", Keymap::default_map(), Utc::now());
+    // As `watchfloor demo` runs it: the demo's three rules are checked on every row.
+    state.fleet.configure(watchfloor::rules::demo_rules(), 2.0);
     // The largest scope's inventory, kept for the apply measurement.
     let biggest = reports
         .iter()

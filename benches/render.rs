@@ -176,6 +176,7 @@ fn fleet(total: usize) -> State {
                 task_arn: None,
                 cluster_arn: None,
                 archived: false,
+                dns_domain: None,
             })
             .collect();
         update(

@@ -15,6 +15,7 @@
 //! finding:Crypto*     a live finding of this type (glob)
 //! tag:Role=bastion    an instance tag: tag:KEY or tag:KEY=VALUE (globs; the account writes tags)
 //! cost>5              on-demand or Spot price in $/h (> >= < <= =); cost:unknown when unpriced
+//! dns:*.minergate.com a live DNS-family finding naming a domain that matches (dns:* any)
 //! rule:ssh-*          a row one of the configured [[rule]]s matches (glob)
 //! !term               negation of any term
 //! "two words"         text with spaces or a colon
@@ -29,9 +30,9 @@ use crate::model::flags::Flag;
 use crate::model::{Kind, SeverityBand, exposure::Protocol};
 
 /// Keys a term may have, in the order the error message and completion list them.
-pub const KEYS: [&str; 14] = [
+pub const KEYS: [&str; 15] = [
     "acct", "region", "type", "state", "kind", "sev", "port", "cpu", "new", "flag", "finding",
-    "tag", "cost", "rule",
+    "tag", "cost", "rule", "dns",
 ];
 
 /// A parsed filter: every term must match (AND). Empty matches everything.
@@ -103,6 +104,9 @@ pub enum Term {
     Cost(Option<(Cmp, f64)>),
     /// Matched by a configured rule whose name matches (lower-cased glob).
     Rule(String),
+    /// Has a live DNS-family finding (a mining pool's domain asked) whose domain matches
+    /// (lower-cased glob; `*` also matches one whose domain is not known).
+    Dns(String),
 }
 
 /// A filter that does not parse: where, and what to write instead.
@@ -325,6 +329,7 @@ fn term(token: &str, pos: usize) -> Result<Term, FilterError> {
         })?),
         "finding" => Term::Finding(glob()),
         "rule" => Term::Rule(glob()),
+        "dns" => Term::Dns(glob()),
         "cost" => {
             if op == ":" {
                 if value.eq_ignore_ascii_case("unknown") {
@@ -490,6 +495,9 @@ fn term_matches(t: &Term, fleet: &Fleet, row: &Row, now: DateTime<Utc>) -> bool 
         }
         Term::Cost(Some((cmp, n))) => row.price.is_some_and(|p| cmp.holds(p.usd_per_hour, *n)),
         Term::Rule(g) => row.rules.of(&fleet.rules).any(|r| glob(g, &r.name)),
+        Term::Dns(g) => fleet.findings_of(row).iter().any(|f| {
+            f.is_dns_mining() && (g == "*" || f.dns_domain.as_deref().is_some_and(|d| glob(g, d)))
+        }),
     }
 }
 
@@ -547,6 +555,11 @@ mod tests {
             ),
             ("tag:\"Cost Center\"", Tag("cost center".into(), None)),
             ("tag:env=prod*", Tag("env".into(), Some("prod*".into()))),
+            ("cost>5", Cost(Some((Cmp::Gt, 5.0)))),
+            ("cost<=$0.1", Cost(Some((Cmp::Le, 0.1)))),
+            ("cost:unknown", Cost(None)),
+            ("rule:ssh-*", Rule("ssh-*".into())),
+            ("dns:*.NanoPool.org", Dns("*.nanopool.org".into())),
             ("\"two words\"", Text("two words".into())),
             ("\"a:b\"", Text("a:b".into())),
             (
@@ -592,6 +605,11 @@ mod tests {
             ("web acct:", 9, "`acct:` needs a value"),
             ("x \"open", 2, "unclosed quote"),
             ("! web", 0, "`!` needs a term"),
+            ("cost:5", 4, "`cost` compares $/h"),
+            ("cost>-1", 5, "not a price in $/h"),
+            ("cost>NaN", 5, "not a price in $/h"),
+            ("rule>x", 4, "`rule` takes `:`"),
+            ("dns:", 4, "`dns:` needs a value"),
         ];
         for (input, pos, msg) in table {
             let e = fails(input);

@@ -101,6 +101,8 @@ pub struct FindingOut {
     pub title: String,
     /// Last update.
     pub updated_at: DateTime<Utc>,
+    /// The domain a DNS-family finding names (written by whoever runs on the instance).
+    pub dns_domain: Option<String>,
 }
 
 /// One instance.
@@ -236,6 +238,7 @@ fn findings_out(fleet: &Fleet, r: &Row) -> Vec<FindingOut> {
             severity_label: f.band().name(),
             title: f.title.clone(),
             updated_at: f.updated_at,
+            dns_domain: f.dns_domain.clone(),
         })
         .collect()
 }

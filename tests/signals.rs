@@ -493,3 +493,48 @@ async fn a_denied_credit_mode_read_leaves_the_mode_unknown_and_cpu_polling_on() 
     // Held at its baseline with nothing left: still found without the mode.
     assert!(r.flags.has(Flag::CreditsExhausted), "{:?}", flags(r));
 }
+
+/// A GuardDuty finding of the DNS family names the pool's domain: the row is flagged
+/// `dns-mining`, `dns:` finds it by that domain, and the domain is kept for the detail view.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dns_finding_names_its_pool_and_dns_terms_find_it() {
+    let emu = Emulator::start();
+    set_test_credentials();
+    let cfg = sdk(&emu, "us-east-1", None).await;
+    let ec2 = aws_sdk_ec2::Client::new(&cfg);
+    let miner = launch(&ec2, "miner", InstanceType::T3Micro, AMAZON_AMI, false).await;
+    let quiet = launch(&ec2, "quiet", InstanceType::T3Micro, AMAZON_AMI, false).await;
+    emu.post(
+        "/_watchfloor/guardduty/findings",
+        &json!({"account_id": MAIN, "findings": [
+            {"type": "CryptoCurrency:EC2/BitcoinTool.B!DNS", "severity": 8.0,
+             "instance_id": miner, "dns_domain": "xmr-eu1.nanopool.org"},
+            // Same family of words, not the DNS family: no domain, no flag.
+            {"type": "CryptoCurrency:EC2/BitcoinTool.B", "severity": 8.0, "instance_id": quiet},
+        ]}),
+    );
+    let reports =
+        aws::poll_once(&config(&emu), Arc::new(TerminalPrompt), &Default::default()).await;
+    let s = state_of(reports);
+    let (m, q) = (row(&s, "miner"), row(&s, "quiet"));
+    assert!(m.flags.has(Flag::DnsMining) && !q.flags.has(Flag::DnsMining));
+    let domains: Vec<Option<&str>> = s
+        .fleet
+        .findings_of(m)
+        .iter()
+        .map(|f| f.dns_domain.as_deref())
+        .collect();
+    assert_eq!(domains, [Some("xmr-eu1.nanopool.org")]);
+    let matches = |f: &str| {
+        let filter = watchfloor::filter::parse(f).expect(f);
+        [m, q]
+            .into_iter()
+            .filter(|r| filter.matches(&s.fleet, r, s.now))
+            .map(|r| r.subject.name().into_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(matches("dns:*.nanopool.org"), ["miner"]);
+    assert_eq!(matches("dns:*"), ["miner"]);
+    assert!(matches("dns:*.minergate.com").is_empty());
+    assert_eq!(matches("!dns:*"), ["quiet"]);
+}

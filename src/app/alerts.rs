@@ -5,6 +5,8 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use rustc_hash::FxHashSet;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -58,16 +60,28 @@ pub struct Alert {
 /// What has been seen, and the recent alerts.
 #[derive(Debug, Clone, Default)]
 pub struct Alerts {
-    /// Keys already known: `f|scope|finding`, `s|scope|row`, `l|scope|row`, `r|scope|row|rule`,
-    /// `b|account`.
+    /// Keys already known: `f|scope|finding`, `s|scope|row`, `l|scope|row`, `b|account`.
     seen: HashSet<String>,
     /// (scope, kind) whose first data has been seen: `f` findings, `s` instance and `t` task
     /// saturation, `l` launches, `r` rule matches (every feed of the scope answered), `p` prices.
     primed: HashSet<(usize, char)>,
-    /// Saturation, rule and burn keys no longer true, since when.
+    /// Saturation and burn keys no longer true, since when.
     calm_since: HashMap<String, DateTime<Utc>>,
+    /// Rule matches known (alerting rules only), and since when each is gone (None: matching).
+    rules_seen: HashMap<RuleKey, Option<DateTime<Utc>>>,
     /// Newest first.
     pub recent: VecDeque<Alert>,
+}
+
+/// A rule match: scope, a hash of the row id, rule index.
+type RuleKey = (usize, u64, usize);
+
+/// A 64-bit hash of a row id (instance ids and task ARNs are AWS's to choose).
+fn id_hash(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    id.hash(&mut h);
+    h.finish()
 }
 
 impl AlertKind {
@@ -171,12 +185,28 @@ impl Alerts {
             }
         }
         // Rules with `alert = true`: a row that newly matches, once every feed of its scope has
-        // answered (a match that was there at start rings no bell).
+        // answered (a match that was there at start rings no bell). Kept by (scope, a hash of
+        // the row id, rule): no string per match per burst at 100,000 rows.
+        let mut matching: FxHashSet<RuleKey> = FxHashSet::default();
         for r in &fleet.rows {
+            if r.rules.is_empty() {
+                continue;
+            }
             for (i, rule) in r.rules.of_indexed(&fleet.rules).filter(|(_, x)| x.alert) {
                 let s = r.scope;
-                let key = format!("r|{s}|{}|{i}", r.id());
-                if self.seen.insert(key.clone()) && self.primed.contains(&(s, 'r')) {
+                let key = (s, id_hash(r.id()), i);
+                matching.insert(key);
+                let new = match self.rules_seen.get_mut(&key) {
+                    Some(since) => {
+                        *since = None;
+                        false
+                    }
+                    None => {
+                        self.rules_seen.insert(key, None);
+                        true
+                    }
+                };
+                if new && self.primed.contains(&(s, 'r')) {
                     let sd = &fleet.scopes[s];
                     out.push(Alert {
                         time: now,
@@ -194,23 +224,34 @@ impl Alerts {
                         ),
                     });
                 }
-                saturated_now.insert(key);
             }
         }
+        // A match gone for a while may alert again when it comes back.
+        self.rules_seen.retain(|k, since| {
+            if matching.contains(k) {
+                return true;
+            }
+            let t = *since.get_or_insert(now);
+            now - t < chrono::TimeDelta::minutes(CALM_MINUTES)
+        });
         // Burn spikes, per account, once every scope of the account has been priced.
         let ratio = fleet.spike_ratio.0;
+        let mut priced: HashMap<&str, bool> = HashMap::new();
+        for (s, sd) in fleet
+            .scopes
+            .iter()
+            .enumerate()
+            .filter(|(_, sd)| !sd.retired)
+        {
+            *priced.entry(sd.scope.account_id.as_str()).or_insert(true) &=
+                self.primed.contains(&(s, 'p'));
+        }
         for (account_id, burn) in fleet.burn_by_account(now) {
             if !burn.is_spike(ratio) {
                 continue;
             }
             let key = format!("b|{account_id}");
-            let priced = fleet
-                .scopes
-                .iter()
-                .enumerate()
-                .filter(|(_, sd)| sd.scope.account_id == account_id && !sd.retired)
-                .all(|(s, _)| self.primed.contains(&(s, 'p')));
-            if self.seen.insert(key.clone()) && priced {
+            if self.seen.insert(key.clone()) && priced.get(account_id.as_str()) == Some(&true) {
                 let alias = fleet
                     .account(&account_id)
                     .map_or(account_id.clone(), |a| a.alias.clone());
@@ -233,7 +274,7 @@ impl Alerts {
         }
         let calm_since = &mut self.calm_since;
         self.seen.retain(|k| {
-            let calms = k.starts_with("s|") || k.starts_with("r|") || k.starts_with("b|");
+            let calms = k.starts_with("s|") || k.starts_with("b|");
             if !calms || saturated_now.contains(k) {
                 return true;
             }

@@ -78,6 +78,7 @@ fn finding(id: &str, instance: &str, kind: &str, sev: f64) -> Finding {
         task_arn: None,
         cluster_arn: None,
         archived: false,
+        dns_domain: None,
     }
 }
 

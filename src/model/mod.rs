@@ -318,6 +318,9 @@ pub struct Finding {
     pub count: u64,
     /// Archived findings are dropped from the view.
     pub archived: bool,
+    /// The domain a DNS-family finding says was asked (service.action.dnsRequestAction.domain):
+    /// chosen by whoever runs on the instance, so shown escaped and only ever matched.
+    pub dns_domain: Option<String>,
 }
 
 impl Finding {
@@ -524,6 +527,7 @@ mod tests {
             updated_at: DateTime::<Utc>::UNIX_EPOCH,
             count: 1,
             archived: false,
+            dns_domain: None,
         };
         for (kind, dns) in [
             ("CryptoCurrency:EC2/BitcoinTool.B!DNS", true),
@@ -610,6 +614,7 @@ mod tests {
             task_arn: None,
             cluster_arn: None,
             archived: false,
+            dns_domain: None,
         };
         assert!(mk("CryptoCurrency:EC2/BitcoinTool.B!DNS").is_cryptomining());
         assert!(mk("Impact:EC2/BitcoinDomainRequest.Reputation").is_cryptomining());

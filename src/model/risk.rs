@@ -307,6 +307,7 @@ mod tests {
             task_arn: None,
             cluster_arn: None,
             archived: false,
+            dns_domain: None,
         }
     }
     fn ports(spec: &[(Protocol, Option<i32>)]) -> Exposure {

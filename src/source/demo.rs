@@ -1691,6 +1691,15 @@ credits: None,
             task_arn: None,
             cluster_arn: None,
             archived: false,
+            // The DNS family names the pool it asked for.
+            dns_domain: s
+                .kind
+                .ends_with("!DNS")
+                .then(|| "xmr.pool.minergate.com".into())
+                .or_else(|| {
+                    (s.kind == "Impact:EC2/BitcoinDomainRequest.Reputation")
+                        .then(|| "pool.supportxmr.com".into())
+                }),
         }
     }
 

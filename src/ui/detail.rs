@@ -202,6 +202,16 @@ pub fn render(
             format!("             {}", f.title),
             label,
         )));
+        if let Some(d) = &f.dns_domain {
+            // The instance chose the name it asked for: escaped, cut.
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "             asked DNS for {}",
+                    super::widgets::fit(&crate::triage::escape_controls(d), 80)
+                ),
+                label,
+            )));
+        }
     }
     lines.push(Line::raw(""));
 

@@ -267,15 +267,15 @@ fn account_chips(state: &State, theme: Option<&Theme>, age: impl Fn(i64) -> Stri
             summary.push_str(&format!(" {glyph}{}", count(r)));
         }
     }
-    let burns = state.fleet.burn_by_account(state.now);
+    let burns: std::collections::HashMap<String, crate::model::price::Burn> =
+        state.fleet.burn_by_account(state.now).into_iter().collect();
     let mut v: Vec<Chip> = worst
         .into_iter()
         .map(|(i, h, r, n)| {
             let s = &state.fleet.scopes[i];
             let mut burn = burns
-                .iter()
-                .find(|(a, _)| *a == s.scope.account_id)
-                .map_or_else(String::new, |(_, b)| burn_suffix(*b));
+                .get(&s.scope.account_id)
+                .map_or_else(String::new, |b| burn_suffix(*b));
             let days = super::widgets::cost_sparkline(state.fleet.costs.get(&s.scope.account_id));
             if !days.is_empty() {
                 burn = format!("{burn} {days}");
@@ -349,8 +349,13 @@ pub(super) fn status_lines(
     let lead = all.len();
     let money = money_chips(state, theme);
     all.extend(money.iter().cloned());
-    all.extend(chips_aged(state, theme, age));
-    if lines_needed(&all, width) > max_lines {
+    // A chip takes at least 8 cells: past that many scopes they cannot fit, and are not built.
+    let live = state.fleet.scopes.iter().filter(|s| !s.retired).count();
+    let may_fit = live <= usize::from(width.max(10)) * max_lines / 8;
+    if may_fit {
+        all.extend(chips_aged(state, theme, age));
+    }
+    if !may_fit || lines_needed(&all, width) > max_lines {
         // Summarised: the count of accounts by health comes before the money chips.
         all.truncate(lead);
         let mut accounts = account_chips(state, theme, age);

@@ -76,7 +76,11 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
         muted,
     )));
     lines.push(Line::from(Span::styled(
-        "    sev>=high port:22 port:53/udp cpu>90 new:24h flag:foreign-ami finding:Crypto* tag:Role=bastion, !term negates",
+        "    sev>=high port:22 port:53/udp cpu>90 new:24h flag:foreign-ami finding:Crypto* tag:Role=bastion",
+        muted,
+    )));
+    lines.push(Line::from(Span::styled(
+        "    cost>5 cost:unknown rule:ssh-* dns:*.nanopool.org, !term negates",
         muted,
     )));
     lines.push(Line::raw(""));

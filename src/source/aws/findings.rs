@@ -227,5 +227,11 @@ pub fn convert(f: &aws_sdk_guardduty::types::Finding) -> Option<Finding> {
             .and_then(|s| s.count())
             .map_or(1, |c| c.max(0) as u64),
         archived: f.service().and_then(|s| s.archived()).unwrap_or(false),
+        dns_domain: f
+            .service()
+            .and_then(|s| s.action())
+            .and_then(|a| a.dns_request_action())
+            .and_then(|d| d.domain())
+            .map(|d| d.chars().take(253).collect()),
     })
 }

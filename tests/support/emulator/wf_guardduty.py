@@ -224,6 +224,9 @@ def _make_finding(account, region, detector_id, spec) -> dict:
             "resourceRole": "TARGET",
             "serviceName": "guardduty",
             "additionalInfo": {"value": '{"sample":true}' if spec.get("sample") else "{}", "type": "default"},
+            **({"action": {"actionType": "DNS_REQUEST", "dnsRequestAction": {
+                "domain": spec["dns_domain"], "protocol": "UDP", "blocked": False}}}
+               if spec.get("dns_domain") else {}),
         },
         "severity": float(spec.get("severity", 5.0)),
         "title": spec.get("title") or f"{ftype} finding on {instance_id}",
