@@ -97,8 +97,9 @@ pub enum Term {
     Flag(Flag),
     /// Has a live finding of this type (lower-cased glob).
     Finding(String),
-    /// An instance tag: key and, when given, value (lower-cased globs). Tags are the
-    /// account's to write (an attacker's too): a hint to narrow by, never a verdict.
+    /// An instance tag: key and, when given, value (globs, case-sensitive as EC2's tags are:
+    /// `role` is not `Role`). Tags are the account's to write (an attacker's too): a hint to
+    /// narrow by, never a verdict.
     Tag(String, Option<String>),
     /// Price in $/h against a figure; `None`: no price is known (`cost:unknown`).
     Cost(Option<(Cmp, f64)>),
@@ -351,7 +352,7 @@ fn term(token: &str, pos: usize) -> Result<Term, FilterError> {
             }
         }
         "tag" => {
-            let v = glob();
+            let v = value.trim_matches('"').to_string();
             match v.split_once('=') {
                 Some(("", _)) => {
                     return Err(err(
@@ -402,10 +403,19 @@ fn duration(s: &str) -> Option<Duration> {
     }
 }
 
-/// Matches `text` against a lower-cased glob (`*` any run, `?` one character).
+/// Matches `text` against a lower-cased glob (`*` any run, `?` one character), ignoring case.
 pub fn glob(pattern: &str, text: &str) -> bool {
+    glob_chars(pattern, &text.to_lowercase())
+}
+
+/// Matches `text` against a glob, case and all.
+pub fn glob_exact(pattern: &str, text: &str) -> bool {
+    glob_chars(pattern, text)
+}
+
+fn glob_chars(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.to_lowercase().chars().collect();
+    let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0, 0);
     let (mut star, mut mark) = (None, 0);
     while ti < t.len() {
@@ -486,9 +496,9 @@ fn term_matches(t: &Term, fleet: &Fleet, row: &Row, now: DateTime<Utc>) -> bool 
         Term::Flag(f) => row.flags.has(*f),
         Term::Finding(g) => fleet.findings_of(row).iter().any(|f| glob(g, &f.kind)),
         Term::Tag(key, value) => row.instance().is_some_and(|i| {
-            i.tags
-                .iter()
-                .any(|(k, v)| glob(key, k) && value.as_ref().is_none_or(|want| glob(want, v)))
+            i.tags.iter().any(|(k, v)| {
+                glob_exact(key, k) && value.as_ref().is_none_or(|want| glob_exact(want, v))
+            })
         }),
         Term::Cost(None) => {
             row.instance().is_some() && row.subject.is_live() && row.price.is_none()
@@ -551,9 +561,9 @@ mod tests {
             ),
             (
                 "tag:Role=Bastion",
-                Tag("role".into(), Some("bastion".into())),
+                Tag("Role".into(), Some("Bastion".into())),
             ),
-            ("tag:\"Cost Center\"", Tag("cost center".into(), None)),
+            ("tag:\"Cost Center\"", Tag("Cost Center".into(), None)),
             ("tag:env=prod*", Tag("env".into(), Some("prod*".into()))),
             ("cost>5", Cost(Some((Cmp::Gt, 5.0)))),
             ("cost<=$0.1", Cost(Some((Cmp::Le, 0.1)))),

@@ -143,6 +143,10 @@ pub struct InstanceOut {
     pub flags: Vec<String>,
     /// Dollars per hour (on-demand, or its AZ's Spot price); null while unknown.
     pub price_per_hour: Option<f64>,
+    /// The price is a saved one, used because AWS could not be asked (see `price_as_of`).
+    pub price_cached: bool,
+    /// When AWS gave the price; null while unknown.
+    pub price_as_of: Option<DateTime<Utc>>,
     /// Price × hours since launch for a running instance (stopped periods in between are
     /// counted: an upper bound); null when the price or launch time is unknown, or not running.
     pub cost_since_launch: Option<f64>,
@@ -338,25 +342,6 @@ pub fn build(fleet: &Fleet, source: &str, now: DateTime<Utc>) -> Snapshot {
     }
 }
 
-/// The row's flags by name, then `rule:NAME` for each rule it matches.
-pub fn flags_out(fleet: &Fleet, r: &Row) -> Vec<String> {
-    r.flags
-        .iter()
-        .map(|f| f.as_str().to_string())
-        .chain(r.rules.of(&fleet.rules).map(crate::rules::Rule::flag))
-        .collect()
-}
-
-/// Price × hours since launch of a running instance with a known price and launch time.
-pub fn cost_since_launch(r: &Row, now: DateTime<Utc>) -> Option<f64> {
-    let i = r.instance()?;
-    if i.state != crate::model::InstanceState::Running {
-        return None;
-    }
-    let hours = (now - i.launch_time?).num_seconds().max(0) as f64 / 3600.0;
-    Some(round4(r.price?.usd_per_hour * hours))
-}
-
 fn round4(v: f64) -> f64 {
     (v * 10_000.0).round() / 10_000.0
 }
@@ -380,9 +365,14 @@ pub fn instance_out(fleet: &Fleet, r: &Row, i: &Instance, now: DateTime<Utc>) ->
         risk: r.risk.score,
         risk_reasons: reasons_out(r),
         stale: sd.rows_stale(now),
-        flags: flags_out(fleet, r),
+        flags: fleet.flags_of(r),
         price_per_hour: r.price.map(|p| p.usd_per_hour),
-        cost_since_launch: cost_since_launch(r, now),
+        price_cached: r.price.is_some_and(|p| p.cached),
+        price_as_of: r
+            .price
+            .and_then(|_| sd.prices.get(&crate::model::price::PriceKey::of(i)))
+            .map(|q| q.as_of),
+        cost_since_launch: r.cost_since_launch(now).map(round4),
         cpu_credit_balance: r.credit_balance.map(round1),
         image_id: i.image_id.clone(),
         image_owner: i
@@ -434,7 +424,7 @@ pub fn task_out(fleet: &Fleet, r: &Row, t: &Task, now: DateTime<Utc>) -> TaskOut
         risk: r.risk.score,
         risk_reasons: reasons_out(r),
         stale: sd.rows_stale(now),
-        flags: flags_out(fleet, r),
+        flags: fleet.flags_of(r),
     }
 }
 

@@ -71,9 +71,19 @@ fn seed_prices(emu: &Emulator) {
         "/_watchfloor/pricing/products",
         &json!({"products": [
             product("m5.large", "Linux", "Shared", "0.0960000000"),
-            // Decoys: another OS, another tenancy, another region, capacity not in use.
+            // Decoys, one per filter: another OS, tenancy, region, capacity status, installed
+            // software, licence model.
             product("m5.large", "Windows", "Shared", "0.1880000000"),
             product("m5.large", "Linux", "Dedicated", "0.1060000000"),
+            {"instanceType": "m5.large", "regionCode": "us-east-1", "operatingSystem": "Linux",
+             "tenancy": "Shared", "preInstalledSw": "SQL Std", "capacitystatus": "Used",
+             "licenseModel": "No License required", "usd": "0.4760"},
+            {"instanceType": "m5.large", "regionCode": "us-east-1", "operatingSystem": "Linux",
+             "tenancy": "Shared", "preInstalledSw": "NA", "capacitystatus": "Used",
+             "licenseModel": "Bring your own license", "usd": "0.0500"},
+            // Two products that disagree: that price is unknown, the others are still asked.
+            product("c5.large", "Linux", "Shared", "0.0850"),
+            product("c5.large", "Linux", "Shared", "0.0900"),
             {"instanceType": "m5.large", "regionCode": "eu-west-1", "operatingSystem": "Linux",
              "tenancy": "Shared", "preInstalledSw": "NA", "capacitystatus": "Used",
              "licenseModel": "No License required", "usd": "0.107"},
@@ -115,6 +125,7 @@ async fn instances_are_priced_from_the_price_list_and_the_spot_history_or_shown_
     let (miner, az) = launch(&ec2, InstanceType::P32xlarge, true).await;
     let (small, _) = launch(&ec2, InstanceType::T3Micro, false).await;
     let (twin, _) = launch(&ec2, InstanceType::M5Large, false).await;
+    let (odd, _) = launch(&ec2, InstanceType::C5Large, false).await;
     let _ = emu.http("DELETE", "/_watchfloor/requests", "");
 
     let reports =
@@ -150,6 +161,7 @@ async fn instances_are_priced_from_the_price_list_and_the_spot_history_or_shown_
         "the Spot price of its AZ {az}"
     );
     assert_eq!(price(&small), None, "no product: unknown, never guessed");
+    assert_eq!(price(&odd), None, "products that disagree: unknown");
     let sd = &s.fleet.scopes[0];
     let unknown: Vec<&Quote> = sd
         .prices
@@ -162,9 +174,24 @@ async fn instances_are_priced_from_the_price_list_and_the_spot_history_or_shown_
         unknown[0].note.as_deref(),
         Some("the Price List has no such product")
     );
+    let ambiguous = sd
+        .prices
+        .iter()
+        .find(|(k, _)| k.instance_type == "c5.large")
+        .map(|(_, q)| q.note.clone().unwrap_or_default())
+        .unwrap();
+    assert!(
+        ambiguous.contains("2 different hourly prices"),
+        "{ambiguous}"
+    );
+    assert!(
+        sd.feed(watchfloor::feed::PRICING)
+            .is_some_and(|f| f.state == watchfloor::app::FeedState::Ok),
+        "an ambiguous product is not a failure of the feed"
+    );
     let burn = s.fleet.totals.burn;
     assert!(
-        (burn.now - (0.192 + spot_price_of(&az))).abs() < 1e-9 && burn.unpriced == 1,
+        (burn.now - (0.192 + spot_price_of(&az))).abs() < 1e-9 && burn.unpriced == 2,
         "{burn:?}"
     );
     // One GetProducts per (type, platform, tenancy), the Spot price once, none twice.
@@ -174,7 +201,11 @@ async fn instances_are_priced_from_the_price_list_and_the_spot_history_or_shown_
             .filter(|r| r["action"] == action)
             .count()
     };
-    assert_eq!(asked("GetProducts"), 2, "m5.large and t3.micro, each once");
+    assert_eq!(
+        asked("GetProducts"),
+        3,
+        "c5.large, m5.large and t3.micro, each once"
+    );
     assert_eq!(asked("DescribeSpotPriceHistory"), 1);
     assert_eq!(
         asked("GetCostAndUsage"),
@@ -269,9 +300,12 @@ async fn prices_are_asked_once_a_day_and_yesterdays_are_used_when_aws_cannot_be_
     let mut other = PricingFeed::new(clients, Duration::from_secs(60), inventory, book);
     let (q, _, calls) = quotes(other.poll().await.expect("poll"));
     assert_eq!((q.len(), calls), (1, 0));
-    // An emulator's prices never reach the cache file.
-    let saved = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(!saved.contains("0.096"), "{saved}");
+    // An emulator's prices never reach the cache file: it is left as it was.
+    let saved = std::fs::read_to_string(&path).expect("the cache file is still there");
+    assert!(
+        saved.contains("0.09") && !saved.contains("0.096"),
+        "{saved}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -283,7 +317,8 @@ async fn cost_explorer_gives_the_week_the_burn_of_yesterday_and_open_anomalies()
     launch(&ec2, InstanceType::M5Large, false).await;
     let today = chrono::Utc::now().date_naive();
     let day = |n: i64| (today - chrono::TimeDelta::days(n)).to_string();
-    // Seven days: EC2 at $0.048 an hour until the day before yesterday... and yesterday.
+    // Seven days: EC2 at $0.048 an hour; yesterday, still estimated, says more but is not
+    // used for the burn of 24 h ago.
     let results: Vec<serde_json::Value> = (1..=7)
         .rev()
         .map(|n| {
@@ -292,7 +327,7 @@ async fn cost_explorer_gives_the_week_the_burn_of_yesterday_and_open_anomalies()
                 "Total": {},
                 "Groups": [
                     {"Keys": ["Amazon Elastic Compute Cloud - Compute"],
-                     "Metrics": {"UnblendedCost": {"Amount": "1.152", "Unit": "USD"}}},
+                     "Metrics": {"UnblendedCost": {"Amount": if n == 1 { "9.99" } else { "1.152" }, "Unit": "USD"}}},
                     {"Keys": ["Amazon Simple Storage Service"],
                      "Metrics": {"UnblendedCost": {"Amount": format!("{}", 0.5 * n as f64), "Unit": "USD"}}},
                 ],
@@ -310,6 +345,8 @@ async fn cost_explorer_gives_the_week_the_burn_of_yesterday_and_open_anomalies()
             {"id": "open-1", "start": day(2), "impact": 310.5,
              "service": "Amazon Elastic Compute Cloud - Compute", "region": "ap-south-1"},
             {"id": "over", "start": day(6), "end": day(5), "impact": 12.0},
+            // A member's anomaly seen by this (payer) account's monitor: not this account's.
+            {"id": "member", "start": day(1), "impact": 99.0, "linked_account": "210987654321"},
         ]}),
     );
     let _ = emu.http("DELETE", "/_watchfloor/requests", "");
@@ -338,17 +375,17 @@ async fn cost_explorer_gives_the_week_the_burn_of_yesterday_and_open_anomalies()
         "{:?}",
         costs.daily[0]
     );
-    assert!((costs.daily[6].compute - 1.152).abs() < 1e-9);
+    assert!((costs.daily[6].compute - 9.99).abs() < 1e-9);
     assert!(costs.daily[6].estimated);
     let open: Vec<&str> = costs.anomalies.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(
         open,
         ["open-1"],
-        "the anomaly that ended days ago is not open"
+        "the anomaly that ended days ago is not open; a member's is not this account's"
     );
     assert_eq!(costs.anomalies[0].region.as_deref(), Some("ap-south-1"));
     // The m5.large was launched a moment ago: by launch times nothing ran a day ago, but Cost
-    // Explorer says EC2 cost $0.048 an hour yesterday: +100 %.
+    // Explorer says EC2 cost $0.048 an hour on its last day no longer estimated: +100 %.
     let b = s.fleet.totals.burn;
     assert!(b.from_cost_explorer, "{b:?}");
     assert!((b.change_24h().unwrap() - 1.0).abs() < 1e-9, "{b:?}");

@@ -67,6 +67,8 @@ pub struct Alerts {
     primed: HashSet<(usize, char)>,
     /// Saturation and burn keys no longer true, since when.
     calm_since: HashMap<String, DateTime<Utc>>,
+    /// Accounts whose burn has been judged once (a spike then was only recorded).
+    burn_primed: HashSet<String>,
     /// Rule matches known (alerting rules only), and since when each is gone (None: matching).
     rules_seen: HashMap<RuleKey, Option<DateTime<Utc>>>,
     /// Newest first.
@@ -234,7 +236,9 @@ impl Alerts {
             let t = *since.get_or_insert(now);
             now - t < chrono::TimeDelta::minutes(CALM_MINUTES)
         });
-        // Burn spikes, per account, once every scope of the account has been priced.
+        // Burn spikes, per account, once every scope of the account has been priced (or its
+        // inventory failed) and Cost Explorer, when it runs, has answered: the spikes there
+        // at that moment are only recorded.
         let ratio = fleet.spike_ratio.0;
         let mut priced: HashMap<&str, bool> = HashMap::new();
         for (s, sd) in fleet
@@ -247,11 +251,15 @@ impl Alerts {
                 self.primed.contains(&(s, 'p'));
         }
         for (account_id, burn) in fleet.burn_by_account(now) {
+            if priced.get(account_id.as_str()) != Some(&true) {
+                continue;
+            }
+            let first = self.burn_primed.insert(account_id.clone());
             if !burn.is_spike(ratio) {
                 continue;
             }
             let key = format!("b|{account_id}");
-            if self.seen.insert(key.clone()) && priced.get(account_id.as_str()) == Some(&true) {
+            if self.seen.insert(key.clone()) && !first {
                 let alias = fleet
                     .account(&account_id)
                     .map_or(account_id.clone(), |a| a.alias.clone());
@@ -306,7 +314,14 @@ impl Alerts {
             if sd.inventory_at.is_some() && sd.feeds.iter().all(answered) {
                 self.primed.insert((s, 'r'));
             }
-            if sd.feed(crate::feed::PRICING).is_none_or(answered) && sd.inventory_at.is_some() {
+            // Prices (and Cost Explorer's figures) are in, or the region has no inventory to
+            // price: its EC2 feed failed.
+            let ec2_failed = sd
+                .feed("ec2")
+                .is_some_and(|f| matches!(f.state, super::fleet::FeedState::Error(_)));
+            let priced =
+                sd.inventory_at.is_some() && sd.feed(crate::feed::PRICING).is_none_or(answered);
+            if (priced || ec2_failed) && sd.feed(crate::feed::COSTS).is_none_or(answered) {
                 self.primed.insert((s, 'p'));
             }
         }

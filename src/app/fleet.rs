@@ -340,6 +340,17 @@ impl Row {
         self.subject.id()
     }
 
+    /// Price × hours since launch of a running instance with a known price and launch time
+    /// (an upper bound: a stop in between is counted).
+    pub fn cost_since_launch(&self, now: DateTime<Utc>) -> Option<f64> {
+        let i = self.instance()?;
+        if i.state != crate::model::InstanceState::Running {
+            return None;
+        }
+        let hours = (now - i.launch_time?).num_seconds().max(0) as f64 / 3600.0;
+        Some(self.price?.usd_per_hour * hours)
+    }
+
     /// The instance, for an instance row.
     pub fn instance(&self) -> Option<&Instance> {
         self.subject.instance()
@@ -456,6 +467,16 @@ impl Fleet {
         let i = self.scopes.len() - 1;
         self.scope_ix.insert(scope.clone(), i);
         i
+    }
+
+    /// A row's flags by name, then `rule:NAME` for each rule it matches (the snapshot's
+    /// `flags`, the detail view's line).
+    pub fn flags_of(&self, r: &Row) -> Vec<String> {
+        r.flags
+            .iter()
+            .map(|f| f.as_str().to_string())
+            .chain(r.rules.of(&self.rules).map(Rule::flag))
+            .collect()
     }
 
     /// The rows rule `i` (of [`Fleet::rules`]) matches now.
@@ -1379,8 +1400,10 @@ pub fn scope_ranks(fleet: &Fleet, key: SortKey) -> Vec<u64> {
 pub fn price_of(i: &Instance, prices: &HashMap<PriceKey, Quote>) -> Option<RowPrice> {
     let key = PriceKey::of(i);
     let spot = key.spot_az.is_some();
-    prices
-        .get(&key)
-        .and_then(|q| q.usd_per_hour)
-        .map(|usd_per_hour| RowPrice { usd_per_hour, spot })
+    let q = prices.get(&key)?;
+    q.usd_per_hour.map(|usd_per_hour| RowPrice {
+        usd_per_hour,
+        spot,
+        cached: q.cached,
+    })
 }

@@ -2088,7 +2088,9 @@ fn tag_terms_match_instance_tags_by_key_and_value() {
     );
     let mut view = |f: &str| filtered(&mut s, f);
     assert_eq!(view("tag:Role=bastion"), ["i-bastion"]);
-    assert_eq!(view("tag:role=BASTION"), ["i-bastion"], "ignoring case");
+    // Case-sensitive, as EC2's tag keys are: `role=bastion` is another tag an attacker may set.
+    assert!(view("tag:role=bastion").is_empty());
+    assert!(view("tag:Role=BASTION").is_empty());
     assert_eq!(view("!tag:Role=bastion"), ["i-bare", "i-web"]);
     assert_eq!(view("tag:Env=prod*"), ["i-bastion", "i-web"]);
     assert_eq!(view("tag:Env"), ["i-bastion", "i-web"], "the key alone");
@@ -2172,7 +2174,8 @@ fn rules_mark_rows_add_risk_and_alert_on_a_new_match_once_primed() {
     // (row, flags the snapshot writes, rule reason in the risk)
     let web = row(&s, "i-web");
     assert_eq!(
-        crate::snapshot::flags_out(&s.fleet, &web)
+        s.fleet
+            .flags_of(&web)
             .iter()
             .filter(|f| f.starts_with("rule:"))
             .collect::<Vec<_>>(),
@@ -2316,7 +2319,7 @@ fn prices_give_rows_a_cost_the_header_a_burn_and_a_spike_alerts() {
     assert_eq!(web.cost_since_launch, Some(4.608));
     assert_eq!(snap.accounts[0].burn_change_24h, Some(0.0));
     assert!(!snap.accounts[0].burn_spike);
-    // Four GPU boxes launched an hour ago: the burn jumps, the account spikes, one alert.
+    // Two GPU boxes launched an hour ago: the burn jumps, the account spikes, one alert.
     let gpu = |id: &str| Instance {
         launch_time: Some(now - TimeDelta::hours(1)),
         ..old(id, "p3.2xlarge")
@@ -2351,4 +2354,100 @@ fn prices_give_rows_a_cost_the_header_a_burn_and_a_spike_alerts() {
     let snap = crate::snapshot::build(&s.fleet, "test", now);
     assert!(snap.accounts[0].burn_spike);
     assert_eq!(snap.burn_per_hour, 6.251);
+}
+
+#[test]
+fn a_burn_spike_alerts_once_every_region_is_priced_or_failed_and_not_for_one_there_at_start() {
+    let mut s = State::new("test", Keymap::default_map(), t0());
+    let now = t0() + TimeDelta::days(2);
+    update(&mut s, Msg::Tick(now));
+    update(
+        &mut s,
+        Msg::Feed(Report::Accounts(vec![AccountInfo {
+            alias: "prod".into(),
+            account_id: "111111111111".into(),
+            verified: true,
+            regions: vec!["us-east-1".into(), "eu-west-1".into()],
+            home_regions: vec![],
+            color: None,
+            read_only: false,
+        }])),
+    );
+    let eu = Scope::new("111111111111", "eu-west-1");
+    let schedule = |scope: &Scope, feed: &'static str| {
+        Msg::Feed(Report::Schedule {
+            scope: scope.clone(),
+            feed,
+            interval_secs: 60,
+            essential: true,
+        })
+    };
+    for m in [
+        schedule(&scope(), "ec2"),
+        schedule(&scope(), crate::feed::PRICING),
+        schedule(&eu, "ec2"),
+        schedule(&eu, crate::feed::PRICING),
+    ] {
+        update(&mut s, m);
+    }
+    let inv = |instances: Vec<Instance>| {
+        Msg::Feed(Report::Data {
+            feed: "ec2",
+            at: now,
+            data: Data::Inventory {
+                scope: scope(),
+                instances,
+                groups: vec![],
+                loose_interfaces: vec![],
+            },
+        })
+    };
+    let box_of = |id: &str, ty: &str, launched: DateTime<Utc>| Instance {
+        instance_type: ty.into(),
+        launch_time: Some(launched),
+        ..inst(id, id, &[], false)
+    };
+    let old = box_of("i-old", "m5.large", t0());
+    // Already spiking when the console starts: one old box and a fresh GPU.
+    let gpu = box_of("i-gpu1", "p3.2xlarge", now - TimeDelta::hours(2));
+    update(&mut s, inv(vec![old.clone(), gpu.clone()]));
+    update(
+        &mut s,
+        prices(&[
+            ("m5.large", None, Some(0.096)),
+            ("p3.2xlarge", None, Some(3.06)),
+        ]),
+    );
+    let spikes = |s: &State| {
+        s.alerts
+            .recent
+            .iter()
+            .filter(|a| a.kind == alerts::AlertKind::BurnSpike)
+            .count()
+    };
+    assert_eq!(
+        spikes(&s),
+        0,
+        "eu-west-1 has not answered: nothing judged yet"
+    );
+    // eu-west-1's inventory fails (an SCP, an opt-in region): it has nothing to price, and
+    // the account is judged; the spike already there is only recorded.
+    update(
+        &mut s,
+        Msg::Feed(Report::Failed {
+            scope: eu.clone(),
+            feed: "ec2",
+            at: now,
+            message: "UnauthorizedOperation".into(),
+        }),
+    );
+    update(&mut s, inv(vec![old.clone(), gpu.clone()]));
+    assert_eq!(spikes(&s), 0, "a spike there at start rings no bell");
+    assert!(s.fleet.totals.burn.is_spike(2.0));
+    // It calms down (the GPU box is gone) for more than ten minutes, then a new one spikes.
+    update(&mut s, inv(vec![old.clone()]));
+    update(&mut s, Msg::Tick(now + TimeDelta::minutes(11)));
+    update(&mut s, inv(vec![old.clone()]));
+    update(&mut s, inv(vec![old, gpu]));
+    assert_eq!(spikes(&s), 1, "{:?}", s.alerts.recent);
 }

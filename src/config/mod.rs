@@ -359,8 +359,8 @@ severity = "high"
 alert = true
 
 [[rule]]
-name = "expensive-and-pinned"
-when = "cost>5 cpu>90"
+name = "pinned-with-findings"
+when = "sev>=high cpu>90"
 
 [[account]]
 alias = "prod"
@@ -422,8 +422,8 @@ alias = "local"
                     true
                 ),
                 (
-                    "expensive-and-pinned",
-                    "cost>5 cpu>90",
+                    "pinned-with-findings",
+                    "sev>=high cpu>90",
                     crate::model::SeverityBand::Medium,
                     false
                 ),

@@ -46,7 +46,7 @@ impl Cx<'_> {
     fn config(&self, raw: RawConfig) -> Result<Config, FileError> {
         let settings = self.settings(raw.settings.unwrap_or_default())?;
         let alerts = self.alerts(raw.alerts.unwrap_or_default())?;
-        let rules = self.rules(&raw.rule)?;
+        let rules = self.rules(&raw.rule, settings.pricing)?;
         if raw.account.is_empty() && raw.organization.is_none() {
             return Err(FileError::whole(
                 self.file,
@@ -145,6 +145,16 @@ impl Cx<'_> {
 
     fn err(&self, span: Range<usize>, msg: impl Into<String>) -> FileError {
         FileError::at(self.file, self.src, span.start, msg)
+    }
+
+    /// The offset `pos` characters inside the quoted string at `span` (exact for strings
+    /// without escapes; the string's start otherwise past its end).
+    fn inside(&self, span: Range<usize>, pos: usize) -> usize {
+        let start = (span.start + 1).min(self.src.len());
+        self.src
+            .get(start..)
+            .and_then(|rest| rest.char_indices().nth(pos))
+            .map_or(span.start, |(i, _)| start + i)
     }
 
     fn line(&self, span: Range<usize>) -> usize {
@@ -273,7 +283,11 @@ impl Cx<'_> {
 
     /// The `[[rule]]` tables: names unique, every field checked, a `when` error located at
     /// its character.
-    fn rules(&self, raw: &[Spanned<RawRule>]) -> Result<Vec<crate::rules::Rule>, FileError> {
+    fn rules(
+        &self,
+        raw: &[Spanned<RawRule>],
+        pricing: bool,
+    ) -> Result<Vec<crate::rules::Rule>, FileError> {
         use crate::rules::{MAX_RULES, Rule};
         if let Some(extra) = raw.get(MAX_RULES) {
             return Err(self.err(
@@ -310,12 +324,7 @@ impl Cx<'_> {
                     "when" => &when,
                     _ => &severity,
                 };
-                // Inside the quotes, `pos` characters on (exact for strings without escapes).
-                let start = (at.span().start + 1).min(self.src.len());
-                let offset = self.src[start..]
-                    .char_indices()
-                    .nth(e.pos)
-                    .map_or(at.span().start, |(i, _)| start + i);
+                let offset = self.inside(at.span(), e.pos);
                 let msg = if e.field == "when" {
                     format!(
                         "rule `{}`: `when` at character {}: {}",
@@ -328,6 +337,25 @@ impl Cx<'_> {
                 };
                 FileError::at(self.file, self.src, offset, msg)
             })?;
+            // Without prices a `cost` term would never match (or, `cost:unknown`, match every
+            // instance): refused rather than silently useless.
+            if let (false, Some(pos)) = (
+                pricing,
+                rule.filter
+                    .position_of(|t| matches!(t, crate::filter::Term::Cost(_))),
+            ) {
+                return Err(FileError::at(
+                    self.file,
+                    self.src,
+                    self.inside(when.span(), pos),
+                    format!(
+                        "rule `{}`: `when` at character {}: `cost` needs prices, and [settings] \
+                         pricing = false: remove the term or turn pricing on",
+                        rule.name,
+                        pos + 1
+                    ),
+                ));
+            }
             if let Some((_, line)) = out.iter().find(|(o, _)| o.name == rule.name) {
                 return Err(self.err(
                     name.span(),
@@ -1268,6 +1296,13 @@ read_only = true
                     rule("name = \"b\"\nwhen = \"port:22\"\n")
                 ),
                 "config.toml:11:8: duplicate rule name `b`: the rule on line 6 has it",
+            ),
+            (
+                &format!(
+                    "[settings]\npricing = false\n\n{}",
+                    rule("name = \"a\"\nwhen = \"cpu>90 cost>5\"\n")
+                ),
+                "config.toml:11:16: rule `a`: `when` at character 8: `cost` needs prices",
             ),
             (
                 &format!("[settings]\nburn_spike_ratio = 1.0\n\n{OK_ACCOUNT}"),

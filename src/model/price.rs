@@ -211,6 +211,8 @@ pub struct RowPrice {
     pub usd_per_hour: f64,
     /// The Spot price of its AZ (else on-demand).
     pub spot: bool,
+    /// A price saved earlier, used because AWS could not be asked.
+    pub cached: bool,
 }
 
 /// Burn of a set of instances: what runs now, and what of it ran 24 hours ago.
@@ -314,13 +316,13 @@ pub struct AccountCosts {
 }
 
 impl AccountCosts {
-    /// What EC2 instances cost per hour on the last whole day Cost Explorer knows (before
-    /// `today`), when it knows one with a cost.
+    /// What EC2 instances cost per hour on the last whole day Cost Explorer no longer
+    /// estimates (before `today`), when it knows one with a cost.
     pub fn compute_per_hour_before(&self, today: chrono::NaiveDate) -> Option<f64> {
         self.daily
             .iter()
             .rev()
-            .find(|d| d.day < today)
+            .find(|d| d.day < today && !d.estimated)
             .map(|d| d.compute / 24.0)
             .filter(|v| *v > 0.0)
     }

@@ -124,7 +124,7 @@ pub fn render(
         Subject::Instance(inst) => instance_lines(&mut lines, state, scope_ix, inst, label),
         Subject::Task(t) => task_lines(&mut lines, state, scope_ix, t, label),
     }
-    let flags = crate::snapshot::flags_out(&state.fleet, row);
+    let flags = state.fleet.flags_of(row);
     if !flags.is_empty() {
         lines.push(Line::from(kv("flags", flags.join(" "))));
     }
@@ -423,7 +423,7 @@ fn cost_line(state: &State, scope_ix: usize, inst: &Instance, label: Style) -> V
     if let Some(c) = state
         .fleet
         .row(scope_ix, &inst.instance_id)
-        .and_then(|r| crate::snapshot::cost_since_launch(r, state.now))
+        .and_then(|r| r.cost_since_launch(state.now))
     {
         v.push(Span::raw(format!(" · since launch ≈ {}", usd(c))));
     }

@@ -330,9 +330,10 @@ fn cell<'a>(
             }
         }
         Col::Cost => match (row.price, row.instance()) {
-            // `s`: the AZ's Spot price.
+            // `s`: the AZ's Spot price; `~`: a saved price, AWS could not be asked.
             (Some(p), _) => Cell::from(Line::from(format!(
-                "{}{}",
+                "{}{}{}",
+                if p.cached { "~" } else { "" },
                 crate::model::price::usd(p.usd_per_hour),
                 if p.spot { "s" } else { "" }
             ))),

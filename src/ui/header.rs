@@ -606,12 +606,19 @@ fn burn_text(b: crate::model::price::Burn, width: Width) -> String {
         return String::new();
     }
     let now = format!("{}/h", crate::model::price::usd(b.now));
+    // Unpriced instances are never left out silently: `+3?` after the figure.
+    let unpriced = match b.unpriced {
+        0 => String::new(),
+        n => format!("+{n}?"),
+    };
     match (width, b.change_24h()) {
         // Whole dollars from $10 up: the 80-column header has no room for cents.
-        (Width::Shortest, _) if b.now >= 10.0 => format!("${:.0}/h", b.now),
-        (Width::Shortest, _) => now,
-        (Width::Short, Some(c)) if c.abs() >= 0.005 => format!("{now} {:+.0}%", c * 100.0),
-        (Width::Short, _) => now,
+        (Width::Shortest, _) if b.now >= 10.0 => format!("${:.0}/h{unpriced}", b.now),
+        (Width::Shortest, _) => format!("{now}{unpriced}"),
+        (Width::Short, Some(c)) if c.abs() >= 0.005 => {
+            format!("{now}{unpriced} {:+.0}%", c * 100.0)
+        }
+        (Width::Short, _) => format!("{now}{unpriced}"),
         (Width::Long, _) => match b.unpriced {
             0 => format!("burn {}", b.label()),
             n => format!("burn {} · {n} unpriced", b.label()),

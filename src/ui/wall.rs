@@ -222,10 +222,11 @@ pub fn render(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
                 Some(ch) => format!("BURN $/H ({:+.0} % VS 24 H)", ch * 100.0),
                 None => "BURN $/H".into(),
             },
-            if c.burn.now > 0.0 {
-                format!("{:.0}", c.burn.now)
-            } else {
-                "-".into()
+            // Whole dollars, one decimal below $10 (block digits have a point).
+            match c.burn.now {
+                b if b >= 10.0 => format!("{b:.0}"),
+                b if b > 0.0 => format!("{b:.1}"),
+                _ => "-".into(),
             },
             if c.burn.is_spike(state.fleet.spike_ratio.0) {
                 theme.fg("critical").add_modifier(Modifier::BOLD)

@@ -158,5 +158,10 @@ pub fn set_test_credentials() {
             "/nonexistent/watchfloor-test",
         );
         std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+        // The price cache of the tests' own, never the developer's.
+        std::env::set_var(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("watchfloor-test-cache"),
+        );
     }
 }

@@ -29,10 +29,15 @@ pub const INTERVAL: Duration = Duration::from_secs(3600);
 /// The service whose cost is EC2 instance hours.
 pub const COMPUTE: &str = "Amazon Elastic Compute Cloud - Compute";
 
+/// Pages read at most per request kind (7 days by service fit in one).
+const MAX_PAGES: usize = 10;
+
 /// The Cost Explorer feed of one account, homed in its first region.
 pub struct CostFeed {
     clients: Clients,
     client: aws_sdk_costexplorer::Client,
+    /// The regions watched: the costs read are theirs, as the burn is.
+    regions: Vec<String>,
 }
 
 /// The account's Cost Explorer feed, when `cost_explorer` is on and the partition has Cost
@@ -43,41 +48,71 @@ pub fn feed(acct: &Connected, settings: &crate::config::Settings) -> Option<Box<
     }
     let clients = Clients::new(acct, acct.regions.first()?);
     let client = clients.costexplorer.clone()?;
-    Some(Box::new(CostFeed { clients, client }))
+    Some(Box::new(CostFeed {
+        clients,
+        client,
+        regions: acct.regions.clone(),
+    }))
 }
 
 impl CostFeed {
-    async fn daily(&self, today: NaiveDate) -> Result<Vec<DailyCost>, FeedError> {
+    /// The last days, and the requests made.
+    async fn daily(&self, today: NaiveDate) -> Result<(Vec<DailyCost>, u64), FeedError> {
         let interval = DateInterval::builder()
             .start((today - TimeDelta::days(DAYS)).to_string())
             .end(today.to_string())
             .build()
             .expect("start and end are set");
-        // The account's own costs, also when it is the organization's payer.
-        let own = Expression::builder()
-            .dimensions(
-                DimensionValues::builder()
-                    .key(Dimension::LinkedAccount)
-                    .values(&self.clients.scope.account_id)
-                    .build(),
-            )
+        // The account's own costs (also when it is the organization's payer), in the regions
+        // watched (as the burn it is compared with).
+        let dim = |key: Dimension, values: Vec<String>| {
+            Expression::builder()
+                .dimensions(
+                    DimensionValues::builder()
+                        .key(key)
+                        .set_values(Some(values))
+                        .build(),
+                )
+                .build()
+        };
+        let filter = Expression::builder()
+            .and(dim(
+                Dimension::LinkedAccount,
+                vec![self.clients.scope.account_id.clone()],
+            ))
+            .and(dim(Dimension::Region, self.regions.clone()))
             .build();
-        let out = self
-            .client
-            .get_cost_and_usage()
-            .time_period(interval)
-            .granularity(Granularity::Daily)
-            .metrics("UnblendedCost")
-            .filter(own)
-            .group_by(
-                GroupDefinition::builder()
-                    .r#type(GroupDefinitionType::Dimension)
-                    .key("SERVICE")
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| FeedError::from(describe("GetCostAndUsage", &e)))?;
+        let mut results = Vec::new();
+        let mut token: Option<String> = None;
+        let mut pages = 0;
+        for page in 1..=MAX_PAGES {
+            pages = page as u64;
+            let out = self
+                .client
+                .get_cost_and_usage()
+                .time_period(interval.clone())
+                .granularity(Granularity::Daily)
+                .metrics("UnblendedCost")
+                .filter(filter.clone())
+                .group_by(
+                    GroupDefinition::builder()
+                        .r#type(GroupDefinitionType::Dimension)
+                        .key("SERVICE")
+                        .build(),
+                )
+                .set_next_page_token(token.take())
+                .send()
+                .await
+                .map_err(|e| FeedError {
+                    calls: page as u64,
+                    ..describe("GetCostAndUsage", &e).into()
+                })?;
+            results.extend(out.results_by_time().iter().cloned());
+            match out.next_page_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
         let amount = |m: Option<
             &std::collections::HashMap<String, aws_sdk_costexplorer::types::MetricValue>,
         >| {
@@ -87,72 +122,111 @@ impl CostFeed {
                 .filter(|a| a.is_finite())
                 .unwrap_or(0.0)
         };
-        Ok(out
-            .results_by_time()
-            .iter()
-            .filter_map(|r| {
-                let day = r
-                    .time_period()
-                    .and_then(|p| NaiveDate::parse_from_str(p.start(), "%Y-%m-%d").ok())?;
-                let groups = r.groups();
-                let (total, compute) = if groups.is_empty() {
-                    (amount(r.total()), 0.0)
-                } else {
-                    (
-                        groups.iter().map(|g| amount(g.metrics())).sum(),
-                        groups
-                            .iter()
-                            .filter(|g| g.keys().iter().any(|k| k == COMPUTE))
-                            .map(|g| amount(g.metrics()))
-                            .sum(),
-                    )
-                };
-                Some(DailyCost {
-                    day,
-                    total,
-                    compute,
-                    estimated: r.estimated(),
-                })
+        // Pages of one day by service: merge the days.
+        let mut days: Vec<DailyCost> = Vec::new();
+        for d in results.iter().filter_map(|r| {
+            let day = r
+                .time_period()
+                .and_then(|p| NaiveDate::parse_from_str(p.start(), "%Y-%m-%d").ok())?;
+            let groups = r.groups();
+            let (total, compute) = if groups.is_empty() {
+                (amount(r.total()), 0.0)
+            } else {
+                (
+                    groups.iter().map(|g| amount(g.metrics())).sum(),
+                    groups
+                        .iter()
+                        .filter(|g| g.keys().iter().any(|k| k == COMPUTE))
+                        .map(|g| amount(g.metrics()))
+                        .sum(),
+                )
+            };
+            Some(DailyCost {
+                day,
+                total,
+                compute,
+                estimated: r.estimated(),
             })
-            .collect())
+        }) {
+            match days.iter_mut().find(|x| x.day == d.day) {
+                Some(x) => {
+                    x.total += d.total;
+                    x.compute += d.compute;
+                    x.estimated |= d.estimated;
+                }
+                None => days.push(d),
+            }
+        }
+        days.sort_by_key(|d| d.day);
+        Ok((days, pages))
     }
 
-    async fn anomalies(&self, today: NaiveDate) -> Result<Vec<CostAnomaly>, FeedError> {
-        let out = self
-            .client
-            .get_anomalies()
-            .date_interval(
-                AnomalyDateInterval::builder()
-                    .start_date((today - TimeDelta::days(DAYS)).to_string())
-                    .build()
-                    .expect("start is set"),
-            )
-            .send()
-            .await
-            .map_err(|e| FeedError {
-                calls: 2,
-                ..describe("GetAnomalies", &e).into()
-            })?;
+    /// The open anomalies, and the requests made (`before` made already, for a failure's count).
+    async fn anomalies(
+        &self,
+        today: NaiveDate,
+        before: u64,
+    ) -> Result<(Vec<CostAnomaly>, u64), FeedError> {
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        let mut pages = 0;
+        for page in 1..=MAX_PAGES {
+            pages = page as u64;
+            let out = self
+                .client
+                .get_anomalies()
+                .date_interval(
+                    AnomalyDateInterval::builder()
+                        .start_date((today - TimeDelta::days(DAYS)).to_string())
+                        .build()
+                        .expect("start is set"),
+                )
+                .set_next_page_token(token.take())
+                .send()
+                .await
+                .map_err(|e| FeedError {
+                    calls: before + page as u64,
+                    ..describe("GetAnomalies", &e).into()
+                })?;
+            found.extend(out.anomalies().iter().cloned());
+            match out.next_page_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
         let recent = (today - TimeDelta::days(1)).to_string();
-        Ok(out
-            .anomalies()
-            .iter()
-            .filter(|a| {
-                a.anomaly_end_date()
-                    .is_none_or(|end| end[..end.len().min(10)] >= *recent)
-            })
-            .map(|a| {
-                let cause = a.root_causes().first();
-                CostAnomaly {
-                    id: a.anomaly_id().to_string(),
-                    start: a.anomaly_start_date().unwrap_or_default().to_string(),
-                    end: a.anomaly_end_date().map(str::to_string),
-                    impact_usd: a.impact().map_or(0.0, |i| i.total_impact()),
-                    service: cause.and_then(|c| c.service()).map(str::to_string),
-                    region: cause.and_then(|c| c.region()).map(str::to_string),
-                }
-            })
-            .collect())
+        let account = &self.clients.scope.account_id;
+        Ok((
+            found
+                .iter()
+                // A payer's monitors see its members' anomalies too: this account's only (or those
+                // that name no account).
+                .filter(|a| {
+                    let named: Vec<&str> = a
+                        .root_causes()
+                        .iter()
+                        .filter_map(|c| c.linked_account())
+                        .collect();
+                    named.is_empty() || named.contains(&account.as_str())
+                })
+                .filter(|a| {
+                    a.anomaly_end_date()
+                        .is_none_or(|end| end.get(..10).unwrap_or(end) >= recent.as_str())
+                })
+                .map(|a| {
+                    let cause = a.root_causes().first();
+                    CostAnomaly {
+                        id: a.anomaly_id().to_string(),
+                        start: a.anomaly_start_date().unwrap_or_default().to_string(),
+                        end: a.anomaly_end_date().map(str::to_string),
+                        impact_usd: a.impact().map_or(0.0, |i| i.total_impact()),
+                        service: cause.and_then(|c| c.service()).map(str::to_string),
+                        region: cause.and_then(|c| c.region()).map(str::to_string),
+                    }
+                })
+                .collect::<Vec<_>>(),
+            pages,
+        ))
     }
 }
 
@@ -173,15 +247,15 @@ impl Feed for CostFeed {
     fn poll(&mut self) -> BoxFuture<'_, Result<Polled, FeedError>> {
         Box::pin(async move {
             let today = Utc::now().date_naive();
-            let daily = self.daily(today).await?;
-            let anomalies = self.anomalies(today).await?;
+            let (daily, asked) = self.daily(today).await?;
+            let (anomalies, more) = self.anomalies(today, asked).await?;
             Ok(Polled {
                 at: Utc::now(),
                 data: vec![Data::Costs {
                     scope: self.clients.scope.clone(),
                     costs: AccountCosts { daily, anomalies },
                 }],
-                calls: 2,
+                calls: asked + more,
                 metrics: 0,
                 metrics_per_day: None,
             })

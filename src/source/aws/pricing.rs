@@ -31,10 +31,13 @@ const SPOT_FRESH: TimeDelta = TimeDelta::hours(1);
 /// One saved price.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Saved {
-    /// Dollars per hour; None: AWS said there is no such product.
+    /// Dollars per hour; None: AWS gave no single price (see `note`).
     usd_per_hour: Option<f64>,
     /// When AWS said so.
     as_of: DateTime<Utc>,
+    /// Why there is no price (products that disagree); None: no such product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
 }
 
 /// The prices known to this process, by `region|key label`, saved to disk after each change.
@@ -43,9 +46,16 @@ pub struct PriceBook {
     /// The cache file (None: memory only).
     path: Option<PathBuf>,
     entries: Mutex<BTreeMap<String, Saved>>,
-    /// Held while a scope asks AWS, so that scopes needing the same price ask once.
-    asking: tokio::sync::Mutex<()>,
+    /// Keys some scope is asking AWS about right now: the others skip them this poll (their
+    /// next poll finds the answer), so a price is asked once and no lock is held across a call.
+    asking: Mutex<std::collections::HashSet<String>>,
 }
+
+/// Days a saved price is kept (and used, saying its date, while AWS cannot be asked).
+const KEEP_DAYS: i64 = 30;
+
+/// A cached Spot price older than this is not used: Spot prices move.
+const SPOT_CACHED_MAX: TimeDelta = TimeDelta::hours(24);
 
 /// The origin of AWS's own prices in the book's keys.
 const AWS: &str = "aws|";
@@ -75,7 +85,7 @@ impl PriceBook {
         Arc::new(PriceBook {
             path,
             entries: Mutex::new(entries),
-            asking: tokio::sync::Mutex::new(()),
+            asking: Mutex::default(),
         })
     }
 
@@ -92,7 +102,25 @@ impl PriceBook {
             .cloned()
     }
 
-    /// Records what AWS said and saves the book (a failed save is logged; memory keeps it).
+    /// Claims `key` for this scope to ask about; false when another scope is asking.
+    fn claim(&self, key: &str) -> bool {
+        self.asking
+            .lock()
+            .map(|mut a| a.insert(key.to_string()))
+            .unwrap_or(false)
+    }
+
+    /// Gives claimed keys back.
+    fn release(&self, keys: &[String]) {
+        if let Ok(mut a) = self.asking.lock() {
+            for k in keys {
+                a.remove(k);
+            }
+        }
+    }
+
+    /// Records what AWS said and, when AWS's own prices are among them, saves the book (a failed
+    /// save is logged; memory keeps it). Entries older than [`KEEP_DAYS`] are dropped.
     fn put(&self, found: Vec<(String, Saved)>) {
         if found.is_empty() {
             return;
@@ -100,8 +128,13 @@ impl PriceBook {
         let Ok(mut e) = self.entries.lock() else {
             return;
         };
+        let save = found.iter().any(|(k, _)| k.starts_with(AWS));
         e.extend(found);
-        let Some(path) = &self.path else { return };
+        let cutoff = Utc::now() - TimeDelta::days(KEEP_DAYS);
+        e.retain(|_, s| s.as_of > cutoff);
+        let Some(path) = self.path.as_ref().filter(|_| save) else {
+            return;
+        };
         // Only AWS's own prices are saved: an emulator's would be taken for them later.
         let aws: BTreeMap<&String, &Saved> = e.iter().filter(|(k, _)| k.starts_with(AWS)).collect();
         let json = match serde_json::to_vec_pretty(&aws) {
@@ -109,7 +142,8 @@ impl PriceBook {
             Err(_) => return,
         };
         drop(e);
-        let tmp = path.with_extension("json.tmp");
+        // One temporary file per process: a console and a snapshot may save at once.
+        let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
         let saved = path
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)
@@ -172,13 +206,14 @@ impl PricingFeed {
         }
     }
 
-    /// Asks AWS for one price: Ok(None) when AWS has no such product.
-    async fn ask(&self, k: &PriceKey) -> Result<Option<f64>, FeedError> {
+    /// Asks AWS for one price: Ok((None, None)) when AWS has no such product, Ok((None,
+    /// Some(why))) when its products disagree; Err when AWS could not be asked.
+    async fn ask(&self, k: &PriceKey) -> Result<(Option<f64>, Option<String>), FeedError> {
         let region = &self.clients.scope.region;
         match &k.spot_az {
             Some(az) => {
                 let Some(product) = k.platform.spot_product() else {
-                    return Ok(None);
+                    return Ok((None, None));
                 };
                 self.clients.ec2_bucket.take().await;
                 let out = self
@@ -196,24 +231,21 @@ impl PricingFeed {
                     .send()
                     .await
                     .map_err(|e| FeedError::from(describe("DescribeSpotPriceHistory", &e)))?;
-                Ok(latest_spot(
-                    out.spot_price_history().iter().filter_map(|p| {
-                        Some((
-                            p.availability_zone()?,
-                            p.product_description()?.as_str(),
-                            p.timestamp().map_or(0, |t| t.secs()),
-                            p.spot_price()?,
-                        ))
-                    }),
-                    az,
-                    product,
-                ))
+                let history = out.spot_price_history().iter().filter_map(|p| {
+                    Some((
+                        p.availability_zone()?,
+                        p.product_description()?.as_str(),
+                        p.timestamp().map_or(0, |t| t.secs()),
+                        p.spot_price()?,
+                    ))
+                });
+                Ok((latest_spot(history, az, product), None))
             }
             None => {
                 let (Some((os, sw)), Some(tenancy)) =
                     (k.platform.price_list(), k.tenancy.price_list())
                 else {
-                    return Ok(None);
+                    return Ok((None, None));
                 };
                 let Some(client) = &self.clients.pricing else {
                     return Err(FeedError::local(format!(
@@ -243,7 +275,11 @@ impl PricingFeed {
                     .send()
                     .await
                     .map_err(|e| FeedError::from(describe("GetProducts", &e)))?;
-                on_demand_price(out.price_list()).map_err(FeedError::local)
+                // Products that disagree make this one price unknown, not the poll failed.
+                Ok(match on_demand_price(out.price_list()) {
+                    Ok(p) => (p, None),
+                    Err(why) => (None, Some(why)),
+                })
             }
         }
     }
@@ -338,41 +374,47 @@ impl Feed for PricingFeed {
                 .clone()
                 .unwrap_or_else(|| "aws".into());
             let book = self.book.clone();
-            let _asking = book.asking.lock().await;
             let now = Utc::now();
             let mut calls = 0;
             let mut failure: Option<FeedError> = None;
             let mut found = Vec::new();
+            let mut claimed = Vec::new();
             let mut quotes = Vec::with_capacity(keys.len());
             for k in keys {
+                let id = PriceBook::key(&origin, &region, &k);
                 let saved = book.get(&origin, &region, &k);
-                let quote = match saved.filter(|s| fresh(&k, s, now)) {
+                let quote = match saved.clone().filter(|s| fresh(&k, s, now)) {
                     Some(s) => quote(&k, &s, false, None),
-                    None if failure.is_some() => {
-                        // AWS already failed this poll: do not ask again for every key.
-                        stale_or_unknown(&k, book.get(&origin, &region, &k), failure.as_ref())
+                    // AWS already failed this poll: do not ask again for every key.
+                    None if failure.is_some() => stale_or_unknown(&k, saved, failure.as_ref(), now),
+                    // Another scope is asking right now: its answer is in the book next poll.
+                    None if !book.claim(&id) => continue,
+                    None => {
+                        claimed.push(id.clone());
+                        match self.ask(&k).await {
+                            Ok((usd, note)) => {
+                                calls += 1;
+                                let s = Saved {
+                                    usd_per_hour: usd,
+                                    as_of: now,
+                                    note,
+                                };
+                                found.push((id, s.clone()));
+                                quote(&k, &s, false, None)
+                            }
+                            Err(e) => {
+                                calls += e.calls;
+                                let q = stale_or_unknown(&k, saved, Some(&e), now);
+                                failure = Some(e);
+                                q
+                            }
+                        }
                     }
-                    None => match self.ask(&k).await {
-                        Ok(usd) => {
-                            calls += 1;
-                            let s = Saved {
-                                usd_per_hour: usd,
-                                as_of: now,
-                            };
-                            found.push((PriceBook::key(&origin, &region, &k), s.clone()));
-                            quote(&k, &s, false, None)
-                        }
-                        Err(e) => {
-                            calls += e.calls;
-                            let q = stale_or_unknown(&k, book.get(&origin, &region, &k), Some(&e));
-                            failure = Some(e);
-                            q
-                        }
-                    },
                 };
                 quotes.push((k, quote));
             }
             book.put(found);
+            book.release(&claimed);
             // Every key is priced or explained; a failure shows in the scope while the rows
             // keep the cached prices (or "unknown", with the reason).
             let changed: Vec<(PriceKey, Quote)> = quotes
@@ -405,6 +447,7 @@ impl Feed for PricingFeed {
 fn quote(k: &PriceKey, s: &Saved, cached: bool, why: Option<&str>) -> Quote {
     let note = match (s.usd_per_hour, why) {
         (_, Some(w)) => Some(w.to_string()),
+        (None, None) if s.note.is_some() => s.note.clone(),
         (None, None) if k.tenancy.price_list().is_none() => {
             Some("a Dedicated Host is billed per host, not per instance".into())
         }
@@ -427,10 +470,17 @@ fn quote(k: &PriceKey, s: &Saved, cached: bool, why: Option<&str>) -> Quote {
     }
 }
 
-/// When AWS cannot be asked: the last saved price, saying so; else unknown with the reason.
-fn stale_or_unknown(k: &PriceKey, saved: Option<Saved>, err: Option<&FeedError>) -> Quote {
+/// When AWS cannot be asked: the last saved price, saying so (a Spot price only for a day);
+/// else unknown with the reason.
+fn stale_or_unknown(
+    k: &PriceKey,
+    saved: Option<Saved>,
+    err: Option<&FeedError>,
+    now: DateTime<Utc>,
+) -> Quote {
     let why = err.map_or_else(|| "not asked".to_string(), |e| e.message.clone());
-    match saved {
+    let usable = |s: &Saved| k.spot_az.is_none() || now - s.as_of < SPOT_CACHED_MAX;
+    match saved.filter(usable) {
         Some(s) => {
             let note = format!(
                 "AWS could not be asked ({why}): price of {}",
@@ -440,7 +490,7 @@ fn stale_or_unknown(k: &PriceKey, saved: Option<Saved>, err: Option<&FeedError>)
         }
         None => Quote {
             usd_per_hour: None,
-            as_of: Utc::now(),
+            as_of: now,
             cached: false,
             note: Some(format!("unknown: {why}")),
         },
@@ -508,6 +558,39 @@ mod tests {
     }
 
     #[test]
+    fn a_cached_price_is_used_with_its_date_but_not_a_day_old_spot_price() {
+        let now = Utc::now();
+        let err = FeedError::local("AccessDeniedException: no");
+        let key = |spot: bool| PriceKey {
+            instance_type: "p3.2xlarge".into(),
+            platform: Default::default(),
+            tenancy: Default::default(),
+            spot_az: spot.then(|| "us-east-1a".into()),
+        };
+        let saved = |hours: i64| Saved {
+            usd_per_hour: Some(3.06),
+            as_of: now - TimeDelta::hours(hours),
+            note: None,
+        };
+        let q = stale_or_unknown(&key(false), Some(saved(72)), Some(&err), now);
+        assert_eq!((q.usd_per_hour, q.cached), (Some(3.06), true));
+        assert!(q.note.unwrap().contains("AccessDeniedException"));
+        let q = stale_or_unknown(&key(true), Some(saved(2)), Some(&err), now);
+        assert_eq!(q.usd_per_hour, Some(3.06), "a Spot price of 2 h ago");
+        let q = stale_or_unknown(&key(true), Some(saved(30)), Some(&err), now);
+        assert_eq!(
+            (q.usd_per_hour, q.cached),
+            (None, false),
+            "not one of 30 h ago"
+        );
+        assert!(
+            q.note
+                .unwrap()
+                .starts_with("unknown: AccessDeniedException")
+        );
+    }
+
+    #[test]
     fn the_book_saves_with_dates_and_reloads() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub").join("prices.json");
@@ -524,6 +607,7 @@ mod tests {
             Saved {
                 usd_per_hour: Some(1.0),
                 as_of: day,
+                note: None,
             },
         )]);
         book.put(vec![(
@@ -531,6 +615,7 @@ mod tests {
             Saved {
                 usd_per_hour: Some(0.096),
                 as_of: day,
+                note: None,
             },
         )]);
         let again = PriceBook::open(Some(path.clone()));

@@ -10,7 +10,7 @@ signing name `ce`. `DateInterval.StartDate` keeps anomalies that started on or
 after it; `EndDate` (optional) those that started on or before it.
 
 Control endpoint (see README.md):
-  POST /_watchfloor/ce/anomalies {"account_id"?, "anomalies": [{"id", "start", "end"?, "impact", "service"?, "region"?}]}
+  POST /_watchfloor/ce/anomalies {"account_id"?, "anomalies": [{"id", "start", "end"?, "impact", "service"?, "region"?, "linked_account"?}]}
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def seed(account_id: str, anomalies: list[dict]) -> dict:
                 **({"AnomalyEndDate": str(a["end"])} if a.get("end") else {}),
                 "DimensionValue": a.get("service") or "Amazon Elastic Compute Cloud - Compute",
                 "RootCauses": [{k: v for k, v in (("Service", a.get("service")), ("Region", a.get("region")),
-                                                   ("LinkedAccount", account_id)) if v}],
+                                                   ("LinkedAccount", a.get("linked_account") or account_id)) if v}],
                 "AnomalyScore": {"MaxScore": 0.9, "CurrentScore": 0.9},
                 "Impact": {"MaxImpact": float(a["impact"]), "TotalImpact": float(a["impact"])},
                 "MonitorArn": f"arn:aws:ce::{account_id}:anomalymonitor/wf-monitor",

@@ -8,7 +8,9 @@ module answers with AWS's product documents (a JSON string per product, the
 hourly price under terms.OnDemand.*.priceDimensions.*.pricePerUnit.USD).
 
 Protocol: awsJson1.1, X-Amz-Target AWSPriceListService.GetProducts, signing
-name `pricing`. MaxResults (1..100, default 100) and NextToken page the list.
+name `pricing`. A filter matches a seeded attribute exactly (case included: the
+tests prove each value watchfloor sends). MaxResults (1..100, default 100) and
+NextToken page the list.
 Errors: HTTP 400 JSON {"__type", "message"} (InvalidParameterException).
 
 Control endpoint (see README.md):
@@ -83,8 +85,7 @@ def handle(start_response, body: bytes, respond_json):
     with _lock:
         matched = [
             p for p in _products
-            if all(p["attributes"].get(f["Field"], "").lower() == str(f.get("Value", "")).lower()
-                   for f in filters)
+            if all(p["attributes"].get(f["Field"], "") == str(f.get("Value", "")) for f in filters)
         ]
     page = matched[start:start + size]
     out = {"FormatVersion": "aws_v1", "PriceList": [_document(p) for p in page]}
