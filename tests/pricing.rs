@@ -24,10 +24,13 @@ use watchfloor::source::aws;
 use watchfloor::source::aws::ec2::Ec2Feed;
 use watchfloor::source::aws::pricing::{PriceBook, PricingFeed};
 
+/// A second account, assumed into.
+const OTHER: &str = "222222222222";
+
 fn config(emu: &Emulator) -> Config {
     let src = format!(
-        "[settings]\nrequest_timeout_secs = 20\n\n[[account]]\nalias = \"main\"\nregions = [\"us-east-1\"]\nendpoint_url = \"{}\"\n",
-        emu.url()
+        "[settings]\nrequest_timeout_secs = 20\n\n[[account]]\nalias = \"main\"\nregions = [\"us-east-1\"]\nendpoint_url = \"{url}\"\n\n[[account]]\nalias = \"other\"\nrole_arn = \"arn:aws:iam::{OTHER}:role/watchfloor-read\"\nregions = [\"us-east-1\"]\nendpoint_url = \"{url}\"\n",
+        url = emu.url()
     );
     Config::parse(std::path::Path::new("pricing.toml"), &src).expect("valid test config")
 }
@@ -126,6 +129,16 @@ async fn instances_are_priced_from_the_price_list_and_the_spot_history_or_shown_
     let (small, _) = launch(&ec2, InstanceType::T3Micro, false).await;
     let (twin, _) = launch(&ec2, InstanceType::M5Large, false).await;
     let (odd, _) = launch(&ec2, InstanceType::C5Large, false).await;
+    // The same type in another account of the region: priced from the same answer.
+    let other = aws_sdk_ec2::Client::new(
+        &sdk(
+            &emu,
+            "us-east-1",
+            Some(support::seed::assume(&emu, OTHER).await),
+        )
+        .await,
+    );
+    let (cousin, _) = launch(&other, InstanceType::M5Large, false).await;
     let _ = emu.http("DELETE", "/_watchfloor/requests", "");
 
     let reports =
@@ -156,13 +169,18 @@ async fn instances_are_priced_from_the_price_list_and_the_spot_history_or_shown_
     );
     assert_eq!(price(&twin), Some((0.096, false)));
     assert_eq!(
+        price(&cousin),
+        Some((0.096, false)),
+        "the other account's too"
+    );
+    assert_eq!(
         price(&miner),
         Some((spot_price_of(&az), true)),
         "the Spot price of its AZ {az}"
     );
     assert_eq!(price(&small), None, "no product: unknown, never guessed");
     assert_eq!(price(&odd), None, "products that disagree: unknown");
-    let sd = &s.fleet.scopes[0];
+    let sd = s.fleet.scopes.iter().find(|sd| sd.alias == "main").unwrap();
     let unknown: Vec<&Quote> = sd
         .prices
         .iter()
@@ -191,7 +209,7 @@ async fn instances_are_priced_from_the_price_list_and_the_spot_history_or_shown_
     );
     let burn = s.fleet.totals.burn;
     assert!(
-        (burn.now - (0.192 + spot_price_of(&az))).abs() < 1e-9 && burn.unpriced == 2,
+        (burn.now - (0.288 + spot_price_of(&az))).abs() < 1e-9 && burn.unpriced == 2,
         "{burn:?}"
     );
     // One GetProducts per (type, platform, tenancy), the Spot price once, none twice.
@@ -204,7 +222,7 @@ async fn instances_are_priced_from_the_price_list_and_the_spot_history_or_shown_
     assert_eq!(
         asked("GetProducts"),
         3,
-        "c5.large, m5.large and t3.micro, each once"
+        "c5.large, m5.large and t3.micro, each once for both accounts"
     );
     assert_eq!(asked("DescribeSpotPriceHistory"), 1);
     assert_eq!(

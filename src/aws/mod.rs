@@ -111,7 +111,16 @@ impl Clients {
                         .build(),
                 )
             }),
-            endpoint: acct.sdk.endpoint_url().map(str::to_string),
+            // The environment can point the Price List elsewhere without the account saying so.
+            endpoint: acct.sdk.endpoint_url().map(str::to_string).or_else(|| {
+                [
+                    "AWS_ENDPOINT_URL_PRICING",
+                    "AWS_ENDPOINT_URL_EC2",
+                    "AWS_ENDPOINT_URL",
+                ]
+                .into_iter()
+                .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+            }),
         }
     }
 }

@@ -46,10 +46,17 @@ pub struct PriceBook {
     /// The cache file (None: memory only).
     path: Option<PathBuf>,
     entries: Mutex<BTreeMap<String, Saved>>,
-    /// Keys some scope is asking AWS about right now: the others skip them this poll (their
-    /// next poll finds the answer), so a price is asked once and no lock is held across a call.
+    /// Keys some scope is asking AWS about right now: the others wait for the answer in the book,
+    /// so a price is asked once and no lock is held across a call.
     asking: Mutex<std::collections::HashSet<String>>,
+    /// AWS's own prices were recorded since the last save.
+    unsaved: std::sync::atomic::AtomicBool,
 }
+
+/// How long a scope waits for another scope asking AWS for the same price, and how often it
+/// looks.
+const ASK_WAIT: Duration = Duration::from_secs(30);
+const ASK_POLL: Duration = Duration::from_millis(50);
 
 /// Days a saved price is kept (and used, saying its date, while AWS cannot be asked).
 const KEEP_DAYS: i64 = 30;
@@ -86,6 +93,7 @@ impl PriceBook {
             path,
             entries: Mutex::new(entries),
             asking: Mutex::default(),
+            unsaved: Default::default(),
         })
     }
 
@@ -110,29 +118,39 @@ impl PriceBook {
             .unwrap_or(false)
     }
 
-    /// Gives claimed keys back.
-    fn release(&self, keys: &[String]) {
+    /// Gives a claimed key back.
+    fn release(&self, key: &str) {
         if let Ok(mut a) = self.asking.lock() {
-            for k in keys {
-                a.remove(k);
-            }
+            a.remove(key);
         }
     }
 
-    /// Records what AWS said and, when AWS's own prices are among them, saves the book (a failed
-    /// save is logged; memory keeps it). Entries older than [`KEEP_DAYS`] are dropped.
-    fn put(&self, found: Vec<(String, Saved)>) {
-        if found.is_empty() {
+    /// Records what AWS said (scopes waiting for it see it at once).
+    fn record(&self, key: String, saved: Saved) {
+        if key.starts_with(AWS) {
+            self.unsaved
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Ok(mut e) = self.entries.lock() {
+            e.insert(key, saved);
+        }
+    }
+
+    /// Saves the book when AWS's own prices were recorded since the last save (a failed save is
+    /// logged; memory keeps it). Entries older than [`KEEP_DAYS`] are dropped.
+    fn save(&self) {
+        if !self
+            .unsaved
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
             return;
         }
         let Ok(mut e) = self.entries.lock() else {
             return;
         };
-        let save = found.iter().any(|(k, _)| k.starts_with(AWS));
-        e.extend(found);
         let cutoff = Utc::now() - TimeDelta::days(KEEP_DAYS);
         e.retain(|_, s| s.as_of > cutoff);
-        let Some(path) = self.path.as_ref().filter(|_| save) else {
+        let Some(path) = self.path.as_ref() else {
             return;
         };
         // Only AWS's own prices are saved: an emulator's would be taken for them later.
@@ -377,21 +395,35 @@ impl Feed for PricingFeed {
             let now = Utc::now();
             let mut calls = 0;
             let mut failure: Option<FeedError> = None;
-            let mut found = Vec::new();
-            let mut claimed = Vec::new();
             let mut quotes = Vec::with_capacity(keys.len());
             for k in keys {
                 let id = PriceBook::key(&origin, &region, &k);
-                let saved = book.get(&origin, &region, &k);
-                let quote = match saved.clone().filter(|s| fresh(&k, s, now)) {
+                let fresh_now = || book.get(&origin, &region, &k).filter(|s| fresh(&k, s, now));
+                let mut answer = fresh_now();
+                // Another scope asking AWS for this price right now: wait for its answer (no lock
+                // is held meanwhile), at most ASK_WAIT, then ask too.
+                let mut claimed = false;
+                if answer.is_none() && failure.is_none() {
+                    let mut waited = Duration::ZERO;
+                    loop {
+                        answer = fresh_now();
+                        claimed = answer.is_none() && book.claim(&id);
+                        if answer.is_some() || claimed || waited >= ASK_WAIT {
+                            break;
+                        }
+                        tokio::time::sleep(ASK_POLL).await;
+                        waited += ASK_POLL;
+                    }
+                }
+                let quote = match answer {
                     Some(s) => quote(&k, &s, false, None),
                     // AWS already failed this poll: do not ask again for every key.
-                    None if failure.is_some() => stale_or_unknown(&k, saved, failure.as_ref(), now),
-                    // Another scope is asking right now: its answer is in the book next poll.
-                    None if !book.claim(&id) => continue,
+                    None if failure.is_some() => {
+                        stale_or_unknown(&k, book.get(&origin, &region, &k), failure.as_ref(), now)
+                    }
                     None => {
-                        claimed.push(id.clone());
-                        match self.ask(&k).await {
+                        let asked = self.ask(&k).await;
+                        let q = match asked {
                             Ok((usd, note)) => {
                                 calls += 1;
                                 let s = Saved {
@@ -399,22 +431,30 @@ impl Feed for PricingFeed {
                                     as_of: now,
                                     note,
                                 };
-                                found.push((id, s.clone()));
+                                book.record(id.clone(), s.clone());
                                 quote(&k, &s, false, None)
                             }
                             Err(e) => {
                                 calls += e.calls;
-                                let q = stale_or_unknown(&k, saved, Some(&e), now);
+                                let q = stale_or_unknown(
+                                    &k,
+                                    book.get(&origin, &region, &k),
+                                    Some(&e),
+                                    now,
+                                );
                                 failure = Some(e);
                                 q
                             }
+                        };
+                        if claimed {
+                            book.release(&id);
                         }
+                        q
                     }
                 };
                 quotes.push((k, quote));
             }
-            book.put(found);
-            book.release(&claimed);
+            book.save();
             // Every key is priced or explained; a failure shows in the scope while the rows
             // keep the cached prices (or "unknown", with the reason).
             let changed: Vec<(PriceKey, Quote)> = quotes
@@ -602,22 +642,41 @@ mod tests {
         };
         let day = Utc::now() - TimeDelta::days(1);
         let book = PriceBook::open(Some(path.clone()));
-        book.put(vec![(
+        book.record(
             PriceBook::key("http://127.0.0.1:1", "us-east-1", &k),
             Saved {
                 usd_per_hour: Some(1.0),
                 as_of: day,
                 note: None,
             },
-        )]);
-        book.put(vec![(
+        );
+        book.save();
+        assert!(!path.exists(), "nothing of AWS's to save");
+        book.record(
             PriceBook::key("aws", "us-east-1", &k),
             Saved {
                 usd_per_hour: Some(0.096),
                 as_of: day,
                 note: None,
             },
-        )]);
+        );
+        // Too old to keep.
+        book.record(
+            PriceBook::key(
+                "aws",
+                "us-east-1",
+                &PriceKey {
+                    instance_type: "t2.nano".into(),
+                    ..k.clone()
+                },
+            ),
+            Saved {
+                usd_per_hour: Some(0.0058),
+                as_of: day - TimeDelta::days(KEEP_DAYS),
+                note: None,
+            },
+        );
+        book.save();
         let again = PriceBook::open(Some(path.clone()));
         let s = again.get("aws", "us-east-1", &k).expect("reloaded");
         assert_eq!(s.usd_per_hour, Some(0.096));
@@ -636,6 +695,19 @@ mod tests {
         assert!(
             book.get("http://127.0.0.1:1", "us-east-1", &k).is_some(),
             "but used"
+        );
+        assert!(
+            again
+                .get(
+                    "aws",
+                    "us-east-1",
+                    &PriceKey {
+                        instance_type: "t2.nano".into(),
+                        ..k.clone()
+                    }
+                )
+                .is_none(),
+            "a price older than {KEEP_DAYS} days is dropped"
         );
         // A corrupt cache is ignored, not fatal.
         std::fs::write(&path, "{").unwrap();
