@@ -352,15 +352,20 @@ fn term(token: &str, pos: usize) -> Result<Term, FilterError> {
             }
         }
         "tag" => {
-            let v = value.trim_matches('"').to_string();
-            match v.split_once('=') {
-                Some(("", _)) => {
+            // Split first, then unquote each side: tag:"Cost Center"=x, tag:Env="a b".
+            let unquote = |s: &str| s.trim_matches('"').to_string();
+            let v = unquote(value);
+            match value
+                .split_once('=')
+                .map(|(k, val)| (unquote(k), unquote(val)))
+            {
+                Some((k, _)) if k.is_empty() => {
                     return Err(err(
                         vpos,
                         "a tag needs a key: tag:KEY or tag:KEY=VALUE (tag:Role=bastion)",
                     ));
                 }
-                Some((k, val)) => Term::Tag(k.to_string(), Some(val.to_string())),
+                Some((k, val)) => Term::Tag(k, Some(val)),
                 None if v.is_empty() => {
                     return Err(err(
                         vpos,
@@ -564,6 +569,10 @@ mod tests {
                 Tag("Role".into(), Some("Bastion".into())),
             ),
             ("tag:\"Cost Center\"", Tag("Cost Center".into(), None)),
+            (
+                "tag:\"Cost Center\"=\"R&D ops\"",
+                Tag("Cost Center".into(), Some("R&D ops".into())),
+            ),
             ("tag:env=prod*", Tag("env".into(), Some("prod*".into()))),
             ("cost>5", Cost(Some((Cmp::Gt, 5.0)))),
             ("cost<=$0.1", Cost(Some((Cmp::Le, 0.1)))),

@@ -335,8 +335,8 @@ async fn cost_explorer_gives_the_week_the_burn_of_yesterday_and_open_anomalies()
     launch(&ec2, InstanceType::M5Large, false).await;
     let today = chrono::Utc::now().date_naive();
     let day = |n: i64| (today - chrono::TimeDelta::days(n)).to_string();
-    // Seven days: EC2 at $0.048 an hour; yesterday, still estimated, says more but is not
-    // used for the burn of 24 h ago.
+    // Seven days: EC2 at $0.048 an hour; yesterday, its bill still coming in, says more but
+    // is not used for the burn of 24 h ago (the day before yesterday is).
     let results: Vec<serde_json::Value> = (1..=7)
         .rev()
         .map(|n| {
@@ -403,7 +403,7 @@ async fn cost_explorer_gives_the_week_the_burn_of_yesterday_and_open_anomalies()
     );
     assert_eq!(costs.anomalies[0].region.as_deref(), Some("ap-south-1"));
     // The m5.large was launched a moment ago: by launch times nothing ran a day ago, but Cost
-    // Explorer says EC2 cost $0.048 an hour on its last day no longer estimated: +100 %.
+    // Explorer says EC2 cost $0.048 an hour the day before yesterday: +100 %.
     let b = s.fleet.totals.burn;
     assert!(b.from_cost_explorer, "{b:?}");
     assert!((b.change_24h().unwrap() - 1.0).abs() < 1e-9, "{b:?}");

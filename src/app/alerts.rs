@@ -15,6 +15,10 @@ use crate::model::flags::Flag;
 /// Most alerts kept for the wall.
 const RECENT: usize = 50;
 
+/// Accounts first judged within this many minutes of the first burn judgement only record a
+/// spike that is already there; later ones (new members) alert for it.
+const STARTUP_MINUTES: i64 = 10;
+
 /// How long a row must stay below saturation before saturating again alerts again (a flapping
 /// miner rings once, not every cycle).
 const CALM_MINUTES: i64 = 10;
@@ -69,6 +73,8 @@ pub struct Alerts {
     calm_since: HashMap<String, DateTime<Utc>>,
     /// Accounts whose burn has been judged once (a spike then was only recorded).
     burn_primed: HashSet<String>,
+    /// When the first burn was looked at (the start of [`STARTUP_MINUTES`]).
+    burn_started: Option<DateTime<Utc>>,
     /// Rule matches known (alerting rules only), and since when each is gone (None: matching).
     rules_seen: HashMap<RuleKey, Option<DateTime<Utc>>>,
     /// Newest first.
@@ -250,15 +256,24 @@ impl Alerts {
             *priced.entry(sd.scope.account_id.as_str()).or_insert(true) &=
                 self.primed.contains(&(s, 'p'));
         }
+        // Accounts judged in the first minutes are the ones the console started with (their
+        // spikes were there already); one that appears later (an organization's new member)
+        // alerts for a spike at once.
+        let started = *self.burn_started.get_or_insert(now);
         for (account_id, burn) in fleet.burn_by_account(now) {
+            let key = format!("b|{account_id}");
             if priced.get(account_id.as_str()) != Some(&true) {
+                // Not judged now: a spike recorded before keeps its state.
+                if self.seen.contains(&key) {
+                    saturated_now.insert(key);
+                }
                 continue;
             }
-            let first = self.burn_primed.insert(account_id.clone());
+            let first = self.burn_primed.insert(account_id.clone())
+                && now - started < chrono::TimeDelta::minutes(STARTUP_MINUTES);
             if !burn.is_spike(ratio) {
                 continue;
             }
-            let key = format!("b|{account_id}");
             if self.seen.insert(key.clone()) && !first {
                 let alias = fleet
                     .account(&account_id)

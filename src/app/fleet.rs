@@ -491,7 +491,7 @@ impl Fleet {
     }
 
     /// What each account's live instances burn, in announcement order of their scopes; the
-    /// burn of 24 h ago is Cost Explorer's when it knows the account's yesterday.
+    /// burn of 24 h ago is Cost Explorer's when it has the account's day before yesterday.
     pub fn burn_by_account(&self, now: DateTime<Utc>) -> Vec<(String, Burn)> {
         let mut out: Vec<(String, Burn)> = Vec::new();
         let mut at: HashMap<&str, usize> = HashMap::default();

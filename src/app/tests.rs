@@ -2448,6 +2448,70 @@ fn a_burn_spike_alerts_once_every_region_is_priced_or_failed_and_not_for_one_the
     update(&mut s, inv(vec![old.clone()]));
     update(&mut s, Msg::Tick(now + TimeDelta::minutes(11)));
     update(&mut s, inv(vec![old.clone()]));
-    update(&mut s, inv(vec![old, gpu]));
+    update(&mut s, inv(vec![old.clone(), gpu.clone()]));
     assert_eq!(spikes(&s), 1, "{:?}", s.alerts.recent);
+    // An account that appears later (an organization's new member) is judged at once: a spike
+    // it arrives with alerts.
+    let later = now + TimeDelta::minutes(30);
+    update(&mut s, Msg::Tick(later));
+    let fresh = Scope::new("222222222222", "us-east-1");
+    update(
+        &mut s,
+        Msg::Feed(Report::Accounts(vec![
+            AccountInfo {
+                alias: "prod".into(),
+                account_id: "111111111111".into(),
+                verified: true,
+                regions: vec!["us-east-1".into(), "eu-west-1".into()],
+                home_regions: vec![],
+                color: None,
+                read_only: false,
+            },
+            AccountInfo {
+                alias: "new-member".into(),
+                account_id: "222222222222".into(),
+                verified: true,
+                regions: vec!["us-east-1".into()],
+                home_regions: vec![],
+                color: None,
+                read_only: false,
+            },
+        ])),
+    );
+    update(
+        &mut s,
+        Msg::Feed(Report::Data {
+            feed: "ec2",
+            at: later,
+            data: Data::Inventory {
+                scope: fresh.clone(),
+                instances: vec![old, gpu],
+                groups: vec![],
+                loose_interfaces: vec![],
+            },
+        }),
+    );
+    update(
+        &mut s,
+        Msg::Feed(Report::Data {
+            feed: crate::feed::PRICING,
+            at: later,
+            data: Data::Prices {
+                scope: fresh,
+                quotes: match prices(&[
+                    ("m5.large", None, Some(0.096)),
+                    ("p3.2xlarge", None, Some(3.06)),
+                ]) {
+                    Msg::Feed(Report::Data {
+                        data: Data::Prices { quotes, .. },
+                        ..
+                    }) => quotes,
+                    _ => unreachable!(),
+                },
+                error: None,
+            },
+        }),
+    );
+    assert_eq!(spikes(&s), 2, "{:?}", s.alerts.recent);
+    assert_eq!(s.alerts.recent[0].account_alias, "new-member");
 }

@@ -316,17 +316,24 @@ pub struct AccountCosts {
 }
 
 impl AccountCosts {
-    /// What EC2 instances cost per hour on the last whole day Cost Explorer no longer
-    /// estimates (before `today`), when it knows one with a cost.
+    /// What EC2 instances cost per hour on the day before yesterday (or the last day before
+    /// it Cost Explorer has, within [`CE_DAYS_BACK`] days): yesterday's bill is
+    /// still coming in. Cost Explorer calls every day of an open month estimated, so that flag
+    /// is not a test.
     pub fn compute_per_hour_before(&self, today: chrono::NaiveDate) -> Option<f64> {
+        let last = today - chrono::TimeDelta::days(2);
+        let oldest = today - chrono::TimeDelta::days(CE_DAYS_BACK);
         self.daily
             .iter()
             .rev()
-            .find(|d| d.day < today && !d.estimated)
+            .find(|d| d.day <= last && d.day >= oldest)
             .map(|d| d.compute / 24.0)
             .filter(|v| *v > 0.0)
     }
 }
+
+/// Oldest day (in days before today) Cost Explorer's EC2 cost may stand for "24 hours ago".
+pub const CE_DAYS_BACK: i64 = 4;
 
 /// `$0.0116`, `$1.23`, `$412`: dollars with the precision their size needs.
 pub fn usd(v: f64) -> String {

@@ -74,7 +74,7 @@ impl Col {
             Col::Findings => 4,
             Col::Open => 9,
             Col::Public => 3,
-            Col::Cost => 8,
+            Col::Cost => 9,
         }
     }
 
@@ -118,7 +118,7 @@ const ORDER: [Col; 16] = [
 ];
 
 /// Columns in the order they are given up as the terminal narrows (first kept longest). KIND
-/// gives way early (below 120 columns): a task's id (`task/...`) still says what it is.
+/// gives way early (below 121 columns): a task's id (`task/...`) still says what it is.
 const PRIORITY: [Col; 16] = [
     Col::Mark,
     Col::Risk,

@@ -510,8 +510,12 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     // the source label, the launches and at last the burn.
     let mut long_quiet = long.clone();
     long_quiet[6].clear();
+    // At the very least the count of instances no price covers stays.
     let mut bare = shortest.clone();
-    bare[5].clear();
+    bare[5] = match t.burn.unpriced {
+        0 => String::new(),
+        n => format!("+{n}?"),
+    };
     let fits = |parts: &[String], c: bool, s: bool| width(parts, c, s) <= area.width as usize;
     let (parts, show_cost, show_source) = [
         (long, true, true),

@@ -259,7 +259,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
             n => format!(", {n} instance(s) unpriced"),
         };
         let source = if b.from_cost_explorer {
-            "; 24 h ago: Cost Explorer's EC2 cost of yesterday"
+            "; 24 h ago: Cost Explorer's EC2 cost of the day before yesterday"
         } else {
             "; 24 h ago: the instances launched before then"
         };

@@ -109,6 +109,15 @@ impl CostFeed {
                 })?;
             results.extend(out.results_by_time().iter().cloned());
             match out.next_page_token() {
+                Some(t) if !t.is_empty() && page == MAX_PAGES => {
+                    return Err(FeedError {
+                        calls: pages,
+                        ..FeedError::local(format!(
+                            "GetCostAndUsage: more than {MAX_PAGES} pages; nothing shown rather \
+                             than part of the days"
+                        ))
+                    });
+                }
                 Some(t) if !t.is_empty() => token = Some(t.to_string()),
                 _ => break,
             }
@@ -190,6 +199,15 @@ impl CostFeed {
                 })?;
             found.extend(out.anomalies().iter().cloned());
             match out.next_page_token() {
+                Some(t) if !t.is_empty() && page == MAX_PAGES => {
+                    return Err(FeedError {
+                        calls: before + pages,
+                        ..FeedError::local(format!(
+                            "GetAnomalies: more than {MAX_PAGES} pages; nothing shown rather \
+                             than part of them"
+                        ))
+                    });
+                }
                 Some(t) if !t.is_empty() => token = Some(t.to_string()),
                 _ => break,
             }

@@ -40,7 +40,8 @@ struct Saved {
     note: Option<String>,
 }
 
-/// The prices known to this process, by `region|key label`, saved to disk after each change.
+/// The prices known to this process, by `origin|region|key label` (a Spot price's region is
+/// `account/region`), saved to disk after each poll that learnt one of AWS's.
 #[derive(Debug, Default)]
 pub struct PriceBook {
     /// The cache file (None: memory only).
@@ -51,6 +52,8 @@ pub struct PriceBook {
     asking: Mutex<std::collections::HashSet<String>>,
     /// AWS's own prices were recorded since the last save.
     unsaved: std::sync::atomic::AtomicBool,
+    /// Held while the file is written and renamed: two scopes never save at once.
+    saving: Mutex<()>,
 }
 
 /// How long a scope waits for another scope asking AWS for the same price, and how often it
@@ -94,6 +97,7 @@ impl PriceBook {
             entries: Mutex::new(entries),
             asking: Mutex::default(),
             unsaved: Default::default(),
+            saving: Mutex::default(),
         })
     }
 
@@ -110,19 +114,18 @@ impl PriceBook {
             .cloned()
     }
 
-    /// Claims `key` for this scope to ask about; false when another scope is asking.
-    fn claim(&self, key: &str) -> bool {
-        self.asking
+    /// Claims `key` for this scope to ask about; None when another scope is asking. The claim
+    /// is given back when dropped, also when the poll is cancelled mid-request.
+    fn claim(&self, key: &str) -> Option<Claim<'_>> {
+        let new = self
+            .asking
             .lock()
             .map(|mut a| a.insert(key.to_string()))
-            .unwrap_or(false)
-    }
-
-    /// Gives a claimed key back.
-    fn release(&self, key: &str) {
-        if let Ok(mut a) = self.asking.lock() {
-            a.remove(key);
-        }
+            .unwrap_or(false);
+        new.then(|| Claim {
+            book: self,
+            key: key.to_string(),
+        })
     }
 
     /// Records what AWS said (scopes waiting for it see it at once).
@@ -145,6 +148,9 @@ impl PriceBook {
         {
             return;
         }
+        let Ok(_saving) = self.saving.lock() else {
+            return;
+        };
         let Ok(mut e) = self.entries.lock() else {
             return;
         };
@@ -169,6 +175,20 @@ impl PriceBook {
             .and_then(|()| std::fs::rename(&tmp, path));
         if let Err(e) = saved {
             tracing::warn!(path = %path.display(), "price cache not saved: {e}");
+        }
+    }
+}
+
+/// A scope's claim to ask AWS for one price ([`PriceBook::claim`]).
+struct Claim<'a> {
+    book: &'a PriceBook,
+    key: String,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut a) = self.book.asking.lock() {
+            a.remove(&self.key);
         }
     }
 }
@@ -397,18 +417,26 @@ impl Feed for PricingFeed {
             let mut failure: Option<FeedError> = None;
             let mut quotes = Vec::with_capacity(keys.len());
             for k in keys {
-                let id = PriceBook::key(&origin, &region, &k);
-                let fresh_now = || book.get(&origin, &region, &k).filter(|s| fresh(&k, s, now));
+                // AZ names differ from account to account (us-east-1a is not the same zone
+                // everywhere): a Spot price is the account's own.
+                let place = match &k.spot_az {
+                    Some(_) => format!("{}/{region}", self.clients.scope.account_id),
+                    None => region.clone(),
+                };
+                let id = PriceBook::key(&origin, &place, &k);
+                let fresh_now = || book.get(&origin, &place, &k).filter(|s| fresh(&k, s, now));
                 let mut answer = fresh_now();
                 // Another scope asking AWS for this price right now: wait for its answer (no lock
                 // is held meanwhile), at most ASK_WAIT, then ask too.
-                let mut claimed = false;
+                let mut claim = None;
                 if answer.is_none() && failure.is_none() {
                     let mut waited = Duration::ZERO;
                     loop {
                         answer = fresh_now();
-                        claimed = answer.is_none() && book.claim(&id);
-                        if answer.is_some() || claimed || waited >= ASK_WAIT {
+                        if answer.is_none() {
+                            claim = book.claim(&id);
+                        }
+                        if answer.is_some() || claim.is_some() || waited >= ASK_WAIT {
                             break;
                         }
                         tokio::time::sleep(ASK_POLL).await;
@@ -419,7 +447,7 @@ impl Feed for PricingFeed {
                     Some(s) => quote(&k, &s, false, None),
                     // AWS already failed this poll: do not ask again for every key.
                     None if failure.is_some() => {
-                        stale_or_unknown(&k, book.get(&origin, &region, &k), failure.as_ref(), now)
+                        stale_or_unknown(&k, book.get(&origin, &place, &k), failure.as_ref(), now)
                     }
                     None => {
                         let asked = self.ask(&k).await;
@@ -438,7 +466,7 @@ impl Feed for PricingFeed {
                                 calls += e.calls;
                                 let q = stale_or_unknown(
                                     &k,
-                                    book.get(&origin, &region, &k),
+                                    book.get(&origin, &place, &k),
                                     Some(&e),
                                     now,
                                 );
@@ -446,9 +474,7 @@ impl Feed for PricingFeed {
                                 q
                             }
                         };
-                        if claimed {
-                            book.release(&id);
-                        }
+                        drop(claim);
                         q
                     }
                 };
@@ -628,6 +654,18 @@ mod tests {
                 .unwrap()
                 .starts_with("unknown: AccessDeniedException")
         );
+    }
+
+    #[test]
+    fn one_scope_at_a_time_asks_for_a_price_and_a_dropped_claim_is_given_back() {
+        let book = PriceBook::open(None);
+        let first = book.claim("aws|us-east-1|m5.large linux shared");
+        assert!(first.is_some());
+        assert!(book.claim("aws|us-east-1|m5.large linux shared").is_none());
+        assert!(book.claim("aws|eu-west-1|m5.large linux shared").is_some());
+        // A cancelled poll drops its claim with its future.
+        drop(first);
+        assert!(book.claim("aws|us-east-1|m5.large linux shared").is_some());
     }
 
     #[test]
