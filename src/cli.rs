@@ -274,18 +274,34 @@ pub enum Format {
     Csv,
 }
 
-/// Options of `snapshot`.
+/// Where a one-shot command (`snapshot`, `rules`) polls: AWS, or the simulated fleet.
 #[derive(Debug, Clone, clap::Args)]
-pub struct SnapshotArgs {
-    /// Snapshot the simulated fleet instead of AWS (which reads --config).
+pub struct OnePoll {
+    /// Poll the simulated fleet instead of AWS (which reads --config); `rules` then checks the
+    /// demo's own rules.
     #[arg(long)]
     pub demo: bool,
     /// Seed of the simulated fleet (with --demo).
     #[arg(long, default_value_t = 1, requires = "demo")]
     pub seed: u64,
-    /// Simulated second of the campaign to snapshot (with --demo; 300 = campaign complete).
+    /// Simulated second of the campaign (with --demo; 300 = campaign complete).
     #[arg(long, default_value_t = 300.0, requires = "demo")]
     pub at: f64,
+}
+
+impl OnePoll {
+    /// The simulated fleet's (seed, second), with --demo.
+    pub fn demo(&self) -> Option<(u64, f64)> {
+        self.demo.then_some((self.seed, self.at))
+    }
+}
+
+/// Options of `snapshot`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SnapshotArgs {
+    /// AWS or the simulated fleet.
+    #[command(flatten)]
+    pub poll: OnePoll,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
@@ -302,16 +318,9 @@ pub struct SnapshotArgs {
 /// Options of `rules`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RulesArgs {
-    /// Check the demo's rules against the simulated fleet instead of AWS (which reads
-    /// --config).
-    #[arg(long)]
-    pub demo: bool,
-    /// Seed of the simulated fleet (with --demo).
-    #[arg(long, default_value_t = 1, requires = "demo")]
-    pub seed: u64,
-    /// Simulated second of the campaign (with --demo; 300 = campaign complete).
-    #[arg(long, default_value_t = 300.0, requires = "demo")]
-    pub at: f64,
+    /// AWS or the simulated fleet.
+    #[command(flatten)]
+    pub poll: OnePoll,
     /// Also list the matching rows under each rule.
     #[arg(long)]
     pub matches: bool,

@@ -2361,18 +2361,17 @@ fn a_burn_spike_alerts_once_every_region_is_priced_or_failed_and_not_for_one_the
     let mut s = State::new("test", Keymap::default_map(), t0());
     let now = t0() + TimeDelta::days(2);
     update(&mut s, Msg::Tick(now));
-    update(
-        &mut s,
-        Msg::Feed(Report::Accounts(vec![AccountInfo {
-            alias: "prod".into(),
-            account_id: "111111111111".into(),
-            verified: true,
-            regions: vec!["us-east-1".into(), "eu-west-1".into()],
-            home_regions: vec![],
-            color: None,
-            read_only: false,
-        }])),
-    );
+    let base = AccountInfo {
+        alias: "prod".into(),
+        account_id: "111111111111".into(),
+        verified: true,
+        regions: vec!["us-east-1".into(), "eu-west-1".into()],
+        home_regions: vec![],
+        color: None,
+        read_only: false,
+    };
+    let prod = base.clone();
+    update(&mut s, Msg::Feed(Report::Accounts(vec![prod.clone()])));
     let eu = Scope::new("111111111111", "eu-west-1");
     let schedule = |scope: &Scope, feed: &'static str| {
         Msg::Feed(Report::Schedule {
@@ -2458,23 +2457,12 @@ fn a_burn_spike_alerts_once_every_region_is_priced_or_failed_and_not_for_one_the
     update(
         &mut s,
         Msg::Feed(Report::Accounts(vec![
-            AccountInfo {
-                alias: "prod".into(),
-                account_id: "111111111111".into(),
-                verified: true,
-                regions: vec!["us-east-1".into(), "eu-west-1".into()],
-                home_regions: vec![],
-                color: None,
-                read_only: false,
-            },
+            prod,
             AccountInfo {
                 alias: "new-member".into(),
                 account_id: "222222222222".into(),
-                verified: true,
                 regions: vec!["us-east-1".into()],
-                home_regions: vec![],
-                color: None,
-                read_only: false,
+                ..base
             },
         ])),
     );

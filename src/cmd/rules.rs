@@ -13,8 +13,7 @@ use crate::keymap::Keymap;
 /// Prints the rules table; [`Outcome::ScopeFailed`] when some account x region failed (its
 /// rows could not be checked).
 pub async fn run(cli: &Cli, args: &RulesArgs, keymap: Keymap) -> anyhow::Result<Outcome> {
-    let demo = args.demo.then_some((args.seed, args.at));
-    let (state, _) = polled(cli, demo, false, keymap).await?;
+    let (state, _) = polled(cli, args.poll.demo(), false, keymap).await?;
     let text = table(&state.fleet, args.matches);
     std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(outcome(&state))

@@ -18,8 +18,7 @@ use crate::source::lookups::{Backend, Lookup, Lookups};
 /// Polls every account x region once and prints the fleet; [`Outcome::ScopeFailed`] when some
 /// account x region failed (everything else is printed all the same).
 pub async fn run(cli: &Cli, args: &SnapshotArgs, keymap: Keymap) -> anyhow::Result<Outcome> {
-    let demo = args.demo.then_some((args.seed, args.at));
-    let (mut state, backend) = polled(cli, demo, args.timings, keymap).await?;
+    let (mut state, backend) = polled(cli, args.poll.demo(), args.timings, keymap).await?;
     let now = state.now;
     if args.launched_by {
         for r in launchers(&state, backend).await {

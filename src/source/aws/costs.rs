@@ -55,6 +55,25 @@ pub fn feed(acct: &Connected, settings: &crate::config::Settings) -> Option<Box<
     }))
 }
 
+/// The token of the next page; None after the last; an error when pages remain after
+/// [`MAX_PAGES`] (nothing is shown rather than a part).
+fn next_page(
+    token: Option<&str>,
+    page: usize,
+    op: &str,
+    calls: u64,
+) -> Result<Option<String>, FeedError> {
+    match token.filter(|t| !t.is_empty()) {
+        Some(_) if page >= MAX_PAGES => Err(FeedError {
+            calls,
+            ..FeedError::local(format!(
+                "{op}: more than {MAX_PAGES} pages; nothing shown rather than a part"
+            ))
+        }),
+        t => Ok(t.map(str::to_string)),
+    }
+}
+
 impl CostFeed {
     /// The last days, and the requests made.
     async fn daily(&self, today: NaiveDate) -> Result<(Vec<DailyCost>, u64), FeedError> {
@@ -108,18 +127,9 @@ impl CostFeed {
                     ..describe("GetCostAndUsage", &e).into()
                 })?;
             results.extend(out.results_by_time().iter().cloned());
-            match out.next_page_token() {
-                Some(t) if !t.is_empty() && page == MAX_PAGES => {
-                    return Err(FeedError {
-                        calls: pages,
-                        ..FeedError::local(format!(
-                            "GetCostAndUsage: more than {MAX_PAGES} pages; nothing shown rather \
-                             than part of the days"
-                        ))
-                    });
-                }
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
+            token = next_page(out.next_page_token(), page, "GetCostAndUsage", pages)?;
+            if token.is_none() {
+                break;
             }
         }
         let amount = |m: Option<
@@ -198,18 +208,9 @@ impl CostFeed {
                     ..describe("GetAnomalies", &e).into()
                 })?;
             found.extend(out.anomalies().iter().cloned());
-            match out.next_page_token() {
-                Some(t) if !t.is_empty() && page == MAX_PAGES => {
-                    return Err(FeedError {
-                        calls: before + pages,
-                        ..FeedError::local(format!(
-                            "GetAnomalies: more than {MAX_PAGES} pages; nothing shown rather \
-                             than part of them"
-                        ))
-                    });
-                }
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
+            token = next_page(out.next_page_token(), page, "GetAnomalies", before + pages)?;
+            if token.is_none() {
+                break;
             }
         }
         let recent = (today - TimeDelta::days(1)).to_string();
@@ -282,5 +283,30 @@ impl Feed for CostFeed {
     /// Never sooner than the interval: every request costs money.
     fn retry_after(&self, _: &FeedError, _: u32) -> Duration {
         INTERVAL
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_end_with_the_last_token_and_too_many_is_an_error() {
+        assert_eq!(next_page(None, 1, "Op", 1).unwrap(), None);
+        assert_eq!(
+            next_page(Some(""), 1, "Op", 1).unwrap(),
+            None,
+            "empty: the last"
+        );
+        assert_eq!(
+            next_page(Some("t"), 1, "Op", 1).unwrap().as_deref(),
+            Some("t")
+        );
+        let e = next_page(Some("t"), MAX_PAGES, "GetAnomalies", 11).unwrap_err();
+        assert_eq!(e.calls, 11);
+        assert!(
+            e.message.starts_with("GetAnomalies: more than 10 pages"),
+            "{e}"
+        );
     }
 }
