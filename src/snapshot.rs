@@ -262,15 +262,11 @@ fn round1(x: f64) -> f64 {
 }
 
 pub fn build(fleet: &Fleet, source: &str, now: DateTime<Utc>) -> Snapshot {
-    let burns = fleet.burn_by_account(now);
     let accounts = fleet
         .accounts
         .iter()
         .map(|a| {
-            let burn = burns
-                .iter()
-                .find(|(id, _)| *id == a.account_id)
-                .map_or_else(crate::model::price::Burn::default, |(_, b)| *b);
+            let burn = fleet.burn_of(&a.account_id);
             let costs = fleet.costs.get(&a.account_id);
             AccountOut {
                 account_id: a.account_id.clone(),

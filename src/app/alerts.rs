@@ -260,7 +260,7 @@ impl Alerts {
         // spikes were there already); one that appears later (an organization's new member)
         // alerts for a spike at once.
         let started = *self.burn_started.get_or_insert(now);
-        for (account_id, burn) in fleet.burn_by_account(now) {
+        for (account_id, &burn) in fleet.account_burns() {
             let key = format!("b|{account_id}");
             if priced.get(account_id.as_str()) != Some(&true) {
                 // Not judged now: a spike recorded before keeps its state.
@@ -276,7 +276,7 @@ impl Alerts {
             }
             if self.seen.insert(key.clone()) && !first {
                 let alias = fleet
-                    .account(&account_id)
+                    .account(account_id)
                     .map_or(account_id.clone(), |a| a.alias.clone());
                 out.push(Alert {
                     time: now,

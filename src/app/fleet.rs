@@ -409,6 +409,8 @@ pub struct Fleet {
     pub blind_spots: std::collections::BTreeMap<String, Vec<crate::feed::Unmonitored>>,
     /// Regions whose GuardDuty coverage could not be read, and why.
     pub coverage_errors: std::collections::BTreeMap<String, String>,
+    /// Each account's burn, summed at every update ([`Fleet::account_burns`]).
+    account_burns: HashMap<String, Burn>,
     /// Cost Explorer's figures by account id (`[settings] cost_explorer`).
     pub costs: std::collections::BTreeMap<String, crate::model::price::AccountCosts>,
     /// The configured rules (`[[rule]]`), evaluated on every update.
@@ -490,19 +492,26 @@ impl Fleet {
         self.spike_ratio = SpikeRatio(spike_ratio);
     }
 
-    /// What each account's live instances burn, in announcement order of their scopes; the
-    /// burn of 24 h ago is Cost Explorer's when it has the account's day before yesterday.
-    pub fn burn_by_account(&self, now: DateTime<Utc>) -> Vec<(String, Burn)> {
-        let mut out: Vec<(String, Burn)> = Vec::new();
-        let mut at: HashMap<&str, usize> = HashMap::default();
+    /// What each account's live instances burn (by account id), as of the last update.
+    pub fn account_burns(&self) -> &HashMap<String, Burn> {
+        &self.account_burns
+    }
+
+    /// What an account's live instances burn, as of the last update.
+    pub fn burn_of(&self, account_id: &str) -> Burn {
+        self.account_burns
+            .get(account_id)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Each account's burn from its scopes'; the burn of 24 h ago is Cost Explorer's when it
+    /// has the account's day before yesterday.
+    fn sum_account_burns(&self, now: DateTime<Utc>) -> HashMap<String, Burn> {
+        let mut out: HashMap<String, Burn> = HashMap::default();
         for sd in self.scopes.iter().filter(|sd| !sd.retired) {
-            match at.get(sd.scope.account_id.as_str()) {
-                Some(&i) => out[i].1 = out[i].1.plus(sd.burn()),
-                None => {
-                    at.insert(&sd.scope.account_id, out.len());
-                    out.push((sd.scope.account_id.clone(), sd.burn()));
-                }
-            }
+            let b = out.entry(sd.scope.account_id.clone()).or_default();
+            *b = b.plus(sd.burn());
         }
         for (account, b) in &mut out {
             if let Some(per_hour) = self
@@ -1135,11 +1144,11 @@ impl Fleet {
             c.world_open,
         );
         (t.launched_24h, t.launched_24h_big) = (c.launched_24h, c.launched_24h_big);
-        let burn = self
-            .burn_by_account(now)
-            .into_iter()
-            .fold(Burn::default(), |a, (_, b)| a.plus(b));
-        self.totals.burn = burn;
+        self.account_burns = self.sum_account_burns(now);
+        self.totals.burn = self
+            .account_burns
+            .values()
+            .fold(Burn::default(), |a, b| a.plus(*b));
     }
 
     /// CloudWatch cost per day ($0.01 per 1,000 metrics): projected from the feeds' schedules

@@ -171,13 +171,13 @@ fn money_chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
     // `?` and the wall give the figures.
     let mut spikes: Vec<(f64, String)> = state
         .fleet
-        .burn_by_account(state.now)
-        .into_iter()
+        .account_burns()
+        .iter()
         .filter(|(_, b)| b.is_spike(state.fleet.spike_ratio.0))
         .map(|(account_id, b)| {
             let alias = state
                 .fleet
-                .account(&account_id)
+                .account(account_id)
                 .map_or(account_id.clone(), |a| a.alias.clone());
             match b.change_24h() {
                 Some(c) => (c, format!("{alias} {:+.0}%", c * 100.0)),
@@ -189,7 +189,7 @@ fn money_chips(state: &State, theme: Option<&Theme>) -> Vec<Chip> {
         })
         .collect();
     if !spikes.is_empty() {
-        spikes.sort_by(|a, b| b.0.total_cmp(&a.0));
+        spikes.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         let names: Vec<String> = spikes.into_iter().map(|(_, t)| t).collect();
         v.push((
             format!("BURN SPIKE {}", names.join(" ")),
@@ -267,15 +267,11 @@ fn account_chips(state: &State, theme: Option<&Theme>, age: impl Fn(i64) -> Stri
             summary.push_str(&format!(" {glyph}{}", count(r)));
         }
     }
-    let burns: std::collections::HashMap<String, crate::model::price::Burn> =
-        state.fleet.burn_by_account(state.now).into_iter().collect();
     let mut v: Vec<Chip> = worst
         .into_iter()
         .map(|(i, h, r, n)| {
             let s = &state.fleet.scopes[i];
-            let mut burn = burns
-                .get(&s.scope.account_id)
-                .map_or_else(String::new, |b| burn_suffix(*b));
+            let mut burn = burn_suffix(state.fleet.burn_of(&s.scope.account_id));
             let days = super::widgets::cost_sparkline(state.fleet.costs.get(&s.scope.account_id));
             if !days.is_empty() {
                 burn = format!("{burn} {days}");

@@ -249,11 +249,9 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
         ),
         theme.fg("title").add_modifier(Modifier::BOLD),
     )));
-    for (account_id, b) in state.fleet.burn_by_account(state.now) {
-        let alias = state
-            .fleet
-            .account(&account_id)
-            .map_or(account_id.as_str(), |a| a.alias.as_str());
+    for a in &state.fleet.accounts {
+        let (account_id, alias) = (&a.account_id, a.alias.as_str());
+        let b = state.fleet.burn_of(account_id);
         let unpriced = match b.unpriced {
             0 => String::new(),
             n => format!(", {n} instance(s) unpriced"),
@@ -274,7 +272,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme, s
                 },
             ),
         ]));
-        if let Some(c) = state.fleet.costs.get(&account_id) {
+        if let Some(c) = state.fleet.costs.get(account_id) {
             let days = super::widgets::cost_sparkline(Some(c));
             if let (Some(first), Some(last)) = (c.daily.first(), c.daily.last()) {
                 lines.push(Line::from(Span::styled(
