@@ -17,7 +17,7 @@ use support::{Emulator, set_test_credentials};
 use watchfloor::app::{Msg, State, update};
 use watchfloor::aws::{Clients, TerminalPrompt};
 use watchfloor::config::Config;
-use watchfloor::feed::{Data, Feed, Report};
+use watchfloor::feed::{Data, Feed};
 use watchfloor::keymap::Keymap;
 use watchfloor::model::price::Quote;
 use watchfloor::source::aws;
@@ -143,14 +143,7 @@ async fn instances_are_priced_from_the_price_list_and_the_spot_history_or_shown_
 
     let reports =
         aws::poll_once(&config(&emu), Arc::new(TerminalPrompt), &Default::default()).await;
-    let failures: Vec<String> = reports
-        .iter()
-        .filter_map(|r| match r {
-            Report::Failed { feed, message, .. } => Some(format!("{feed}: {message}")),
-            _ => None,
-        })
-        .collect();
-    assert!(failures.is_empty(), "{failures:?}");
+    support::assert_no_failure(&reports);
     let mut s = State::new("test", Keymap::default_map(), chrono::Utc::now());
     update(&mut s, Msg::Feeds(reports));
     let price = |id: &str| {
@@ -374,14 +367,7 @@ async fn cost_explorer_gives_the_week_the_burn_of_yesterday_and_open_anomalies()
     );
     let cfg = Config::parse(std::path::Path::new("ce.toml"), &src).expect("valid test config");
     let reports = aws::poll_once(&cfg, Arc::new(TerminalPrompt), &Default::default()).await;
-    let failures: Vec<String> = reports
-        .iter()
-        .filter_map(|r| match r {
-            Report::Failed { feed, message, .. } => Some(format!("{feed}: {message}")),
-            _ => None,
-        })
-        .collect();
-    assert!(failures.is_empty(), "{failures:?}");
+    support::assert_no_failure(&reports);
     let now = chrono::Utc::now();
     let mut s = State::new("test", Keymap::default_map(), now);
     update(&mut s, Msg::Feeds(reports));

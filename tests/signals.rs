@@ -213,14 +213,7 @@ async fn credits_and_launch_radar_from_the_emulator() {
 
     let reports =
         aws::poll_once(&config(&emu), Arc::new(TerminalPrompt), &Default::default()).await;
-    let failures: Vec<String> = reports
-        .iter()
-        .filter_map(|r| match r {
-            Report::Failed { feed, message, .. } => Some(format!("{feed}: {message}")),
-            _ => None,
-        })
-        .collect();
-    assert!(failures.is_empty(), "{failures:?}");
+    support::assert_no_failure(&reports);
     // Only burstable instances pay for credit metrics; only the unlimited one for the surplus:
     // 6 CPU + 4 balances (the four t3) + 1 surplus.
     let cpu_metrics = cpu_metrics(&reports);

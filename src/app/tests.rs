@@ -82,6 +82,25 @@ fn finding(id: &str, instance: &str, kind: &str, sev: f64) -> Finding {
     }
 }
 
+/// A full EC2 inventory of `scope` fetched at `at`.
+fn inventory(
+    scope: Scope,
+    at: DateTime<Utc>,
+    instances: Vec<Instance>,
+    groups: Vec<SecurityGroup>,
+) -> Msg {
+    Msg::Feed(Report::Data {
+        feed: "ec2",
+        at,
+        data: Data::Inventory {
+            scope,
+            instances,
+            groups,
+            loose_interfaces: vec![],
+        },
+    })
+}
+
 fn accounts() -> Report {
     Report::Accounts(vec![AccountInfo {
         alias: "prod".into(),
@@ -2071,20 +2090,16 @@ fn tag_terms_match_instance_tags_by_key_and_value() {
     };
     update(
         &mut s,
-        Msg::Feed(Report::Data {
-            feed: "ec2",
-            at: t0(),
-            data: Data::Inventory {
-                scope: scope(),
-                instances: vec![
-                    tagged("i-bastion", &[("Role", "bastion"), ("Env", "prod")]),
-                    tagged("i-web", &[("Role", "web"), ("Env", "prod-eu")]),
-                    tagged("i-bare", &[]),
-                ],
-                groups: vec![],
-                loose_interfaces: vec![],
-            },
-        }),
+        inventory(
+            scope(),
+            t0(),
+            vec![
+                tagged("i-bastion", &[("Role", "bastion"), ("Env", "prod")]),
+                tagged("i-web", &[("Role", "web"), ("Env", "prod-eu")]),
+                tagged("i-bare", &[]),
+            ],
+            vec![],
+        ),
     );
     let mut view = |f: &str| filtered(&mut s, f);
     assert_eq!(view("tag:Role=bastion"), ["i-bastion"]);
@@ -2097,14 +2112,19 @@ fn tag_terms_match_instance_tags_by_key_and_value() {
     assert!(view("tag:Owner").is_empty());
 }
 
-/// Prices for the test scope: `t3.micro` on demand, and a Spot price in one AZ.
+/// Prices for the test scope: (type, Spot AZ, $/h; None: unknown).
 fn prices(quotes: &[(&str, Option<&str>, Option<f64>)]) -> Msg {
+    prices_in(scope(), t0(), quotes)
+}
+
+/// Prices for `scope`, fetched at `at`.
+fn prices_in(scope: Scope, at: DateTime<Utc>, quotes: &[(&str, Option<&str>, Option<f64>)]) -> Msg {
     use crate::model::price::{PriceKey, Quote};
     Msg::Feed(Report::Data {
         feed: crate::feed::PRICING,
-        at: t0(),
+        at,
         data: Data::Prices {
-            scope: scope(),
+            scope,
             quotes: quotes
                 .iter()
                 .map(|(ty, az, usd)| {
@@ -2117,7 +2137,7 @@ fn prices(quotes: &[(&str, Option<&str>, Option<f64>)]) -> Msg {
                         },
                         Quote {
                             usd_per_hour: *usd,
-                            as_of: t0(),
+                            as_of: at,
                             cached: false,
                             note: usd.is_none().then(|| "no such product".to_string()),
                         },
@@ -2151,25 +2171,16 @@ fn rules_mark_rows_add_risk_and_alert_on_a_new_match_once_primed() {
         tags: vec![("Role".into(), "bastion".into())],
         ..inst("i-bastion", "bastion", &["sg-ssh"], true)
     };
-    let inventory = |extra: Vec<Instance>| {
+    let inventory_with = |extra: Vec<Instance>| {
         let mut instances = vec![
             bastion.clone(),
             inst("i-web", "web", &["sg-ssh"], true),
             inst("i-quiet", "quiet", &[], false),
         ];
         instances.extend(extra);
-        Msg::Feed(Report::Data {
-            feed: "ec2",
-            at: t0(),
-            data: Data::Inventory {
-                scope: scope(),
-                instances,
-                groups: vec![ssh_world()],
-                loose_interfaces: vec![],
-            },
-        })
+        inventory(scope(), t0(), instances, vec![ssh_world()])
     };
-    update(&mut s, inventory(vec![]));
+    update(&mut s, inventory_with(vec![]));
     let row = |s: &State, id: &str| s.fleet.rows.iter().find(|r| r.id() == id).unwrap().clone();
     // (row, flags the snapshot writes, rule reason in the risk)
     let web = row(&s, "i-web");
@@ -2202,7 +2213,7 @@ fn rules_mark_rows_add_risk_and_alert_on_a_new_match_once_primed() {
     assert!(s.alerts.recent.is_empty(), "matches at start ring no bell");
     update(
         &mut s,
-        inventory(vec![inst("i-new", "new", &["sg-ssh"], true)]),
+        inventory_with(vec![inst("i-new", "new", &["sg-ssh"], true)]),
     );
     let rule_alerts: Vec<&str> = s
         .alerts
@@ -2214,7 +2225,7 @@ fn rules_mark_rows_add_risk_and_alert_on_a_new_match_once_primed() {
     assert_eq!(rule_alerts, ["i-new"]);
     update(
         &mut s,
-        inventory(vec![inst("i-new", "new", &["sg-ssh"], true)]),
+        inventory_with(vec![inst("i-new", "new", &["sg-ssh"], true)]),
     );
     assert_eq!(
         s.alerts.recent.len(),
@@ -2253,18 +2264,7 @@ fn prices_give_rows_a_cost_the_header_a_burn_and_a_spike_alerts() {
         launch_time: Some(t0()),
         ..inst(id, id, &[], false)
     };
-    let inventory = |instances: Vec<Instance>| {
-        Msg::Feed(Report::Data {
-            feed: "ec2",
-            at: now,
-            data: Data::Inventory {
-                scope: scope(),
-                instances,
-                groups: vec![],
-                loose_interfaces: vec![],
-            },
-        })
-    };
+    let inv = |instances: Vec<Instance>| inventory(scope(), now, instances, vec![]);
     update(&mut s, Msg::Tick(now));
     let spot = Instance {
         spot: true,
@@ -2273,7 +2273,7 @@ fn prices_give_rows_a_cost_the_header_a_burn_and_a_spike_alerts() {
     };
     update(
         &mut s,
-        inventory(vec![
+        inv(vec![
             old("i-web", "m5.large"),
             spot.clone(),
             old("i-odd", "x9.huge"),
@@ -2326,7 +2326,7 @@ fn prices_give_rows_a_cost_the_header_a_burn_and_a_spike_alerts() {
     };
     update(
         &mut s,
-        inventory(vec![
+        inv(vec![
             old("i-web", "m5.large"),
             spot,
             old("i-odd", "x9.huge"),
@@ -2389,18 +2389,7 @@ fn a_burn_spike_alerts_once_every_region_is_priced_or_failed_and_not_for_one_the
     ] {
         update(&mut s, m);
     }
-    let inv = |instances: Vec<Instance>| {
-        Msg::Feed(Report::Data {
-            feed: "ec2",
-            at: now,
-            data: Data::Inventory {
-                scope: scope(),
-                instances,
-                groups: vec![],
-                loose_interfaces: vec![],
-            },
-        })
-    };
+    let inv = |instances: Vec<Instance>| inventory(scope(), now, instances, vec![]);
     let box_of = |id: &str, ty: &str, launched: DateTime<Utc>| Instance {
         instance_type: ty.into(),
         launch_time: Some(launched),
@@ -2468,37 +2457,18 @@ fn a_burn_spike_alerts_once_every_region_is_priced_or_failed_and_not_for_one_the
     );
     update(
         &mut s,
-        Msg::Feed(Report::Data {
-            feed: "ec2",
-            at: later,
-            data: Data::Inventory {
-                scope: fresh.clone(),
-                instances: vec![old, gpu],
-                groups: vec![],
-                loose_interfaces: vec![],
-            },
-        }),
+        inventory(fresh.clone(), later, vec![old, gpu], vec![]),
     );
     update(
         &mut s,
-        Msg::Feed(Report::Data {
-            feed: crate::feed::PRICING,
-            at: later,
-            data: Data::Prices {
-                scope: fresh,
-                quotes: match prices(&[
-                    ("m5.large", None, Some(0.096)),
-                    ("p3.2xlarge", None, Some(3.06)),
-                ]) {
-                    Msg::Feed(Report::Data {
-                        data: Data::Prices { quotes, .. },
-                        ..
-                    }) => quotes,
-                    _ => unreachable!(),
-                },
-                error: None,
-            },
-        }),
+        prices_in(
+            fresh,
+            later,
+            &[
+                ("m5.large", None, Some(0.096)),
+                ("p3.2xlarge", None, Some(3.06)),
+            ],
+        ),
     );
     assert_eq!(spikes(&s), 2, "{:?}", s.alerts.recent);
     assert_eq!(s.alerts.recent[0].account_alias, "new-member");

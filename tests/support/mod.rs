@@ -142,6 +142,20 @@ impl Drop for Emulator {
     }
 }
 
+/// Fails the test with every `feed: message` when a poll reported a failure.
+pub fn assert_no_failure(reports: &[watchfloor::feed::Report]) {
+    let failures: Vec<String> = reports
+        .iter()
+        .filter_map(|r| match r {
+            watchfloor::feed::Report::Failed { feed, message, .. } => {
+                Some(format!("{feed}: {message}"))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(failures.is_empty(), "{failures:?}");
+}
+
 /// Static credentials for the emulator (the signature is not checked; the access key maps
 /// to moto's default account 123456789012).
 pub fn set_test_credentials() {
